@@ -1,0 +1,158 @@
+"""Exceptions raised by the Marketo provider.
+
+Every class derives from :class:`MarketoError` (an ``AirflowException``), so a task fails with a message that
+says what to fix. API errors carry Marketo's code, message and ``requestId`` so callers can branch on them
+and support can trace them; they never carry the client secret or an access token.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pendulum
+from airflow.providers.common.compat.sdk import AirflowException
+
+MARKETO_TIMEZONE = "America/Chicago"
+"""Marketo's daily quotas (API calls and bulk export bytes) reset at midnight US Central."""
+
+
+def next_quota_reset(now: pendulum.DateTime | None = None) -> pendulum.DateTime:
+    """Return the next 12:00 AM US Central after ``now``, in UTC (DST-aware)."""
+    current = (now or pendulum.now("UTC")).in_timezone(MARKETO_TIMEZONE)
+    return current.add(days=1).start_of("day").in_timezone("UTC")
+
+
+def describe_quota_reset(resets_at: pendulum.DateTime) -> str:
+    """Say when a daily quota resets, in Marketo's terms and in UTC."""
+    return (
+        f"it resets at 12:00 AM US Central ({MARKETO_TIMEZONE}), "
+        f"which is {resets_at.in_timezone('UTC').format('YYYY-MM-DDTHH:mm:ss')}Z"
+    )
+
+
+class MarketoError(AirflowException):
+    """Base class for everything this provider raises about Marketo."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Custom constructors break the default exception pickling; rebuild from the instance state instead.
+        return (_rebuild_exception, (type(self), self.args, self.__dict__.copy()))
+
+
+def _rebuild_exception(cls: type[MarketoError], args: tuple[Any, ...], state: dict[str, Any]) -> MarketoError:
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
+
+class MarketoConnectionConfigError(MarketoError, ValueError):
+    """The Airflow connection cannot be used as is (missing host or credentials, insecure URL, bad extra)."""
+
+
+class MarketoRequestError(MarketoError, ValueError):
+    """An export request was refused before any network call; the message names the key, value and rule."""
+
+    def __init__(self, key: str, value: Any, rule: str) -> None:
+        self.key = key
+        self.value = value
+        self.rule = rule
+        super().__init__(f"{key}={value!r} is invalid: {rule}")
+
+
+class MarketoApiError(MarketoError):
+    """
+    Marketo answered with an error (an error envelope, or an HTTP error status).
+
+    :ivar code: Marketo's error code as a string (``"606"``), or ``None`` for HTTP-level errors.
+    :ivar message: Marketo's own message (or the HTTP reason).
+    :ivar request_id: Marketo's ``requestId`` when the answer had one.
+    :ivar endpoint: which API call failed (``token``, ``create``, ``enqueue``, ``status`` ...).
+    :ivar http_status: the HTTP status of the answer, ``None`` when no answer came (connection error).
+    :ivar retryable: ``True`` when the hook retries this error with backoff (transient).
+    :ivar hint: what the user should do about it.
+    """
+
+    default_retryable = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        request_id: str | None = None,
+        endpoint: str | None = None,
+        http_status: int | None = None,
+        hint: str | None = None,
+        retryable: bool | None = None,
+    ) -> None:
+        self.code = code
+        self.message = message
+        self.request_id = request_id
+        self.endpoint = endpoint
+        self.http_status = http_status
+        self.hint = hint
+        self.retryable = self.default_retryable if retryable is None else retryable
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        where = f"Marketo {self.endpoint} call" if self.endpoint else "Marketo call"
+        what = f"error {self.code}: {self.message}" if self.code else self.message
+        details = []
+        if self.http_status is not None:
+            details.append(f"HTTP {self.http_status}")
+        if self.request_id:
+            details.append(f"requestId {self.request_id}")
+        suffix = f" ({', '.join(details)})" if details else ""
+        text = f"{where} failed with {what}{suffix}"
+        return f"{text}. {self.hint}" if self.hint else text
+
+
+class MarketoTransientError(MarketoApiError):
+    """604, 606, 608, 611, 615, 713, HTTP 5xx, network errors and time-outs (raised once retries run out)."""
+
+    default_retryable = True
+
+
+class MarketoAuthError(MarketoApiError):
+    """Bad client id/secret (HTTP 401 from the token endpoint), or 601/602 again right after a new token."""
+
+
+class MarketoQueueFullError(MarketoApiError):
+    """1029 "Too many jobs in queue": the shared bulk queue is full; enqueue later (the hook does not retry)."""
+
+
+class _DailyQuotaError(MarketoApiError):
+    """A daily quota that resets at 12:00 AM US Central; ``resets_at`` is that instant in UTC."""
+
+    def __init__(self, message: str, *, resets_at: pendulum.DateTime, **kwargs: Any) -> None:
+        self.resets_at = resets_at
+        super().__init__(message, **kwargs)
+
+
+class MarketoExportQuotaError(_DailyQuotaError):
+    """1029 "Export daily quota ... exceeded": no more bulk export bytes today."""
+
+
+class MarketoApiQuotaError(_DailyQuotaError):
+    """607: the instance's daily API call quota is used up."""
+
+
+class MarketoFileNotAvailableError(MarketoApiError):
+    """file.json answered 404: the job is not Completed, the id is unknown, or the file expired."""
+
+
+__all__ = [
+    "MARKETO_TIMEZONE",
+    "MarketoApiError",
+    "MarketoApiQuotaError",
+    "MarketoAuthError",
+    "MarketoConnectionConfigError",
+    "MarketoError",
+    "MarketoExportQuotaError",
+    "MarketoFileNotAvailableError",
+    "MarketoQueueFullError",
+    "MarketoRequestError",
+    "MarketoTransientError",
+    "describe_quota_reset",
+    "next_quota_reset",
+]

@@ -1,0 +1,94 @@
+"""Provider metadata read by Airflow's ProvidersManager through the ``apache_airflow_provider`` entry point.
+
+Airflow imports this while it is still loading its configuration: keep it free of Airflow imports.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow_provider_marketo_pm import __version__
+
+PACKAGE = "airflow_provider_marketo_pm"
+INTEGRATION = "Marketo"
+DOC_URL = (
+    "https://experienceleague.adobe.com/en/docs/marketo-developer/marketo/rest/bulk-extract/"
+    "bulk-program-member-extract"
+)
+
+CONNECTION_UI_FIELD_BEHAVIOUR: dict[str, Any] = {
+    "hidden-fields": ["schema", "port"],
+    "relabeling": {
+        "host": "REST base URL or Munchkin ID",
+        "login": "Client ID",
+        "password": "Client Secret",
+    },
+    "placeholders": {
+        "host": "https://123-ABC-456.mktorest.com (or 123-ABC-456)",
+        "login": "LaunchPoint API-only user's client id",
+        "password": "LaunchPoint API-only user's client secret",
+    },
+}
+
+CONNECTION_FIELDS: dict[str, Any] = {
+    "identity_url": {
+        "label": "Identity URL",
+        "description": "Only if it differs from <REST base URL>/identity (Admin > Web Services).",
+        "schema": {"type": ["string", "null"]},
+    },
+    "timeout": {
+        "label": "HTTP timeout (seconds)",
+        "description": "Connect and read time-out of each call.",
+        "schema": {"type": ["number", "null"], "default": 60},
+    },
+    "max_retries": {
+        "label": "Max retries",
+        "description": "Retries of a transient error (604, 606, 608, 611, 615, 713, HTTP 5xx, network).",
+        "schema": {"type": ["integer", "null"], "default": 5},
+    },
+    "retry_max_time": {
+        "label": "Max retry time (seconds)",
+        "description": "Give up retrying a call after this long.",
+        "schema": {"type": ["number", "null"], "default": 300},
+    },
+}
+
+
+def get_provider_info() -> dict[str, Any]:
+    """Describe the provider: its package, hook, connection type and the modules Airflow should index."""
+    return {
+        "package-name": "airflow-provider-marketo-pm",
+        "name": "Marketo Program Members",
+        "description": (
+            "Apache Airflow provider for Marketo's Bulk Program Member Extract API: start, watch (deferrable) "
+            "and download program member exports."
+        ),
+        "state": "ready",
+        "versions": [__version__],
+        "integrations": [
+            {
+                "integration-name": INTEGRATION,
+                "external-doc-url": DOC_URL,
+                "tags": ["marketing"],
+            }
+        ],
+        "connection-types": [
+            {
+                "connection-type": "marketo",
+                "hook-class-name": f"{PACKAGE}.hooks.marketo.MarketoHook",
+                "hook-name": "Marketo",
+                "ui-field-behaviour": CONNECTION_UI_FIELD_BEHAVIOUR,
+                "conn-fields": CONNECTION_FIELDS,
+            }
+        ],
+        "hooks": [{"integration-name": INTEGRATION, "python-modules": [f"{PACKAGE}.hooks.marketo"]}],
+        "operators": [
+            {"integration-name": INTEGRATION, "python-modules": [f"{PACKAGE}.operators.program_members"]}
+        ],
+        "sensors": [
+            {"integration-name": INTEGRATION, "python-modules": [f"{PACKAGE}.sensors.program_members"]}
+        ],
+        "triggers": [
+            {"integration-name": INTEGRATION, "python-modules": [f"{PACKAGE}.triggers.program_members"]}
+        ],
+    }

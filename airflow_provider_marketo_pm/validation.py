@@ -1,0 +1,216 @@
+"""Validate and normalise a program member export request before anything reaches the network.
+
+Marketo answers a bad request with a terse error code after a round trip (and sometimes only after the job
+has been queued); checking here gives an error that names the key, the value and the rule instead.
+The hook and the operators both call :func:`build_export_request`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+from collections.abc import Mapping, Sequence
+from typing import Any
+from urllib.parse import urlsplit
+
+import pendulum
+
+from airflow_provider_marketo_pm.exceptions import MarketoRequestError
+
+EXPORT_FORMATS = ("CSV", "TSV", "SSV")
+FILTER_KEYS = ("programId", "programIds", "updatedAt", "statusNames", "isExhausted", "nurtureCadence")
+MAX_PROGRAM_IDS = 10
+MAX_UPDATED_AT_DAYS = 31
+
+
+def is_loopback_host(url_or_host: str) -> bool:
+    """Tell whether a URL (or a bare host name) points at this machine: ``localhost``, 127.0.0.0/8 or ::1."""
+    text = url_or_host.strip()
+    host = urlsplit(text).hostname if "://" in text else urlsplit(f"//{text}").hostname
+    if not host:
+        return False
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def format_marketo_datetime(value: dt.datetime) -> str:
+    """Render an aware datetime the way Marketo wants it: UTC, ISO-8601, no fractional seconds."""
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def build_export_request(
+    fields: Sequence[str],
+    filter: Mapping[str, Any],
+    format: str = "CSV",
+    column_header_names: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """
+    Return the exact JSON body of ``create.json``, or raise :class:`MarketoRequestError`.
+
+    :param fields: REST API field names to export (non-empty, unique strings).
+    :param filter: exactly one of ``programId`` / ``programIds``, plus optional ``updatedAt``
+        (``{"startAt", "endAt"}`` as aware datetimes or ISO strings with an offset, at most 31 days),
+        ``statusNames``, ``isExhausted`` and ``nurtureCadence``.
+    :param format: CSV, TSV or SSV in any case.
+    :param column_header_names: optional map from a field in ``fields`` to the header written for it.
+    """
+    body: dict[str, Any] = {
+        "fields": _fields(fields),
+        "format": _format(format),
+        "filter": _filter(filter),
+    }
+    headers = _column_header_names(column_header_names, body["fields"])
+    if headers:
+        body["columnHeaderNames"] = headers
+    return body
+
+
+def _fields(fields: Any) -> list[str]:
+    if isinstance(fields, str | bytes) or not isinstance(fields, Sequence):
+        raise MarketoRequestError("fields", fields, "must be a list of field names (strings)")
+    if not fields:
+        raise MarketoRequestError("fields", fields, "must name at least one field")
+    seen: set[str] = set()
+    for name in fields:
+        if not isinstance(name, str) or not name.strip():
+            raise MarketoRequestError("fields", name, "every field name must be a non-empty string")
+        if name in seen:
+            raise MarketoRequestError("fields", name, "field names must not repeat")
+        seen.add(name)
+    return list(fields)
+
+
+def _format(value: Any) -> str:
+    if not isinstance(value, str) or value.upper() not in EXPORT_FORMATS:
+        raise MarketoRequestError("format", value, f"must be one of {', '.join(EXPORT_FORMATS)}")
+    return value.upper()
+
+
+def _filter(value: Any) -> dict[str, Any]:
+    if not isinstance(value, Mapping):
+        raise MarketoRequestError("filter", value, "must be a mapping such as {'programId': 1044}")
+    unknown = sorted(str(key) for key in value if key not in FILTER_KEYS)
+    if unknown:
+        raise MarketoRequestError(
+            f"filter.{unknown[0]}",
+            value[unknown[0]],
+            f"unknown filter key; allowed keys are {', '.join(FILTER_KEYS)}",
+        )
+    has_one, has_many = "programId" in value, "programIds" in value
+    if has_one == has_many:
+        raise MarketoRequestError(
+            "filter", dict(value), "needs exactly one of programId (an integer) or programIds (1 to 10 ints)"
+        )
+    result: dict[str, Any] = {}
+    if has_one:
+        result["programId"] = _program_id("filter.programId", value["programId"])
+    else:
+        result["programIds"] = _program_ids(value["programIds"])
+    if "updatedAt" in value:
+        result["updatedAt"] = _updated_at(value["updatedAt"])
+    if "statusNames" in value:
+        result["statusNames"] = _status_names(value["statusNames"])
+    if "isExhausted" in value:
+        if not isinstance(value["isExhausted"], bool):
+            raise MarketoRequestError("filter.isExhausted", value["isExhausted"], "must be true or false")
+        result["isExhausted"] = value["isExhausted"]
+    if "nurtureCadence" in value:
+        cadence = value["nurtureCadence"]
+        if not isinstance(cadence, str) or not cadence.strip():
+            raise MarketoRequestError("filter.nurtureCadence", cadence, "must be a non-empty string")
+        result["nurtureCadence"] = cadence
+    return result
+
+
+def _program_id(key: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise MarketoRequestError(key, value, "must be a positive integer program id")
+    return value
+
+
+def _program_ids(value: Any) -> list[int]:
+    key = "filter.programIds"
+    if isinstance(value, str | bytes) or not isinstance(value, Sequence):
+        raise MarketoRequestError(key, value, "must be a list of 1 to 10 integer program ids")
+    if not 1 <= len(value) <= MAX_PROGRAM_IDS:
+        rule = f"must hold 1 to {MAX_PROGRAM_IDS} program ids, not {len(value)}"
+        raise MarketoRequestError(key, value, rule)
+    ids = [_program_id(key, item) for item in value]
+    if len(set(ids)) != len(ids):
+        raise MarketoRequestError(key, value, "program ids must not repeat")
+    return ids
+
+
+def _updated_at(value: Any) -> dict[str, str]:
+    key = "filter.updatedAt"
+    if not isinstance(value, Mapping) or set(value) != {"startAt", "endAt"}:
+        raise MarketoRequestError(key, value, "must be a mapping with exactly the keys startAt and endAt")
+    start = _aware_datetime(f"{key}.startAt", value["startAt"])
+    end = _aware_datetime(f"{key}.endAt", value["endAt"])
+    if start >= end:
+        raise MarketoRequestError(key, dict(value), "startAt must be before endAt")
+    if end - start > dt.timedelta(days=MAX_UPDATED_AT_DAYS):
+        raise MarketoRequestError(
+            key,
+            dict(value),
+            f"the window may span at most {MAX_UPDATED_AT_DAYS} days (split it: windows.split_updated_at)",
+        )
+    return {"startAt": format_marketo_datetime(start), "endAt": format_marketo_datetime(end)}
+
+
+def _aware_datetime(key: str, value: Any) -> dt.datetime:
+    """Accept an aware datetime (pendulum included) or an ISO-8601 string with an offset; drop sub-seconds."""
+    rule = "must be a timezone-aware datetime or an ISO-8601 string with an offset, e.g. 2024-01-01T00:00:00Z"
+    if isinstance(value, str):
+        try:
+            parsed = dt.datetime.fromisoformat(value.strip())
+        except ValueError:
+            try:
+                parsed = pendulum.parse(value.strip(), strict=False)  # type: ignore[assignment]
+            except Exception as err:
+                raise MarketoRequestError(key, value, rule) from err
+        value_dt: Any = parsed
+    else:
+        value_dt = value
+    if not isinstance(value_dt, dt.datetime):
+        raise MarketoRequestError(key, value, rule)
+    if value_dt.tzinfo is None or value_dt.utcoffset() is None:
+        raise MarketoRequestError(key, value, f"{rule} (naive datetimes are ambiguous)")
+    return value_dt.astimezone(dt.UTC).replace(microsecond=0)
+
+
+def _status_names(value: Any) -> list[str]:
+    key = "filter.statusNames"
+    if isinstance(value, str | bytes) or not isinstance(value, Sequence) or not value:
+        raise MarketoRequestError(key, value, "must be a non-empty list of program status names")
+    for name in value:
+        if not isinstance(name, str) or not name.strip():
+            raise MarketoRequestError(key, name, "every status name must be a non-empty string")
+    return list(value)
+
+
+def _column_header_names(value: Any, fields: list[str]) -> dict[str, str]:
+    key = "columnHeaderNames"
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise MarketoRequestError(key, value, "must be a mapping from a field name to its column header")
+    for field, header in value.items():
+        if field not in fields:
+            raise MarketoRequestError(f"{key}.{field}", header, "the key must be one of the exported fields")
+        if not isinstance(header, str) or not header.strip():
+            raise MarketoRequestError(f"{key}.{field}", header, "the header must be a non-empty string")
+    return dict(value)
+
+
+__all__ = [
+    "EXPORT_FORMATS",
+    "FILTER_KEYS",
+    "build_export_request",
+    "format_marketo_datetime",
+    "is_loopback_host",
+]
