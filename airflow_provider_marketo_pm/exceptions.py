@@ -118,7 +118,7 @@ class MarketoAuthError(MarketoApiError):
 
 
 class MarketoQueueFullError(MarketoApiError):
-    """1029 "Too many jobs in queue": the shared bulk queue is full; enqueue later (the hook does not retry)."""
+    """1029 "Too many jobs in queue": the shared bulk queue is full; enqueue later (not retried here)."""
 
 
 class _DailyQuotaError(MarketoApiError):

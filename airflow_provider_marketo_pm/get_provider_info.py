@@ -60,8 +60,8 @@ def get_provider_info() -> dict[str, Any]:
         "package-name": "airflow-provider-marketo-pm",
         "name": "Marketo Program Members",
         "description": (
-            "Apache Airflow provider for Marketo's Bulk Program Member Extract API: start, watch (deferrable) "
-            "and download program member exports."
+            "Apache Airflow provider for Marketo's Bulk Program Member Extract API: start, watch "
+            "(deferrable) and download program member exports."
         ),
         "state": "ready",
         "versions": [__version__],
