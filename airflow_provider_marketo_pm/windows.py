@@ -12,21 +12,12 @@ from collections.abc import Iterable
 
 import pendulum
 
-try:
-    from airflow_provider_marketo_pm.exceptions import MarketoRequestError
-except ImportError:  # pragma: no cover - until exceptions.py lands
-
-    class MarketoRequestError(ValueError):  # type: ignore[no-redef]
-        pass
-
-
-MAX_WINDOW_DAYS = 31
-"""Longest ``updatedAt`` range Marketo accepts in one export job."""
-
-MAX_PROGRAMS_PER_JOB = 10
-"""Most programs Marketo accepts in one ``programIds`` filter."""
-
-_ISO_SECONDS = "%Y-%m-%dT%H:%M:%SZ"
+from airflow_provider_marketo_pm.exceptions import MarketoRequestError
+from airflow_provider_marketo_pm.validation import (
+    MAX_PROGRAM_IDS,
+    MAX_UPDATED_AT_DAYS,
+    format_marketo_datetime,
+)
 
 DateLike = dt.datetime | dt.date | str
 
@@ -41,8 +32,10 @@ def to_utc(value: DateLike, *, name: str = "value") -> pendulum.DateTime:
     if isinstance(value, dt.datetime):
         if value.tzinfo is None or value.tzinfo.utcoffset(value) is None:
             raise MarketoRequestError(
-                f"{name}={value.isoformat()!r} is a naive datetime: give it a timezone "
-                "(e.g. pendulum.datetime(..., tz='UTC')) so that windows do not shift with the local zone"
+                name,
+                value,
+                "a naive datetime is ambiguous: give it a timezone (e.g. pendulum.datetime(..., tz='UTC')) "
+                "so that windows do not shift with the machine's local zone",
             )
         return pendulum.instance(value).in_timezone("UTC")
     if isinstance(value, dt.date):
@@ -51,24 +44,20 @@ def to_utc(value: DateLike, *, name: str = "value") -> pendulum.DateTime:
         try:
             parsed = pendulum.parse(value.strip(), tz="UTC", strict=True)
         except (ValueError, TypeError) as err:
-            raise MarketoRequestError(f"{name}={value!r} is not an ISO-8601 date or datetime") from err
+            raise MarketoRequestError(name, value, "must be an ISO-8601 date or datetime") from err
         if isinstance(parsed, pendulum.DateTime):
             return parsed.in_timezone("UTC")
         if isinstance(parsed, pendulum.Date):
             return pendulum.datetime(parsed.year, parsed.month, parsed.day, tz="UTC")
-        raise MarketoRequestError(f"{name}={value!r} is not a date or datetime (got {type(parsed).__name__})")
+        raise MarketoRequestError(name, value, f"must be a date or datetime, not a {type(parsed).__name__}")
     raise MarketoRequestError(
-        f"{name}={value!r} has type {type(value).__name__}: expected an aware datetime, a date "
-        "or an ISO-8601 string"
+        name, value, f"must be an aware datetime, a date or an ISO-8601 string, not {type(value).__name__}"
     )
 
 
-def format_marketo_datetime(value: pendulum.DateTime) -> str:
-    """ISO-8601 in UTC without milliseconds, the form the ``updatedAt`` filter documents."""
-    return value.in_timezone("UTC").strftime(_ISO_SECONDS)
-
-
-def split_updated_at(start: DateLike, end: DateLike, max_days: int = MAX_WINDOW_DAYS) -> list[dict[str, str]]:
+def split_updated_at(
+    start: DateLike, end: DateLike, max_days: int = MAX_UPDATED_AT_DAYS
+) -> list[dict[str, str]]:
     """Cover [start, end) with contiguous ``updatedAt`` windows of at most ``max_days`` days.
 
     Each ``endAt`` is the next window's ``startAt``, so nothing is lost whether Marketo treats the
@@ -78,11 +67,10 @@ def split_updated_at(start: DateLike, end: DateLike, max_days: int = MAX_WINDOW_
     milliseconds, and widening never drops a row.
     """
     if isinstance(max_days, bool) or not isinstance(max_days, int):
-        raise MarketoRequestError(f"max_days={max_days!r} must be an integer number of days")
-    if not 1 <= max_days <= MAX_WINDOW_DAYS:
+        raise MarketoRequestError("max_days", max_days, "must be an integer number of days")
+    if not 1 <= max_days <= MAX_UPDATED_AT_DAYS:
         raise MarketoRequestError(
-            f"max_days={max_days} is out of range: Marketo accepts updatedAt windows of 1 to "
-            f"{MAX_WINDOW_DAYS} days"
+            "max_days", max_days, f"Marketo accepts updatedAt windows of 1 to {MAX_UPDATED_AT_DAYS} days"
         )
     lower = to_utc(start, name="start").replace(microsecond=0)
     upper = to_utc(end, name="end")
@@ -90,7 +78,7 @@ def split_updated_at(start: DateLike, end: DateLike, max_days: int = MAX_WINDOW_
         upper = upper.replace(microsecond=0).add(seconds=1)
     if lower >= upper:
         raise MarketoRequestError(
-            f"start={format_marketo_datetime(lower)} must be before end={format_marketo_datetime(upper)}"
+            "start", format_marketo_datetime(lower), f"must be before end={format_marketo_datetime(upper)}"
         )
     step = dt.timedelta(days=max_days)
     windows: list[dict[str, str]] = []
@@ -102,36 +90,32 @@ def split_updated_at(start: DateLike, end: DateLike, max_days: int = MAX_WINDOW_
     return windows
 
 
-def batch_program_ids(program_ids: Iterable[int | str], size: int = MAX_PROGRAMS_PER_JOB) -> list[list[int]]:
+def batch_program_ids(program_ids: Iterable[int | str], size: int = MAX_PROGRAM_IDS) -> list[list[int]]:
     """Group program ids into ``programIds`` filters of at most ``size`` (Marketo's cap is 10).
 
     Duplicates are dropped (keeping first-seen order) so that no program is exported twice, and
     numeric strings are accepted because DAG params and Variables often arrive as text.
     """
-    if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= MAX_PROGRAMS_PER_JOB:
-        raise MarketoRequestError(
-            f"size={size!r} is out of range: a programIds filter holds 1 to {MAX_PROGRAMS_PER_JOB} programs"
-        )
+    if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= MAX_PROGRAM_IDS:
+        raise MarketoRequestError("size", size, f"a programIds filter holds 1 to {MAX_PROGRAM_IDS} programs")
     if isinstance(program_ids, str | bytes):
-        raise MarketoRequestError(f"program_ids={program_ids!r} must be a list of integers, not a string")
+        raise MarketoRequestError("program_ids", program_ids, "must be a list of integers, not a string")
     unique: dict[int, None] = {}
     for raw in program_ids:
         unique[_program_id(raw)] = None
     if not unique:
-        raise MarketoRequestError("program_ids is empty: give at least one program id")
+        raise MarketoRequestError("program_ids", [], "give at least one program id")
     ids = list(unique)
     return [ids[i * size : (i + 1) * size] for i in range(math.ceil(len(ids) / size))]
 
 
 def _program_id(raw: object) -> int:
-    if isinstance(raw, bool):
-        raise MarketoRequestError(f"program id {raw!r} is not an integer")
-    if isinstance(raw, int):
+    if isinstance(raw, int) and not isinstance(raw, bool):
         value = raw
     elif isinstance(raw, str) and raw.strip().isdigit():
         value = int(raw.strip())
     else:
-        raise MarketoRequestError(f"program id {raw!r} is not an integer")
+        raise MarketoRequestError("program id", raw, "must be an integer")
     if value <= 0:
-        raise MarketoRequestError(f"program id {value} must be a positive integer")
+        raise MarketoRequestError("program id", value, "must be a positive integer")
     return value

@@ -8,7 +8,8 @@ import itertools
 import pendulum
 import pytest
 
-from airflow_provider_marketo_pm.windows import MarketoRequestError, batch_program_ids, split_updated_at
+from airflow_provider_marketo_pm.exceptions import MarketoRequestError
+from airflow_provider_marketo_pm.windows import batch_program_ids, split_updated_at
 
 UTC = pendulum.timezone("UTC")
 
