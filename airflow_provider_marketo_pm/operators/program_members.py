@@ -1,0 +1,518 @@
+"""Operators that start a Marketo program member export and download its file, verified."""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import hashlib
+import json
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from datetime import timedelta
+from typing import IO, TYPE_CHECKING, Any, Literal
+
+import requests
+import urllib3
+from airflow.providers.standard.triggers.temporal import TimeDeltaTrigger
+from airflow.sdk import Asset, AssetAlias, BaseOperator, Context, ObjectStoragePath
+from airflow.sdk.exceptions import AirflowException, AirflowFailException
+
+from airflow_provider_marketo_pm.exceptions import (
+    MarketoApiError,
+    MarketoAuthError,
+    MarketoError,
+    MarketoExportQuotaError,
+    MarketoQueueFullError,
+    MarketoTransientError,
+)
+from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
+from airflow_provider_marketo_pm.triggers.program_members import ExportState, judge_export_status
+from airflow_provider_marketo_pm.validation import build_export_request
+
+if TYPE_CHECKING:
+    from airflow.providers.openlineage.extractors import OperatorLineage
+
+__all__ = ["MarketoDownloadProgramMemberExportOperator", "MarketoStartProgramMemberExportOperator"]
+
+#: task_state_store key; renaming it would orphan the jobs of in-flight retries.
+EXPORT_STATE_KEY = "marketo_program_member_export"
+_SHARED_QUEUE = (
+    "Marketo's bulk extract queue holds at most 10 jobs (2 processing) per instance, shared by lead, "
+    "activity, program member and custom object exports of every integration"
+)
+
+
+def _request_fingerprint(body: Mapping[str, Any]) -> str:
+    """Identify an export request, so a retry only re-attaches to a job asked with the same request."""
+    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+
+
+class MarketoStartProgramMemberExportOperator(BaseOperator):
+    """
+    Create and enqueue a program member export; the XCom return value is its ``exportId``.
+
+    ``fields``, ``filter``, ``format`` and ``column_header_names`` are Marketo's own create request
+    (templated, nested values included, e.g. ``filter={"programId": 1044, "updatedAt": {"startAt":
+    "{{ data_interval_start | ts }}", ...}}``) and are validated before any call is made.
+
+    When the shared bulk queue is full (1029 "Too many jobs in queue") the operator defers on a timer,
+    holding no worker slot, and retries the enqueue up to ``queue_full_retries`` times. The daily
+    export quota fails at once (no retry) and says when it resets.
+
+    On Airflow 3.3+ the exportId is kept in the task state store, so a retried task re-attaches to
+    its job instead of starting a second one (a Created job is enqueued, a Queued, Processing or
+    Completed one is kept, a Failed or Cancelled one is replaced). Airflow < 3.3 has no task state
+    store: there a retry starts a new export.
+
+    :param fields: REST API names of the columns (program member, lead and custom fields).
+    :param filter: Marketo filter: ``programId`` or ``programIds`` plus optional ``isExhausted``,
+        ``nurtureCadence``, ``statusNames`` and ``updatedAt`` (at most 31 days).
+    :param format: ``CSV`` (default), ``TSV`` or ``SSV``.
+    :param column_header_names: map from field name to the header written for it.
+    :param marketo_conn_id: Airflow connection of the Marketo instance.
+    :param queue_full_retries: how many more enqueue attempts to make while the queue is full.
+    :param queue_full_wait: wait between those attempts (seconds or timedelta).
+    """
+
+    template_fields: Sequence[str] = ("fields", "filter", "format", "column_header_names")
+    template_fields_renderers = {"filter": "json", "column_header_names": "json", "fields": "json"}
+    ui_color = "#5c4ee5"
+
+    def __init__(
+        self,
+        *,
+        fields: list[str],
+        filter: dict[str, Any],
+        format: str = "CSV",
+        column_header_names: dict[str, str] | None = None,
+        marketo_conn_id: str = "marketo_default",
+        queue_full_retries: int = 30,
+        queue_full_wait: timedelta | float = timedelta(minutes=2),
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.fields = fields
+        self.filter = filter
+        self.format = format
+        self.column_header_names = column_header_names
+        self.marketo_conn_id = marketo_conn_id
+        if queue_full_retries < 0:
+            raise ValueError(f"queue_full_retries={queue_full_retries!r} must be >= 0")
+        self.queue_full_retries = queue_full_retries
+        self.queue_full_wait = (
+            queue_full_wait if isinstance(queue_full_wait, timedelta) else timedelta(seconds=queue_full_wait)
+        )
+        self._started_export_id: str | None = None
+
+    @property
+    def hook(self) -> MarketoHook:
+        return MarketoHook(marketo_conn_id=self.marketo_conn_id)
+
+    def execute(self, context: Context) -> str:
+        body = build_export_request(self.fields, self.filter, self.format, self.column_header_names)
+        fingerprint = _request_fingerprint(body)
+        hook = self.hook
+        store = context.get("task_state_store")
+        if store is None:
+            self.log.info(
+                "No task state store (Airflow < 3.3): if this try fails after the job is created, "
+                "a retry starts a new export instead of re-attaching to it."
+            )
+        previous = self._reattachable_export(hook, store, fingerprint)
+        if previous is not None:
+            export_id, status = previous
+            self._started_export_id = export_id
+            if status != "Created":
+                self.log.info("Re-attached to export %s (%s) started by an earlier try.", export_id, status)
+                return export_id
+            self.log.info("Re-attached to export %s (Created); enqueueing it.", export_id)
+        else:
+            record = hook.create_program_member_export(
+                fields=body["fields"],
+                filter=body["filter"],
+                format=body.get("format", "CSV"),
+                column_header_names=body.get("columnHeaderNames"),
+            )
+            export_id = str(record["exportId"])
+            self._started_export_id = export_id
+            self.log.info("Created program member export %s.", export_id)
+            if store is not None:
+                store.set(EXPORT_STATE_KEY, {"export_id": export_id, "request": fingerprint})
+        return self._enqueue_or_defer(export_id, attempt=0)
+
+    def _reattachable_export(self, hook: MarketoHook, store: Any, fingerprint: str) -> tuple[str, str] | None:
+        """Return (exportId, status) of an earlier try's job that can still serve this request."""
+        saved = store.get(EXPORT_STATE_KEY) if store is not None else None
+        if not isinstance(saved, dict) or not saved.get("export_id"):
+            return None
+        export_id = str(saved["export_id"])
+        if saved.get("request") != fingerprint:
+            self.log.info(
+                "Export %s of an earlier try asked for another request; starting afresh.", export_id
+            )
+            return None
+        try:
+            status = hook.get_program_member_export_status(export_id).get("status")
+        except (MarketoTransientError, MarketoAuthError):
+            raise
+        except MarketoApiError as err:
+            self.log.warning(
+                "Export %s of an earlier try is unreadable (%s); starting afresh.", export_id, err
+            )
+            return None
+        if status in {"Created", "Queued", "Processing", "Completed"}:
+            return export_id, str(status)
+        self.log.info("Export %s of an earlier try is %s; starting afresh.", export_id, status)
+        return None
+
+    def _enqueue_or_defer(self, export_id: str, attempt: int) -> str:
+        try:
+            record = self.hook.enqueue_program_member_export(export_id)
+        except MarketoExportQuotaError as err:
+            raise AirflowFailException(
+                f"Export {export_id} was not enqueued: {err}. Not retrying before the quota resets."
+            ) from err
+        except MarketoQueueFullError as err:
+            if attempt >= self.queue_full_retries:
+                waited = self.queue_full_wait * attempt
+                raise AirflowException(
+                    f"Export {export_id} could not be enqueued: the queue was still full after "
+                    f"{attempt + 1} attempts over {waited}. {_SHARED_QUEUE}. The job stays Created; "
+                    "raise queue_full_retries/queue_full_wait or schedule exports apart."
+                ) from err
+            self.log.info(
+                "Queue full for export %s (%s). Enqueue attempt %d of %d in %s.",
+                export_id,
+                _SHARED_QUEUE,
+                attempt + 2,
+                self.queue_full_retries + 1,
+                self.queue_full_wait,
+            )
+            self.defer(
+                trigger=TimeDeltaTrigger(self.queue_full_wait),
+                method_name="resume_enqueue",
+                kwargs={"export_id": export_id, "attempt": attempt + 1},
+            )
+        self.log.info("Enqueued export %s (%s).", export_id, record.get("status"))
+        return export_id
+
+    def resume_enqueue(self, context: Context, export_id: str, attempt: int, event: Any = None) -> str:
+        """Called back after a queue-full wait: try the enqueue again."""
+        self._started_export_id = export_id
+        return self._enqueue_or_defer(export_id, attempt)
+
+    def on_kill(self) -> None:
+        """Cancel the job this task started, unless it already completed (its file is paid for)."""
+        export_id = self._started_export_id
+        if export_id is None:
+            return
+        try:
+            hook = self.hook
+            status = hook.get_program_member_export_status(export_id).get("status")
+            if status in {"Created", "Queued", "Processing"}:
+                hook.cancel_program_member_export(export_id)
+                self.log.info("Cancelled Marketo export %s (was %s).", export_id, status)
+        except MarketoError as err:
+            self.log.warning("Could not cancel Marketo export %s: %s", export_id, err)
+
+
+_RESUMABLE_STREAM_ERRORS: tuple[type[BaseException], ...] = (
+    MarketoTransientError,
+    requests.exceptions.ConnectionError,
+    requests.exceptions.ChunkedEncodingError,
+    requests.exceptions.Timeout,
+    urllib3.exceptions.ProtocolError,
+    urllib3.exceptions.ReadTimeoutError,
+    ConnectionError,
+    TimeoutError,
+)
+
+
+def _public_uri(path: ObjectStoragePath) -> str:
+    """URI of a path without its connection id (``s3://conn@bucket/k`` -> ``s3://bucket/k``)."""
+    return f"{path.protocol}://{path.path}"
+
+
+class _Progress:
+    """Log bytes, percent, MB/s and ETA at most every ``interval`` seconds."""
+
+    def __init__(self, log: Any, export_id: str, total: int, interval: float) -> None:
+        self.log, self.export_id, self.total, self.interval = log, export_id, total, interval
+        self.started = self.last = time.monotonic()
+
+    def update(self, received: int, *, final: bool = False) -> None:
+        now = time.monotonic()
+        if not final and now - self.last < self.interval:
+            return
+        self.last = now
+        elapsed = max(now - self.started, 1e-9)
+        rate = received / elapsed
+        percent = 100.0 * received / self.total if self.total else 100.0
+        eta = (self.total - received) / rate if rate > 0 else float("inf")
+        self.log.info(
+            "Export %s: %d of %d bytes (%.1f%%), %.2f MB/s, ETA %.0f s.",
+            self.export_id,
+            received,
+            self.total,
+            percent,
+            rate / 1e6,
+            eta,
+        )
+
+
+class MarketoDownloadProgramMemberExportOperator(BaseOperator):
+    """
+    Stream a Completed export's file to any Airflow object store, verified before it is published.
+
+    The file is streamed in fixed-size chunks (memory does not grow with its size) to a temporary
+    sibling of the destination (``<dest>.<uuid>.partial``, same store), hashed with SHA-256 and
+    counted on the way. It is moved into place only when the byte count equals ``fileSize`` and the
+    hash equals ``fileChecksum``; on any failure the temporary data is removed (an S3 multipart
+    upload is aborted, not completed), so the destination never holds a partial or unverified file.
+    A dropped connection or a 5xx mid-stream resumes from the last byte with ``Range``, at most
+    ``max_resumes`` times.
+
+    Returns ``{"uri", "bytes", "records", "sha256", "export_id"}`` (``bytes`` and ``sha256`` are the
+    file as Marketo served it, also when gzipped). An ``Asset`` outlet receives the file's details
+    as event extra; an ``AssetAlias`` outlet receives an event for ``Asset(uri)`` of the written
+    file, which is how a templated destination feeds asset-scheduled DAGs.
+
+    :param export_id: exportId of a Completed job (templated).
+    :param destination: ObjectStoragePath URL of the file to write (templated): ``file://``,
+        ``s3://``, ``gs://``, ``abfs://``... (with the store's filesystem installed).
+    :param dest_conn_id: Airflow connection of the destination store.
+    :param overwrite: replace an existing destination; by default it is refused.
+    :param compression: ``None`` or ``"gzip"`` (the stored file is gzipped).
+    :param chunk_size: bytes read and written per chunk.
+    :param max_resumes: how many times a broken stream is resumed with ``Range``.
+    :param progress_interval: seconds between progress log lines.
+    :param program_ids: Marketo program id(s) of the export, reported as lineage input.
+    :param marketo_conn_id: Airflow connection of the Marketo instance.
+    """
+
+    template_fields: Sequence[str] = ("export_id", "destination", "dest_conn_id", "program_ids")
+    ui_color = "#5c4ee5"
+
+    def __init__(
+        self,
+        *,
+        export_id: str,
+        destination: str,
+        marketo_conn_id: str = "marketo_default",
+        dest_conn_id: str | None = None,
+        overwrite: bool = False,
+        compression: Literal["gzip"] | None = None,
+        chunk_size: int = 1024 * 1024,
+        max_resumes: int = 5,
+        progress_interval: float = 30.0,
+        program_ids: int | Sequence[int] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if compression not in (None, "gzip"):
+            raise ValueError(f"compression={compression!r} is not supported: use None or 'gzip'")
+        if chunk_size <= 0:
+            raise ValueError(f"chunk_size={chunk_size!r} must be a positive number of bytes")
+        if max_resumes < 0:
+            raise ValueError(f"max_resumes={max_resumes!r} must be >= 0")
+        self.export_id = export_id
+        self.destination = destination
+        self.marketo_conn_id = marketo_conn_id
+        self.dest_conn_id = dest_conn_id
+        self.overwrite = overwrite
+        self.compression = compression
+        self.chunk_size = chunk_size
+        self.max_resumes = max_resumes
+        self.progress_interval = progress_interval
+        self.program_ids = program_ids
+        self._result: dict[str, Any] | None = None
+
+    @property
+    def hook(self) -> MarketoHook:
+        return MarketoHook(marketo_conn_id=self.marketo_conn_id)
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        export_id = str(self.export_id)
+        hook = self.hook
+        record = hook.get_program_member_export_status(export_id)
+        verdict = judge_export_status(record)
+        if verdict.state is ExportState.ERROR:
+            raise AirflowFailException(verdict.message)
+        if verdict.state is not ExportState.DONE:
+            raise AirflowException(f"{verdict.message} Only a Completed export has a file to download.")
+        expected_size = int(record["fileSize"])
+        expected_sha = str(record.get("fileChecksum", "")).removeprefix("sha256:").lower()
+
+        destination = ObjectStoragePath(self.destination, conn_id=self.dest_conn_id)
+        if destination.exists() and not self.overwrite:
+            raise AirflowFailException(
+                f"{_public_uri(destination)} already exists; set overwrite=True to replace it."
+            )
+        if destination.protocol in ("file", "local"):
+            destination.parent.mkdir(parents=True, exist_ok=True)
+        partial = destination.parent / f"{destination.name}.{uuid.uuid4().hex}.partial"
+
+        sha256, received = self._write_verified(
+            hook, export_id, partial, expected_size, expected_sha, _public_uri(destination)
+        )
+        try:
+            if destination.exists() and not self.overwrite:
+                raise AirflowFailException(
+                    f"{_public_uri(destination)} appeared during the download; set overwrite=True "
+                    "to replace it."
+                )
+            partial.move(destination)
+        except BaseException:
+            self._remove_quietly(partial)
+            raise
+        uri = _public_uri(destination)
+        self.log.info("Published %s (%d bytes, sha256 %s).", uri, received, sha256)
+        self._result = {
+            "uri": uri,
+            "bytes": received,
+            "records": int(record.get("numberOfRecords", 0) or 0),
+            "sha256": sha256,
+            "export_id": export_id,
+        }
+        self._emit_asset_events(context, self._result)
+        return self._result
+
+    def _write_verified(
+        self,
+        hook: MarketoHook,
+        export_id: str,
+        partial: ObjectStoragePath,
+        expected_size: int,
+        expected_sha: str,
+        uri: str,
+    ) -> tuple[str, int]:
+        """Stream into ``partial`` and verify; on any failure nothing of ``partial`` remains."""
+        out = partial.open("wb")
+        try:
+            sink: IO[bytes] = (
+                gzip.GzipFile(fileobj=out, mode="wb", mtime=0, filename="")  # type: ignore[assignment]
+                if self.compression == "gzip"
+                else out
+            )
+            digest = hashlib.sha256()
+
+            def write(chunk: bytes) -> None:
+                sink.write(chunk)
+                digest.update(chunk)
+
+            received = self._stream(hook, export_id, write, expected_size)
+            if sink is not out:
+                sink.close()  # flushes the gzip trailer; leaves ``out`` open
+            actual_sha = digest.hexdigest()
+            if received != expected_size or actual_sha != expected_sha:
+                raise AirflowException(
+                    f"Export {export_id} failed verification; nothing written to {uri}. "
+                    f"Expected {expected_size} bytes with sha256:{expected_sha}, "
+                    f"got {received} bytes with sha256:{actual_sha}."
+                )
+        except BaseException:
+            self._discard(out)
+            self._remove_quietly(partial)
+            raise
+        out.close()
+        return actual_sha, received
+
+    def _stream(self, hook: MarketoHook, export_id: str, write: Callable[[bytes], None], total: int) -> int:
+        """Copy the file through ``write``, resuming with Range after a broken connection."""
+        progress = _Progress(self.log, export_id, total, self.progress_interval)
+        received = 0
+        resumes = 0
+        while True:
+            try:
+                with hook.open_program_member_export_file(export_id, start=received) as stream:
+                    if stream.start != received:
+                        raise AirflowException(
+                            f"Asked export {export_id} from byte {received} but the server answered from "
+                            f"byte {stream.start}; cannot resume safely."
+                        )
+                    for chunk in stream.iter_chunks(self.chunk_size):
+                        write(chunk)
+                        received += len(chunk)
+                        progress.update(received)
+                if received >= total:
+                    break
+                reason: BaseException | str = f"stream ended after {received} of {total} bytes"
+            except _RESUMABLE_STREAM_ERRORS as err:
+                reason = err
+            resumes += 1
+            if resumes > self.max_resumes:
+                raise AirflowException(
+                    f"Download of export {export_id} broke {resumes} times (last: {reason}); "
+                    f"giving up after {received} of {total} bytes."
+                )
+            self.log.warning(
+                "Download of export %s broke at byte %d (%s); resuming with Range (%d of %d).",
+                export_id,
+                received,
+                reason,
+                resumes,
+                self.max_resumes,
+            )
+            time.sleep(min(2.0 ** (resumes - 1) * 0.5, 10.0))
+        progress.update(received, final=True)
+        return received
+
+    @staticmethod
+    def _discard(out: Any) -> None:
+        """Abandon a write: s3fs aborts its multipart upload; other files are just closed."""
+        try:
+            out.discard()
+        except Exception:  # local files (autocommit) cannot discard: closing them is enough
+            pass
+        else:
+            # A discarded s3fs file must not be closed: close() would flush and could complete an upload.
+            out.closed = True
+            return
+        with contextlib.suppress(Exception):
+            out.close()
+
+    def _remove_quietly(self, path: ObjectStoragePath) -> None:
+        try:
+            if path.exists():
+                path.unlink()
+        except Exception as err:
+            self.log.warning("Could not remove temporary %s: %s", _public_uri(path), err)
+
+    def _emit_asset_events(self, context: Context, result: Mapping[str, Any]) -> None:
+        extra = {key: result[key] for key in ("export_id", "records", "sha256", "bytes")}
+        outlet_events = context.get("outlet_events")
+        if outlet_events is None:
+            return
+        for outlet in self.outlets:
+            if isinstance(outlet, AssetAlias):
+                outlet_events[outlet].add(Asset(uri=result["uri"]), extra=extra)
+            elif isinstance(outlet, Asset):
+                outlet_events[outlet].extra.update(extra)
+
+    def _program_ids(self) -> list[int]:
+        ids = self.program_ids
+        if ids is None or ids == "":
+            return []
+        if isinstance(ids, str):
+            return [int(part) for part in ids.replace("[", "").replace("]", "").split(",") if part.strip()]
+        if isinstance(ids, int):
+            return [ids]
+        return [int(i) for i in ids]
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage | None:
+        """Report the Marketo program(s) as inputs and the written file as output (OpenLineage)."""
+        try:
+            from airflow.providers.common.compat.openlineage.facet import Dataset
+            from airflow.providers.openlineage.extractors import OperatorLineage
+        except ImportError:
+            return None
+        if self._result is None:
+            return OperatorLineage()
+        host = MarketoHook.get_connection(self.marketo_conn_id).host or "marketo"
+        namespace = f"marketo://{host.split('://')[-1].rstrip('/')}"
+        inputs = [Dataset(namespace=namespace, name=f"program/{pid}/members") for pid in self._program_ids()]
+        output_path = ObjectStoragePath(self._result["uri"])
+        scheme_host = f"{output_path.protocol}://{output_path.bucket or ''}".rstrip("/")
+        outputs = [Dataset(namespace=scheme_host, name=output_path.key or output_path.path)]
+        return OperatorLineage(inputs=inputs, outputs=outputs)
