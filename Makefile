@@ -1,0 +1,52 @@
+# Every target bootstraps .venv from nothing but python3.11; the install is skipped when
+# pyproject.toml and constraints.txt have not changed since the last one.
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: help install test test-fast lint format demo bench emulator clean
+
+help:
+	@echo "make demo       run the backfill example DAG against the bundled Marketo emulator"
+	@echo "make test       lint + type-check + the whole test suite (slow suites included)"
+	@echo "make test-fast  the test suite without the suites marked slow"
+	@echo "make lint       ruff check, ruff format --check, mypy"
+	@echo "make bench      benchmarks (prints ratios and figures, see bench/RESULTS.md)"
+	@echo "make emulator   serve the Marketo emulator on 127.0.0.1:8766"
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[test]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+demo: $(STAMP)
+	$(BIN)/python scripts/demo.py
+
+bench: $(STAMP)
+	$(BIN)/python bench/run_all.py
+
+emulator: $(STAMP)
+	$(BIN)/python -m airflow_provider_marketo_pm.testing.emulator --port 8766
+
+clean:
+	rm -rf $(VENV) .airflow-home demo-output bench/out .pytest_cache .mypy_cache .ruff_cache
