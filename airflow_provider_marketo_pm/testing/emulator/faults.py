@@ -1,0 +1,74 @@
+"""Scripted misbehaviour: the next answers of an endpoint, and broken downloads."""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict, deque
+from dataclasses import dataclass
+
+ENDPOINTS = ("token", "describe", "create", "enqueue", "status", "file", "cancel", "list")
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One scripted answer. ``code`` gives a Marketo error envelope (HTTP 200), ``http_status`` a raw HTTP
+    error with ``body``; ``delay`` sleeps first, then answers normally unless combined with one of them."""
+
+    code: str | None = None
+    message: str | None = None
+    http_status: int | None = None
+    body: str = ""
+    delay: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.code is not None and self.http_status is not None:
+            raise ValueError("Fault: give code (a Marketo error) or http_status (an HTTP error), not both")
+        if self.code is not None and (not isinstance(self.code, str) or not self.code.isdigit()):
+            raise ValueError(
+                f"Fault.code must be a Marketo error code as a string such as '606', got {self.code!r}"
+            )
+        if self.http_status is not None and not (
+            isinstance(self.http_status, int) and 400 <= self.http_status <= 599
+        ):
+            raise ValueError(
+                f"Fault.http_status must be an HTTP error status 400-599, got {self.http_status!r}"
+            )
+        if isinstance(self.delay, bool) or not isinstance(self.delay, int | float) or self.delay < 0:
+            raise ValueError(f"Fault.delay must be a number of seconds >= 0, got {self.delay!r}")
+        if self.code is None and self.http_status is None and not self.delay:
+            raise ValueError("Fault needs at least one of code, http_status or delay")
+
+
+class FaultScript:
+    """Per-endpoint queues of faults, consumed one per request, plus pending connection drops."""
+
+    def __init__(self) -> None:
+        self._queues: dict[str, deque[Fault]] = defaultdict(deque)
+        self._drops: deque[int] = deque()
+        self._lock = threading.Lock()
+
+    def inject(self, endpoint: str, faults: tuple[Fault, ...]) -> None:
+        if endpoint not in ENDPOINTS:
+            raise ValueError(f"unknown endpoint {endpoint!r}; use one of {', '.join(ENDPOINTS)}")
+        if not all(isinstance(f, Fault) for f in faults):
+            raise TypeError("inject() takes Fault instances")
+        with self._lock:
+            self._queues[endpoint].extend(faults)
+
+    def next_fault(self, endpoint: str) -> Fault | None:
+        with self._lock:
+            queue = self._queues.get(endpoint)
+            return queue.popleft() if queue else None
+
+    def drop_download_after(self, nbytes: int, times: int) -> None:
+        if isinstance(nbytes, bool) or not isinstance(nbytes, int) or nbytes < 0:
+            raise ValueError(f"drop_download_after(nbytes): nbytes must be an integer >= 0, got {nbytes!r}")
+        if isinstance(times, bool) or not isinstance(times, int) or times < 1:
+            raise ValueError(f"drop_download_after(times=...): times must be an integer >= 1, got {times!r}")
+        with self._lock:
+            self._drops.extend([nbytes] * times)
+
+    def next_drop(self) -> int | None:
+        """Bytes after which to cut the next file.json body, or None to serve it whole."""
+        with self._lock:
+            return self._drops.popleft() if self._drops else None

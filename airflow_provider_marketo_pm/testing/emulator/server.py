@@ -1,0 +1,219 @@
+"""``MarketoEmulator``: a Marketo instance served by uvicorn on a loopback port, in a background thread."""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import threading
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import uvicorn
+
+from airflow_provider_marketo_pm.testing.emulator.app import MarketoApp
+from airflow_provider_marketo_pm.testing.emulator.faults import ENDPOINTS, Fault
+from airflow_provider_marketo_pm.testing.emulator.file_response import DroppedConnection
+from airflow_provider_marketo_pm.testing.emulator.options import EmulatorOptions
+from airflow_provider_marketo_pm.testing.emulator.request_log import RecordedRequest
+from airflow_provider_marketo_pm.testing.emulator.state import MarketoInstance
+
+_STARTUP_TIMEOUT = 15.0
+
+
+class _HideScriptedDrops(logging.Filter):
+    """A dropped download is a scripted fault, not a server bug: keep its traceback out of the logs."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], DroppedConnection))
+
+
+logging.getLogger("uvicorn.error").addFilter(_HideScriptedDrops())
+
+
+def build_server(instance: MarketoInstance, *, log_level: str = "warning") -> uvicorn.Server:
+    config = uvicorn.Config(
+        MarketoApp(instance).asgi,
+        host=instance.options.host,
+        port=instance.options.port,
+        log_level=log_level,
+        access_log=False,
+        lifespan="off",
+        timeout_graceful_shutdown=2,
+    )
+    return uvicorn.Server(config)
+
+
+class MarketoEmulator:
+    """A running emulated Marketo instance, plus the controls tests need (faults, clock, request log).
+
+    Use as a context manager; every keyword is an emulator option (see ``EmulatorOptions``).
+    """
+
+    def __init__(self, **options: Any) -> None:
+        self.options = EmulatorOptions.from_kwargs(**options)
+        self._instance: MarketoInstance | None = None
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._port: int | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+    def start(self) -> MarketoEmulator:
+        if self._thread is not None:
+            raise RuntimeError("this MarketoEmulator is already running")
+        instance = MarketoInstance(self.options)
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((self.options.host, self.options.port))
+        except OSError:
+            sock.close()
+            instance.close()
+            raise
+        self._port = sock.getsockname()[1]
+        self._instance = instance
+        self._server = build_server(instance)
+        instance.start()
+        server = self._server
+        self._thread = threading.Thread(
+            target=lambda: server.run(sockets=[sock]), name="marketo-emulator", daemon=True
+        )
+        self._thread.start()
+        ready = threading.Event()
+        while not server.started and self._thread.is_alive():
+            ready.wait(0.01)
+        if not server.started:
+            self.stop()
+            raise RuntimeError("the Marketo emulator failed to start; see the uvicorn log above")
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=_STARTUP_TIMEOUT)
+        if self._instance is not None:
+            self._instance.close()
+        self._server = self._thread = self._instance = None
+
+    def __enter__(self) -> MarketoEmulator:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    @property
+    def instance(self) -> MarketoInstance:
+        if self._instance is None:
+            raise RuntimeError("the Marketo emulator is not running: use `with MarketoEmulator() as emu:`")
+        return self._instance
+
+    # -- connection details ------------------------------------------------------------------------
+    @property
+    def base_url(self) -> str:
+        self.instance  # noqa: B018 - raises a clear error when not running
+        return f"http://{self.options.host}:{self._port}"
+
+    @property
+    def client_id(self) -> str:
+        return self.options.client_id
+
+    @property
+    def client_secret(self) -> str:
+        return self.options.client_secret
+
+    def connection_json(self, conn_id_type: str = "marketo") -> str:
+        """JSON for an ``AIRFLOW_CONN_*`` variable pointing at this emulator."""
+        return json.dumps(
+            {
+                "conn_type": conn_id_type,
+                "host": self.base_url,
+                "login": self.client_id,
+                "password": self.client_secret,
+            }
+        )
+
+    def connection_env(self, conn_id: str = "marketo_default") -> dict[str, str]:
+        return {f"AIRFLOW_CONN_{conn_id.upper()}": self.connection_json()}
+
+    # -- request log -------------------------------------------------------------------------------
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        return self.instance.log.all()
+
+    def calls(self, endpoint: str) -> list[RecordedRequest]:
+        if endpoint not in (*ENDPOINTS, "unknown"):
+            raise ValueError(f"unknown endpoint {endpoint!r}; use one of {', '.join(ENDPOINTS)} or 'unknown'")
+        return [r for r in self.instance.log.all() if r.endpoint == endpoint]
+
+    def clear_requests(self) -> None:
+        self.instance.log.clear()
+
+    # -- faults ------------------------------------------------------------------------------------
+    def inject(self, endpoint: str, *faults: Fault) -> None:
+        """Script the next answers of ``endpoint``, in order; later calls answer normally again."""
+        self.instance.faults.inject(endpoint, faults)
+
+    def drop_download_after(self, nbytes: int, times: int = 1) -> None:
+        """Close the connection after ``nbytes`` of each of the next ``times`` file.json bodies."""
+        self.instance.faults.drop_download_after(nbytes, times)
+
+    def corrupt_next_checksum(self) -> None:
+        """The next job to complete advertises a fileChecksum that does not match its file."""
+        self.instance.jobs.corrupt_next_checksum()
+
+    def fail_next_job(self, error_msg: str = "Export failed: internal error") -> None:
+        """The next job to start processing ends Failed with this errorMsg."""
+        self.instance.jobs.fail_next(error_msg)
+
+    def cancel_job(self, export_id: str) -> dict[str, Any]:
+        """Cancel as another tool would (outside Airflow); returns the job's status record."""
+        return self.instance.jobs.cancel(export_id).record()
+
+    def occupy_queue(self, n: int, *, seconds: float = 60.0) -> None:
+        """Add ``n`` jobs of other integrations to the shared queue; each keeps a processing slot for
+        ``seconds`` of emulated time (``advance()`` frees them), or until ``release_queue()``."""
+        self.instance.jobs.occupy(n, seconds)
+
+    def release_queue(self) -> None:
+        """Finish every job added by ``occupy_queue()`` now."""
+        self.instance.jobs.release_queue()
+        self.instance.jobs.tick()
+
+    # -- clock and tokens --------------------------------------------------------------------------
+    def advance(self, seconds: float) -> None:
+        """Move the emulated clock forward: token expiry, job pace, file retention, quota day."""
+        self.instance.clock.advance(seconds)
+        self.instance.jobs.tick()
+
+    def now(self) -> float:
+        """The emulated time, in seconds since the epoch."""
+        return self.instance.clock.now()
+
+    def expire_token(self) -> None:
+        """The current access token answers 602 from now on; the token endpoint hands out a new one."""
+        self.instance.tokens.expire_current()
+
+    # -- jobs and files ----------------------------------------------------------------------------
+    def job(self, export_id: str) -> dict[str, Any]:
+        self.instance.jobs.tick()
+        return self.instance.jobs.get(export_id).record()
+
+    def file_path(self, export_id: str) -> Path:
+        path = self.instance.jobs.get(export_id).path
+        assert path is not None
+        return path
+
+    def file_bytes(self, export_id: str) -> bytes:
+        """The exact bytes served for a completed job (meant for small files)."""
+        job = self.instance.jobs.downloadable(export_id)
+        if job is None or job.path is None:
+            raise ValueError(f"export job {export_id} has no downloadable file")
+        return job.path.read_bytes()
+
+    def quota_used(self) -> int:
+        """Bytes of export files completed in the current quota day (US Central)."""
+        return self.instance.jobs.quota_used()

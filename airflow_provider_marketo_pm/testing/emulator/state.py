@@ -1,0 +1,50 @@
+"""One emulated Marketo instance: the state shared by the HTTP app and the Python control API."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+from airflow_provider_marketo_pm.testing.emulator.clock import EmulatedClock
+from airflow_provider_marketo_pm.testing.emulator.dataset import Dataset, build_dataset
+from airflow_provider_marketo_pm.testing.emulator.export_file import WrittenFile, write_export_file
+from airflow_provider_marketo_pm.testing.emulator.faults import FaultScript
+from airflow_provider_marketo_pm.testing.emulator.jobs import Job, JobBoard
+from airflow_provider_marketo_pm.testing.emulator.limits import CallLimits
+from airflow_provider_marketo_pm.testing.emulator.options import EmulatorOptions
+from airflow_provider_marketo_pm.testing.emulator.request_log import RequestLog
+from airflow_provider_marketo_pm.testing.emulator.tokens import TokenStore
+
+
+class MarketoInstance:
+    """Owns the data directory (a temporary one unless ``data_dir`` is given) and the job scheduler."""
+
+    def __init__(self, options: EmulatorOptions) -> None:
+        self.options = options
+        self.clock = EmulatedClock()
+        self._own_dir = options.data_dir is None
+        self.data_dir = Path(options.data_dir or tempfile.mkdtemp(prefix="marketo-emulator-"))
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.dataset: Dataset = build_dataset(options.seed, options.programs, options.members)
+        self.tokens = TokenStore(options.client_id, options.client_secret, options.token_ttl, self.clock)
+        self.limits = CallLimits(
+            options.rate_limit_calls, options.rate_limit_window, options.max_concurrent, self.clock
+        )
+        self.faults = FaultScript()
+        self.log = RequestLog()
+        self.jobs = JobBoard(options, self.clock, self.data_dir, self._write_file)
+
+    def start(self) -> None:
+        self.jobs.start()
+
+    def close(self) -> None:
+        self.jobs.stop()
+        if self._own_dir:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
+
+    def _write_file(self, job: Job) -> WrittenFile:
+        assert job.spec is not None
+        assert job.path is not None
+        rows = job.spec.select(self.dataset)
+        return write_export_file(job.path, job.spec, rows, pad_to_bytes=self.options.large_file_bytes)

@@ -1,0 +1,26 @@
+"""pytest plugin (registered through the ``pytest11`` entry point): the ``marketo_emulator`` fixture.
+
+Override ``marketo_emulator_options`` in a conftest.py or test module to change the emulator's options.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from airflow_provider_marketo_pm.testing.emulator import MarketoEmulator
+
+
+@pytest.fixture
+def marketo_emulator_options() -> dict[str, Any]:
+    """Options for ``marketo_emulator``; the defaults are the fast pace (jobs finish in well under 1 s)."""
+    return {}
+
+
+@pytest.fixture
+def marketo_emulator(marketo_emulator_options: dict[str, Any]) -> Iterator[MarketoEmulator]:
+    """A running Marketo emulator on a free loopback port, fresh for each test."""
+    with MarketoEmulator(**marketo_emulator_options) as emulator:
+        yield emulator
