@@ -1,0 +1,161 @@
+"""build_export_request: the exact create.json body, or an error naming the key, the value and the rule."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pendulum
+import pytest
+
+from airflow_provider_marketo_pm.exceptions import MarketoRequestError
+from airflow_provider_marketo_pm.validation import build_export_request, is_loopback_host
+
+FIELDS = ["leadId", "programId", "statusName"]
+JAN1, JAN2 = "2024-01-01T00:00:00Z", "2024-01-02T00:00:00Z"
+
+
+def window(start, end):
+    """A programId filter with an updatedAt window."""
+    return {"programId": 1, "updatedAt": {"startAt": start, "endAt": end}}
+
+
+def test_minimal_request_is_normalised():
+    body = build_export_request(FIELDS, {"programId": 1044})
+    assert body == {"fields": FIELDS, "format": "CSV", "filter": {"programId": 1044}}
+
+
+def test_full_request_is_normalised():
+    body = build_export_request(
+        FIELDS,
+        {
+            "programIds": [1001, 1002],
+            "updatedAt": {
+                "startAt": "2024-01-01T01:00:00.250+01:00",
+                "endAt": pendulum.datetime(2024, 1, 31),
+            },
+            "statusNames": ["Member", "Attended"],
+            "isExhausted": False,
+            "nurtureCadence": "paused",
+        },
+        format="tsv",
+        column_header_names={"leadId": "Lead ID"},
+    )
+    assert body == {
+        "fields": FIELDS,
+        "format": "TSV",
+        "filter": {
+            "programIds": [1001, 1002],
+            "updatedAt": {"startAt": JAN1, "endAt": "2024-01-31T00:00:00Z"},
+            "statusNames": ["Member", "Attended"],
+            "isExhausted": False,
+            "nurtureCadence": "paused",
+        },
+        "columnHeaderNames": {"leadId": "Lead ID"},
+    }
+
+
+@pytest.mark.parametrize("fmt", ["csv", "Tsv", "SSV"])
+def test_format_any_case_in_upper_case_out(fmt):
+    assert build_export_request(FIELDS, {"programId": 1})["format"] == "CSV"
+    assert build_export_request(FIELDS, {"programId": 1}, format=fmt)["format"] == fmt.upper()
+
+
+def test_aware_datetimes_are_sent_in_utc_without_fraction():
+    start = dt.datetime(2024, 3, 10, 1, 30, 15, 999999, tzinfo=dt.timezone(dt.timedelta(hours=-5)))
+    end = start + dt.timedelta(days=31)
+    body = build_export_request(FIELDS, window(start, end))
+    assert body["filter"]["updatedAt"] == {"startAt": "2024-03-10T06:30:15Z", "endAt": "2024-04-10T06:30:15Z"}
+
+
+@pytest.mark.parametrize(
+    ("fields", "filter_", "kwargs", "key", "rule"),
+    [
+        ([], {"programId": 1}, {}, "fields", "at least one field"),
+        ("leadId", {"programId": 1}, {}, "fields", "list of field names"),
+        (["leadId", "leadId"], {"programId": 1}, {}, "fields", "must not repeat"),
+        (["leadId", 3], {"programId": 1}, {}, "fields", "non-empty string"),
+        (["leadId", ""], {"programId": 1}, {}, "fields", "non-empty string"),
+        (FIELDS, {}, {}, "filter", "exactly one of programId"),
+        (FIELDS, {"programId": 1, "programIds": [2]}, {}, "filter", "exactly one of programId"),
+        (FIELDS, ["programId"], {}, "filter", "must be a mapping"),
+        (FIELDS, {"programId": True}, {}, "filter.programId", "positive integer"),
+        (FIELDS, {"programId": "1044"}, {}, "filter.programId", "positive integer"),
+        (FIELDS, {"programId": 0}, {}, "filter.programId", "positive integer"),
+        (FIELDS, {"programIds": []}, {}, "filter.programIds", "1 to 10"),
+        (FIELDS, {"programIds": list(range(1, 12))}, {}, "filter.programIds", "1 to 10"),
+        (FIELDS, {"programIds": [1, False]}, {}, "filter.programIds", "positive integer"),
+        (FIELDS, {"programIds": [1, 1]}, {}, "filter.programIds", "must not repeat"),
+        (FIELDS, {"programIds": 1044}, {}, "filter.programIds", "list of 1 to 10"),
+        (FIELDS, {"programId": 1, "updatedat": {}}, {}, "filter.updatedat", "unknown filter key"),
+        (FIELDS, {"programId": 1, "updatedAt": {"startAt": JAN1}}, {}, "filter.updatedAt",
+         "exactly the keys startAt and endAt"),
+        (FIELDS, window(JAN2, JAN1),
+         {}, "filter.updatedAt", "startAt must be before endAt"),
+        (FIELDS, window(JAN1, JAN1),
+         {}, "filter.updatedAt", "startAt must be before endAt"),
+        (FIELDS, window(JAN1, "2024-02-01T00:00:01Z"),
+         {}, "filter.updatedAt", "at most 31 days"),
+        (FIELDS, window("2024-01-01T00:00:00", JAN2),
+         {}, "filter.updatedAt.startAt", "timezone-aware"),
+        (FIELDS, window(dt.datetime(2024, 1, 1), JAN2),
+         {}, "filter.updatedAt.startAt", "naive"),
+        (FIELDS, window(JAN1, "yesterday"),
+         {}, "filter.updatedAt.endAt", "ISO-8601"),
+        (FIELDS, window(JAN1, dt.date(2024, 1, 2)),
+         {}, "filter.updatedAt.endAt", "timezone-aware datetime"),
+        (FIELDS, {"programId": 1, "statusNames": []}, {}, "filter.statusNames", "non-empty list"),
+        (FIELDS, {"programId": 1, "statusNames": "Member"}, {}, "filter.statusNames", "non-empty list"),
+        (FIELDS, {"programId": 1, "statusNames": ["Member", 2]}, {}, "filter.statusNames", "non-empty"),
+        (FIELDS, {"programId": 1, "isExhausted": "false"}, {}, "filter.isExhausted", "true or false"),
+        (FIELDS, {"programId": 1, "nurtureCadence": 1}, {}, "filter.nurtureCadence", "non-empty string"),
+        (FIELDS, {"programId": 1}, {"format": "XLSX"}, "format", "CSV, TSV, SSV"),
+        (FIELDS, {"programId": 1}, {"format": None}, "format", "CSV, TSV, SSV"),
+        (FIELDS, {"programId": 1}, {"column_header_names": {"email": "E-mail"}}, "columnHeaderNames.email",
+         "one of the exported fields"),
+        (FIELDS, {"programId": 1}, {"column_header_names": {"leadId": ""}}, "columnHeaderNames.leadId",
+         "non-empty string"),
+        (FIELDS, {"programId": 1}, {"column_header_names": [("leadId", "x")]}, "columnHeaderNames",
+         "mapping"),
+    ],
+)  # fmt: skip
+def test_bad_input_names_key_value_and_rule(fields, filter_, kwargs, key, rule):
+    with pytest.raises(MarketoRequestError) as caught:
+        build_export_request(fields, filter_, **kwargs)
+    error = caught.value
+    assert error.key == key
+    assert rule in error.rule
+    assert str(error).startswith(f"{key}=")
+    assert repr(error.value) in str(error)
+    assert isinstance(error, ValueError)
+
+
+def test_input_is_not_mutated():
+    filter_ = {
+        "programId": 1,
+        "updatedAt": {"startAt": JAN1, "endAt": JAN2},
+    }
+    fields = list(FIELDS)
+    body = build_export_request(fields, filter_)
+    body["fields"].append("x")
+    body["filter"]["updatedAt"]["startAt"] = "changed"
+    assert fields == FIELDS
+    assert filter_["updatedAt"]["startAt"] == JAN1
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("http://127.0.0.1:8766", True),
+        ("http://127.3.4.5", True),
+        ("http://[::1]:8080/x", True),
+        ("http://localhost:8766", True),
+        ("127.0.0.1:8766", True),
+        ("localhost", True),
+        ("https://123-ABC-456.mktorest.com", False),
+        ("http://10.0.0.5:8766", False),
+        ("http://127.0.0.1.example.com", False),
+        ("", False),
+    ],
+)
+def test_is_loopback_host(url, expected):
+    assert is_loopback_host(url) is expected
