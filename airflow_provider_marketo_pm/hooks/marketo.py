@@ -302,7 +302,7 @@ def error_from_envelope(
 
 def error_from_http_status(status: int, body: str, *, endpoint: str) -> MarketoApiError:
     """Classify an HTTP error status (not Marketo's HTTP 200 envelope)."""
-    excerpt = " ".join(body.split())[:200] or f"HTTP {status}"
+    excerpt = " ".join(body.split())[:200] or "an empty answer"
     common: dict[str, Any] = {"endpoint": endpoint, "http_status": status}
     if status >= 500 or status == 429:
         return MarketoTransientError(excerpt, **common)
@@ -565,9 +565,9 @@ class MarketoHook(HttpHook):
         return {
             "stop": tenacity.stop_after_attempt(settings.max_retries + 1)
             | tenacity.stop_after_delay(settings.retry_max_time),
-            "wait": tenacity.wait_exponential_jitter(
-                initial=self.retry_min_wait, max=self.retry_max_wait, jitter=self.retry_min_wait
-            ),
+            # Exponential backoff plus jitter: parallel tasks must not retry in step (606/615 are shared).
+            "wait": tenacity.wait_exponential(multiplier=self.retry_min_wait, max=self.retry_max_wait)
+            + tenacity.wait_random(0, self.retry_min_wait),
             "retry": tenacity.retry_if_exception(
                 lambda err: isinstance(err, MarketoApiError) and err.retryable
             ),
