@@ -1,0 +1,403 @@
+"""A real Airflow (api-server, scheduler, dag-processor, triggerer; LocalExecutor) run from a test.
+
+Everything lives under one throw-away AIRFLOW_HOME and listens on loopback only. Each component is a
+subprocess in its own process group with its own log file, so a test can SIGKILL one (the triggerer,
+a task's process) and start it again, and teardown can always kill every process it started.
+
+The system tests and the backfill pacing benchmark (bench/) share this module::
+
+    with AirflowCluster(dags_folder, env=emulator.connection_env()) as cluster:
+        run_id = cluster.trigger("marketo_pm_snapshot", conf={...})
+        assert cluster.wait(run_id) == "success"
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+import psutil
+import requests
+
+COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
+FINISHED_RUN_STATES = frozenset({"success", "failed"})
+T = TypeVar("T")
+
+
+class ClusterError(RuntimeError):
+    """The cluster did not do what a test waited for; the message carries the components' log tails."""
+
+
+def free_port() -> int:
+    """A TCP port free on loopback right now (the OS picks it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def poll(
+    check: Callable[[], T | None], *, timeout: float, interval: float = 0.5, what: str = "condition"
+) -> T:
+    """Call ``check`` until it returns something other than None; raise TimeoutError after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result is not None:
+            return result
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(interval)
+
+
+@dataclass
+class Component:
+    """One Airflow process started by the cluster, with the log file it writes to."""
+
+    name: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def kill(self, sig: signal.Signals = signal.SIGKILL) -> None:
+        """Signal the whole process group: Airflow components fork workers and supervisors."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, sig)
+
+
+@dataclass
+class AirflowCluster:
+    """
+    Start and drive a LocalExecutor Airflow on loopback, with SQLite or a given database URL.
+
+    :param dags_folder: folder the dag-processor parses.
+    :param env: extra environment for every component (connections, variables, AIRFLOW__* overrides).
+    :param sql_alchemy_conn: metadata DB URL; default SQLite in the home (fine for LocalExecutor on
+        Airflow 3, which dropped the "no SQLite with LocalExecutor" rule).
+    :param home: AIRFLOW_HOME; default a temporary folder removed by ``stop()``.
+    :param parallelism: LocalExecutor worker processes (small: the suites run on 2 cores).
+    """
+
+    dags_folder: Path
+    env: Mapping[str, str] = field(default_factory=dict)
+    sql_alchemy_conn: str | None = None
+    home: Path | None = None
+    parallelism: int = 4
+    startup_timeout: float = 180.0
+    components: dict[str, Component] = field(default_factory=dict, init=False)
+    port: int = field(default=0, init=False)
+    _own_home: bool = field(default=False, init=False)
+    _token: str | None = field(default=None, init=False, repr=False)
+    _session: requests.Session = field(default_factory=requests.Session, init=False, repr=False)
+
+    # ----------------------------------------------------------------- lifecycle
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if exc is not None:
+            sys.stderr.write(self.log_tails())
+        self.stop()
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> Self:
+        """Migrate the DB, start the four components and wait until the api-server reports them healthy."""
+        if self.home is None:
+            self.home = Path(tempfile.mkdtemp(prefix="marketo-pm-airflow-"))
+            self._own_home = True
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        try:
+            self.cli("db", "migrate", timeout=self.startup_timeout)
+            for name in COMPONENTS:
+                self.start_component(name)
+            self.wait_healthy(COMPONENTS, timeout=self.startup_timeout)
+        except BaseException:
+            sys.stderr.write(self.log_tails())
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        """Kill every component (process groups, SIGTERM then SIGKILL) and remove a temporary home."""
+        for component in self.components.values():
+            component.kill(signal.SIGTERM)
+        deadline = time.monotonic() + 10
+        for component in self.components.values():
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                component.process.wait(timeout=max(deadline - time.monotonic(), 0.1))
+            component.kill(signal.SIGKILL)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                component.process.wait(timeout=5)
+        self._kill_strays()
+        self.components.clear()
+        self._session.close()
+        if self._own_home and self.home is not None:
+            shutil.rmtree(self.home, ignore_errors=True)
+
+    def _kill_strays(self) -> None:
+        """Kill task processes that left their group (none expected) but still run under this home."""
+        if self.home is None:
+            return
+        home = str(self.home)
+        for proc in psutil.process_iter(["pid"]):
+            with contextlib.suppress(psutil.Error):
+                if proc.pid != os.getpid() and proc.environ().get("AIRFLOW_HOME") == home:
+                    proc.kill()
+
+    # ----------------------------------------------------------------- environment and processes
+    def environment(self) -> dict[str, str]:
+        """The environment of every component: no AIRFLOW* inherited from the test session."""
+        assert self.home is not None
+        base = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW_", "AIRFLOW__"))}
+        sql = self.sql_alchemy_conn or f"sqlite:///{self.home / 'airflow.db'}"
+        base.update(
+            {
+                "AIRFLOW_HOME": str(self.home),
+                "AIRFLOW__CORE__DAGS_FOLDER": str(self.dags_folder),
+                "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+                "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+                "AIRFLOW__CORE__PARALLELISM": str(self.parallelism),
+                "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
+                "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
+                "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.api_url}/execution/",
+                "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": sql,
+                "AIRFLOW__API__HOST": "127.0.0.1",
+                "AIRFLOW__API__PORT": str(self.port),
+                "AIRFLOW__API__BASE_URL": self.api_url,
+                "AIRFLOW__API__WORKERS": "1",
+                "AIRFLOW__API_AUTH__JWT_SECRET": self._jwt_secret(),
+                # Notice new files and changes within seconds, not minutes.
+                "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+                "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "5",
+                "AIRFLOW__DAG_PROCESSOR__BUNDLE_REFRESH_CHECK_INTERVAL": "2",
+                # Heartbeat often and declare a SIGKILLed triggerer dead after 10 s, so that its
+                # triggers are reassigned to the next triggerer quickly.
+                "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
+                "AIRFLOW__SCHEDULER__JOB_HEARTBEAT_SEC": "2",
+                "AIRFLOW__TRIGGERER__JOB_HEARTBEAT_SEC": "1",
+                "AIRFLOW__TRIGGERER__TRIGGERER_HEALTH_CHECK_THRESHOLD": "10",
+                "AIRFLOW__SCHEDULER__TRIGGER_TIMEOUT_CHECK_INTERVAL": "5",
+                "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "60",
+                "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL": "5",
+                "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
+        base.update(self.env)
+        return base
+
+    def _jwt_secret(self) -> str:
+        """One secret for all components (they verify each other's tokens), fixed per home."""
+        assert self.home is not None
+        path = self.home / "jwt_secret"
+        if not path.exists():
+            path.write_text(secrets.token_urlsafe(32))
+        return path.read_text()
+
+    def start_component(self, name: str) -> Component:
+        """Start ``airflow <name>`` (again), logging to ``<home>/<name>-<n>.log``."""
+        assert self.home is not None
+        if name in self.components and self.components[name].alive():
+            raise ClusterError(f"{name} is already running")
+        attempt = sum(1 for p in self.home.glob(f"{name}-*.log")) + 1
+        log_path = self.home / f"{name}-{attempt}.log"
+        args = [name, "--port", str(self.port), "--host", "127.0.0.1"] if name == "api-server" else [name]
+        with log_path.open("wb") as log:
+            process = subprocess.Popen(
+                [*self._airflow(), *args],
+                env=self.environment(),
+                cwd=self.home,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        component = Component(name, process, log_path)
+        self.components[name] = component
+        return component
+
+    def kill_component(self, name: str, sig: signal.Signals = signal.SIGKILL) -> None:
+        """Signal a component's process group and wait for its main process to exit."""
+        component = self.components[name]
+        component.kill(sig)
+        component.process.wait(timeout=30)
+
+    @staticmethod
+    def _airflow() -> list[str]:
+        return [sys.executable, "-m", "airflow"]
+
+    def cli(self, *args: str, timeout: float = 120.0) -> subprocess.CompletedProcess[str]:
+        """Run an ``airflow`` CLI command against this cluster's DB; raise with its output if it fails."""
+        result = subprocess.run(
+            [*self._airflow(), *args],
+            env=self.environment(),
+            cwd=self.home,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise ClusterError(
+                f"airflow {' '.join(args)} exited {result.returncode}:\n{result.stdout}\n{result.stderr}"
+            )
+        return result
+
+    # ----------------------------------------------------------------- REST API
+    def api(self, method: str, path: str, **kwargs: Any) -> Any:
+        """Call the public REST API (``/api/v2`` + path) with an all-admins token; return the JSON."""
+        if self._token is None:
+            answer = self._session.get(f"{self.api_url}/auth/token", timeout=30)
+            answer.raise_for_status()
+            self._token = answer.json()["access_token"]
+        response = self._session.request(
+            method,
+            f"{self.api_url}/api/v2{path}",
+            headers={"Authorization": f"Bearer {self._token}"},
+            timeout=30,
+            **kwargs,
+        )
+        if response.status_code >= 400:
+            raise ClusterError(f"{method} {path} answered {response.status_code}: {response.text}")
+        return response.json() if response.content else None
+
+    def health(self) -> dict[str, Any]:
+        response = self._session.get(f"{self.api_url}/api/v2/monitor/health", timeout=10)
+        response.raise_for_status()
+        result: dict[str, Any] = response.json()
+        return result
+
+    def wait_healthy(self, names: Iterable[str] = COMPONENTS, *, timeout: float = 120.0) -> None:
+        """Wait until the api-server answers and reports a fresh heartbeat of each named component."""
+        keys = {"scheduler": "scheduler", "triggerer": "triggerer", "dag-processor": "dag_processor"}
+        wanted = [keys[n] for n in names if n in keys]
+
+        def healthy() -> bool | None:
+            self._raise_if_dead(names)
+            try:
+                report = self.health()
+            except requests.RequestException:
+                return None
+            ok = all((report.get(key) or {}).get("status") == "healthy" for key in wanted)
+            return True if ok else None
+
+        self._wait(healthy, timeout=timeout, what=f"healthy {', '.join(names)}", interval=1.0)
+
+    def _raise_if_dead(self, names: Iterable[str] = COMPONENTS) -> None:
+        for name in names:
+            component = self.components.get(name)
+            if component is not None and not component.alive():
+                raise ClusterError(f"{name} exited with {component.process.returncode}")
+
+    # ----------------------------------------------------------------- DAGs and runs
+    def wait_for_dag(self, dag_id: str, *, timeout: float = 120.0) -> dict[str, Any]:
+        """Wait until the dag-processor has serialized ``dag_id``; fail early on its import error."""
+
+        def parsed() -> dict[str, Any] | None:
+            self._raise_if_dead()
+            errors = self.api("GET", "/importErrors")["import_errors"]
+            if errors:
+                raise ClusterError(f"DAG import errors: {errors}")
+            try:
+                dag: dict[str, Any] = self.api("GET", f"/dags/{dag_id}")
+            except ClusterError:
+                return None
+            return dag
+
+        return self._wait(parsed, timeout=timeout, what=f"DAG {dag_id} to be parsed", interval=1.0)
+
+    def unpause(self, dag_id: str) -> None:
+        self.api("PATCH", f"/dags/{dag_id}", json={"is_paused": False})
+
+    def trigger(self, dag_id: str, conf: Mapping[str, Any] | None = None, *, timeout: float = 120.0) -> str:
+        """Wait for the DAG, unpause it, create a manual run now and return its run_id."""
+        self.wait_for_dag(dag_id, timeout=timeout)
+        self.unpause(dag_id)
+        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        run = self.api("POST", f"/dags/{dag_id}/dagRuns", json={"logical_date": now, "conf": dict(conf or {})})
+        return str(run["dag_run_id"])
+
+    def dag_run(self, dag_id: str, run_id: str) -> dict[str, Any]:
+        result: dict[str, Any] = self.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}")
+        return result
+
+    def wait(self, dag_id: str, run_id: str, *, timeout: float = 180.0) -> str:
+        """Wait until the run is finished and return its state ("success" or "failed")."""
+
+        def finished() -> str | None:
+            self._raise_if_dead(("api-server", "scheduler"))
+            state = str(self.dag_run(dag_id, run_id)["state"])
+            return state if state in FINISHED_RUN_STATES else None
+
+        return self._wait(finished, timeout=timeout, what=f"run {run_id} of {dag_id} to finish")
+
+    def task_instances(self, dag_id: str, run_id: str) -> dict[str, dict[str, Any]]:
+        """Task instances of a run by task_id (map index -1 only)."""
+        answer = self.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances")
+        return {ti["task_id"]: ti for ti in answer["task_instances"] if ti.get("map_index", -1) == -1}
+
+    def wait_for_task(
+        self, dag_id: str, run_id: str, task_id: str, states: Iterable[str], *, timeout: float = 120.0
+    ) -> dict[str, Any]:
+        """Wait until a task instance is in one of ``states``; return it."""
+        wanted = set(states)
+
+        def reached() -> dict[str, Any] | None:
+            self._raise_if_dead(("api-server", "scheduler"))
+            ti = self.task_instances(dag_id, run_id).get(task_id)
+            return ti if ti is not None and ti.get("state") in wanted else None
+
+        return self._wait(reached, timeout=timeout, what=f"{task_id} in {sorted(wanted)}")
+
+    def task_log(self, dag_id: str, run_id: str, task_id: str, try_number: int) -> str:
+        """A task try's log as text, read from the log folder (no log server needed)."""
+        assert self.home is not None
+        folder = self.home / "logs" / f"dag_id={dag_id}" / f"run_id={run_id}" / f"task_id={task_id}"
+        path = folder / f"attempt={try_number}.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def task_process(self, ti_id: str) -> psutil.Process | None:
+        """The process running a task instance: the task runner titles itself ``airflow worker -- <ti id>``."""
+        title = f"airflow worker -- {ti_id}"
+        for proc in psutil.process_iter(["cmdline"]):
+            with contextlib.suppress(psutil.Error):
+                if " ".join(proc.info["cmdline"] or ()) == title:
+                    return proc
+        return None
+
+    def _wait(self, check: Callable[[], T | None], *, timeout: float, what: str, interval: float = 0.5) -> T:
+        try:
+            return poll(check, timeout=timeout, interval=interval, what=what)
+        except TimeoutError as err:
+            raise ClusterError(f"{err}\n{self.log_tails()}") from err
+
+    # ----------------------------------------------------------------- diagnostics
+    def log_tails(self, lines: int = 60) -> str:
+        """The last lines of every component log, for a failing test's report."""
+        if self.home is None:
+            return ""
+        parts = []
+        for path in sorted(self.home.glob("*.log")):
+            tail = path.read_text(errors="replace").splitlines()[-lines:]
+            parts.append(f"----- {path.name} (last {len(tail)} lines) -----\n" + "\n".join(tail))
+        return "\n".join(parts) + "\n"
