@@ -80,7 +80,7 @@ class MarketoProgramMemberExportSensor(BaseSensorOperator):
         host = BaseHook.get_connection(self.marketo_conn_id).host
         if not host or not is_loopback_host(host):
             self.log.warning(
-                "poll_interval=%.1f s is below Marketo's %d s status refresh: every extra poll spends "
+                "poll_interval=%g s is below Marketo's %d s status refresh: every extra poll spends "
                 "API quota for no news. Use poll_interval>=60 against a real instance.",
                 self.poll_interval,
                 MARKETO_STATUS_REFRESH_SECONDS,

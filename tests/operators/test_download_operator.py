@@ -1,0 +1,168 @@
+"""MarketoDownloadProgramMemberExportOperator: stream, verify, publish atomically, resume with Range."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import time
+from pathlib import Path
+
+import pytest
+from airflow.sdk.exceptions import AirflowException, AirflowFailException
+from marketo_exports import start_export, use_emulator
+
+from airflow_provider_marketo_pm.operators.program_members import MarketoDownloadProgramMemberExportOperator
+
+
+@pytest.fixture
+def emulator(marketo_emulator, monkeypatch):
+    use_emulator(monkeypatch, marketo_emulator)
+    return marketo_emulator
+
+
+def completed_export(emulator) -> str:
+    export_id = start_export()
+    for _ in range(200):
+        if emulator.job(export_id)["status"] == "Completed":
+            return export_id
+        time.sleep(0.05)
+    raise AssertionError(f"emulator never completed {export_id}")
+
+
+def download(export_id: str, dest: Path, **kwargs) -> MarketoDownloadProgramMemberExportOperator:
+    kwargs.setdefault("chunk_size", 4096)
+    return MarketoDownloadProgramMemberExportOperator(
+        task_id="download", export_id=export_id, destination=dest.as_uri(), **kwargs
+    )
+
+
+def test_writes_the_exact_bytes_and_reports_them(emulator, tmp_path):
+    export_id = completed_export(emulator)
+    dest = tmp_path / "out" / "members.csv"
+
+    result = download(export_id, dest).execute(context={})
+
+    served = emulator.file_bytes(export_id)
+    assert dest.read_bytes() == served
+    assert result == {
+        "uri": dest.as_uri(),
+        "bytes": len(served),
+        "records": emulator.job(export_id)["numberOfRecords"],
+        "sha256": hashlib.sha256(served).hexdigest(),
+        "export_id": export_id,
+    }
+    assert sorted(p.name for p in dest.parent.iterdir()) == ["members.csv"]
+
+
+def test_templated_fields():
+    assert {"export_id", "destination", "dest_conn_id"} <= set(
+        MarketoDownloadProgramMemberExportOperator.template_fields
+    )
+
+
+def test_refuses_to_overwrite_unless_asked(emulator, tmp_path):
+    export_id = completed_export(emulator)
+    dest = tmp_path / "members.csv"
+    dest.write_bytes(b"keep me")
+
+    with pytest.raises(AirflowFailException, match="already exists"):
+        download(export_id, dest).execute(context={})
+    assert dest.read_bytes() == b"keep me"
+    assert emulator.calls("file") == []
+
+    download(export_id, dest, overwrite=True).execute(context={})
+    assert dest.read_bytes() == emulator.file_bytes(export_id)
+
+
+def test_gzip_stores_compressed_and_verifies_the_raw_bytes(emulator, tmp_path):
+    export_id = completed_export(emulator)
+    dest = tmp_path / "members.csv.gz"
+
+    result = download(export_id, dest, compression="gzip").execute(context={})
+
+    served = emulator.file_bytes(export_id)
+    assert gzip.decompress(dest.read_bytes()) == served
+    assert result["sha256"] == hashlib.sha256(served).hexdigest()
+    assert result["bytes"] == len(served)
+
+
+def test_dropped_connection_resumes_with_range(emulator, tmp_path):
+    export_id = completed_export(emulator)
+    emulator.drop_download_after(1000)
+    dest = tmp_path / "members.csv"
+
+    download(export_id, dest, chunk_size=256).execute(context={})
+
+    assert dest.read_bytes() == emulator.file_bytes(export_id)
+    ranges = [r.headers.get("range") for r in emulator.calls("file")]
+    assert ranges[0] is None
+    assert ranges[1:] == ["bytes=768-"]  # the last full 256-byte chunk before the cut at 1000
+
+
+def test_gives_up_after_max_resumes_and_leaves_nothing(emulator, tmp_path):
+    export_id = completed_export(emulator)
+    emulator.drop_download_after(500, times=5)
+
+    with pytest.raises(AirflowException, match="broke 2 times"):
+        download(export_id, tmp_path / "members.csv", max_resumes=1).execute(context={})
+
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_checksum_mismatch_fails_with_both_checksums_and_leaves_nothing(emulator, tmp_path):
+    emulator.corrupt_next_checksum()
+    export_id = completed_export(emulator)
+    advertised = emulator.job(export_id)["fileChecksum"]
+    actual = hashlib.sha256(emulator.file_bytes(export_id)).hexdigest()
+
+    with pytest.raises(AirflowException, match="failed verification") as raised:
+        download(export_id, tmp_path / "members.csv").execute(context={})
+
+    assert advertised in str(raised.value)
+    assert actual in str(raised.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_job_that_is_not_completed_is_refused(emulator, tmp_path):
+    export_id = start_export(enqueue=False)
+
+    with pytest.raises(AirflowException, match="Only a Completed export"):
+        download(export_id, tmp_path / "members.csv").execute(context={})
+
+
+def test_a_failed_job_fails_with_its_error_msg(emulator, tmp_path):
+    emulator.fail_next_job(error_msg="Export failed: no luck")
+    export_id = start_export()
+    for _ in range(200):
+        if emulator.job(export_id)["status"] == "Failed":
+            break
+        time.sleep(0.05)
+
+    with pytest.raises(AirflowFailException, match="no luck"):
+        download(export_id, tmp_path / "members.csv").execute(context={})
+
+
+def test_progress_lines_give_bytes_percent_rate_and_eta(emulator, tmp_path, capsys):
+    export_id = completed_export(emulator)
+
+    download(export_id, tmp_path / "members.csv", progress_interval=0).execute(context={})
+
+    out = capsys.readouterr().out
+    assert "(100.0%)" in out
+    assert "MB/s" in out
+    assert "ETA" in out
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "words"),
+    [
+        ({"compression": "zip"}, "compression"),
+        ({"chunk_size": 0}, "chunk_size"),
+        ({"max_resumes": -1}, "max_resumes"),
+    ],
+)
+def test_bad_arguments_are_refused_when_the_dag_is_parsed(kwargs, words):
+    with pytest.raises(ValueError, match=words):
+        MarketoDownloadProgramMemberExportOperator(
+            task_id="d", export_id="e", destination="file:///tmp/x", **kwargs
+        )

@@ -1,0 +1,185 @@
+"""MarketoStartProgramMemberExportOperator: validate, create + enqueue, wait out a full queue, re-attach."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from airflow.providers.standard.triggers.temporal import DateTimeTrigger
+from airflow.sdk.exceptions import AirflowException, AirflowFailException, TaskDeferred
+from marketo_exports import FIELDS, PROGRAM_ID, start_export, use_emulator
+
+from airflow_provider_marketo_pm.exceptions import MarketoRequestError
+from airflow_provider_marketo_pm.operators.program_members import (
+    EXPORT_STATE_KEY,
+    MarketoStartProgramMemberExportOperator,
+)
+from airflow_provider_marketo_pm.testing import Fault
+
+QUEUE_FULL = Fault(code="1029", message="Too many jobs in queue")
+QUOTA_USED = Fault(code="1029", message="Export daily quota 500MB exceeded.")
+
+
+@pytest.fixture
+def emulator(marketo_emulator, monkeypatch):
+    use_emulator(monkeypatch, marketo_emulator)
+    return marketo_emulator
+
+
+class FakeTaskStateStore:
+    """The two calls the operator makes on ``context["task_state_store"]`` (Airflow 3.3+)."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, object] = {}
+
+    def get(self, key, default=None):
+        return self.values.get(key, default)
+
+    def set(self, key, value, *, retention=None):
+        self.values[key] = value
+
+
+def start_operator(**kwargs) -> MarketoStartProgramMemberExportOperator:
+    kwargs.setdefault("fields", FIELDS)
+    kwargs.setdefault("filter", {"programId": PROGRAM_ID})
+    return MarketoStartProgramMemberExportOperator(task_id="start", **kwargs)
+
+
+def test_marketo_request_fields_are_templated():
+    assert set(MarketoStartProgramMemberExportOperator.template_fields) == {
+        "fields",
+        "filter",
+        "format",
+        "column_header_names",
+    }
+
+
+def test_nested_filter_values_are_rendered():
+    op = start_operator(
+        filter={"programId": PROGRAM_ID, "updatedAt": {"startAt": "{{ start }}", "endAt": "{{ end }}"}}
+    )
+
+    op.render_template_fields({"start": "2024-01-01T00:00:00Z", "end": "2024-01-31T00:00:00Z"})
+
+    assert op.filter["updatedAt"] == {"startAt": "2024-01-01T00:00:00Z", "endAt": "2024-01-31T00:00:00Z"}
+
+
+def test_bad_request_fails_before_any_call(emulator):
+    op = start_operator(filter={"programId": PROGRAM_ID, "programIds": [PROGRAM_ID]})
+
+    with pytest.raises(MarketoRequestError):
+        op.execute(context={})
+
+    assert emulator.requests == []
+
+
+def test_creates_and_enqueues_and_returns_the_export_id(emulator):
+    export_id = start_operator(column_header_names={"email": "Email"}).execute(context={})
+
+    assert emulator.job(export_id)["status"] in {"Queued", "Processing", "Completed"}
+    assert len(emulator.calls("create")) == 1
+    assert len(emulator.calls("enqueue")) == 1
+
+
+def test_full_queue_defers_on_a_timer_then_enqueues(emulator):
+    emulator.inject("enqueue", QUEUE_FULL)
+    op = start_operator(queue_full_wait=dt.timedelta(seconds=30))
+
+    with pytest.raises(TaskDeferred) as deferred:
+        op.execute(context={})
+
+    assert isinstance(deferred.value.trigger, DateTimeTrigger)
+    assert deferred.value.method_name == "resume_enqueue"
+    export_id = deferred.value.kwargs["export_id"]
+    assert deferred.value.kwargs == {"export_id": export_id, "attempt": 1}
+    assert emulator.job(export_id)["status"] == "Created"
+
+    assert op.resume_enqueue(context={}, event=None, **deferred.value.kwargs) == export_id
+    assert emulator.job(export_id)["status"] in {"Queued", "Processing", "Completed"}
+    assert len(emulator.calls("create")) == 1
+
+
+def test_queue_still_full_after_the_last_retry_fails_naming_the_shared_queue(emulator):
+    emulator.inject("enqueue", QUEUE_FULL)
+    op = start_operator(queue_full_retries=2)
+
+    with pytest.raises(AirflowException, match="10 jobs") as raised:
+        op.resume_enqueue(context={}, event=None, export_id=start_export(enqueue=False), attempt=2)
+
+    assert "shared" in str(raised.value)
+
+
+def test_daily_quota_fails_at_once_with_the_reset_time(emulator):
+    emulator.inject("enqueue", QUOTA_USED)
+
+    with pytest.raises(AirflowFailException, match="12:00 AM US Central"):
+        start_operator().execute(context={})
+
+    assert len(emulator.calls("enqueue")) == 1
+
+
+def test_without_task_state_store_every_try_starts_a_new_export(emulator):
+    first = start_operator().execute(context={})
+    second = start_operator().execute(context={})
+
+    assert first != second
+
+
+def test_retry_reattaches_to_the_running_export(emulator):
+    store = FakeTaskStateStore()
+    first = start_operator().execute(context={"task_state_store": store})
+
+    second = start_operator().execute(context={"task_state_store": store})
+
+    assert second == first
+    assert len(emulator.calls("create")) == 1
+    assert len(emulator.calls("enqueue")) == 1
+
+
+def test_retry_enqueues_a_created_export_of_an_earlier_try(emulator):
+    store = FakeTaskStateStore()
+    emulator.inject("enqueue", QUOTA_USED)
+    with pytest.raises(AirflowFailException):
+        start_operator().execute(context={"task_state_store": store})
+    export_id = store.values[EXPORT_STATE_KEY]["export_id"]
+
+    assert start_operator().execute(context={"task_state_store": store}) == export_id
+    assert emulator.job(export_id)["status"] in {"Queued", "Processing", "Completed"}
+    assert len(emulator.calls("create")) == 1
+
+
+def test_retry_replaces_a_cancelled_export(emulator):
+    store = FakeTaskStateStore()
+    first = start_operator().execute(context={"task_state_store": store})
+    emulator.cancel_job(first)
+
+    second = start_operator().execute(context={"task_state_store": store})
+
+    assert second != first
+    assert store.values[EXPORT_STATE_KEY]["export_id"] == second
+
+
+def test_retry_with_another_request_starts_afresh(emulator):
+    store = FakeTaskStateStore()
+    first = start_operator().execute(context={"task_state_store": store})
+
+    second = start_operator(fields=["leadId"]).execute(context={"task_state_store": store})
+
+    assert second != first
+
+
+def test_on_kill_cancels_the_started_job(emulator):
+    emulator.inject("enqueue", QUEUE_FULL)
+    op = start_operator()
+    with pytest.raises(TaskDeferred) as deferred:
+        op.execute(context={})
+
+    op.on_kill()
+
+    assert emulator.job(deferred.value.kwargs["export_id"])["status"] == "Cancelled"
+
+
+def test_on_kill_before_any_job_does_nothing(emulator):
+    start_operator().on_kill()
+
+    assert emulator.requests == []

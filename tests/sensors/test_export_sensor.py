@@ -1,0 +1,165 @@
+"""MarketoProgramMemberExportSensor: check once, defer, validate the event; poke mode shares the rules."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSensorTimeout, TaskDeferred
+from marketo_exports import start_export, use_emulator
+
+from airflow_provider_marketo_pm.sensors.program_members import MarketoProgramMemberExportSensor
+from airflow_provider_marketo_pm.triggers.program_members import MarketoProgramMemberExportTrigger
+
+
+@pytest.fixture
+def emulator(marketo_emulator, monkeypatch):
+    use_emulator(monkeypatch, marketo_emulator)
+    return marketo_emulator
+
+
+def wait_until_completed(emulator, export_id: str) -> None:
+    for _ in range(200):
+        if emulator.job(export_id)["status"] == "Completed":
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"emulator never completed {export_id}")
+
+
+def sensor(export_id: str, **kwargs) -> MarketoProgramMemberExportSensor:
+    return MarketoProgramMemberExportSensor(task_id="wait", export_id=export_id, poll_interval=0.05, **kwargs)
+
+
+def test_export_id_is_templated():
+    assert "export_id" in MarketoProgramMemberExportSensor.template_fields
+
+
+def test_completed_job_returns_record_without_deferring(emulator):
+    export_id = start_export()
+    wait_until_completed(emulator, export_id)
+
+    record = sensor(export_id).execute(context={})
+
+    assert record == emulator.job(export_id)
+
+
+def test_pending_job_defers_to_the_trigger_with_a_wall_clock_deadline(emulator):
+    export_id = start_export(enqueue=False)
+
+    with pytest.raises(TaskDeferred) as deferred:
+        sensor(export_id, timeout=600, cancel_on_kill=True).execute(context={})
+
+    trigger = deferred.value.trigger
+    assert isinstance(trigger, MarketoProgramMemberExportTrigger)
+    assert deferred.value.method_name == "execute_complete"
+    kwargs = trigger.serialize()[1]
+    json.dumps(kwargs)  # JSON primitives only
+    assert kwargs["export_id"] == export_id
+    assert kwargs["poll_interval"] == 0.05
+    assert kwargs["cancel_on_kill"] is True
+    assert time.time() + 590 < kwargs["end_time"] <= time.time() + 600
+
+
+def test_failed_job_fails_at_first_check_with_error_msg(emulator):
+    emulator.fail_next_job(error_msg="Export failed: field not exportable")
+    export_id = start_export()
+    for _ in range(200):
+        if emulator.job(export_id)["status"] == "Failed":
+            break
+        time.sleep(0.05)
+
+    with pytest.raises(AirflowFailException, match="field not exportable"):
+        sensor(export_id).execute(context={})
+
+
+def test_execute_complete_returns_the_record_of_a_success_event():
+    record = {"exportId": "e1", "status": "Completed", "fileSize": 3}
+    event = {"status": "success", "export_id": "e1", "message": "done", "record": record}
+
+    assert sensor("e1").execute_complete(context={}, event=event) == record
+
+
+@pytest.mark.parametrize(
+    ("event", "error", "words"),
+    [
+        (None, AirflowException, "no usable event"),
+        ({"unexpected": 1}, AirflowException, "no usable event"),
+        ({"status": "bogus", "message": "?"}, AirflowException, "unknown event"),
+        ({"status": "success", "message": "no record", "record": None}, AirflowException, "unknown event"),
+        (
+            {"status": "error", "message": "Marketo export e1 failed: boom", "record": {"status": "Failed"}},
+            AirflowFailException,
+            "boom",
+        ),
+        ({"status": "timeout", "message": "Timed out", "record": None}, AirflowSensorTimeout, "Timed"),
+    ],
+)
+def test_execute_complete_fails_loudly_on_anything_but_success(event, error, words):
+    with pytest.raises(error, match=words):
+        sensor("e1").execute_complete(context={}, event=event)
+
+
+def test_unreadable_status_event_is_retryable_not_final():
+    event = {"status": "error", "message": "Cannot read status", "record": None}
+
+    with pytest.raises(AirflowException) as raised:
+        sensor("e1").execute_complete(context={}, event=event)
+
+    assert not isinstance(raised.value, AirflowFailException)
+
+
+def test_timeout_event_cancels_the_job_when_asked(emulator):
+    export_id = start_export(enqueue=False)
+    event = {"status": "timeout", "export_id": export_id, "message": "Timed out", "record": None}
+
+    with pytest.raises(AirflowSensorTimeout):
+        sensor(export_id).execute_complete(context={}, event=event)
+    assert emulator.job(export_id)["status"] == "Created"
+
+    with pytest.raises(AirflowSensorTimeout):
+        sensor(export_id, cancel_on_timeout=True).execute_complete(context={}, event=event)
+    assert emulator.job(export_id)["status"] == "Cancelled"
+
+
+def test_poke_mode_waits_on_the_worker_until_completed(emulator):
+    export_id = start_export()
+
+    record = sensor(export_id, deferrable=False, timeout=30).execute(context={})
+
+    assert record["status"] == "Completed"
+    assert record == emulator.job(export_id)
+
+
+def test_poke_mode_fails_on_a_cancelled_job(emulator):
+    export_id = start_export(enqueue=False)
+    emulator.cancel_job(export_id)
+
+    with pytest.raises(AirflowFailException, match="cancelled"):
+        sensor(export_id, deferrable=False, timeout=30).execute(context={})
+
+
+def test_poke_mode_timeout_cancels_when_asked(emulator):
+    export_id = start_export(enqueue=False)  # stays Created
+
+    with pytest.raises(AirflowSensorTimeout):
+        sensor(export_id, deferrable=False, timeout=0.2, cancel_on_timeout=True).execute(context={})
+
+    assert emulator.job(export_id)["status"] == "Cancelled"
+
+
+def test_fast_polling_warns_against_a_real_host(monkeypatch, capsys):
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_MARKETO_REAL",
+        json.dumps({"conn_type": "marketo", "host": "https://123-ABC-456.mktorest.com", "login": "i"}),
+    )
+
+    sensor("e1", marketo_conn_id="marketo_real")._warn_if_polling_too_fast()
+
+    assert "below Marketo's 60 s status refresh" in capsys.readouterr().out
+
+
+def test_fast_polling_is_quiet_against_the_emulator(emulator, capsys):
+    sensor("e1")._warn_if_polling_too_fast()
+
+    assert "status refresh" not in capsys.readouterr().out

@@ -1,0 +1,163 @@
+"""MarketoProgramMemberExportTrigger: one event per run, JSON-only kwargs, safe to run twice."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import time
+from typing import Any
+
+import pytest
+from marketo_exports import start_export, use_emulator
+
+from airflow_provider_marketo_pm.testing import Fault
+from airflow_provider_marketo_pm.triggers.program_members import (
+    ExportState,
+    MarketoProgramMemberExportTrigger,
+    judge_export_status,
+)
+
+
+@pytest.fixture
+def emulator(marketo_emulator, monkeypatch):
+    use_emulator(monkeypatch, marketo_emulator)
+    return marketo_emulator
+
+
+async def events_of(trigger: MarketoProgramMemberExportTrigger) -> list[dict[str, Any]]:
+    return [event.payload async for event in trigger.run()]
+
+
+@pytest.mark.parametrize(
+    ("record", "state", "words"),
+    [
+        ({"exportId": "e", "status": "Completed", "numberOfRecords": 3, "fileSize": 10}, "done", "3 records"),
+        ({"exportId": "e", "status": "Created"}, "pending", "Created"),
+        ({"exportId": "e", "status": "Queued"}, "pending", "Queued"),
+        ({"exportId": "e", "status": "Processing"}, "pending", "Processing"),
+        ({"exportId": "e", "status": "Failed", "errorMsg": "Disk on fire"}, "error", "Disk on fire"),
+        ({"exportId": "e", "status": "Cancelled"}, "error", "cancelled"),
+        ({"exportId": "e", "status": "Canceled"}, "error", "cancelled"),
+        ({"exportId": "e", "status": "Exploded"}, "error", "unknown status 'Exploded'"),
+        ({"exportId": "e"}, "error", "unknown status None"),
+    ],
+)
+def test_each_status_maps_to_one_verdict(record, state, words):
+    verdict = judge_export_status(record)
+
+    assert verdict.state is ExportState(state)
+    assert words in verdict.message
+
+
+def test_serialize_round_trip_uses_json_primitives_only():
+    trigger = MarketoProgramMemberExportTrigger(
+        export_id="abc", marketo_conn_id="mkto", poll_interval=5, end_time=123.5, cancel_on_kill=True
+    )
+
+    classpath, kwargs = trigger.serialize()
+    module, _, name = classpath.rpartition(".")
+    rebuilt = getattr(importlib.import_module(module), name)(**json.loads(json.dumps(kwargs)))
+
+    assert rebuilt.serialize() == (classpath, kwargs)
+    assert kwargs == {
+        "export_id": "abc",
+        "marketo_conn_id": "mkto",
+        "poll_interval": 5.0,
+        "end_time": 123.5,
+        "cancel_on_kill": True,
+        "max_consecutive_errors": 5,
+    }
+
+
+async def test_yields_one_success_event_with_the_completed_record(emulator):
+    export_id = start_export()
+    trigger = MarketoProgramMemberExportTrigger(export_id=export_id, poll_interval=0.05)
+
+    (event,) = await events_of(trigger)
+
+    assert event["status"] == "success"
+    assert event["export_id"] == export_id
+    assert event["record"] == emulator.job(export_id)
+    assert event["record"]["status"] == "Completed"
+
+
+async def test_running_twice_gives_the_same_event(emulator):
+    """A restarted triggerer runs the trigger again from its kwargs: no state, same answer."""
+    export_id = start_export()
+    _, kwargs = MarketoProgramMemberExportTrigger(export_id=export_id, poll_interval=0.05).serialize()
+
+    first = await events_of(MarketoProgramMemberExportTrigger(**kwargs))
+    second = await events_of(MarketoProgramMemberExportTrigger(**kwargs))
+
+    assert first == second
+    assert [e["status"] for e in first] == ["success"]
+
+
+async def test_failed_job_yields_error_with_marketo_error_msg(emulator):
+    emulator.fail_next_job(error_msg="Export failed: internal error 42")
+    export_id = start_export()
+
+    (event,) = await events_of(MarketoProgramMemberExportTrigger(export_id=export_id, poll_interval=0.05))
+
+    assert event["status"] == "error"
+    assert "internal error 42" in event["message"]
+    assert event["record"]["status"] == "Failed"
+
+
+async def test_job_cancelled_elsewhere_yields_error_saying_so(emulator):
+    export_id = start_export(enqueue=False)
+    emulator.cancel_job(export_id)
+
+    (event,) = await events_of(MarketoProgramMemberExportTrigger(export_id=export_id, poll_interval=0.05))
+
+    assert event["status"] == "error"
+    assert "cancelled" in event["message"]
+
+
+async def test_deadline_in_the_past_yields_timeout_after_one_check(emulator):
+    export_id = start_export(enqueue=False)  # stays Created: never completes
+    emulator.clear_requests()
+
+    events = await events_of(
+        MarketoProgramMemberExportTrigger(export_id=export_id, poll_interval=0.05, end_time=time.time() - 1)
+    )
+
+    assert [e["status"] for e in events] == ["timeout"]
+    assert len(emulator.calls("status")) == 1
+
+
+async def test_short_deadline_times_out_while_pending(emulator):
+    export_id = start_export(enqueue=False)
+
+    events = await events_of(
+        MarketoProgramMemberExportTrigger(export_id=export_id, poll_interval=0.05, end_time=time.time() + 0.3)
+    )
+
+    assert [e["status"] for e in events] == ["timeout"]
+    assert export_id in events[0]["message"]
+
+
+async def test_transient_errors_are_polled_through(emulator):
+    export_id = start_export()
+    emulator.inject("status", Fault(http_status=503, body="busy"))
+
+    (event,) = await events_of(MarketoProgramMemberExportTrigger(export_id=export_id, poll_interval=0.05))
+
+    assert event["status"] == "success"
+
+
+async def test_unknown_export_id_yields_error(emulator):
+    (event,) = await events_of(MarketoProgramMemberExportTrigger(export_id="no-such-job", poll_interval=0.05))
+
+    assert event["status"] == "error"
+    assert "no-such-job" in event["message"]
+
+
+async def test_on_kill_cancels_only_when_asked(emulator):
+    export_id = start_export(enqueue=False)
+
+    await MarketoProgramMemberExportTrigger(export_id=export_id).on_kill()
+    assert emulator.job(export_id)["status"] == "Created"
+
+    await MarketoProgramMemberExportTrigger(export_id=export_id, cancel_on_kill=True).on_kill()
+    assert emulator.job(export_id)["status"] == "Cancelled"
