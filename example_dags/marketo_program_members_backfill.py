@@ -1,0 +1,191 @@
+"""
+### Marketo program members: backfill a date range
+
+Exports the members of a list of programs **updated** between `start` (inclusive) and `end`
+(exclusive), for a manual, one-off load of history. Trigger it with params, e.g.
+`{"start": "2024-01-01", "end": "2024-07-01", "program_ids": [1044, 1045]}`.
+
+**How the range becomes jobs.** Marketo takes at most 31 days of `updatedAt` and at most 10
+programs per export job, so `plan_exports` splits the range into contiguous 31-day UTC windows
+(`split_updated_at`: each window's `endAt` is the next one's `startAt`, nothing is lost whichever
+way Marketo treats the bounds) and the programs into batches of 10 (`programIds`; the file gets a
+`programId` column). Every window x batch is one job, mapped over the `export_job` task group:
+`start_export` (create + enqueue) -> `wait_for_export` (deferrable sensor) -> `download_export`
+(streamed, checked against Marketo's sha256, published atomically).
+
+**Why the pool.** Marketo runs at most 2 bulk jobs at a time per instance and queues at most 10,
+in **one queue shared with every other integration** (lead, activity and custom object exports of
+other tools). Enqueueing a whole backfill at once would fill that queue and make every other
+integration's exports fail with 1029 "Too many jobs in queue". `start_export` and
+`wait_for_export` run in the pool `marketo_bulk_export`; created with 4 slots and
+`--include-deferred`, a deferred sensor keeps its slot, so at most 4 of our jobs are started but
+not finished at any time: 2 processing and 2 waiting, so Marketo's two processing slots never
+idle between our jobs, while 8 queue places stay free for others. The sensor outranks the start
+(`priority_weight`), so a freed slot goes to waiting on a started job before starting a new one.
+Create the pool once:
+
+    airflow pools set marketo_bulk_export 4 "Marketo bulk export jobs in flight" --include-deferred
+
+(docker-compose's `airflow-init` does it). Without the pool, the tasks stay scheduled and the
+scheduler logs that the pool does not exist. Raise the slots only if nothing else exports from
+the instance. Downloads are outside the pool: the file exists only once the job left the queue.
+
+**Settings** (DAG params win, then Airflow Variables, then the defaults below):
+
+| param | Variable | default |
+| --- | --- | --- |
+| `program_ids` | `marketo_pm_program_ids` (JSON list) | `[1044]` |
+| `destination` | `marketo_pm_destination` | `file:///tmp/marketo_program_members` |
+| `dest_conn_id` | `marketo_pm_dest_conn_id` | none (e.g. an aws connection for `s3://`) |
+| `fields` | `marketo_pm_fields` (JSON list) | a few lead and membership fields |
+|  | `marketo_pm_conn_id` | `marketo_default` |
+|  | `marketo_pm_poll_interval` | `60` seconds (Marketo refreshes status once a minute) |
+
+`marketo_pm_conn_id` and `marketo_pm_poll_interval` are read when the DAG file is parsed, because
+the operators take them as plain (untemplated) arguments.
+
+Files land in
+`{destination}/backfill/updated_from=YYYY-MM-DD/updated_to=YYYY-MM-DD/batch=NN.csv`, replacing a
+file of an earlier run of the same window (re-running is safe). Rows updated exactly on a window
+boundary can appear in two files: deduplicate on (`leadId`, `programId`).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pendulum
+from airflow.sdk import Param, Variable, dag, task, task_group
+
+from airflow_provider_marketo_pm.operators.program_members import (
+    MarketoDownloadProgramMemberExportOperator,
+    MarketoStartProgramMemberExportOperator,
+)
+from airflow_provider_marketo_pm.sensors.program_members import MarketoProgramMemberExportSensor
+from airflow_provider_marketo_pm.windows import batch_program_ids, split_updated_at, to_utc
+
+POOL = "marketo_bulk_export"
+DEFAULT_FIELDS = [
+    "leadId",
+    "firstName",
+    "lastName",
+    "email",
+    "statusName",
+    "statusReason",
+    "membershipDate",
+    "reachedSuccess",
+    "updatedAt",
+]
+DEFAULT_DESTINATION = "file:///tmp/marketo_program_members"
+# Read at parse time: the operators take the connection id and the poll interval untemplated.
+MARKETO_CONN_ID = Variable.get("marketo_pm_conn_id", default="marketo_default")
+POLL_INTERVAL = float(Variable.get("marketo_pm_poll_interval", default=60))
+
+
+def _setting(params: dict[str, Any], name: str, default: Any, *, json: bool = False) -> Any:
+    """A DAG param if given, else the ``marketo_pm_<name>`` Variable, else the default."""
+    value = params.get(name)
+    if value in (None, "", []):
+        value = Variable.get(f"marketo_pm_{name}", default=default, deserialize_json=json)
+    return value
+
+
+@dag(
+    dag_id="marketo_program_members_backfill",
+    schedule=None,
+    start_date=pendulum.datetime(2024, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    doc_md=__doc__,
+    tags=["marketo", "example"],
+    default_args={"retries": 1, "retry_delay": timedelta(minutes=1)},
+    params={
+        "start": Param("2024-01-01", type="string", description="first instant (UTC unless an offset)"),
+        "end": Param("2024-04-01", type="string", description="end of the range, exclusive"),
+        "program_ids": Param(None, type=["null", "array"], items={"type": "integer"}),
+        "destination": Param(None, type=["null", "string"], description="object storage URL"),
+        "dest_conn_id": Param(None, type=["null", "string"]),
+        "fields": Param(None, type=["null", "array"], items={"type": "string"}),
+    },
+)
+def marketo_program_members_backfill() -> None:
+    @task
+    def plan_exports(params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """One job per 31-day window x 10-program batch; fails before any Marketo call on bad input."""
+        params = params or {}
+        windows = split_updated_at(params["start"], params["end"])
+        batches = batch_program_ids(_setting(params, "program_ids", [1044], json=True))
+        destination = str(_setting(params, "destination", DEFAULT_DESTINATION)).rstrip("/")
+        dest_conn_id = _setting(params, "dest_conn_id", None)
+        fields = _setting(params, "fields", DEFAULT_FIELDS, json=True)
+        jobs = []
+        for window in windows:
+            first_day = to_utc(window["startAt"]).to_date_string()
+            end_day = to_utc(window["endAt"]).to_date_string()
+            for number, batch in enumerate(batches):
+                jobs.append(
+                    {
+                        "fields": fields,
+                        "export_filter": {"programIds": batch, "updatedAt": window},
+                        "destination": f"{destination}/backfill/updated_from={first_day}/"
+                        f"updated_to={end_day}/batch={number:02d}.csv",
+                        "dest_conn_id": dest_conn_id,
+                    }
+                )
+        print(f"{len(windows)} window(s) x {len(batches)} batch(es) = {len(jobs)} export job(s)")
+        return jobs
+
+    @task_group
+    def export_job(fields: list[str], export_filter: dict[str, Any], destination: str, dest_conn_id: Any):
+        """Start one export, wait for it without holding a worker, then stream its file."""
+        start = MarketoStartProgramMemberExportOperator(
+            task_id="start_export",
+            marketo_conn_id=MARKETO_CONN_ID,
+            fields=fields,
+            filter=export_filter,
+            pool=POOL,
+            map_index_template=(
+                "{{ task.filter.updatedAt.startAt[:10] }}..{{ task.filter.updatedAt.endAt[:10] }} "
+                "programs {{ task.filter.programIds | join(',') }}"
+            ),
+        )
+        wait = MarketoProgramMemberExportSensor(
+            task_id="wait_for_export",
+            marketo_conn_id=MARKETO_CONN_ID,
+            export_id=start.output,
+            poll_interval=POLL_INTERVAL,
+            deferrable=True,
+            pool=POOL,
+            priority_weight=100,
+            weight_rule="absolute",
+        )
+        download = MarketoDownloadProgramMemberExportOperator(
+            task_id="download_export",
+            marketo_conn_id=MARKETO_CONN_ID,
+            export_id=start.output,
+            destination=destination,
+            dest_conn_id=dest_conn_id,
+            overwrite=True,
+            map_index_template="{{ task.destination }}",
+        )
+        wait >> download
+        return download.output
+
+    @task
+    def report(results: list[dict[str, Any]]) -> dict[str, Any]:
+        """One line per file and the totals, so a run's output can be checked at a glance."""
+        files = sorted(results, key=lambda r: r["uri"])
+        for item in files:
+            print(f"{item['uri']}: {item['records']} records, {item['bytes']} bytes, sha256 {item['sha256']}")
+        return {
+            "jobs": len(files),
+            "records": sum(r["records"] for r in files),
+            "bytes": sum(r["bytes"] for r in files),
+            "files": files,
+        }
+
+    report(export_job.expand_kwargs(plan_exports()))
+
+
+marketo_program_members_backfill()
