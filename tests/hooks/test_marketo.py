@@ -24,6 +24,7 @@ from airflow_provider_marketo_pm.testing import Fault
 
 FIELDS = ["leadId", "firstName", "email", "statusName"]
 PROGRAM = {"programId": 1044}
+SIXTY_DAYS = {"startAt": "2024-01-01T00:00:00Z", "endAt": "2024-03-01T00:00:00Z"}
 FAST = {"retry_min_wait": 0.001, "retry_max_wait": 0.01}
 
 
@@ -343,7 +344,7 @@ def test_create_sends_the_validated_body(emu, hook):
         ([], PROGRAM),
         (FIELDS, {}),
         (FIELDS, {"programId": 1044, "programIds": [1001]}),
-        (FIELDS, {"programId": 1044, "updatedAt": {"startAt": "2024-01-01T00:00Z", "endAt": "2024-03-01Z"}}),
+        (FIELDS, {"programId": 1044, "updatedAt": SIXTY_DAYS}),
         (FIELDS, {"programId": 1044, "colour": "red"}),
     ],
 )  # fmt: skip
