@@ -1,0 +1,174 @@
+"""The emulator's data is deterministic and awkward, and every export filter and format option is honoured."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from emulator_client import error_of, parse_rows
+
+from airflow_provider_marketo_pm.testing.emulator.dataset import build_dataset
+
+DESCRIBE = "/rest/v1/programs/members/describe.json"
+
+
+def export_rows(api, fields, flt, **extra):
+    record, content = api.export({"fields": fields, "filter": flt, **extra})
+    rows = parse_rows(content, {"CSV": ",", "TSV": "\t", "SSV": " "}[record["format"]])
+    return rows[0], rows[1:]
+
+
+def test_describe_lists_the_documented_program_member_fields(api):
+    payload = api.call("GET", DESCRIBE)
+
+    (described,) = payload["result"]
+    names = [field["name"] for field in described["fields"]]
+    assert described["dedupeFields"] == ["leadId", "programId"]
+    assert {"leadId", "programId", "statusName", "membershipDate", "reachedSuccess", "updatedAt"} <= set(
+        names
+    )
+    assert {"pMCustomField01", "pMCustomField02"} <= set(names)
+
+
+def test_the_dataset_is_seeded_spread_over_years_and_has_program_1044():
+    dataset = build_dataset(42, 60, 4000)
+
+    assert dataset == build_dataset(42, 60, 4000)
+    assert dataset.programs[1044].name == "PMCF Program"
+    assert sorted(dataset.programs) == list(range(1001, 1061))
+    assert len(dataset.members) > 3000
+    years = {datetime.fromtimestamp(m["updatedAt"], UTC).year for m in dataset.members}
+    assert years == {2022, 2023, 2024, 2025, 2026}
+    assert build_dataset(7, 60, 4000).members != dataset.members
+
+
+def test_same_seed_same_file(start_emulator):
+    body = {"fields": ["leadId", "firstName", "updatedAt"], "filter": {"programId": 1044}}
+    checksums = {start_emulator(seed=3)[1].export(body)[0]["fileChecksum"] for _ in range(2)}
+
+    assert len(checksums) == 1
+
+
+def test_values_are_nasty_but_quoted_correctly_and_empties_are_null(api):
+    fields = ["leadId", "firstName", "lastName", "company", "leadCustomField01", "leadCustomField02"]
+    header, rows = export_rows(api, fields, {"programIds": [1001, 1002, 1003, 1004, 1005, 1006, 1007, 1008]})
+
+    values = [value for row in rows for value in row]
+    assert all(len(row) == len(header) for row in rows)
+    assert any("\n" in value for value in values)
+    assert any("," in value for value in values)
+    assert any('"' in value for value in values)
+    assert any(not value.isascii() for value in values)
+    assert "null" in values
+    assert "" not in values
+
+
+def test_fields_order_and_column_header_names(api):
+    header, _ = export_rows(
+        api, ["email", "leadId", "statusName"], {"programId": 1044}, columnHeaderNames={"leadId": "Lead Id"}
+    )
+
+    assert header == ["email", "Lead Id", "statusName"]
+
+
+def test_program_ids_adds_a_first_program_id_column(api):
+    header, rows = export_rows(api, ["leadId", "program"], {"programIds": [1044, 1045]})
+
+    assert header == ["programId", "leadId", "program"]
+    assert {row[0] for row in rows} == {"1044", "1045"}
+
+
+def test_status_names_are_ored(api):
+    _, rows = export_rows(
+        api, ["leadId", "statusName"], {"programId": 1044, "statusNames": ["On List", "Member"]}
+    )
+
+    assert rows
+    assert {row[1] for row in rows} <= {"On List", "Member"}
+
+
+def test_a_status_name_found_in_no_program_is_1003(api):
+    payload = api.create({"fields": ["leadId"], "filter": {"programId": 1044, "statusNames": ["Attended"]}})
+
+    code, message = error_of(payload)
+    assert code == "1003"
+    assert "Attended" in message
+
+
+def test_is_exhausted_and_nurture_cadence_filters(api):
+    programs = list(range(1001, 1011))
+    _, exhausted = export_rows(api, ["leadId", "isExhausted"], {"programIds": programs, "isExhausted": True})
+    _, paused = export_rows(api, ["nurtureCadence"], {"programIds": programs, "nurtureCadence": "paused"})
+    _, pause = export_rows(api, ["nurtureCadence"], {"programIds": programs, "nurtureCadence": "pause"})
+
+    assert exhausted
+    assert {row[2] for row in exhausted} == {"true"}
+    assert paused
+    assert paused == pause
+
+
+def test_updated_at_selects_the_window(api):
+    window = {"startAt": "2024-01-01T00:00:00Z", "endAt": "2024-01-31T23:59:59Z"}
+    programs = list(range(1001, 1011))
+    _, rows = export_rows(api, ["leadId", "updatedAt"], {"programIds": programs, "updatedAt": window})
+    _, everything = export_rows(api, ["leadId", "updatedAt"], {"programIds": programs})
+
+    assert rows
+    assert len(rows) < len(everything)
+    assert all("2024-01-01T00:00:00Z" <= row[2] <= "2024-01-31T23:59:59Z" for row in rows)
+
+
+@pytest.mark.parametrize(
+    "window",
+    [
+        {"startAt": "2024-01-01T00:00:00Z", "endAt": "2024-03-01T00:00:00Z"},
+        {"startAt": "2024-02-01T00:00:00Z", "endAt": "2024-01-01T00:00:00Z"},
+        {"startAt": "yesterday", "endAt": "2024-01-01T00:00:00Z"},
+    ],
+)
+def test_bad_updated_at_windows_are_1003(api, window):
+    payload = api.create({"fields": ["leadId"], "filter": {"programId": 1044, "updatedAt": window}})
+
+    assert error_of(payload)[0] == "1003"
+
+
+def test_a_subscription_without_the_updated_at_filter_answers_1035(start_emulator):
+    _, api = start_emulator(updated_at_filter=False)
+    window = {"startAt": "2024-01-01T00:00:00Z", "endAt": "2024-01-31T00:00:00Z"}
+
+    payload = api.create({"fields": ["leadId"], "filter": {"programId": 1044, "updatedAt": window}})
+
+    assert error_of(payload)[0] == "1035"
+
+
+@pytest.mark.parametrize(("export_format", "delimiter"), [("TSV", "\t"), ("SSV", " ")])
+def test_tsv_and_ssv_quote_what_needs_quoting(api, export_format, delimiter):
+    fields = ["leadId", "lastName", "leadCustomField01", "program"]
+    header, rows = export_rows(api, fields, {"programIds": list(range(1001, 1011))}, format=export_format)
+
+    assert header == ["programId", *fields]
+    assert all(len(row) == len(header) for row in rows)
+    assert any(delimiter in value for row in rows for value in row)
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        ({"fields": ["leadId"], "filter": {"programId": 1044, "programIds": [1044]}}, "1003"),
+        ({"fields": ["leadId"], "filter": {}}, "1003"),
+        ({"fields": ["leadId"], "filter": {"programIds": list(range(1001, 1012))}}, "1003"),
+        ({"fields": ["noSuchField"], "filter": {"programId": 1044}}, "1003"),
+        ({"fields": [], "filter": {"programId": 1044}}, "1003"),
+        ({"fields": ["leadId"], "filter": {"programId": 1044}, "format": "XLS"}, "1003"),
+        ({"fields": ["leadId"], "filter": {"programId": 1044}, "columnHeaderNames": {"email": "E"}}, "1003"),
+        ({"fields": ["leadId"], "filter": {"programId": 99}}, "1003"),
+    ],
+)
+def test_invalid_create_requests_are_refused(api, body, code):
+    assert error_of(api.create(body))[0] == code
+
+
+def test_a_body_that_is_not_json_is_609(api):
+    response = api.request("POST", "/bulk/v1/program/members/export/create.json", data=b"{not json")
+
+    assert error_of(response.json())[0] == "609"
