@@ -6,12 +6,16 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: help install test test-fast lint format demo bench emulator clean
+COMPAT_VENV  := .venv-compat
+COMPAT_STAMP := $(COMPAT_VENV)/.installed
+
+.PHONY: help install test test-fast test-compat lint format demo bench emulator clean
 
 help:
 	@echo "make demo       run the backfill example DAG against the bundled Marketo emulator"
 	@echo "make test       lint + type-check + the whole test suite (slow suites included)"
 	@echo "make test-fast  the test suite without the suites marked slow"
+	@echo "make test-compat  unit tests and one example DAG on the oldest supported Airflow (3.0.x)"
 	@echo "make lint       ruff check, ruff format --check, mypy"
 	@echo "make bench      benchmarks (prints ratios and figures, see bench/RESULTS.md)"
 	@echo "make emulator   serve the Marketo emulator on 127.0.0.1:8766"
@@ -24,6 +28,12 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)
 
+$(COMPAT_STAMP): pyproject.toml constraints-compat.txt
+	test -x $(COMPAT_VENV)/bin/python || $(PYTHON) -m venv $(COMPAT_VENV)
+	$(COMPAT_VENV)/bin/python -m pip install --quiet --upgrade "pip>=24"
+	$(COMPAT_VENV)/bin/python -m pip install --quiet -c constraints-compat.txt -e ".[test]"
+	touch $(COMPAT_STAMP)
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -34,6 +44,10 @@ test: lint
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+
+# The package claims apache-airflow>=3.0: prove it on the oldest 3.0.x with the fast suites.
+test-compat: $(COMPAT_STAMP)
+	$(COMPAT_VENV)/bin/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .
@@ -49,4 +63,4 @@ emulator: $(STAMP)
 	$(BIN)/python -m airflow_provider_marketo_pm.testing.emulator --port 8766
 
 clean:
-	rm -rf $(VENV) .airflow-home demo-output bench/out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(COMPAT_VENV) .airflow-home demo-output bench/out .pytest_cache .mypy_cache .ruff_cache
