@@ -1,0 +1,138 @@
+"""How the hook reads its connection: base URL forms, extras, http refusal, session and UI metadata."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from airflow_provider_marketo_pm.exceptions import MarketoConnectionConfigError
+from airflow_provider_marketo_pm.hooks.marketo import MarketoHook, resolve_base_url
+
+
+@pytest.mark.parametrize(
+    ("host", "kwargs", "expected"),
+    [
+        ("https://123-ABC-456.mktorest.com", {}, "https://123-ABC-456.mktorest.com"),
+        ("https://123-ABC-456.mktorest.com/rest/", {}, "https://123-ABC-456.mktorest.com"),
+        ("https://123-ABC-456.mktorest.com/identity", {}, "https://123-ABC-456.mktorest.com"),
+        ("  123-ABC-456 ", {}, "https://123-ABC-456.mktorest.com"),
+        ("123-ABC-456.mktorest.com", {}, "https://123-ABC-456.mktorest.com"),
+        ("http://127.0.0.1:8766", {}, "http://127.0.0.1:8766"),
+        ("127.0.0.1", {"port": 8766}, "http://127.0.0.1:8766"),
+        ("localhost:8766", {}, "http://localhost:8766"),
+        ("http://[::1]:8766/", {}, "http://[::1]:8766"),
+        ("127.0.0.1:8766", {"schema": "https"}, "https://127.0.0.1:8766"),
+    ],
+)
+def test_base_url_forms(host, kwargs, expected):
+    assert resolve_base_url(host, **kwargs) == expected
+
+
+@pytest.mark.parametrize(
+    ("host", "message"),
+    [
+        ("http://123-ABC-456.mktorest.com", "Refusing plain http"),
+        ("http://10.1.2.3:8766", "Refusing plain http"),
+        ("123-ABC-456.mktorest.com", None),
+        ("", "has no host"),
+        (None, "has no host"),
+        ("ftp://123-ABC-456.mktorest.com", "not an http"),
+    ],
+)
+def test_insecure_or_missing_hosts_are_refused(host, message):
+    if message is None:
+        assert resolve_base_url(host, schema="https").startswith("https://")
+        with pytest.raises(MarketoConnectionConfigError, match="Refusing plain http"):
+            resolve_base_url(host, schema="http")
+        return
+    with pytest.raises(MarketoConnectionConfigError, match=message):
+        resolve_base_url(host)
+
+
+CREDENTIALS = {"host": "123-ABC-456", "login": "id", "password": "secret"}
+
+
+def use_connection(monkeypatch, **conn):
+    monkeypatch.setenv("AIRFLOW_CONN_MARKETO_DEFAULT", json.dumps({"conn_type": "marketo", **conn}))
+
+
+def test_settings_from_json_connection(monkeypatch):
+    use_connection(
+        monkeypatch,
+        host="123-ABC-456",
+        login="the-client-id",
+        password="the-client-secret",
+        extra={"identity_url": "https://sso.example.com", "timeout": 12.5, "max_retries": 0},
+    )
+    settings = MarketoHook().settings
+    assert settings.base_url == "https://123-ABC-456.mktorest.com"
+    assert settings.identity_url == "https://sso.example.com/identity"
+    assert (settings.client_id, settings.client_secret) == ("the-client-id", "the-client-secret")
+    assert (settings.timeout, settings.max_retries) == (12.5, 0)
+    assert "the-client-secret" not in repr(settings)
+
+
+def test_settings_from_uri_connection(monkeypatch):
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_MARKETO_DEFAULT",
+        "marketo://my%20client:s%3Acret@123-ABC-456.mktorest.com?timeout=30&retry_max_time=60",
+    )
+    settings = MarketoHook().settings
+    # Airflow lower-cases the host of a URI; host names are case-insensitive.
+    assert settings.base_url == "https://123-abc-456.mktorest.com"
+    assert settings.identity_url == "https://123-abc-456.mktorest.com/identity"
+    assert (settings.client_id, settings.client_secret) == ("my client", "s:cret")
+    assert (settings.timeout, settings.retry_max_time) == (30.0, 60.0)
+
+
+def test_constructor_overrides_extras(monkeypatch):
+    use_connection(monkeypatch, host="123-ABC-456", login="id", password="secret", extra={"timeout": 30})
+    settings = MarketoHook(timeout=2, max_retries=7, retry_max_time=9).settings
+    assert (settings.timeout, settings.max_retries, settings.retry_max_time) == (2, 7, 9)
+
+
+@pytest.mark.parametrize(
+    ("conn", "message"),
+    [
+        ({"host": "123-ABC-456", "password": "secret"}, "client id as login"),
+        ({"host": "123-ABC-456", "login": "id"}, "client id as login"),
+        ({**CREDENTIALS, "extra": {"headers": {"X": "1"}}}, "unknown extra"),
+        ({**CREDENTIALS, "extra": {"timeout": "soon"}}, "timeout='soon'"),
+        ({**CREDENTIALS, "extra": {"max_retries": -1}}, "max_retries=-1"),
+        ({"host": "http://marketo.internal", "login": "id", "password": "s"}, "Refusing plain http"),
+    ],
+)  # fmt: skip
+def test_unusable_connections_fail_clearly(monkeypatch, conn, message):
+    use_connection(monkeypatch, **conn)
+    with pytest.raises(MarketoConnectionConfigError, match=message):
+        MarketoHook().settings  # noqa: B018
+
+
+def test_session_sends_no_connection_extra_as_header(monkeypatch):
+    use_connection(
+        monkeypatch, host="123-ABC-456", login="id", password="secret", extra={"timeout": 5, "max_retries": 2}
+    )
+    hook = MarketoHook()
+    session = hook.get_conn(headers={"X-Trace": "1"})
+    assert {name.lower() for name in session.headers} <= {
+        "accept",
+        "user-agent",
+        "accept-encoding",
+        "connection",
+        "x-trace",
+    }
+    assert session.auth is None
+    assert hook.base_url == "https://123-ABC-456.mktorest.com"
+
+
+def test_hook_metadata_and_ui_fields():
+    assert MarketoHook.conn_type == "marketo"
+    assert MarketoHook.conn_name_attr == "marketo_conn_id"
+    assert MarketoHook.default_conn_name == "marketo_default"
+    assert MarketoHook.hook_name == "Marketo"
+    behaviour = MarketoHook.get_ui_field_behaviour()
+    assert set(behaviour) == {"hidden_fields", "relabeling", "placeholders"}
+    assert behaviour["relabeling"]["login"] == "Client ID"
+    assert behaviour["relabeling"]["password"] == "Client Secret"
+    assert MarketoHook.get_connection_form_widgets() == {}
