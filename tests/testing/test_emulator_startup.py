@@ -1,0 +1,124 @@
+"""Three ways to start the emulator (context manager, pytest fixture, CLI), and its option checks."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+import requests
+
+from airflow_provider_marketo_pm.testing import EmulatorOptionError, MarketoEmulator
+
+MODULE = "airflow_provider_marketo_pm.testing.emulator"
+
+
+@pytest.mark.parametrize(
+    ("options", "named"),
+    [
+        ({"token_ttl": 0}, "token_ttl"),
+        ({"processing_seconds": "fast"}, "processing_seconds"),
+        ({"max_processing": 2.5}, "max_processing"),
+        ({"max_queued": 1}, "max_queued"),
+        ({"updated_at_filter": "no"}, "updated_at_filter"),
+        ({"large_file_mb": -1}, "large_file_mb"),
+        ({"port": 70000}, "port"),
+        ({"programs": 10}, "programs"),
+        ({"client_secret": ""}, "client_secret"),
+        ({"procesing_seconds": 1}, "procesing_seconds"),
+    ],
+)
+def test_bad_options_fail_with_an_error_naming_the_option(options, named):
+    with pytest.raises(EmulatorOptionError, match=named):
+        MarketoEmulator(**options)
+
+
+def test_the_context_manager_serves_on_loopback_and_gives_a_ready_connection():
+    with MarketoEmulator(client_id="cid", client_secret="s3cret") as emulator:
+        assert emulator.base_url.startswith("http://127.0.0.1:")
+        connection = json.loads(emulator.connection_json())
+        env = emulator.connection_env("marketo_test")
+        base_url = emulator.base_url
+        response = requests.get(f"{base_url}/rest/v1/programs/members/describe.json")
+    assert connection == {
+        "conn_type": "marketo",
+        "host": base_url,
+        "login": "cid",
+        "password": "s3cret",
+    }
+    assert json.loads(env["AIRFLOW_CONN_MARKETO_TEST"]) == connection
+    assert response.json()["errors"][0]["code"] == "600"
+    with pytest.raises(RuntimeError, match="not running"):
+        emulator.requests  # noqa: B018
+
+
+def test_two_emulators_run_side_by_side_with_their_own_state():
+    with MarketoEmulator() as first, MarketoEmulator() as second:
+        assert first.base_url != second.base_url
+        assert first.client_secret != second.client_secret
+
+
+def test_the_pytest_fixture_is_a_running_emulator(marketo_emulator):
+    response = requests.get(f"{marketo_emulator.base_url}/rest/v1/programs/members/describe.json")
+
+    assert response.status_code == 200
+
+
+class TestFixtureOptions:
+    @pytest.fixture
+    def marketo_emulator_options(self):
+        return {"max_queued": 3, "updated_at_filter": False}
+
+    def test_options_can_be_overridden_per_module_or_class(self, marketo_emulator):
+        assert marketo_emulator.options.max_queued == 3
+        assert marketo_emulator.options.updated_at_filter is False
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_the_cli_serves_the_api_with_the_given_credentials():
+    port = free_port()
+    command = [
+        sys.executable,
+        "-m",
+        MODULE,
+        "--port",
+        str(port),
+        "--client-id",
+        "demo",
+        "--log-level",
+        "warning",
+    ]
+    process = subprocess.Popen(command, env={"MARKETO_EMULATOR_CLIENT_SECRET": "demo-secret", "PATH": ""})
+    try:
+        url = f"http://127.0.0.1:{port}/identity/oauth/token"
+        form = {"grant_type": "client_credentials", "client_id": "demo", "client_secret": "demo-secret"}
+        for _ in range(300):
+            try:
+                response = requests.post(url, data=form, timeout=5)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.05)
+        else:
+            pytest.fail("the CLI emulator never started listening")
+        assert response.status_code == 200
+        assert response.json()["token_type"] == "bearer"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_the_cli_rejects_bad_options_by_name():
+    result = subprocess.run(
+        [sys.executable, "-m", MODULE, "--token-ttl", "0"], capture_output=True, text=True, timeout=60
+    )
+
+    assert result.returncode == 2
+    assert "token_ttl" in result.stderr
