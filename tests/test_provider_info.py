@@ -1,0 +1,99 @@
+"""Provider registration: the entry point, the metadata Airflow validates, and `airflow providers list`."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import subprocess
+import sys
+from importlib.metadata import entry_points
+from pathlib import Path
+
+import pytest
+
+from airflow_provider_marketo_pm import __version__
+from airflow_provider_marketo_pm.get_provider_info import get_provider_info
+
+PACKAGE_NAME = "airflow-provider-marketo-pm"
+
+
+def test_entry_point_points_at_get_provider_info():
+    (entry_point,) = [
+        ep for ep in entry_points(group="apache_airflow_provider") if ep.dist.name == PACKAGE_NAME
+    ]
+    assert entry_point.load() is get_provider_info
+
+
+def test_provider_info_matches_airflow_schema():
+    import airflow
+    import jsonschema
+
+    schema = json.loads((Path(airflow.__file__).parent / "provider_info.schema.json").read_text())
+    info = get_provider_info()
+    jsonschema.validate(info, schema)
+    assert info["package-name"] == PACKAGE_NAME
+    assert info["versions"] == [__version__]
+
+
+def test_connection_type_and_hook():
+    (conn_type,) = get_provider_info()["connection-types"]
+    assert conn_type["connection-type"] == "marketo"
+    module_name, class_name = conn_type["hook-class-name"].rsplit(".", 1)
+    hook_class = getattr(importlib.import_module(module_name), class_name)
+    assert hook_class.conn_type == "marketo"
+    assert hook_class.default_conn_name == "marketo_default"
+    behaviour = conn_type["ui-field-behaviour"]
+    assert set(behaviour) == {"hidden-fields", "relabeling", "placeholders"}
+    assert set(conn_type["conn-fields"]) == {"identity_url", "timeout", "max_retries", "retry_max_time"}
+    for field in conn_type["conn-fields"].values():
+        assert field["label"]
+        assert "type" in field["schema"]
+
+
+def test_module_lists_name_the_public_modules():
+    info = get_provider_info()
+    modules = {kind: [m for item in info[kind] for m in item["python-modules"]] for kind in
+               ("hooks", "operators", "sensors", "triggers")}  # fmt: skip
+    assert modules == {
+        "hooks": ["airflow_provider_marketo_pm.hooks.marketo"],
+        "operators": ["airflow_provider_marketo_pm.operators.program_members"],
+        "sensors": ["airflow_provider_marketo_pm.sensors.program_members"],
+        "triggers": ["airflow_provider_marketo_pm.triggers.program_members"],
+    }
+
+
+@pytest.mark.slow
+def test_airflow_providers_list_shows_the_provider(tmp_path):
+    env = {**os.environ, "AIRFLOW_HOME": str(tmp_path), "AIRFLOW__CORE__LOAD_EXAMPLES": "False"}
+    result = subprocess.run(
+        [sys.executable, "-m", "airflow", "providers", "list", "--output", "json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=240,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    start = result.stdout.index("[")
+    providers = {p["package_name"]: p for p in json.loads(result.stdout[start:])}
+    assert providers[PACKAGE_NAME]["version"] == __version__
+
+
+@pytest.mark.slow
+def test_airflow_knows_the_marketo_connection_type(tmp_path):
+    env = {**os.environ, "AIRFLOW_HOME": str(tmp_path), "AIRFLOW__CORE__LOAD_EXAMPLES": "False"}
+    result = subprocess.run(
+        [sys.executable, "-m", "airflow", "providers", "hooks", "--output", "json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=240,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    start = result.stdout.index("[")
+    hooks = {h["connection_type"]: h for h in json.loads(result.stdout[start:])}
+    assert hooks["marketo"]["class"] == "airflow_provider_marketo_pm.hooks.marketo.MarketoHook"
+    assert hooks["marketo"]["package_name"] == PACKAGE_NAME
+    assert hooks["marketo"]["conn_id_attribute_name"] == "marketo_conn_id"
