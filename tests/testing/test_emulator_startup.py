@@ -122,3 +122,29 @@ def test_the_cli_rejects_bad_options_by_name():
 
     assert result.returncode == 2
     assert "token_ttl" in result.stderr
+
+
+class TestPythonControls:
+    def test_job_returns_the_status_record_and_unknown_ids_are_key_errors(self, api, marketo_emulator):
+        export_id = api.create_job()
+
+        assert marketo_emulator.job(export_id) == api.status(export_id)["result"][0]
+        assert marketo_emulator.file_path(export_id).suffix == ".csv"
+        with pytest.raises(KeyError, match="not found"):
+            marketo_emulator.job("nope")
+
+    def test_cancel_job_refuses_finished_jobs(self, api, marketo_emulator):
+        export_id = api.create_job()
+        api.enqueue(export_id)
+        api.wait_for(export_id, "Completed")
+
+        with pytest.raises(ValueError, match="can no longer be cancelled"):
+            marketo_emulator.cancel_job(export_id)
+
+    @pytest.mark.parametrize(
+        ("control", "args"),
+        [("advance", (-1,)), ("drop_download_after", (-5,)), ("occupy_queue", (11,))],
+    )
+    def test_controls_reject_bad_arguments(self, marketo_emulator, control, args):
+        with pytest.raises(ValueError, match=control.split("_")[0]):
+            getattr(marketo_emulator, control)(*args)

@@ -13,8 +13,10 @@ from typing import Any
 import uvicorn
 
 from airflow_provider_marketo_pm.testing.emulator.app import MarketoApp
+from airflow_provider_marketo_pm.testing.emulator.errors import MarketoApiFault
 from airflow_provider_marketo_pm.testing.emulator.faults import ENDPOINTS, Fault
 from airflow_provider_marketo_pm.testing.emulator.file_response import DroppedConnection
+from airflow_provider_marketo_pm.testing.emulator.jobs import Job
 from airflow_provider_marketo_pm.testing.emulator.options import EmulatorOptions
 from airflow_provider_marketo_pm.testing.emulator.request_log import RecordedRequest
 from airflow_provider_marketo_pm.testing.emulator.state import MarketoInstance
@@ -171,7 +173,10 @@ class MarketoEmulator:
 
     def cancel_job(self, export_id: str) -> dict[str, Any]:
         """Cancel as another tool would (outside Airflow); returns the job's status record."""
-        return self.instance.jobs.cancel(export_id).record()
+        try:
+            return self.instance.jobs.cancel(export_id).record()
+        except MarketoApiFault as error:
+            raise ValueError(error.message) from None
 
     def occupy_queue(self, n: int, *, seconds: float = 60.0) -> None:
         """Add ``n`` jobs of other integrations to the shared queue; each keeps a processing slot for
@@ -199,12 +204,15 @@ class MarketoEmulator:
 
     # -- jobs and files ----------------------------------------------------------------------------
     def job(self, export_id: str) -> dict[str, Any]:
+        """The job's status record, exactly as status.json would answer it now."""
         self.instance.jobs.tick()
-        return self.instance.jobs.get(export_id).record()
+        return self._job(export_id).record()
 
     def file_path(self, export_id: str) -> Path:
-        path = self.instance.jobs.get(export_id).path
-        assert path is not None
+        """Where the job's file is (or will be) written."""
+        path = self._job(export_id).path
+        if path is None:
+            raise KeyError(f"export job {export_id} has no file")
         return path
 
     def file_bytes(self, export_id: str) -> bytes:
@@ -213,6 +221,12 @@ class MarketoEmulator:
         if job is None or job.path is None:
             raise ValueError(f"export job {export_id} has no downloadable file")
         return job.path.read_bytes()
+
+    def _job(self, export_id: str) -> Job:
+        try:
+            return self.instance.jobs.get(export_id)
+        except MarketoApiFault as error:
+            raise KeyError(error.message) from None
 
     def quota_used(self) -> int:
         """Bytes of export files completed in the current quota day (US Central)."""
