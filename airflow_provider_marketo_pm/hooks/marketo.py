@@ -101,13 +101,16 @@ class MarketoConnectionSettings:
     retry_max_time: float = DEFAULT_RETRY_MAX_TIME
 
 
-def resolve_base_url(host: str | None, *, schema: str | None = None, port: int | None = None) -> str:
+def resolve_base_url(
+    host: str | None, *, schema: str | None = None, port: int | None = None, allow_insecure_http: bool = False
+) -> str:
     """
     Turn the connection's host into the REST base URL.
 
     Accepts ``https://123-ABC-456.mktorest.com`` (a trailing ``/rest`` or ``/`` is dropped), a bare host, a
     Munchkin id (``123-ABC-456`` -> ``https://123-ABC-456.mktorest.com``) or a loopback emulator URL.
-    Plain http is refused unless the host is loopback.
+    Plain http is refused unless the host is loopback, or ``allow_insecure_http`` is set (an emulator in
+    another container of a private network, never a real instance).
     """
     text = (host or "").strip()
     if not text:
@@ -125,11 +128,12 @@ def resolve_base_url(host: str | None, *, schema: str | None = None, port: int |
     parts = urlsplit(text)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise MarketoConnectionConfigError(f"The Marketo connection host {host!r} is not an http(s) URL.")
-    if parts.scheme == "http" and not is_loopback_host(text):
+    if parts.scheme == "http" and not allow_insecure_http and not is_loopback_host(text):
         raise MarketoConnectionConfigError(
             f"Refusing plain http for {parts.hostname!r}: the client secret and access token would travel "
             "unencrypted. Use the https REST base URL (https://<munchkin-id>.mktorest.com); plain http is "
-            "only allowed for a loopback emulator (127.0.0.1, ::1, localhost)."
+            "only allowed for a loopback emulator (127.0.0.1, ::1, localhost), or for an emulator on a "
+            "private network with the extra allow_insecure_http=true."
         )
     netloc = parts.netloc
     if port and parts.port is None:
@@ -162,22 +166,34 @@ def parse_connection_settings(
     password: str | None,
     extra: Mapping[str, Any],
 ) -> MarketoConnectionSettings:
-    """Validate the connection fields and extras (``identity_url``, ``timeout``, ``max_retries``...)."""
+    """
+    Validate the connection fields and extras.
+
+    Extras: ``identity_url``, ``timeout``, ``max_retries``, ``retry_max_time`` and ``allow_insecure_http``
+    (emulators on a private network only). Anything else is refused, so a typo does not pass silently.
+    """
     if not login or not password:
         raise MarketoConnectionConfigError(
             f"The Marketo connection {conn_id!r} needs the LaunchPoint client id as login and the client "
             "secret as password (Admin > LaunchPoint > View Details)."
         )
-    known = {"identity_url", "timeout", "max_retries", "retry_max_time"}
+    known = {"identity_url", "timeout", "max_retries", "retry_max_time", "allow_insecure_http"}
     unknown = sorted(set(extra) - known)
     if unknown:
         raise MarketoConnectionConfigError(
             f"The Marketo connection {conn_id!r} has unknown extra(s) {unknown}; allowed: {sorted(known)}."
         )
-    base_url = resolve_base_url(host, schema=schema, port=port)
+    insecure = extra.get("allow_insecure_http", False)
+    if not isinstance(insecure, bool):
+        if str(insecure).lower() not in ("true", "false"):
+            raise MarketoConnectionConfigError(
+                f"The Marketo connection {conn_id!r}: allow_insecure_http={insecure!r} must be a boolean."
+            )
+        insecure = str(insecure).lower() == "true"
+    base_url = resolve_base_url(host, schema=schema, port=port, allow_insecure_http=insecure)
     identity_url = base_url + "/identity"
     if extra.get("identity_url"):
-        identity_url = resolve_base_url(str(extra["identity_url"]))
+        identity_url = resolve_base_url(str(extra["identity_url"]), allow_insecure_http=insecure)
         if not identity_url.endswith("/identity"):
             identity_url += "/identity"
     return MarketoConnectionSettings(

@@ -482,6 +482,13 @@ async def test_async_status_replays_token_and_retries(emu):
     assert [r.marketo_code or r.status for r in emu.calls("status")] == ["602", "606", 503, 200]
 
 
+async def test_async_status_retries_are_bounded(emu):
+    emu.inject("status", *[Fault(code="615")] * 4)
+    with pytest.raises(MarketoTransientError, match="Gave up after 3 attempts"):
+        await MarketoHook(max_retries=2, **FAST).aget_program_member_export_status("anything")
+    assert len(emu.calls("status")) == 3
+
+
 async def test_async_status_raises_classified_errors(emu):
     emu.inject("status", Fault(code="603"))
     with pytest.raises(MarketoApiError, match="Read-Only Lead"):

@@ -109,6 +109,21 @@ def test_unusable_connections_fail_clearly(monkeypatch, conn, message):
         MarketoHook().settings  # noqa: B018
 
 
+@pytest.mark.parametrize("flag", [True, "true"])
+def test_insecure_http_opt_in_for_an_emulator_on_a_private_network(monkeypatch, flag):
+    use_connection(monkeypatch, **{**CREDENTIALS, "host": "http://marketo-emulator:8766"},
+                   extra={"allow_insecure_http": flag})  # fmt: skip
+    settings = MarketoHook().settings
+    assert settings.base_url == "http://marketo-emulator:8766"
+    assert settings.identity_url == "http://marketo-emulator:8766/identity"
+
+
+def test_insecure_http_flag_must_be_a_boolean(monkeypatch):
+    use_connection(monkeypatch, **CREDENTIALS, extra={"allow_insecure_http": "yes please"})
+    with pytest.raises(MarketoConnectionConfigError, match="allow_insecure_http='yes please'"):
+        MarketoHook().settings  # noqa: B018
+
+
 def test_session_sends_no_connection_extra_as_header(monkeypatch):
     use_connection(
         monkeypatch, host="123-ABC-456", login="id", password="secret", extra={"timeout": 5, "max_retries": 2}
