@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import hashlib
+import os
 import secrets
 import shutil
 import socket
@@ -132,6 +133,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mb", type=float, default=1024, help="file size in MB (default 1024 = 1 GB)")
     parser.add_argument("--runs", type=int, default=3, help="downloads per client")
+    parser.add_argument(
+        "--sink",
+        choices=("disk", "null"),
+        default="disk",
+        help="where both clients write: a temporary file, or /dev/null to take the disk out of the measure",
+    )
     args = parser.parse_args()
     if shutil.which("curl") is None:
         raise SystemExit("curl is needed for this benchmark")
@@ -141,21 +148,24 @@ def main() -> None:
         with emulator_process(args.mb, workdir / "served") as emu:
             generated = time.perf_counter()
             export_id, headers, status = start_export(emu)
-            print(
-                f"generated {status['fileSize'] / 1e6:.0f} MB file in {time.perf_counter() - generated:.1f} s"
-            )
-            url = f"{emu.base_url}{EXPORT}/{export_id}/file.json"
             size_mb = status["fileSize"] / (1024 * 1024)
+            print(f"generated a {size_mb:.0f} MB file in {time.perf_counter() - generated:.1f} s")
+            url = f"{emu.base_url}{EXPORT}/{export_id}/file.json"
             rates: dict[str, list[float]] = {"curl": [], "requests": []}
             for run in range(args.runs):
                 for name, download in (("curl", download_with_curl), ("requests", download_with_requests)):
-                    target = workdir / f"{name}.csv"
+                    target = workdir / f"{name}.csv" if args.sink == "disk" else Path(os.devnull)
                     seconds = download(url, headers, target)
-                    if run == 0 and "sha256:" + sha256_of(target) != status["fileChecksum"]:
+                    if (
+                        args.sink == "disk"
+                        and run == 0
+                        and "sha256:" + sha256_of(target) != status["fileChecksum"]
+                    ):
                         raise SystemExit(f"{name} download does not match fileChecksum")
                     rates[name].append(size_mb / seconds)
                     print(f"run {run + 1} {name:8s} {size_mb / seconds:8.0f} MB/s")
-                    target.unlink()
+                    if args.sink == "disk":
+                        target.unlink()
         curl, python = statistics.median(rates["curl"]), statistics.median(rates["requests"])
         print(
             f"median: curl {curl:.0f} MB/s, requests {python:.0f} MB/s, requests/curl = {python / curl:.2f}"
