@@ -309,6 +309,12 @@ class AirflowCluster:
             if component is not None and not component.alive():
                 raise ClusterError(f"{name} exited with {component.process.returncode}")
 
+    def set_connection(self, conn_id: str, conn_type: str, **fields: Any) -> None:
+        """Create or replace a connection in the metadata DB (tests swap emulators on a running cluster)."""
+        with contextlib.suppress(ClusterError):
+            self.api("DELETE", f"/connections/{conn_id}")
+        self.api("POST", "/connections", json={"connection_id": conn_id, "conn_type": conn_type, **fields})
+
     # ----------------------------------------------------------------- DAGs and runs
     def wait_for_dag(self, dag_id: str, *, timeout: float = 120.0) -> dict[str, Any]:
         """Wait until the dag-processor has serialized ``dag_id``; fail early on its import error."""
@@ -334,7 +340,8 @@ class AirflowCluster:
         self.wait_for_dag(dag_id, timeout=timeout)
         self.unpause(dag_id)
         now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        run = self.api("POST", f"/dags/{dag_id}/dagRuns", json={"logical_date": now, "conf": dict(conf or {})})
+        body = {"logical_date": now, "conf": dict(conf or {})}
+        run = self.api("POST", f"/dags/{dag_id}/dagRuns", json=body)
         return str(run["dag_run_id"])
 
     def dag_run(self, dag_id: str, run_id: str) -> dict[str, Any]:
@@ -377,7 +384,7 @@ class AirflowCluster:
         return path.read_text(errors="replace") if path.exists() else ""
 
     def task_process(self, ti_id: str) -> psutil.Process | None:
-        """The process running a task instance: the task runner titles itself ``airflow worker -- <ti id>``."""
+        """The process running a task instance: its runner is titled ``airflow worker -- <ti id>``."""
         title = f"airflow worker -- {ti_id}"
         for proc in psutil.process_iter(["cmdline"]):
             with contextlib.suppress(psutil.Error):
@@ -392,12 +399,16 @@ class AirflowCluster:
             raise ClusterError(f"{err}\n{self.log_tails()}") from err
 
     # ----------------------------------------------------------------- diagnostics
-    def log_tails(self, lines: int = 60) -> str:
-        """The last lines of every component log, for a failing test's report."""
+    def log_tails(self, lines: int = 60, task_logs: int = 6) -> str:
+        """The last lines of every component log and of the newest task logs, for a failure report."""
         if self.home is None:
             return ""
+        newest_task_logs = sorted(
+            (self.home / "logs").glob("dag_id=*/**/*.log"), key=lambda p: p.stat().st_mtime
+        )[-task_logs:]
         parts = []
-        for path in sorted(self.home.glob("*.log")):
+        for path in [*sorted(self.home.glob("*.log")), *newest_task_logs]:
             tail = path.read_text(errors="replace").splitlines()[-lines:]
-            parts.append(f"----- {path.name} (last {len(tail)} lines) -----\n" + "\n".join(tail))
+            name = path.relative_to(self.home)
+            parts.append(f"----- {name} (last {len(tail)} lines) -----\n" + "\n".join(tail))
         return "\n".join(parts) + "\n"
