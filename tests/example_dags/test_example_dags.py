@@ -1,0 +1,215 @@
+"""The example DAGs: they import cleanly and offline, and each one runs end to end against the emulator.
+
+End-to-end runs use ``dag.test()`` (tasks and triggers in this process, no scheduler), the emulator's
+fast pace and a ``file://`` destination under tmp_path, then check what reached Marketo (the create
+requests) and what reached the destination (files whose bytes are exactly the emulator's).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import socket
+from pathlib import Path
+from typing import Any
+
+import pendulum
+import pytest
+from airflow.dag_processing.dagbag import DagBag
+from airflow.sdk import CronDataIntervalTimetable
+from airflow.serialization.encoders import coerce_to_core_timetable
+from airflow.utils.state import DagRunState
+
+from airflow_provider_marketo_pm.windows import split_updated_at
+
+EXAMPLE_DAGS = Path(__file__).resolve().parents[2] / "example_dags"
+DAG_IDS = {
+    "marketo_program_members_backfill",
+    "marketo_program_members_daily",
+    "marketo_program_members_snapshot",
+}
+POOL = "marketo_bulk_export"
+
+
+def load_example_dags() -> DagBag:
+    bag = DagBag(dag_folder=str(EXAMPLE_DAGS))
+    assert bag.import_errors == {}
+    return bag
+
+
+@pytest.fixture
+def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make any socket connection fail loudly, so a DAG that calls out at import cannot pass."""
+
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError(f"network call at DAG import: {args!r}")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+
+
+class TestImport:
+    def test_every_example_dag_imports_without_errors_or_network(self, no_network):
+        bag = load_example_dags()
+        assert set(bag.dag_ids) == DAG_IDS
+
+    @pytest.mark.parametrize("dag_id", sorted(DAG_IDS))
+    def test_each_dag_explains_itself_and_starts_paused_friendly(self, dag_id):
+        dag = load_example_dags().dags[dag_id]
+        assert dag.doc_md
+        assert "marketo_bulk_export" in dag.doc_md
+        assert dag.catchup is False
+        assert "marketo" in dag.tags
+
+    @pytest.mark.parametrize("dag_id", sorted(DAG_IDS))
+    def test_jobs_in_flight_are_paced_by_the_pool_and_the_sensor_defers(self, dag_id):
+        tasks = load_example_dags().dags[dag_id].task_dict
+        start, wait, download = (
+            tasks[f"export_job.{name}"] for name in ("start_export", "wait_for_export", "download_export")
+        )
+        assert start.pool == POOL
+        assert wait.pool == POOL
+        assert wait.deferrable is True
+        assert wait.priority_weight > start.priority_weight, "a freed slot goes to waiting, not starting"
+        assert download.pool != POOL, "downloads do not hold a place in Marketo's queue"
+        assert wait.poll_interval >= 60, "60 s by default: Marketo refreshes status once a minute"
+
+    def test_daily_data_interval_is_the_utc_day(self):
+        dag = load_example_dags().dags["marketo_program_members_daily"]
+        assert isinstance(dag.timetable, CronDataIntervalTimetable)
+        interval = coerce_to_core_timetable(dag.timetable).infer_manual_data_interval(
+            run_after=pendulum.datetime(2024, 3, 10, 12, tz="UTC")
+        )
+        assert (interval.start, interval.end) == (
+            pendulum.datetime(2024, 3, 9, tz="UTC"),
+            pendulum.datetime(2024, 3, 10, tz="UTC"),
+        )
+
+    def test_poll_interval_and_connection_come_from_variables(self, monkeypatch):
+        monkeypatch.setenv("AIRFLOW_VAR_MARKETO_PM_POLL_INTERVAL", "5")
+        monkeypatch.setenv("AIRFLOW_VAR_MARKETO_PM_CONN_ID", "marketo_sandbox")
+        for dag in load_example_dags().dags.values():
+            wait = dag.task_dict["export_job.wait_for_export"]
+            assert wait.poll_interval == 5
+            assert wait.marketo_conn_id == "marketo_sandbox"
+            assert dag.task_dict["export_job.start_export"].marketo_conn_id == "marketo_sandbox"
+
+
+# --- end to end -------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def example_dags(marketo_emulator, airflow_db, monkeypatch) -> DagBag:
+    """The example DAGs parsed with a fast poll interval, pointed at the emulator."""
+    for key, value in marketo_emulator.connection_env().items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("AIRFLOW_VAR_MARKETO_PM_POLL_INTERVAL", "0.2")
+    # dag.test() re-parses the DAGs folder; keep it to the example DAGs (fast, and nothing else in it)
+    bundle = {"name": "dags-folder", "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle"}
+    monkeypatch.setenv(
+        "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST",
+        json.dumps([{**bundle, "kwargs": {"path": str(EXAMPLE_DAGS)}}]),
+    )
+    monkeypatch.delenv("AIRFLOW_VAR_MARKETO_PM_DESTINATION", raising=False)
+    monkeypatch.delenv("AIRFLOW_VAR_MARKETO_PM_PROGRAM_IDS", raising=False)
+    return load_example_dags()
+
+
+def created_filters(emulator) -> list[dict[str, Any]]:
+    return [json.loads(call.body)["filter"] for call in emulator.calls("create")]
+
+
+def completed_export_checksums(emulator) -> set[str]:
+    """sha256 of every file the emulator completed, as it advertises them (``/export/{id}/enqueue.json``)."""
+    ids = {call.path.split("/")[-2] for call in emulator.calls("enqueue")}
+    return {emulator.job(export_id)["fileChecksum"].removeprefix("sha256:") for export_id in ids}
+
+
+def written_files(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def csv_rows(data: bytes) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(data.decode())))
+
+
+@pytest.mark.slow
+@pytest.mark.e2e
+def test_backfill_exports_every_window_and_batch_verified(example_dags, marketo_emulator, tmp_path):
+    program_ids = list(range(1001, 1013))  # 12 programs -> batches of 10 and 2
+    conf = {"start": "2024-01-01", "end": "2024-03-01", "program_ids": program_ids}
+    run = example_dags.dags["marketo_program_members_backfill"].test(
+        run_conf={**conf, "destination": tmp_path.as_uri()}
+    )
+    assert run.state == DagRunState.SUCCESS
+
+    windows = split_updated_at(conf["start"], conf["end"])
+    assert [w["startAt"] for w in windows] == ["2024-01-01T00:00:00Z", "2024-02-01T00:00:00Z"]
+    filters = created_filters(marketo_emulator)
+    assert sorted((f["updatedAt"]["startAt"], f["programIds"]) for f in filters) == sorted(
+        (w["startAt"], batch) for w in windows for batch in (program_ids[:10], program_ids[10:])
+    )
+
+    files = written_files(tmp_path)
+    assert sorted(files) == [
+        f"backfill/updated_from={lower}/updated_to={upper}/batch={n}.csv"
+        for lower, upper in (("2024-01-01", "2024-02-01"), ("2024-02-01", "2024-03-01"))
+        for n in ("00", "01")
+    ]
+    assert {hashlib.sha256(data).hexdigest() for data in files.values()} == completed_export_checksums(
+        marketo_emulator
+    )
+    for name, data in files.items():
+        lower = pendulum.parse(name.split("updated_from=")[1][:10])
+        upper = pendulum.parse(name.split("updated_to=")[1][:10])
+        batch = program_ids[:10] if name.endswith("batch=00.csv") else program_ids[10:]
+        for row in csv_rows(data):
+            assert int(row["programId"]) in batch
+            assert lower <= pendulum.parse(row["updatedAt"]) <= upper
+
+
+@pytest.mark.slow
+@pytest.mark.e2e
+def test_daily_exports_the_previous_day_to_its_partition(example_dags, marketo_emulator, tmp_path):
+    dag = example_dags.dags["marketo_program_members_daily"]
+    run = dag.test(
+        logical_date=pendulum.datetime(2024, 3, 5, tz="UTC"),
+        run_conf={"program_ids": [1044, 1001], "destination": tmp_path.as_uri()},
+    )
+    assert run.state == DagRunState.SUCCESS
+    # a run at 2024-03-05 00:00 covers the UTC day before it
+    assert (run.data_interval_start, run.data_interval_end) == (
+        pendulum.datetime(2024, 3, 4, tz="UTC"),
+        pendulum.datetime(2024, 3, 5, tz="UTC"),
+    )
+    assert created_filters(marketo_emulator) == [
+        {
+            "programIds": [1044, 1001],
+            "updatedAt": {"startAt": "2024-03-04T00:00:00Z", "endAt": "2024-03-05T00:00:00Z"},
+        }
+    ]
+    files = written_files(tmp_path)
+    assert list(files) == ["daily/updated_date=2024-03-04/batch=00.csv"]
+    data = files["daily/updated_date=2024-03-04/batch=00.csv"]
+    assert {hashlib.sha256(data).hexdigest()} == completed_export_checksums(marketo_emulator)
+
+
+@pytest.mark.slow
+@pytest.mark.e2e
+def test_snapshot_exports_current_membership_without_updated_at(example_dags, marketo_emulator, tmp_path):
+    dag = example_dags.dags["marketo_program_members_snapshot"]
+    run = dag.test(
+        logical_date=pendulum.datetime(2024, 6, 3, 6, tz="UTC"),
+        run_conf={"program_ids": [1044], "destination": tmp_path.as_uri()},
+    )
+    assert run.state == DagRunState.SUCCESS
+    assert created_filters(marketo_emulator) == [{"programIds": [1044]}]
+    files = written_files(tmp_path)
+    assert list(files) == ["snapshot/snapshot_date=2024-06-03/batch=00.csv"]
+    rows = csv_rows(files["snapshot/snapshot_date=2024-06-03/batch=00.csv"])
+    assert rows
+    assert {row["programId"] for row in rows} == {"1044"}
+    updated = sorted(pendulum.parse(row["updatedAt"]) for row in rows)
+    assert updated[-1] - updated[0] > pendulum.duration(days=31), "not limited to one updatedAt window"
