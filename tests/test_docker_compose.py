@@ -130,8 +130,9 @@ class TestCommonEnvironment:
         emulator_args = services["marketo-emulator"]["command"]
         port = emulator_args[emulator_args.index("--port") + 1]
         assert connection["host"] == f"http://marketo-emulator:{port}"
-        assert connection["login"] == emulator_args[emulator_args.index("--client-id") + 1]
-        assert connection["password"] == emulator_args[emulator_args.index("--client-secret") + 1]
+        emulator_env = services["marketo-emulator"]["environment"]
+        assert connection["login"] == emulator_env["MARKETO_EMULATOR_CLIENT_ID"]
+        assert connection["password"] == emulator_env["MARKETO_EMULATOR_CLIENT_SECRET"]
         # the hook refuses plain http to a non-loopback host unless the connection opts in
         assert connection["extra"] == {"allow_insecure_http": True}
 
