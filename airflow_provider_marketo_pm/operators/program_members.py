@@ -14,7 +14,6 @@ from typing import IO, TYPE_CHECKING, Any, Literal
 
 import requests
 import urllib3
-from airflow.providers.standard.triggers.temporal import TimeDeltaTrigger
 from airflow.sdk import Asset, AssetAlias, BaseOperator, Context, ObjectStoragePath
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
@@ -25,9 +24,14 @@ from airflow_provider_marketo_pm.exceptions import (
     MarketoExportQuotaError,
     MarketoQueueFullError,
     MarketoTransientError,
+    describe_quota_reset,
 )
 from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
-from airflow_provider_marketo_pm.triggers.program_members import ExportState, judge_export_status
+from airflow_provider_marketo_pm.triggers.program_members import (
+    ExportState,
+    MarketoExportEnqueueRetryTrigger,
+    judge_export_status,
+)
 from airflow_provider_marketo_pm.validation import build_export_request
 
 if TYPE_CHECKING:
@@ -46,6 +50,14 @@ _SHARED_QUEUE = (
 def _request_fingerprint(body: Mapping[str, Any]) -> str:
     """Identify an export request, so a retry only re-attaches to a job asked with the same request."""
     return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _quota_failure(what: str, err: MarketoExportQuotaError) -> AirflowFailException:
+    """Final failure: a retry before the reset (12:00 AM US Central) would only be refused again."""
+    return AirflowFailException(
+        f"{what}: Marketo's bulk export daily quota is used up; {describe_quota_reset(err.resets_at)}. "
+        f"Not retrying before then. ({err})"
+    )
 
 
 class MarketoStartProgramMemberExportOperator(BaseOperator):
@@ -128,12 +140,15 @@ class MarketoStartProgramMemberExportOperator(BaseOperator):
                 return export_id
             self.log.info("Re-attached to export %s (Created); enqueueing it.", export_id)
         else:
-            record = hook.create_program_member_export(
-                fields=body["fields"],
-                filter=body["filter"],
-                format=body.get("format", "CSV"),
-                column_header_names=body.get("columnHeaderNames"),
-            )
+            try:
+                record = hook.create_program_member_export(
+                    fields=body["fields"],
+                    filter=body["filter"],
+                    format=body.get("format", "CSV"),
+                    column_header_names=body.get("columnHeaderNames"),
+                )
+            except MarketoExportQuotaError as err:
+                raise _quota_failure("No export was created", err) from err
             export_id = str(record["exportId"])
             self._started_export_id = export_id
             self.log.info("Created program member export %s.", export_id)
@@ -170,9 +185,7 @@ class MarketoStartProgramMemberExportOperator(BaseOperator):
         try:
             record = self.hook.enqueue_program_member_export(export_id)
         except MarketoExportQuotaError as err:
-            raise AirflowFailException(
-                f"Export {export_id} was not enqueued: {err}. Not retrying before the quota resets."
-            ) from err
+            raise _quota_failure(f"Export {export_id} was not enqueued", err) from err
         except MarketoQueueFullError as err:
             if attempt >= self.queue_full_retries:
                 waited = self.queue_full_wait * attempt
@@ -190,17 +203,23 @@ class MarketoStartProgramMemberExportOperator(BaseOperator):
                 self.queue_full_wait,
             )
             self.defer(
-                trigger=TimeDeltaTrigger(self.queue_full_wait),
+                trigger=MarketoExportEnqueueRetryTrigger(
+                    export_id=export_id,
+                    attempt=attempt + 1,
+                    retry_at=time.time() + self.queue_full_wait.total_seconds(),
+                ),
                 method_name="resume_enqueue",
-                kwargs={"export_id": export_id, "attempt": attempt + 1},
             )
         self.log.info("Enqueued export %s (%s).", export_id, record.get("status"))
         return export_id
 
-    def resume_enqueue(self, context: Context, export_id: str, attempt: int, event: Any = None) -> str:
+    def resume_enqueue(self, context: Context, event: dict[str, Any] | None = None) -> str:
         """Called back after a queue-full wait: try the enqueue again."""
+        if not isinstance(event, dict) or event.get("status") != "retry" or not event.get("export_id"):
+            raise AirflowException(f"Enqueue retry timer returned no usable event: {event!r}")
+        export_id = str(event["export_id"])
         self._started_export_id = export_id
-        return self._enqueue_or_defer(export_id, attempt)
+        return self._enqueue_or_defer(export_id, int(event["attempt"]))
 
     def on_kill(self) -> None:
         """Cancel the job this task started, unless it already completed (its file is paid for)."""
@@ -240,12 +259,13 @@ class _Progress:
     def __init__(self, log: Any, export_id: str, total: int, interval: float) -> None:
         self.log, self.export_id, self.total, self.interval = log, export_id, total, interval
         self.started = self.last = time.monotonic()
+        self.logged: int | None = None
 
     def update(self, received: int, *, final: bool = False) -> None:
         now = time.monotonic()
-        if not final and now - self.last < self.interval:
+        if received == self.logged or (not final and now - self.last < self.interval):
             return
-        self.last = now
+        self.last, self.logged = now, received
         elapsed = max(now - self.started, 1e-9)
         rate = received / elapsed
         percent = 100.0 * received / self.total if self.total else 100.0

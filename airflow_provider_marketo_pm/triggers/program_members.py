@@ -17,6 +17,7 @@ from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
 __all__ = [
     "ExportState",
     "ExportStatusVerdict",
+    "MarketoExportEnqueueRetryTrigger",
     "MarketoProgramMemberExportTrigger",
     "judge_export_status",
 ]
@@ -190,3 +191,30 @@ class MarketoProgramMemberExportTrigger(BaseTrigger):
             self.log.info("Cancelled Marketo export %s on user kill.", self.export_id)
         except MarketoError as err:
             self.log.warning("Could not cancel Marketo export %s: %s", self.export_id, err)
+
+
+class MarketoExportEnqueueRetryTrigger(BaseTrigger):
+    """
+    Wait until ``retry_at`` (``time.time()`` epoch seconds), then hand the export back for another enqueue.
+
+    A timer like ``TimeDeltaTrigger``, except that its event carries ``export_id`` and ``attempt``: the
+    operator resumes from the event alone, which also works where deferral kwargs are dropped
+    (``dag.test()`` in Airflow 3.3.2 replaces them with the event).
+    """
+
+    def __init__(self, export_id: str, attempt: int, retry_at: float) -> None:
+        super().__init__()
+        self.export_id = str(export_id)
+        self.attempt = int(attempt)
+        self.retry_at = float(retry_at)
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {"export_id": self.export_id, "attempt": self.attempt, "retry_at": self.retry_at},
+        )
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        # Deadline on the wall clock: a trigger restarted elsewhere waits only what is left.
+        await asyncio.sleep(max(0.0, self.retry_at - time.time()))
+        yield TriggerEvent({"status": "retry", "export_id": self.export_id, "attempt": self.attempt})

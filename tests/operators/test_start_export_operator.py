@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+import time
 
 import pytest
-from airflow.providers.standard.triggers.temporal import DateTimeTrigger
 from airflow.sdk.exceptions import AirflowException, AirflowFailException, TaskDeferred
 from marketo_exports import FIELDS, PROGRAM_ID, start_export, use_emulator
 
@@ -15,6 +16,7 @@ from airflow_provider_marketo_pm.operators.program_members import (
     MarketoStartProgramMemberExportOperator,
 )
 from airflow_provider_marketo_pm.testing import Fault
+from airflow_provider_marketo_pm.triggers.program_members import MarketoExportEnqueueRetryTrigger
 
 QUEUE_FULL = Fault(code="1029", message="Too many jobs in queue")
 QUOTA_USED = Fault(code="1029", message="Export daily quota 500MB exceeded.")
@@ -88,15 +90,34 @@ def test_full_queue_defers_on_a_timer_then_enqueues(emulator):
     with pytest.raises(TaskDeferred) as deferred:
         op.execute(context={})
 
-    assert isinstance(deferred.value.trigger, DateTimeTrigger)
+    timer = deferred.value.trigger
+    assert isinstance(timer, MarketoExportEnqueueRetryTrigger)
     assert deferred.value.method_name == "resume_enqueue"
-    export_id = deferred.value.kwargs["export_id"]
-    assert deferred.value.kwargs == {"export_id": export_id, "attempt": 1}
+    assert time.time() + 25 < timer.retry_at <= time.time() + 30
+    export_id = timer.export_id
     assert emulator.job(export_id)["status"] == "Created"
 
-    assert op.resume_enqueue(context={}, event=None, **deferred.value.kwargs) == export_id
+    event = {"status": "retry", "export_id": export_id, "attempt": timer.attempt}
+    assert op.resume_enqueue(context={}, event=event) == export_id
     assert emulator.job(export_id)["status"] in {"Queued", "Processing", "Completed"}
     assert len(emulator.calls("create")) == 1
+
+
+async def test_the_enqueue_timer_yields_one_event_carrying_the_export():
+    timer = MarketoExportEnqueueRetryTrigger(export_id="e1", attempt=3, retry_at=time.time() + 0.1)
+    classpath, kwargs = timer.serialize()
+    assert json.loads(json.dumps(kwargs)) == kwargs
+
+    events = [event.payload async for event in MarketoExportEnqueueRetryTrigger(**kwargs).run()]
+
+    assert events == [{"status": "retry", "export_id": "e1", "attempt": 3}]
+    assert classpath.endswith("MarketoExportEnqueueRetryTrigger")
+
+
+@pytest.mark.parametrize("event", [None, {"status": "retry"}, {"moment": "2024-01-01"}])
+def test_resume_without_a_usable_timer_event_fails_loudly(event):
+    with pytest.raises(AirflowException, match="no usable event"):
+        start_operator().resume_enqueue(context={}, event=event)
 
 
 def test_queue_still_full_after_the_last_retry_fails_naming_the_shared_queue(emulator):
@@ -104,7 +125,9 @@ def test_queue_still_full_after_the_last_retry_fails_naming_the_shared_queue(emu
     op = start_operator(queue_full_retries=2)
 
     with pytest.raises(AirflowException, match="10 jobs") as raised:
-        op.resume_enqueue(context={}, event=None, export_id=start_export(enqueue=False), attempt=2)
+        op.resume_enqueue(
+            context={}, event={"status": "retry", "export_id": start_export(enqueue=False), "attempt": 2}
+        )
 
     assert "shared" in str(raised.value)
 
@@ -176,7 +199,7 @@ def test_on_kill_cancels_the_started_job(emulator):
 
     op.on_kill()
 
-    assert emulator.job(deferred.value.kwargs["export_id"])["status"] == "Cancelled"
+    assert emulator.job(deferred.value.trigger.export_id)["status"] == "Cancelled"
 
 
 def test_on_kill_before_any_job_does_nothing(emulator):

@@ -1,0 +1,148 @@
+"""start -> sensor -> download as a real DAG run (``dag.test()``) against the emulator, writing to file://.
+
+Each test reads like the incident it guards against; the DAG is ``dags/dag_program_member_export.py``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+
+import pytest
+from dag_program_member_export import dag
+from marketo_exports import start_export
+
+from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+ALL_TASKS = ("start_export", "wait_for_export", "download_export")
+
+
+def run_dag(destination) -> dict[str, str]:
+    dag_run = dag.test(run_conf={"destination": destination.as_uri()})
+    return {ti.task_id: str(ti.state) for ti in dag_run.get_task_instances()}
+
+
+def the_export_id(emulator) -> str:
+    """The one export the run started (enqueue paths are .../export/{exportId}/enqueue.json)."""
+    (export_id,) = {r.path.split("/")[-2] for r in emulator.calls("enqueue")}
+    return export_id
+
+
+def wait_until_completed(emulator, export_id: str) -> None:
+    for _ in range(200):
+        if emulator.job(export_id)["status"] == "Completed":
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"emulator never completed {export_id}")
+
+
+def assert_served_file(emulator, dest) -> None:
+    export_id = the_export_id(emulator)
+    served = emulator.file_bytes(export_id)
+    assert dest.read_bytes() == served
+    assert emulator.job(export_id)["fileChecksum"] == "sha256:" + hashlib.sha256(served).hexdigest()
+
+
+def test_happy_path_writes_the_served_bytes(emulator, tmp_path):
+    dest = tmp_path / "members.csv"
+
+    states = run_dag(dest)
+
+    assert states == dict.fromkeys(ALL_TASKS, "success")
+    assert_served_file(emulator, dest)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["members.csv"]
+
+
+@pytest.mark.parametrize("marketo_emulator_options", [{"processing_seconds": 1.0}])
+def test_sensor_defers_while_the_job_processes(emulator, tmp_path, capsys):
+    dest = tmp_path / "members.csv"
+
+    states = run_dag(dest)
+
+    assert states == dict.fromkeys(ALL_TASKS, "success")
+    assert "Pausing task as DEFERRED" in capsys.readouterr().out or len(emulator.calls("status")) > 2
+    assert_served_file(emulator, dest)
+
+
+def test_dropped_connection_is_resumed_with_range(emulator, tmp_path):
+    emulator.drop_download_after(1000)
+    dest = tmp_path / "members.csv"
+
+    states = run_dag(dest)
+
+    assert states == dict.fromkeys(ALL_TASKS, "success")
+    ranges = [r.headers.get("range") for r in emulator.calls("file")]
+    assert len(ranges) == 2
+    assert ranges[0] is None
+    assert ranges[1].startswith("bytes=")
+    assert_served_file(emulator, dest)
+
+
+def test_wrong_checksum_fails_and_leaves_nothing_at_the_destination(emulator, tmp_path, capsys):
+    emulator.corrupt_next_checksum()
+    dest = tmp_path / "members.csv"
+
+    states = run_dag(dest)
+
+    assert states["download_export"] == "failed"
+    assert "failed verification" in capsys.readouterr().out
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_failed_job_fails_with_marketo_error_msg(emulator, tmp_path, capsys):
+    emulator.fail_next_job(error_msg="Export failed: internal error 7781")
+
+    states = run_dag(tmp_path / "members.csv")
+
+    assert states["start_export"] == "success"
+    assert states["wait_for_export"] == "failed"
+    assert states["download_export"] == "upstream_failed"
+    assert "internal error 7781" in capsys.readouterr().out
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_full_queue_is_waited_out_without_failing(emulator, tmp_path):
+    emulator.occupy_queue(10)
+    threading.Timer(2.5, emulator.release_queue).start()
+    dest = tmp_path / "members.csv"
+
+    states = run_dag(dest)
+
+    assert states == dict.fromkeys(ALL_TASKS, "success")
+    enqueues = emulator.calls("enqueue")
+    assert enqueues[0].marketo_code == "1029"
+    assert enqueues[-1].marketo_code is None
+    assert len(emulator.calls("create")) == 1
+    assert_served_file(emulator, dest)
+
+
+@pytest.mark.parametrize("marketo_emulator_options", [{"processing_seconds": 1.0}])
+def test_token_expiring_mid_run_is_renewed(emulator, tmp_path):
+    MarketoHook().get_access_token()  # a token the hook believes valid for an hour...
+    emulator.expire_token()  # ...that Marketo now answers with 602
+    threading.Timer(0.6, emulator.expire_token).start()  # and again while the sensor waits
+    dest = tmp_path / "members.csv"
+
+    states = run_dag(dest)
+
+    assert states == dict.fromkeys(ALL_TASKS, "success")
+    assert [r.marketo_code for r in emulator.requests].count("602") >= 1
+    assert_served_file(emulator, dest)
+
+
+@pytest.mark.parametrize("marketo_emulator_options", [{"daily_quota_bytes": 1000}])
+def test_daily_quota_fails_fast_with_a_clear_message(emulator, tmp_path, capsys):
+    wait_until_completed(emulator, start_export())  # today's 1000 bytes are used up
+    emulator.clear_requests()
+
+    states = run_dag(tmp_path / "members.csv")
+
+    assert states["start_export"] == "failed"
+    out = capsys.readouterr().out
+    assert "daily quota" in out
+    assert "12:00 AM US Central" in out
+    assert len(emulator.calls("create")) == 1
+    assert emulator.calls("enqueue") == []
