@@ -136,3 +136,13 @@ def test_every_endpoint_name_can_be_scripted(marketo_emulator):
 def test_bad_faults_are_refused_with_a_clear_message(kwargs, complaint):
     with pytest.raises(ValueError, match=complaint):
         Fault(**kwargs)
+
+
+def test_bodies_over_1mb_get_http_413(api):
+    body = {"fields": ["leadId"] * 200_000, "filter": {"programId": 1044}}
+
+    assert api.request("POST", f"{EXPORT}/create.json", json=body).status_code == 413
+
+
+def test_uris_over_8kb_get_http_414(api):
+    assert api.request("GET", f"{EXPORT}.json", params={"status": "created," * 1200}).status_code == 414

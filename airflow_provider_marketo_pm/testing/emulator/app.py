@@ -31,6 +31,8 @@ from airflow_provider_marketo_pm.testing.emulator.state import MarketoInstance
 
 EXPORT = "/bulk/v1/program/members/export"
 MAX_BATCH_SIZE = 300
+MAX_BODY_BYTES = 1024 * 1024  # Marketo answers HTTP 413 above 1 MB ...
+MAX_URI_BYTES = 8 * 1024  # ... and HTTP 414 above 8 KB of URI
 SCOPE_USER = "api-user@emulated-marketo.invalid"
 DEFAULT_MESSAGES = {
     "600": "Access token not specified",
@@ -122,6 +124,10 @@ class MarketoApp:
         self, name: str, handler: Handler, request: Request, body: bytes, limit_code: str | None
     ) -> Any:
         try:
+            if len(body) > MAX_BODY_BYTES:
+                return PlainTextResponse("Request Entity Too Large", status_code=413)
+            if len(request.url.path) + len(request.url.query) + 1 > MAX_URI_BYTES:
+                return PlainTextResponse("Request-URI Too Long", status_code=414)
             if limit_code is not None:
                 raise MarketoApiFault(limit_code, self.instance.limits.messages(limit_code))
             fault = self.instance.faults.next_fault(name) if name != "unknown" else None
@@ -233,7 +239,7 @@ class MarketoApp:
         batch_size = _batch_size(request.query_params.get("batchSize"))
         offset = _decode_page_token(request.query_params.get("nextPageToken"))
         self.instance.jobs.tick()
-        jobs = self.instance.jobs.list(statuses)
+        jobs = self.instance.jobs.recent(statuses)
         page = [job.record() for job in jobs[offset : offset + batch_size]]
         extra = {}
         if offset + batch_size < len(jobs):

@@ -222,7 +222,7 @@ class JobBoard:
                 raise invalid(f"Export job {export_id} not found")
             return job
 
-    def list(self, statuses: set[str] | None) -> list[Job]:
+    def recent(self, statuses: set[str] | None) -> list[Job]:
         """This API user's jobs of the last 7 days, oldest first."""
         with self._lock:
             since = self._clock.now() - LIST_WINDOW_SECONDS
