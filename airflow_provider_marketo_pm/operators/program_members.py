@@ -408,7 +408,9 @@ class MarketoDownloadProgramMemberExportOperator(BaseOperator):
         uri: str,
     ) -> tuple[str, int]:
         """Stream into ``partial`` and verify; on any failure nothing of ``partial`` remains."""
-        out = partial.open("wb")
+        # The raw fsspec file, not ObjectStoragePath.open()'s lineage wrapper: no per-chunk lineage call,
+        # and discard() reaches s3fs (an aborted multipart upload instead of a completed one).
+        out = partial.fs.open(partial.path, mode="wb")
         try:
             sink: IO[bytes] = (
                 gzip.GzipFile(fileobj=out, mode="wb", mtime=0, filename="")  # type: ignore[assignment]

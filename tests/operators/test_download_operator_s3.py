@@ -1,0 +1,120 @@
+"""Download operator against S3 (moto server): a failed upload is aborted, never completed."""
+
+from __future__ import annotations
+
+import socket
+import time
+import uuid
+
+import boto3
+import pytest
+from marketo_exports import start_export, use_emulator
+
+from airflow_provider_marketo_pm.operators.program_members import MarketoDownloadProgramMemberExportOperator
+
+s3fs = pytest.importorskip("s3fs")
+moto_server = pytest.importorskip("moto.server")
+
+pytestmark = pytest.mark.slow
+BLOCK = 5 * 1024 * 1024  # s3fs' smallest multipart block: a 12 MB file takes three parts
+
+
+@pytest.fixture(scope="module")
+def moto_endpoint():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def bucket(moto_endpoint, monkeypatch):
+    """A fresh bucket, and a store for connection ``moto_s3`` with small multipart blocks."""
+    from airflow.sdk.io import attach
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    client = boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1")
+    name = f"exports-{uuid.uuid4().hex[:12]}"
+    client.create_bucket(Bucket=name)
+    fs = s3fs.S3FileSystem(
+        key="testing",
+        secret="testing",
+        endpoint_url=moto_endpoint,
+        default_block_size=BLOCK,
+        skip_instance_cache=True,
+    )
+    attach("s3", conn_id="moto_s3", fs=fs)
+    return client, name
+
+
+@pytest.fixture
+def marketo_emulator_options():
+    return {"large_file_mb": 12}
+
+
+@pytest.fixture
+def emulator(marketo_emulator, monkeypatch):
+    use_emulator(monkeypatch, marketo_emulator)
+    return marketo_emulator
+
+
+def completed_export(emulator) -> str:
+    export_id = start_export()
+    for _ in range(600):
+        if emulator.job(export_id)["status"] == "Completed":
+            return export_id
+        time.sleep(0.05)
+    raise AssertionError(f"emulator never completed {export_id}")
+
+
+def download(export_id: str, bucket_name: str) -> MarketoDownloadProgramMemberExportOperator:
+    return MarketoDownloadProgramMemberExportOperator(
+        task_id="download",
+        export_id=export_id,
+        destination=f"s3://{bucket_name}/marketo/members.csv",
+        dest_conn_id="moto_s3",
+    )
+
+
+def test_large_file_lands_in_s3_byte_identical(emulator, bucket):
+    client, name = bucket
+    export_id = completed_export(emulator)
+
+    result = download(export_id, name).execute(context={})
+
+    body = client.get_object(Bucket=name, Key="marketo/members.csv")["Body"].read()
+    assert body == emulator.file_bytes(export_id)
+    assert result["uri"] == f"s3://{name}/marketo/members.csv"
+    keys = [o["Key"] for o in client.list_objects_v2(Bucket=name).get("Contents", [])]
+    assert keys == ["marketo/members.csv"]
+    assert client.list_multipart_uploads(Bucket=name).get("Uploads", []) == []
+
+
+def test_checksum_mismatch_aborts_the_multipart_upload(emulator, bucket, monkeypatch):
+    client, name = bucket
+    emulator.corrupt_next_checksum()
+    export_id = completed_export(emulator)
+    seen: list[str] = []
+    for method in ("commit", "discard"):
+        original = getattr(s3fs.core.S3File, method)
+
+        def spy(self, _original=original, _method=method):
+            seen.append(f"{_method} {self.path} mpu={self.mpu is not None}")
+            return _original(self)
+
+        monkeypatch.setattr(s3fs.core.S3File, method, spy)
+
+    with pytest.raises(Exception, match="failed verification"):
+        download(export_id, name).execute(context={})
+
+    # A multipart upload was under way and was aborted: never completed, then deleted.
+    assert len(seen) == 1
+    assert seen[0].startswith("discard ")
+    assert seen[0].endswith("mpu=True")
+    assert client.list_objects_v2(Bucket=name).get("Contents", []) == []
+    assert client.list_multipart_uploads(Bucket=name).get("Uploads", []) == []
