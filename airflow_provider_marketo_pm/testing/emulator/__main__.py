@@ -31,6 +31,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="default from MARKETO_EMULATOR_CLIENT_SECRET (avoid secrets on command lines)",
     )
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--programs", type=int, help="number of programs, ids from 1001 (default 60)")
+    parser.add_argument(
+        "--members", type=int, help="number of program memberships to generate (default 4000)"
+    )
     parser.add_argument("--processing-seconds", type=float, help="time a job spends Processing")
     parser.add_argument("--status-refresh-seconds", type=float, help="status changes only on these ticks")
     parser.add_argument(
