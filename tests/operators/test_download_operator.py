@@ -166,3 +166,36 @@ def test_bad_arguments_are_refused_when_the_dag_is_parsed(kwargs, words):
         MarketoDownloadProgramMemberExportOperator(
             task_id="d", export_id="e", destination="file:///tmp/x", **kwargs
         )
+
+
+def test_asset_alias_outlet_gets_an_event_for_the_written_file(emulator, tmp_path):
+    from airflow.sdk import Asset, AssetAlias
+    from airflow.sdk.execution_time.context import OutletEventAccessors
+
+    export_id = completed_export(emulator)
+    dest = tmp_path / "members.csv"
+    alias, declared = AssetAlias("marketo_program_members"), Asset("marketo_members_latest")
+    outlet_events = OutletEventAccessors()
+
+    result = download(export_id, dest, outlets=[alias, declared]).execute(
+        context={"outlet_events": outlet_events}
+    )
+
+    (event,) = outlet_events[alias].asset_alias_events
+    assert event.dest_asset_key.uri == dest.as_uri()
+    assert event.extra == {k: result[k] for k in ("export_id", "records", "sha256", "bytes")}
+    assert outlet_events[declared].extra["sha256"] == result["sha256"]
+
+
+def test_openlineage_facets_need_the_openlineage_provider(emulator, tmp_path):
+    op = download(completed_export(emulator), tmp_path / "members.csv", program_ids=[1044])
+    op.execute(context={})
+
+    try:
+        import airflow.providers.openlineage  # noqa: F401
+    except ImportError:
+        assert op.get_openlineage_facets_on_complete(task_instance=None) is None
+    else:
+        lineage = op.get_openlineage_facets_on_complete(task_instance=None)
+        assert [d.name for d in lineage.inputs] == ["program/1044/members"]
+        assert lineage.outputs[0].name.endswith("members.csv")
