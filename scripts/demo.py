@@ -49,6 +49,8 @@ def prepare_airflow_home(verbose: bool) -> None:
     shutil.rmtree(AIRFLOW_HOME, ignore_errors=True)
     AIRFLOW_HOME.mkdir(parents=True)
     bundle = {"name": "dags-folder", "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle"}
+    for name in [k for k in os.environ if k.startswith(("AIRFLOW_VAR_MARKETO_PM_", "AIRFLOW_CONN_MARKETO"))]:
+        del os.environ[name]  # settings of the caller's own Airflow must not leak into the demo
     os.environ.update(
         {
             "AIRFLOW_HOME": str(AIRFLOW_HOME),
@@ -64,8 +66,6 @@ def prepare_airflow_home(verbose: bool) -> None:
             "AIRFLOW_VAR_MARKETO_PM_CONN_ID": "marketo_default",
         }
     )
-    for name in [k for k in os.environ if k.startswith("AIRFLOW_VAR_MARKETO_PM_") and k.endswith("_IDS")]:
-        del os.environ[name]  # the demo's program ids come from its own run_conf
     airflow = [sys.executable, "-m", "airflow"]
     for command in (
         ["db", "migrate"],
