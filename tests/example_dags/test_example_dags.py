@@ -10,8 +10,12 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import itertools
 import json
+import os
 import socket
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -213,3 +217,38 @@ def test_snapshot_exports_current_membership_without_updated_at(example_dags, ma
     assert {row["programId"] for row in rows} == {"1044"}
     updated = sorted(pendulum.parse(row["updatedAt"]) for row in rows)
     assert updated[-1] - updated[0] > pendulum.duration(days=31), "not limited to one updatedAt window"
+
+
+@pytest.mark.slow
+@pytest.mark.e2e
+def test_airflow_backfill_create_makes_one_run_per_utc_day_of_the_daily_dag(airflow_db):
+    """The documented recipe: `airflow backfill create` on the daily DAG covers each day exactly once."""
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.session import create_session
+
+    bundle = {"name": "dags-folder", "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle"}
+    env = {
+        **os.environ,
+        "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST": json.dumps(
+            [{**bundle, "kwargs": {"path": str(EXAMPLE_DAGS)}}]
+        ),
+    }
+    airflow = [sys.executable, "-m", "airflow"]
+    subprocess.run([*airflow, "dags", "reserialize"], check=True, capture_output=True, env=env)
+    subprocess.run(
+        [
+            *airflow,
+            *("backfill", "create", "--dag-id", "marketo_program_members_daily"),
+            *("--from-date", "2023-12-30", "--to-date", "2024-01-02", "--max-active-runs", "2"),
+        ],
+        check=True,
+        capture_output=True,
+        env=env,
+    )
+    with create_session() as session:
+        runs = session.query(DagRun).filter(DagRun.dag_id == "marketo_program_members_daily").all()
+        intervals = sorted(
+            (run.data_interval_start, run.data_interval_end) for run in runs if run.run_type == "backfill"
+        )
+    days = [pendulum.datetime(2023, 12, 30, tz="UTC").add(days=n) for n in range(5)]
+    assert intervals == list(itertools.pairwise(days))
