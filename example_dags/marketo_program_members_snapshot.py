@@ -114,6 +114,10 @@ def marketo_program_members_snapshot() -> None:
             fields=fields,
             filter=export_filter,
             pool=POOL,
+            # absolute: with the default "downstream" rule the start would add up the sensor's weight
+            # and outrank it, starting new jobs before waiting on started ones
+            priority_weight=1,
+            weight_rule="absolute",
             map_index_template="programs {{ task.filter.programIds | join(',') }}",
         )
         wait = MarketoProgramMemberExportSensor(

@@ -76,7 +76,10 @@ class TestImport:
         assert start.pool == POOL
         assert wait.pool == POOL
         assert wait.deferrable is True
-        assert wait.priority_weight > start.priority_weight, "a freed slot goes to waiting, not starting"
+        # the scheduler hands a freed pool slot to the highest weight: waiting on a started job must beat
+        # starting a new one; "absolute" keeps the start from adding up the sensor's weight downstream
+        assert (start.weight_rule, wait.weight_rule) == ("absolute", "absolute")
+        assert wait.priority_weight > start.priority_weight
         assert download.pool != POOL, "downloads do not hold a place in Marketo's queue"
         assert wait.poll_interval >= 60, "60 s by default: Marketo refreshes status once a minute"
 
