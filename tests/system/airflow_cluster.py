@@ -141,7 +141,7 @@ class AirflowCluster:
         """Kill every component (process groups, SIGTERM then SIGKILL) and remove a temporary home."""
         for component in self.components.values():
             component.kill(signal.SIGTERM)
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 5
         for component in self.components.values():
             with contextlib.suppress(subprocess.TimeoutExpired):
                 component.process.wait(timeout=max(deadline - time.monotonic(), 0.1))
@@ -177,7 +177,6 @@ class AirflowCluster:
                 "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
                 "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
                 "AIRFLOW__CORE__PARALLELISM": str(self.parallelism),
-                "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
                 "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
                 "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.api_url}/execution/",
                 "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": sql,
