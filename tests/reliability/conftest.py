@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-
 from fault_cases import DAG_CASES, FAULT_CASES
 from fault_report import FaultReport
 from reliability_support import fast_hook_backoff
+
+DAGS_DIR = Path(__file__).resolve().parent / "dags"
 
 
 @pytest.fixture(autouse=True)
@@ -27,3 +30,25 @@ def fault_report() -> Iterator[FaultReport]:
     yield report
     if report.complete:
         report.write()
+
+
+@pytest.fixture
+def fault_dag(monkeypatch: pytest.MonkeyPatch, airflow_db: Path) -> Any:
+    """The start -> sensor -> download DAG of dags/fault_dag.py, ready for ``dag.test()``."""
+    monkeypatch.setenv("AIRFLOW__CORE__DAGS_FOLDER", str(DAGS_DIR))
+    monkeypatch.setenv(
+        "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST",
+        json.dumps(
+            [
+                {
+                    "name": "dags-folder",
+                    "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle",
+                    "kwargs": {"path": str(DAGS_DIR)},
+                }
+            ]
+        ),
+    )
+    monkeypatch.syspath_prepend(str(DAGS_DIR))
+    from fault_dag import dag
+
+    return dag

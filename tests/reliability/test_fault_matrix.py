@@ -6,7 +6,6 @@ the destination. The table lives in ``fault_cases.py``; the run writes docs/reli
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
 
 import pytest
@@ -28,7 +27,6 @@ from reliability_support import (
 from airflow_provider_marketo_pm.testing import MarketoEmulator
 
 pytestmark = pytest.mark.slow
-DAGS_DIR = Path(__file__).resolve().parent / "dags"
 
 
 def files_under(directory: Path) -> list[str]:
@@ -102,27 +100,6 @@ def test_fault(case: FaultCase, tmp_path, monkeypatch, fault_report: FaultReport
 
 
 # -- the same faults through a real DAG run --------------------------------------------------------------
-
-
-@pytest.fixture
-def fault_dag(monkeypatch, airflow_db):
-    monkeypatch.setenv("AIRFLOW__CORE__DAGS_FOLDER", str(DAGS_DIR))
-    monkeypatch.setenv(
-        "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST",
-        json.dumps(
-            [
-                {
-                    "name": "dags-folder",
-                    "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle",
-                    "kwargs": {"path": str(DAGS_DIR)},
-                }
-            ]
-        ),
-    )
-    monkeypatch.syspath_prepend(str(DAGS_DIR))
-    from fault_dag import dag
-
-    return dag
 
 
 @pytest.mark.e2e
