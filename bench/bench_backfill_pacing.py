@@ -1,0 +1,226 @@
+"""Backfill pacing and API economy: the backfill example DAG on a real scheduler, triggerer and LocalExecutor.
+
+Issue 7, items 3 and 4. The emulator runs in its own process at a scaled-down Marketo pace
+(``--processing`` seconds per job, status refreshed every ``--refresh`` seconds; Marketo: minutes and
+60 s) with Marketo's own limits: 2 jobs processing, 10 in the queue, 100 calls / 20 s, 10 concurrent.
+A second integration holds ``--foreign`` jobs of that queue (``occupy_queue``) when the run starts.
+The DAG polls every ``--poll`` seconds (``marketo_pm_poll_interval``) and uses its pool of 4 slots
+with deferred tasks included, as its docstring says to create it.
+
+Pacing: the span from the first job starting to the last one finishing, against the ideal (all
+processing time, the other integration's included, divided by the 2 slots) and against one job at a
+time (computed from this run's own per-job turnaround). Safety: 1029 answers, and the most jobs ever
+Queued or Processing at once (from the emulator's job records). Economy: calls per window by endpoint,
+token calls per process, status poll spacing, and the most calls in any 20 s.
+
+    .venv/bin/python bench/bench_backfill_pacing.py [--windows 24] [--processing 6] [--refresh 2] [--poll 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import itertools
+import json
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any
+
+from emulator_service import EmulatorService
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+sys.path.insert(0, str(REPO / "tests" / "system"))
+from airflow_cluster import AirflowCluster  # noqa: E402
+
+DAG_ID = "marketo_program_members_backfill"
+DAG_FILE = REPO / "example_dags" / "marketo_program_members_backfill.py"
+POOL = "marketo_bulk_export"
+MARKETO_TASKS = ("start_export", "wait_for_export", "download_export")
+
+
+def max_in_window(times: list[float], window: float) -> int:
+    """The most events in any half-open window of ``window`` seconds."""
+    times = sorted(times)
+    best = start = 0
+    for end, t in enumerate(times):
+        while t - times[start] >= window:
+            start += 1
+        best = max(best, end - start + 1)
+    return best
+
+
+def max_overlap(intervals: list[tuple[float, float]]) -> int:
+    """The most intervals open at the same instant."""
+    edges = sorted([(a, 1) for a, _ in intervals] + [(b, -1) for _, b in intervals])
+    best = now = 0
+    for _, step in edges:
+        now += step
+        best = max(best, now)
+    return best
+
+
+def analyse(dump: dict[str, Any], args: argparse.Namespace, run: dict[str, Any], tis: list[dict]) -> dict:
+    """Pacing, safety and economy figures from the emulator's request log and job records."""
+    now = dump["now"]
+    jobs = dump["jobs"]
+    ours = [j for j in jobs if not j["foreign"] and j["queued_at"] is not None]
+    foreign = [j for j in jobs if j["foreign"]]
+    processed = [j for j in jobs if j["started_at"] is not None and j["finished_at"] is not None]
+    busy = sum(j["finished_at"] - j["started_at"] for j in processed)
+    span_start = min(j["started_at"] for j in processed)
+    span_end = max(j["finished_at"] for j in ours)
+    span = span_end - span_start
+    ideal = busy / 2
+    requests = [r for r in dump["requests"] if r["at"] is not None]
+    by_endpoint = Counter(r["endpoint"] for r in requests)
+    first_file: dict[str, float] = {}
+    for r in requests:
+        if r["endpoint"] == "file" and r["export_id"] not in first_file:
+            first_file[r["export_id"]] = r["at"]
+    processing = [j["finished_at"] - j["started_at"] for j in ours]
+    create_to_queue = [j["queued_at"] - j["created_at"] for j in ours]
+    done_to_download = [
+        first_file[j["export_id"]] - j["finished_at"] for j in ours if j["export_id"] in first_file
+    ]
+    # One job at a time: each job waits for the previous one's download to start before it is created.
+    per_job_serial = (
+        statistics.median(create_to_queue)
+        + statistics.median(processing)
+        + statistics.median(done_to_download)
+    )
+    serial = len(ours) * per_job_serial + sum(j["finished_at"] - j["started_at"] for j in foreign) / 2
+
+    status_times: dict[str, list[float]] = defaultdict(list)
+    for r in requests:
+        if r["endpoint"] == "status":
+            status_times[r["export_id"]].append(r["at"])
+    gaps = [b - a for times in status_times.values() for a, b in itertools.pairwise(times)]
+    early = [g for g in gaps if g < args.poll - 0.25]
+    counted = [r["at"] for r in requests if r["endpoint"] not in ("token", "unknown")]
+    processes = sum(int(ti.get("try_number") or 1) for ti in tis if ti["task_id"] in MARKETO_TASKS) + 1
+    active = [(j["queued_at"], j["finished_at"] or now) for j in jobs if j["queued_at"] is not None]
+    our_active = [(j["queued_at"], j["finished_at"] or now) for j in ours]
+    run_wall = (
+        dt.datetime.fromisoformat(run["end_date"]) - dt.datetime.fromisoformat(run["start_date"])
+    ).total_seconds()
+    windows = len(ours)
+    timeline = [
+        {
+            "foreign": j["foreign"],
+            "queued": j["queued_at"] - span_start,
+            "started": j["started_at"] - span_start,
+            "finished": j["finished_at"] - span_start,
+            "download": first_file.get(j["export_id"], j["finished_at"]) - span_start,
+        }
+        for j in sorted(processed, key=lambda j: j["started_at"])
+    ]
+    return {
+        "run_state": run["state"],
+        "windows": windows,
+        "foreign_jobs": len(foreign),
+        "processing_s_median": statistics.median(processing),
+        "busy_s_total": busy,
+        "ideal_s": ideal,
+        "span_s": span,
+        "span_over_ideal": span / ideal,
+        "run_wall_s": run_wall,
+        "run_wall_over_ideal": run_wall / ideal,
+        "one_at_a_time_s": serial,
+        "span_over_one_at_a_time": span / serial,
+        "median_create_to_queued_s": statistics.median(create_to_queue),
+        "median_completed_to_download_s": statistics.median(done_to_download),
+        "answers_1029": sum(1 for r in requests if r["code"] == "1029"),
+        "answers_606_615": sum(1 for r in requests if r["code"] in ("606", "615")),
+        "max_jobs_in_queue": max_overlap(active),
+        "max_our_jobs_in_queue": max_overlap(our_active),
+        "calls_by_endpoint": dict(by_endpoint),
+        "calls_per_window": {k: v / windows for k, v in sorted(by_endpoint.items())},
+        "token_calls": by_endpoint.get("token", 0),
+        "marketo_processes": processes,
+        "token_calls_per_process": by_endpoint.get("token", 0) / processes,
+        "status_gaps_min_s": min(gaps, default=None),
+        "status_gaps_median_s": statistics.median(gaps) if gaps else None,
+        "status_gaps_below_poll": len(early),
+        "status_gaps_total": len(gaps),
+        "max_calls_any_20s": max_in_window(counted, 20.0),
+        "max_calls_any_20s_with_token": max_in_window([r["at"] for r in requests], 20.0),
+        "timeline": timeline,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--windows", type=int, default=24, help="31-day updatedAt windows (one job each)")
+    parser.add_argument("--processing", type=float, default=6.0, help="seconds a job spends Processing")
+    parser.add_argument("--refresh", type=float, default=2.0, help="emulator status refresh tick (s)")
+    parser.add_argument("--poll", type=float, default=2.0, help="the DAG's poll_interval (s)")
+    parser.add_argument("--foreign", type=int, default=3, help="queue places held by another integration")
+    parser.add_argument("--parallelism", type=int, default=4, help="LocalExecutor worker processes")
+    parser.add_argument("--timeout", type=float, default=1200.0)
+    parser.add_argument("--json", type=Path, default=HERE / "out" / "backfill.json")
+    args = parser.parse_args()
+
+    workdir = Path(tempfile.mkdtemp(prefix="bench-backfill-"))
+    dags = workdir / "dags"
+    dags.mkdir()
+    shutil.copy(DAG_FILE, dags / DAG_FILE.name)
+    start = dt.date(2024, 1, 1)
+    end = start + dt.timedelta(days=31 * args.windows)
+    pace = {"processing_seconds": args.processing, "status_refresh_seconds": args.refresh}
+    loads: list[tuple[float, ...]] = [os.getloadavg()]
+    try:
+        with EmulatorService(**pace) as emu:
+            env = {**emu.connection_env(), "AIRFLOW_VAR_MARKETO_PM_POLL_INTERVAL": str(args.poll)}
+            started = time.monotonic()
+            with AirflowCluster(
+                dags, env=env, home=workdir / "home", parallelism=args.parallelism
+            ) as cluster:
+                print(f"Airflow up in {time.monotonic() - started:.0f} s; load {os.getloadavg()}", flush=True)
+                cluster.cli(
+                    "pools", "set", POOL, "4", "Marketo bulk export jobs in flight", "--include-deferred"
+                )
+                cluster.wait_for_dag(DAG_ID, timeout=180)
+                emu.occupy_queue(args.foreign, seconds=args.processing)
+                run_id = cluster.trigger(
+                    DAG_ID,
+                    conf={
+                        "start": start.isoformat(),
+                        "end": end.isoformat(),
+                        "program_ids": [1044],
+                        "destination": (workdir / "files").as_uri(),
+                    },
+                )
+                deadline = time.monotonic() + args.timeout
+                while (state := cluster.dag_run(DAG_ID, run_id)["state"]) not in ("success", "failed"):
+                    if time.monotonic() > deadline:
+                        raise SystemExit(f"run still {state} after {args.timeout} s\n{cluster.log_tails()}")
+                    loads.append(os.getloadavg())
+                    time.sleep(5)
+                run = cluster.dag_run(DAG_ID, run_id)
+                answer = cluster.api(
+                    "GET", f"/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances", params={"limit": 1000}
+                )
+                tis = answer["task_instances"]
+                dump = emu.dump()
+        result = analyse(dump, args, run, tis)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    result["settings"] = vars(args) | {"json": str(args.json)}
+    result["load"] = {"start": loads[0], "max_1min": max(load[0] for load in loads), "end": os.getloadavg()}
+    for key, value in result.items():
+        if key == "timeline":
+            continue
+        print(f"{key:32s} {value:.2f}" if isinstance(value, float) else f"{key:32s} {value}")
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(result, indent=1))
+
+
+if __name__ == "__main__":
+    main()

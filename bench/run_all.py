@@ -1,0 +1,134 @@
+"""Run every benchmark of issue 7 one after the other, then print the figures against their targets.
+
+    .venv/bin/python bench/run_all.py            # make bench: about 10 minutes on 2 cores
+    .venv/bin/python bench/run_all.py --quick    # smaller files, shorter passes, 4 windows: ~4 minutes
+
+Each benchmark writes its JSON to bench/out/ (git-ignored); this script adds the machine (nproc, CPU
+model, load average) and a chart (bench/out/summary.png, when matplotlib is installed). Benchmarks
+are not tests: a missed target is reported, never raised.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+OUT = HERE / "out"
+
+FULL = {
+    "download": [
+        *("--sizes", "100", "1024", "--chunks-kib", "64", "256", "1024", "4096"),
+        *("--big-chunks-kib", "1024", "4096", "--rounds", "3"),
+    ],
+    "fanout": ["--triggers", "500", "--poll", "5", "--seconds", "20"],
+    "backfill": ["--windows", "24"],
+}
+QUICK = {
+    "download": ["--sizes", "50", "300", "--chunks-kib", "256", "1024", "--rounds", "1"],
+    "fanout": ["--triggers", "500", "--poll", "5", "--seconds", "8"],
+    "backfill": ["--windows", "4"],
+}
+SCRIPTS = {
+    "download": "bench_download_vs_curl.py",
+    "fanout": "bench_trigger_fanout.py",
+    "backfill": "bench_backfill_pacing.py",
+}
+
+
+def machine() -> dict[str, Any]:
+    model = "unknown"
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return {"nproc": os.cpu_count(), "cpu": model, "python": platform.python_version()}
+
+
+def verdict(ok: bool) -> str:
+    return "met" if ok else "MISSED"
+
+
+def summary_lines() -> list[str]:
+    """One line per figure with its target, read back from the JSON files."""
+    lines = []
+    download = json.loads((OUT / "download.json").read_text()) if (OUT / "download.json").exists() else None
+    if download:
+        for size, measured in download["sizes"].items():
+            summary = measured["summary"]
+            for name, fig in summary["operator"].items():
+                lines.append(
+                    f"download {float(size):5.0f} MiB {name:9s} {fig['mb_s']:6.0f} MB/s = "
+                    f"{fig['ratio_to_curl']:.2f} x curl ({summary['curl_mb_s']:.0f} MB/s) "
+                    f"[>= 0.9: {verdict(fig['ratio_to_curl'] >= 0.9)}], RSS growth "
+                    f"{fig['rss_growth_mib_max']:.1f} MiB [< 32: {verdict(fig['rss_growth_mib_max'] < 32)}]"
+                )
+    fanout = json.loads((OUT / "fanout.json").read_text()) if (OUT / "fanout.json").exists() else None
+    if fanout:
+        for p in fanout["passes"]:
+            lines.append(
+                f"fan-out {p['name']:31s} lag p50 {p['lag_p50_ms']:5.1f} ms p99 {p['lag_p99_ms']:6.1f} ms"
+                f" [< 50: {verdict(p['lag_p99_ms'] < 50)}], slow callbacks {len(p['slow_callbacks'])},"
+                f" CPU {p['cpu_ms_per_poll']:.2f} ms/poll, RSS {p['rss_per_trigger_kib']:.0f} KiB/trigger"
+            )
+    backfill = json.loads((OUT / "backfill.json").read_text()) if (OUT / "backfill.json").exists() else None
+    if backfill:
+        b = backfill
+        lines += [
+            f"backfill {b['windows']} windows: span {b['span_s']:.0f} s = {b['span_over_ideal']:.2f} x ideal "
+            f"({b['ideal_s']:.0f} s) [<= 1.15: {verdict(b['span_over_ideal'] <= 1.15)}]; whole run "
+            f"{b['run_wall_s']:.0f} s = {b['run_wall_over_ideal']:.2f} x ideal; one job at a time "
+            f"{b['one_at_a_time_s']:.0f} s",
+            f"backfill safety: 1029 answers {b['answers_1029']} [0: {verdict(b['answers_1029'] == 0)}], "
+            f"most jobs queued {b['max_jobs_in_queue']} [<= 10: {verdict(b['max_jobs_in_queue'] <= 10)}]",
+            f"economy: calls/window {b['calls_per_window']}; token calls {b['token_calls']} for "
+            f"{b['marketo_processes']} processes [<= 1 each: {verdict(b['token_calls_per_process'] <= 1)}]; "
+            f"status gaps below poll {b['status_gaps_below_poll']}/{b['status_gaps_total']}; "
+            f"most calls in 20 s {b['max_calls_any_20s']} [<= 50: {verdict(b['max_calls_any_20s'] <= 50)}]",
+        ]
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smaller and shorter: a smoke run")
+    parser.add_argument("--only", choices=sorted(SCRIPTS), nargs="+", help="run only these benchmarks")
+    args = parser.parse_args()
+    plan = QUICK if args.quick else FULL
+    OUT.mkdir(exist_ok=True)
+    info = machine() | {"quick": args.quick, "load_start": os.getloadavg(), "started": time.time()}
+    failed = []
+    for name in args.only or SCRIPTS:
+        print(f"\n=== {name}: {SCRIPTS[name]} {' '.join(plan[name])}  (load {os.getloadavg()})", flush=True)
+        started = time.monotonic()
+        code = subprocess.call([sys.executable, str(HERE / SCRIPTS[name]), *plan[name]])
+        info[f"{name}_seconds"] = time.monotonic() - started
+        info[f"{name}_load_end"] = os.getloadavg()
+        if code != 0:
+            failed.append(name)
+    info["load_end"] = os.getloadavg()
+    (OUT / "machine.json").write_text(json.dumps(info, indent=1))
+    try:
+        subprocess.call([sys.executable, str(HERE / "plot_results.py"), str(OUT), str(OUT / "summary.png")])
+    except OSError as err:
+        print(f"no chart: {err}")
+    print(
+        f"\n=== summary on {info['nproc']} x {info['cpu']}, load {info['load_start']} -> {info['load_end']}"
+    )
+    for line in summary_lines():
+        print(line)
+    if failed:
+        raise SystemExit(f"benchmarks that did not finish: {', '.join(failed)}")
+
+
+if __name__ == "__main__":
+    main()
