@@ -24,7 +24,6 @@ os.environ["AIRFLOW_HOME"] = str(AIRFLOW_HOME)
 os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(REPO_ROOT)
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{AIRFLOW_HOME / 'airflow.db'}"
-os.environ.setdefault("AIRFLOW__CORE__ALLOWED_DESERIALIZATION_CLASSES_REGEXP", r"airflow_provider_marketo_pm\..*")
 # Tests must never reach a real Marketo: no marketo_default unless a test sets it.
 os.environ.pop("AIRFLOW_CONN_MARKETO_DEFAULT", None)
 
