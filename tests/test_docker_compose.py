@@ -136,6 +136,18 @@ class TestCommonEnvironment:
         # the hook refuses plain http to a non-loopback host unless the connection opts in
         assert connection["extra"] == {"allow_insecure_http": True}
 
+    def test_the_hook_accepts_the_compose_connection_only_thanks_to_the_opt_in(self, services):
+        from airflow_provider_marketo_pm.exceptions import MarketoConnectionConfigError
+        from airflow_provider_marketo_pm.hooks.marketo import parse_connection_settings
+
+        env = airflow_environment(services["airflow-worker"])
+        connection = json.loads(with_compose_defaults(env["AIRFLOW_CONN_MARKETO_DEFAULT"]))
+        fields = {"host": connection["host"], "schema": None, "port": None}
+        fields |= {"login": connection["login"], "password": connection["password"]}
+        parse_connection_settings("marketo_default", **fields, extra=connection["extra"])
+        with pytest.raises(MarketoConnectionConfigError, match="http"):
+            parse_connection_settings("marketo_default", **fields, extra={})
+
     def test_emulator_listens_on_every_interface_of_its_container(self, services):
         emulator = services["marketo-emulator"]
         assert emulator["entrypoint"][-1] == "airflow_provider_marketo_pm.testing.emulator"
