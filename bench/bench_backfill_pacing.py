@@ -3,9 +3,9 @@
 Issue 7, items 3 and 4. The emulator runs in its own process at a scaled-down Marketo pace
 (``--processing`` seconds per job, status refreshed every ``--refresh`` seconds; Marketo: minutes and
 60 s) with Marketo's own limits: 2 jobs processing, 10 in the queue, 100 calls / 20 s, 10 concurrent.
-A second integration holds ``--foreign`` jobs of that queue (``occupy_queue``) when the run starts.
-The DAG polls every ``--poll`` seconds (``marketo_pm_poll_interval``) and uses its pool of 4 slots
-with deferred tasks included, as its docstring says to create it.
+A second integration enqueues ``--foreign`` jobs (``occupy_queue``) as the DAG creates its first one.
+The DAG polls every ``--poll`` seconds (``marketo_pm_poll_interval``) and uses its pool
+(``--pool`` slots, default 4 as its docstring says, deferred tasks included).
 
 Pacing: the span from the first job starting to the last one finishing, against the ideal (all
 processing time, the other integration's included, divided by the 2 slots) and against one job at a
@@ -66,6 +66,10 @@ def max_overlap(intervals: list[tuple[float, float]]) -> int:
     return best
 
 
+def _ts(iso: str) -> float:
+    return dt.datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
+
+
 def analyse(dump: dict[str, Any], args: argparse.Namespace, run: dict[str, Any], tis: list[dict]) -> dict:
     """Pacing, safety and economy figures from the emulator's request log and job records."""
     now = dump["now"]
@@ -104,13 +108,20 @@ def analyse(dump: dict[str, Any], args: argparse.Namespace, run: dict[str, Any],
     gaps = [b - a for times in status_times.values() for a, b in itertools.pairwise(times)]
     early = [g for g in gaps if g < args.poll - 0.25]
     counted = [r["at"] for r in requests if r["endpoint"] not in ("token", "unknown")]
-    processes = sum(int(ti.get("try_number") or 1) for ti in tis if ti["task_id"] in MARKETO_TASKS) + 1
+    # Every try of a task that talks to Marketo is a process of its own; plus the triggerer.
+    processes = sum(int(ti.get("try_number") or 1) for ti in tis if ti["task_id"].endswith(MARKETO_TASKS)) + 1
     active = [(j["queued_at"], j["finished_at"] or now) for j in jobs if j["queued_at"] is not None]
     our_active = [(j["queued_at"], j["finished_at"] or now) for j in ours]
-    run_wall = (
-        dt.datetime.fromisoformat(run["end_date"]) - dt.datetime.fromisoformat(run["start_date"])
-    ).total_seconds()
+    run_wall = _ts(run["end_date"]) - _ts(run["start_date"])
     windows = len(ours)
+    task_latency: dict[str, list[float]] = defaultdict(list)
+    task_duration: dict[str, list[float]] = defaultdict(list)
+    for ti in tis:
+        kind = ti["task_id"].rsplit(".", 1)[-1]
+        if ti.get("scheduled_when") and ti.get("start_date"):
+            task_latency[kind].append(_ts(ti["start_date"]) - _ts(ti["scheduled_when"]))
+        if ti.get("start_date") and ti.get("end_date"):
+            task_duration[kind].append(_ts(ti["end_date"]) - _ts(ti["start_date"]))
     timeline = [
         {
             "foreign": j["foreign"],
@@ -118,6 +129,7 @@ def analyse(dump: dict[str, Any], args: argparse.Namespace, run: dict[str, Any],
             "started": j["started_at"] - span_start,
             "finished": j["finished_at"] - span_start,
             "download": first_file.get(j["export_id"], j["finished_at"]) - span_start,
+            "status_polls": [t - span_start for t in status_times.get(j["export_id"], [])],
         }
         for j in sorted(processed, key=lambda j: j["started_at"])
     ]
@@ -151,6 +163,8 @@ def analyse(dump: dict[str, Any], args: argparse.Namespace, run: dict[str, Any],
         "status_gaps_total": len(gaps),
         "max_calls_any_20s": max_in_window(counted, 20.0),
         "max_calls_any_20s_with_token": max_in_window([r["at"] for r in requests], 20.0),
+        "task_scheduled_to_start_s_median": {k: statistics.median(v) for k, v in task_latency.items()},
+        "task_duration_s_median": {k: statistics.median(v) for k, v in task_duration.items()},
         "timeline": timeline,
     }
 
@@ -162,6 +176,7 @@ def main() -> None:
     parser.add_argument("--refresh", type=float, default=2.0, help="emulator status refresh tick (s)")
     parser.add_argument("--poll", type=float, default=2.0, help="the DAG's poll_interval (s)")
     parser.add_argument("--foreign", type=int, default=3, help="queue places held by another integration")
+    parser.add_argument("--pool", type=int, default=4, help="slots of the marketo_bulk_export pool")
     parser.add_argument("--parallelism", type=int, default=4, help="LocalExecutor worker processes")
     parser.add_argument("--timeout", type=float, default=1200.0)
     parser.add_argument("--json", type=Path, default=HERE / "out" / "backfill.json")
@@ -187,7 +202,6 @@ def main() -> None:
                     "pools", "set", POOL, "4", "Marketo bulk export jobs in flight", "--include-deferred"
                 )
                 cluster.wait_for_dag(DAG_ID, timeout=180)
-                emu.occupy_queue(args.foreign, seconds=args.processing)
                 run_id = cluster.trigger(
                     DAG_ID,
                     conf={
@@ -198,6 +212,12 @@ def main() -> None:
                     },
                 )
                 deadline = time.monotonic() + args.timeout
+                # The other integration enqueues its jobs as our first job is created: they compete.
+                while not any(r["endpoint"] == "create" for r in emu.dump()["requests"]):
+                    if time.monotonic() > deadline:
+                        raise SystemExit(f"no export created after {args.timeout} s\n{cluster.log_tails()}")
+                    time.sleep(0.2)
+                emu.occupy_queue(args.foreign, seconds=args.processing)
                 while (state := cluster.dag_run(DAG_ID, run_id)["state"]) not in ("success", "failed"):
                     if time.monotonic() > deadline:
                         raise SystemExit(f"run still {state} after {args.timeout} s\n{cluster.log_tails()}")

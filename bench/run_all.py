@@ -1,7 +1,7 @@
 """Run every benchmark of issue 7 one after the other, then print the figures against their targets.
 
-    .venv/bin/python bench/run_all.py            # make bench: about 10 minutes on 2 cores
-    .venv/bin/python bench/run_all.py --quick    # smaller files, shorter passes, 4 windows: ~4 minutes
+    .venv/bin/python bench/run_all.py            # make bench: about 15 minutes on 2 cores
+    .venv/bin/python bench/run_all.py --quick    # smaller files, shorter passes, 4 windows: ~6 minutes
 
 Each benchmark writes its JSON to bench/out/ (git-ignored); this script adds the machine (nproc, CPU
 model, load average) and a chart (bench/out/summary.png, when matplotlib is installed). Benchmarks
@@ -30,16 +30,19 @@ FULL = {
     ],
     "fanout": ["--triggers", "500", "--poll", "5", "--seconds", "20"],
     "backfill": ["--windows", "24"],
+    "backfill_pool6": ["--windows", "24", "--pool", "6", "--json", str(OUT / "backfill_pool6.json")],
 }
 QUICK = {
     "download": ["--sizes", "50", "300", "--chunks-kib", "256", "1024", "--rounds", "1"],
     "fanout": ["--triggers", "500", "--poll", "5", "--seconds", "8"],
     "backfill": ["--windows", "4"],
+    "backfill_pool6": ["--windows", "4", "--pool", "6", "--json", str(OUT / "backfill_pool6.json")],
 }
 SCRIPTS = {
     "download": "bench_download_vs_curl.py",
     "fanout": "bench_trigger_fanout.py",
     "backfill": "bench_backfill_pacing.py",
+    "backfill_pool6": "bench_backfill_pacing.py",
 }
 
 
@@ -80,17 +83,20 @@ def summary_lines() -> list[str]:
                 f" [< 50: {verdict(p['lag_p99_ms'] < 50)}], slow callbacks {len(p['slow_callbacks'])},"
                 f" CPU {p['cpu_ms_per_poll']:.2f} ms/poll, RSS {p['rss_per_trigger_kib']:.0f} KiB/trigger"
             )
-    backfill = json.loads((OUT / "backfill.json").read_text()) if (OUT / "backfill.json").exists() else None
-    if backfill:
-        b = backfill
+    for name in ("backfill", "backfill_pool6"):
+        path = OUT / f"{name}.json"
+        if not path.exists():
+            continue
+        b = json.loads(path.read_text())
         lines += [
-            f"backfill {b['windows']} windows: span {b['span_s']:.0f} s = {b['span_over_ideal']:.2f} x ideal "
-            f"({b['ideal_s']:.0f} s) [<= 1.15: {verdict(b['span_over_ideal'] <= 1.15)}]; whole run "
+            f"{name} {b['windows']} windows, pool {b['settings']['pool']}: span {b['span_s']:.0f} s = "
+            f"{b['span_over_ideal']:.2f} x ideal ({b['ideal_s']:.0f} s) "
+            f"[<= 1.15: {verdict(b['span_over_ideal'] <= 1.15)}]; whole run "
             f"{b['run_wall_s']:.0f} s = {b['run_wall_over_ideal']:.2f} x ideal; one job at a time "
             f"{b['one_at_a_time_s']:.0f} s",
-            f"backfill safety: 1029 answers {b['answers_1029']} [0: {verdict(b['answers_1029'] == 0)}], "
+            f"  safety: 1029 answers {b['answers_1029']} [0: {verdict(b['answers_1029'] == 0)}], "
             f"most jobs queued {b['max_jobs_in_queue']} [<= 10: {verdict(b['max_jobs_in_queue'] <= 10)}]",
-            f"economy: calls/window {b['calls_per_window']}; token calls {b['token_calls']} for "
+            f"  economy: calls/window {b['calls_per_window']}; token calls {b['token_calls']} for "
             f"{b['marketo_processes']} processes [<= 1 each: {verdict(b['token_calls_per_process'] <= 1)}]; "
             f"status gaps below poll {b['status_gaps_below_poll']}/{b['status_gaps_total']}; "
             f"most calls in 20 s {b['max_calls_any_20s']} [<= 50: {verdict(b['max_calls_any_20s'] <= 50)}]",
