@@ -369,6 +369,13 @@ def _first_result(payload: Mapping[str, Any], endpoint: str) -> dict[str, Any]:
     return dict(result[0])
 
 
+def _explain_fresh_token_refused(err: MarketoAuthError) -> None:
+    """A 601/602 right after a new token is not a stale token any more: say what to check."""
+    if err.code in TOKEN_CODES:
+        err.hint = "Marketo refused a freshly issued access token; check the API user is active."
+        err.args = (err._render(),)
+
+
 def _export_path(export_id: str, action: str) -> str:
     if not isinstance(export_id, str) or not export_id.strip():
         raise MarketoRequestError("export_id", export_id, "must be a non-empty string (the exportId)")
@@ -609,9 +616,7 @@ class MarketoHook(HttpHook):
         try:
             return call(fresh)
         except MarketoAuthError as err:
-            if err.code in TOKEN_CODES:
-                err.hint = "Marketo refused a freshly issued access token; check the API user is active."
-                err.args = (err._render(),)
+            _explain_fresh_token_refused(err)
             raise
 
     # -- auth -------------------------------------------------------------------------------------------
@@ -806,24 +811,52 @@ class MarketoHook(HttpHook):
 
     async def aget_program_member_export_status(self, export_id: str) -> dict[str, Any]:
         """Status record of a job, for the triggerer: async connection lookup, aiohttp, same errors."""
-        path = _export_path(export_id, "status")
+        payload = await self._acall_json("status", "GET", _export_path(export_id, "status"))
+        return _first_result(payload, "status")
+
+    async def acancel_program_member_export(self, export_id: str) -> dict[str, Any]:
+        """Cancel a job from the triggerer (a trigger's ``on_kill``) without blocking its event loop."""
+        payload = await self._acall_json("cancel", "POST", _export_path(export_id, "cancel"))
+        return _first_result(payload, "cancel")
+
+    async def _acall_json(
+        self,
+        endpoint: str,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """
+        One async JSON call for the triggerer, with ``_call_json``'s errors, 601/602 replay and retries.
+
+        The connection comes from the async lookup: the sync Connection API must not run in an event loop.
+        """
         settings = await self._aget_settings()
         async with self._aiohttp_session(settings) as session:
 
             async def once(token: str) -> dict[str, Any]:
+                self.log.debug("Marketo %s %s", method, path)
                 try:
-                    async with session.get(
-                        settings.base_url + path, headers={"Authorization": f"Bearer {token}"}
+                    async with session.request(
+                        method,
+                        settings.base_url + path,
+                        params=dict(params) if params else None,
+                        json=body,
+                        headers={"Authorization": f"Bearer {token}"},
                     ) as response:
                         text = await response.text()
                         status = response.status
                 except (aiohttp.ClientError, TimeoutError) as err:
-                    raise _network_error(err, "status") from err
+                    raise _network_error(err, endpoint) from err
                 if not 200 <= status < 300:
-                    raise error_from_http_status(status, text, endpoint="status")
-                payload = _json_or_error(text, "status", status)
+                    raise error_from_http_status(status, text, endpoint=endpoint)
+                payload = _json_or_error(text, endpoint, status)
                 if payload.get("success") is False:
-                    raise error_from_envelope(payload, endpoint="status", http_status=status)
+                    raise error_from_envelope(
+                        payload, endpoint=endpoint, http_status=status, request_body=body
+                    )
                 return payload
 
             async def with_replay() -> dict[str, Any]:
@@ -833,11 +866,18 @@ class MarketoHook(HttpHook):
                 except MarketoAuthError as err:
                     if err.code not in TOKEN_CODES:
                         raise
+                    self.log.info(
+                        "Marketo answered %s (%s): fetching a new access token", err.code, err.message
+                    )
                     self._token_cache.discard(self._token_key(settings), token)
-                return await once(await self._aget_access_token(settings, session))
+                fresh = await self._aget_access_token(settings, session)
+                try:
+                    return await once(fresh)
+                except MarketoAuthError as err:
+                    _explain_fresh_token_refused(err)
+                    raise
 
-            payload = await self._awith_retries(settings, "status", with_replay)
-        return _first_result(payload, "status")
+            return await self._awith_retries(settings, endpoint, with_replay)
 
     async def _aget_settings(self) -> MarketoConnectionSettings:
         try:

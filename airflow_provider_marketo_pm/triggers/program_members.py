@@ -37,6 +37,11 @@ class ExportStatusVerdict:
     message: str
 
 
+# on_kill must end within the triggerer's on_kill_timeout (30 s by default), retries and backoff included.
+_ON_KILL_CALL_TIMEOUT = 10.0
+_ON_KILL_RETRY_BUDGET = 10.0
+_ON_KILL_MAX_BACKOFF = 4.0
+
 _PENDING_STATUSES = frozenset({"Created", "Queued", "Processing"})
 # Marketo's prose spells both; the API answers "Cancelled" but a client must accept either.
 _CANCELLED_STATUSES = frozenset({"Cancelled", "Canceled"})
@@ -177,20 +182,27 @@ class MarketoProgramMemberExportTrigger(BaseTrigger):
             await asyncio.sleep(delay)
 
     async def on_kill(self) -> None:
-        """Cancel the job when a user kills the task (3.3+ only; off unless ``cancel_on_kill``)."""
+        """
+        Cancel the job when a user kills the task (3.3+ only; off unless ``cancel_on_kill``).
+
+        Runs in the triggerer's event loop, so it uses the hook's async cancel (async connection lookup,
+        aiohttp), never the sync Connection API, and retries within a budget shorter than the triggerer's
+        default ``on_kill_timeout`` (30 s).
+        """
         if not self.cancel_on_kill:
             return
-        hook = self._hook()
+        hook = MarketoHook(
+            marketo_conn_id=self.marketo_conn_id,
+            timeout=_ON_KILL_CALL_TIMEOUT,
+            retry_max_time=_ON_KILL_RETRY_BUDGET,
+            retry_max_wait=_ON_KILL_MAX_BACKOFF,
+        )
         try:
-            async_cancel = getattr(hook, "acancel_program_member_export", None)
-            if async_cancel is not None:
-                await async_cancel(self.export_id)
-            else:
-                # Until the hook grows an async cancel: run the sync call off the event loop.
-                await asyncio.to_thread(hook.cancel_program_member_export, self.export_id)
-            self.log.info("Cancelled Marketo export %s on user kill.", self.export_id)
+            await hook.acancel_program_member_export(self.export_id)
         except MarketoError as err:
             self.log.warning("Could not cancel Marketo export %s: %s", self.export_id, err)
+        else:
+            self.log.info("Cancelled Marketo export %s on user kill.", self.export_id)
 
 
 class MarketoExportEnqueueRetryTrigger(BaseTrigger):

@@ -495,6 +495,39 @@ async def test_async_status_raises_classified_errors(emu):
         await MarketoHook(**FAST).aget_program_member_export_status("anything")
 
 
+async def test_async_cancel_cancels_the_job_with_a_bearer_token(emu, hook):
+    export_id = hook.create_program_member_export(FIELDS, PROGRAM)["exportId"]
+    record = await MarketoHook(**FAST).acancel_program_member_export(export_id)
+    assert record["status"] == "Cancelled"
+    assert emu.job(export_id)["status"] == "Cancelled"
+    (cancel,) = emu.calls("cancel")
+    assert cancel.method == "POST"
+    assert cancel.headers["authorization"].startswith("Bearer ")
+
+
+async def test_async_cancel_replays_token_and_retries_like_status(emu, hook):
+    export_id = hook.create_program_member_export(FIELDS, PROGRAM)["exportId"]
+    emu.inject("cancel", Fault(code="601"), Fault(code="606"), Fault(http_status=503))
+    record = await MarketoHook(**FAST).acancel_program_member_export(export_id)
+    assert record["status"] == "Cancelled"
+    assert [r.marketo_code or r.status for r in emu.calls("cancel")] == ["601", "606", 503, 200]
+
+
+async def test_async_token_refused_again_after_replay_is_an_auth_error(emu):
+    emu.inject("cancel", Fault(code="602"), Fault(code="602"))
+    with pytest.raises(MarketoAuthError, match="freshly issued access token"):
+        await MarketoHook(**FAST).acancel_program_member_export("anything")
+    assert len(emu.calls("cancel")) == 2
+
+
+async def test_async_cancel_of_a_finished_job_is_a_classified_error(emu, hook):
+    export_id = completed_export(hook)
+    with pytest.raises(MarketoApiError, match="can no longer be cancelled") as caught:
+        await MarketoHook(**FAST).acancel_program_member_export(export_id)
+    assert not caught.value.retryable
+    assert emu.job(export_id)["status"] == "Completed"
+
+
 # --- secrets -----------------------------------------------------------------------------------------------
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import json
 import time
@@ -10,6 +11,7 @@ from typing import Any
 import pytest
 from marketo_exports import start_export, use_emulator
 
+from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
 from airflow_provider_marketo_pm.testing import Fault
 from airflow_provider_marketo_pm.triggers.program_members import (
     ExportState,
@@ -161,3 +163,41 @@ async def test_on_kill_cancels_only_when_asked(emulator):
 
     await MarketoProgramMemberExportTrigger(export_id=export_id, cancel_on_kill=True).on_kill()
     assert emulator.job(export_id)["status"] == "Cancelled"
+
+
+async def test_user_kill_of_a_running_trigger_cancels_the_job_with_async_calls_only(emulator, monkeypatch):
+    """What the 3.3 triggerer does on mark-failed: cancel the run() task, then await on_kill()."""
+
+    def sync_path(*args, **kwargs):
+        raise AssertionError("the sync hook path (sync Connection API) ran inside the event loop")
+
+    export_id = start_export(enqueue=False)  # stays Created: the trigger keeps polling
+    monkeypatch.setattr(MarketoHook, "settings", property(sync_path))
+    monkeypatch.setattr(MarketoHook, "cancel_program_member_export", sync_path)
+    trigger = MarketoProgramMemberExportTrigger(export_id=export_id, poll_interval=0.05, cancel_on_kill=True)
+
+    running = asyncio.ensure_future(events_of(trigger))
+    for _ in range(500):
+        if emulator.calls("status") or running.done():
+            break
+        await asyncio.sleep(0.01)
+    assert emulator.calls("status"), "the trigger never polled"
+    running.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await running
+    await trigger.on_kill()
+
+    assert emulator.job(export_id)["status"] == "Cancelled"
+    (cancel,) = emulator.calls("cancel")
+    assert cancel.headers["authorization"].startswith("Bearer ")
+
+
+async def test_on_kill_of_a_finished_job_leaves_it_alone_and_does_not_raise(emulator):
+    export_id = start_export()
+    (event,) = await events_of(MarketoProgramMemberExportTrigger(export_id=export_id, poll_interval=0.05))
+    assert event["status"] == "success"
+
+    await MarketoProgramMemberExportTrigger(export_id=export_id, cancel_on_kill=True).on_kill()
+
+    assert emulator.job(export_id)["status"] == "Completed"
+    assert [call.marketo_code for call in emulator.calls("cancel")] == ["1003"]
