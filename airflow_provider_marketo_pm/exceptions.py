@@ -141,6 +141,46 @@ class MarketoFileNotAvailableError(MarketoApiError):
     """file.json answered 404: the job is not Completed, the id is unknown, or the file expired."""
 
 
+class MarketoExportIntegrityError(MarketoError):
+    """
+    A downloaded export file does not match the ``fileSize`` or ``fileChecksum`` Marketo advertised.
+
+    Retryable on purpose (plain ``AirflowException`` semantics, not ``AirflowFailException``): the bytes
+    may have been corrupted in transit, so the task's retries download the file again. Nothing was
+    published. A mismatch that survives every retry points at Marketo's side of the file.
+
+    :ivar export_id: the exportId whose file failed verification.
+    :ivar expected_size: ``fileSize`` from the status record; ``actual_size`` the bytes received.
+    :ivar expected_sha256: ``fileChecksum`` (hex, without ``sha256:``); ``actual_sha256`` what was received.
+    :ivar destination: where the file would have been written (nothing was).
+    """
+
+    retryable = True
+
+    def __init__(
+        self,
+        export_id: str,
+        *,
+        expected_size: int,
+        actual_size: int,
+        expected_sha256: str,
+        actual_sha256: str,
+        destination: str | None = None,
+    ) -> None:
+        self.export_id = export_id
+        self.expected_size = expected_size
+        self.actual_size = actual_size
+        self.expected_sha256 = expected_sha256
+        self.actual_sha256 = actual_sha256
+        self.destination = destination
+        nothing_written = f"; nothing written to {destination}" if destination else ""
+        super().__init__(
+            f"Export {export_id} failed verification{nothing_written}. "
+            f"Expected {expected_size} bytes with sha256:{expected_sha256}, "
+            f"got {actual_size} bytes with sha256:{actual_sha256}."
+        )
+
+
 __all__ = [
     "MARKETO_TIMEZONE",
     "MarketoApiError",
@@ -148,6 +188,7 @@ __all__ = [
     "MarketoAuthError",
     "MarketoConnectionConfigError",
     "MarketoError",
+    "MarketoExportIntegrityError",
     "MarketoExportQuotaError",
     "MarketoFileNotAvailableError",
     "MarketoQueueFullError",

@@ -21,6 +21,7 @@ from airflow_provider_marketo_pm.exceptions import (
     MarketoApiError,
     MarketoAuthError,
     MarketoError,
+    MarketoExportIntegrityError,
     MarketoExportQuotaError,
     MarketoQueueFullError,
     MarketoTransientError,
@@ -290,6 +291,8 @@ class MarketoDownloadProgramMemberExportOperator(BaseOperator):
     counted on the way. It is moved into place only when the byte count equals ``fileSize`` and the
     hash equals ``fileChecksum``; on any failure the temporary data is removed (an S3 multipart
     upload is aborted, not completed), so the destination never holds a partial or unverified file.
+    A mismatch raises :class:`~airflow_provider_marketo_pm.exceptions.MarketoExportIntegrityError`,
+    which the task's retries retry: bytes corrupted in transit come right with a fresh download.
     A dropped connection or a 5xx mid-stream resumes from the last byte with ``Range``, at most
     ``max_resumes`` times.
 
@@ -428,10 +431,13 @@ class MarketoDownloadProgramMemberExportOperator(BaseOperator):
                 sink.close()  # flushes the gzip trailer; leaves ``out`` open
             actual_sha = digest.hexdigest()
             if received != expected_size or actual_sha != expected_sha:
-                raise AirflowException(
-                    f"Export {export_id} failed verification; nothing written to {uri}. "
-                    f"Expected {expected_size} bytes with sha256:{expected_sha}, "
-                    f"got {received} bytes with sha256:{actual_sha}."
+                raise MarketoExportIntegrityError(
+                    export_id,
+                    expected_size=expected_size,
+                    actual_size=received,
+                    expected_sha256=expected_sha,
+                    actual_sha256=actual_sha,
+                    destination=uri,
                 )
         except BaseException:
             self._discard(out)

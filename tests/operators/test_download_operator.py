@@ -11,6 +11,7 @@ import pytest
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 from marketo_exports import start_export, use_emulator
 
+from airflow_provider_marketo_pm.exceptions import MarketoExportIntegrityError
 from airflow_provider_marketo_pm.operators.program_members import MarketoDownloadProgramMemberExportOperator
 
 
@@ -115,11 +116,18 @@ def test_checksum_mismatch_fails_with_both_checksums_and_leaves_nothing(emulator
     advertised = emulator.job(export_id)["fileChecksum"]
     actual = hashlib.sha256(emulator.file_bytes(export_id)).hexdigest()
 
-    with pytest.raises(AirflowException, match="failed verification") as raised:
+    with pytest.raises(MarketoExportIntegrityError, match="failed verification") as raised:
         download(export_id, tmp_path / "members.csv").execute(context={})
 
     assert advertised in str(raised.value)
     assert actual in str(raised.value)
+    assert (raised.value.expected_sha256, raised.value.actual_sha256) == (
+        advertised.removeprefix("sha256:"),
+        actual,
+    )
+    assert raised.value.expected_size == raised.value.actual_size == len(emulator.file_bytes(export_id))
+    # Retryable: a plain AirflowException, so the task's retries download the file again.
+    assert not isinstance(raised.value, AirflowFailException)
     assert list(tmp_path.iterdir()) == []
 
 

@@ -10,6 +10,7 @@ import boto3
 import pytest
 from marketo_exports import start_export, use_emulator
 
+from airflow_provider_marketo_pm.exceptions import MarketoExportIntegrityError
 from airflow_provider_marketo_pm.operators.program_members import MarketoDownloadProgramMemberExportOperator
 
 s3fs = pytest.importorskip("s3fs")
@@ -109,7 +110,7 @@ def test_checksum_mismatch_aborts_the_multipart_upload(emulator, bucket, monkeyp
 
         monkeypatch.setattr(s3fs.core.S3File, method, spy)
 
-    with pytest.raises(Exception, match="failed verification"):
+    with pytest.raises(MarketoExportIntegrityError, match="failed verification"):
         download(export_id, name).execute(context={})
 
     # A multipart upload was under way and was aborted: never completed, then deleted.
