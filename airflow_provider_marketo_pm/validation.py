@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
@@ -21,6 +22,7 @@ EXPORT_FORMATS = ("CSV", "TSV", "SSV")
 FILTER_KEYS = ("programId", "programIds", "updatedAt", "statusNames", "isExhausted", "nurtureCadence")
 MAX_PROGRAM_IDS = 10
 MAX_UPDATED_AT_DAYS = 31
+_CANONICAL_POSITIVE_INT = re.compile(r"[1-9][0-9]*")
 
 
 def is_loopback_host(url_or_host: str) -> bool:
@@ -52,7 +54,8 @@ def build_export_request(
     Return the exact JSON body of ``create.json``, or raise :class:`MarketoRequestError`.
 
     :param fields: REST API field names to export (non-empty, unique strings).
-    :param filter: exactly one of ``programId`` / ``programIds``, plus optional ``updatedAt``
+    :param filter: exactly one of ``programId`` / ``programIds`` (positive ints, or canonical decimal
+        strings such as ``"1044"`` as Jinja renders them; sent as ints), plus optional ``updatedAt``
         (``{"startAt", "endAt"}`` as aware datetimes or ISO strings with an offset, at most 31 days),
         ``statusNames``, ``isExhausted`` and ``nurtureCadence``.
     :param format: CSV, TSV or SSV in any case.
@@ -127,15 +130,32 @@ def _filter(value: Any) -> dict[str, Any]:
 
 
 def _program_id(key: str, value: Any) -> int:
+    """
+    Accept a positive int, or its canonical decimal string: Jinja renders ``{{ params.program_id }}`` to
+    ``"1044"`` unless the DAG sets ``render_template_as_native_obj=True``. ``"01044"``, ``" 1044"``,
+    ``"1e3"`` or ``"+5"`` are refused: a program id is sent exactly as it was written, or not at all.
+    """
+    if isinstance(value, str) and _CANONICAL_POSITIVE_INT.fullmatch(value):
+        return int(value)
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise MarketoRequestError(key, value, "must be a positive integer program id")
+        raise MarketoRequestError(
+            key,
+            value,
+            "must be a positive integer program id: an int, or its decimal string such as '1044' "
+            "(no sign, spaces or leading zeros)",
+        )
     return value
 
 
 def _program_ids(value: Any) -> list[int]:
     key = "filter.programIds"
     if isinstance(value, str | bytes) or not isinstance(value, Sequence):
-        raise MarketoRequestError(key, value, "must be a list of 1 to 10 integer program ids")
+        raise MarketoRequestError(
+            key,
+            value,
+            "must be a list of 1 to 10 integer program ids (a templated list renders as a string "
+            "unless the DAG sets render_template_as_native_obj=True)",
+        )
     if not 1 <= len(value) <= MAX_PROGRAM_IDS:
         rule = f"must hold 1 to {MAX_PROGRAM_IDS} program ids, not {len(value)}"
         raise MarketoRequestError(key, value, rule)

@@ -79,7 +79,7 @@ def test_aware_datetimes_are_sent_in_utc_without_fraction():
         (FIELDS, {"programId": 1, "programIds": [2]}, {}, "filter", "exactly one of programId"),
         (FIELDS, ["programId"], {}, "filter", "must be a mapping"),
         (FIELDS, {"programId": True}, {}, "filter.programId", "positive integer"),
-        (FIELDS, {"programId": "1044"}, {}, "filter.programId", "positive integer"),
+        (FIELDS, {"programId": "01044"}, {}, "filter.programId", "positive integer"),
         (FIELDS, {"programId": 0}, {}, "filter.programId", "positive integer"),
         (FIELDS, {"programIds": []}, {}, "filter.programIds", "1 to 10"),
         (FIELDS, {"programIds": list(range(1, 12))}, {}, "filter.programIds", "1 to 10"),
@@ -127,6 +127,80 @@ def test_bad_input_names_key_value_and_rule(fields, filter_, kwargs, key, rule):
     assert str(error).startswith(f"{key}=")
     assert repr(error.value) in str(error)
     assert isinstance(error, ValueError)
+
+
+@pytest.mark.parametrize(
+    ("filter_", "sent"),
+    [
+        ({"programId": "1044"}, {"programId": 1044}),
+        ({"programId": "7"}, {"programId": 7}),
+        ({"programId": "1234567890123"}, {"programId": 1234567890123}),
+        ({"programIds": ["1001", 1002]}, {"programIds": [1001, 1002]}),
+        ({"programIds": ("1001",)}, {"programIds": [1001]}),
+    ],
+)
+def test_rendered_program_ids_are_sent_as_ints(filter_, sent):
+    """Jinja renders ``{{ params.program_id }}`` to a string unless render_template_as_native_obj=True."""
+    body = build_export_request(FIELDS, filter_)
+
+    assert body["filter"] == sent
+    sent_ids = body["filter"].get("programIds") or [body["filter"]["programId"]]
+    assert all(type(pid) is int for pid in sent_ids)
+
+
+@pytest.mark.parametrize(
+    "program_id",
+    [
+        "01044",  # leading zero: not how the id was written in Marketo
+        "0",
+        "-5",
+        "+5",
+        " 1044",
+        "1044 ",
+        "1044\n",
+        "1e3",
+        "1_044",
+        "10.0",
+        "0x10",
+        "",
+        "\u0661\u0660\u0664\u0664",  # Arabic-Indic digits: str.isdigit() is true, Marketo ids are ASCII
+        b"1044",
+        1044.0,
+        True,
+        False,
+        None,
+        0,
+        -5,
+    ],
+)
+@pytest.mark.parametrize("shape", ["programId", "programIds"])
+def test_anything_but_a_positive_int_or_its_canonical_string_is_refused(program_id, shape):
+    filter_ = {"programId": program_id} if shape == "programId" else {"programIds": [1001, program_id]}
+
+    with pytest.raises(MarketoRequestError) as caught:
+        build_export_request(FIELDS, filter_)
+
+    error = caught.value
+    assert error.key == f"filter.{shape}"
+    assert error.value == program_id
+    assert type(error.value) is type(program_id)
+    assert "positive integer program id" in error.rule
+    assert "'1044'" in error.rule
+    assert repr(program_id) in str(error)
+
+
+def test_a_rendered_program_id_repeating_an_int_one_is_a_repeat():
+    with pytest.raises(MarketoRequestError, match="must not repeat") as caught:
+        build_export_request(FIELDS, {"programIds": ["1044", 1044]})
+
+    assert caught.value.key == "filter.programIds"
+
+
+def test_programids_rendered_as_one_string_says_how_to_keep_the_list():
+    with pytest.raises(MarketoRequestError, match="render_template_as_native_obj") as caught:
+        build_export_request(FIELDS, {"programIds": "[1001, 1002]"})
+
+    assert caught.value.key == "filter.programIds"
 
 
 def test_input_is_not_mutated():

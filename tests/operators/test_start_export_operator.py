@@ -66,6 +66,17 @@ def test_nested_filter_values_are_rendered():
     assert op.filter["updatedAt"] == {"startAt": "2024-01-01T00:00:00Z", "endAt": "2024-01-31T00:00:00Z"}
 
 
+def test_a_templated_program_id_renders_to_a_string_and_is_sent_as_an_int(emulator):
+    op = start_operator(filter={"programId": "{{ params.program_id }}"})
+    op.render_template_fields({"params": {"program_id": PROGRAM_ID}})
+    assert op.filter == {"programId": str(PROGRAM_ID)}
+
+    op.execute(context={})
+
+    (create,) = emulator.calls("create")
+    assert json.loads(create.body)["filter"] == {"programId": PROGRAM_ID}
+
+
 def test_bad_request_fails_before_any_call(emulator):
     op = start_operator(filter={"programId": PROGRAM_ID, "programIds": [PROGRAM_ID]})
 
