@@ -29,3 +29,11 @@ def marketo_emulator(marketo_emulator_options: dict[str, Any]) -> Iterator[Marke
 
     with MarketoEmulator(**marketo_emulator_options) as emulator:
         yield emulator
+
+
+@pytest.fixture
+def marketo_connection(marketo_emulator: MarketoEmulator, monkeypatch: pytest.MonkeyPatch) -> MarketoEmulator:
+    """The emulator, reachable as the Airflow connection ``marketo_default`` for the test's duration."""
+    for name, value in marketo_emulator.connection_env("marketo_default").items():
+        monkeypatch.setenv(name, value)
+    return marketo_emulator
