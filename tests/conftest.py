@@ -12,10 +12,13 @@ import os
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from airflow_provider_marketo_pm.testing import MarketoEmulator
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="marketo-pm-airflow-home-"))
@@ -29,7 +32,7 @@ os.environ.pop("AIRFLOW_CONN_MARKETO_DEFAULT", None)
 
 
 @pytest.fixture(scope="session")
-def airflow_db() -> Iterator[Path]:
+def airflow_db() -> Path:
     """An initialised metadata DB (SQLite), needed by ``dag.test()`` and anything stateful."""
     subprocess.run(
         [sys.executable, "-m", "airflow", "db", "migrate"],
@@ -37,9 +40,15 @@ def airflow_db() -> Iterator[Path]:
         capture_output=True,
         env=os.environ.copy(),
     )
-    yield AIRFLOW_HOME
+    return AIRFLOW_HOME
 
 
 @pytest.fixture
 def repo_root() -> Path:
     return REPO_ROOT
+
+
+@pytest.fixture
+def emulator(marketo_connection: MarketoEmulator) -> MarketoEmulator:
+    """The emulator as connection ``marketo_default`` (the plugin's ``marketo_connection``, short name)."""
+    return marketo_connection

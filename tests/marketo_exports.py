@@ -1,10 +1,14 @@
-"""Helpers shared by the operator, sensor, trigger and end-to-end tests of program member exports."""
+"""Plain helpers (not fixtures) shared by the operator, sensor, trigger and end-to-end tests of exports.
+
+They are actions a test takes at a chosen moment (after injecting a fault, inside a thread ...), so they
+stay functions. The setup every such test needs, the emulator registered as ``marketo_default``, is a
+fixture: ``emulator`` in ``tests/conftest.py``.
+"""
 
 from __future__ import annotations
 
+import time
 from typing import Any
-
-import pytest
 
 from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
 
@@ -12,17 +16,23 @@ FIELDS = ["leadId", "firstName", "lastName", "email", "statusName"]
 PROGRAM_ID = 1044
 
 
-def use_emulator(monkeypatch: pytest.MonkeyPatch, emulator: Any, conn_id: str = "marketo_default") -> None:
-    """Point the Airflow connection ``conn_id`` at the emulator (env var, no DB)."""
-    for key, value in emulator.connection_env(conn_id=conn_id).items():
-        monkeypatch.setenv(key, value)
-
-
-def start_export(conn_id: str = "marketo_default", *, enqueue: bool = True) -> str:
-    """Create (and enqueue) a small export through the hook and return its exportId."""
+def start_export_via_hook(conn_id: str = "marketo_default", *, enqueue: bool = True) -> str:
+    """Create (and enqueue) a small export through the hook, not the operator, and return its exportId."""
     hook = MarketoHook(marketo_conn_id=conn_id)
     record = hook.create_program_member_export(fields=FIELDS, filter={"programId": PROGRAM_ID})
     export_id = str(record["exportId"])
     if enqueue:
         hook.enqueue_program_member_export(export_id)
     return export_id
+
+
+def wait_for_export_status(
+    emulator: Any, export_id: str, status: str = "Completed", *, attempts: int = 200
+) -> dict[str, Any]:
+    """Poll the emulator's own record (no API call) until the job has ``status``; return that record."""
+    for _ in range(attempts):
+        record = emulator.job(export_id)
+        if record["status"] == status:
+            return record
+        time.sleep(0.05)
+    raise AssertionError(f"export {export_id} never reached {status}: {emulator.job(export_id)}")

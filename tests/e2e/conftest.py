@@ -11,14 +11,14 @@ import sys
 from pathlib import Path
 
 import pytest
-from marketo_exports import use_emulator
 
 E2E_DAGS = Path(__file__).resolve().parent / "dags"
 sys.path.insert(0, str(E2E_DAGS))
 
 
 @pytest.fixture
-def emulator(marketo_emulator, monkeypatch, airflow_db):
+def emulator(emulator, monkeypatch, airflow_db):
+    """The root ``emulator`` fixture, plus a DAGs folder (and bundle) holding only the e2e DAG."""
     monkeypatch.setenv("AIRFLOW__CORE__DAGS_FOLDER", str(E2E_DAGS))
     monkeypatch.setenv(
         "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST",
@@ -32,5 +32,4 @@ def emulator(marketo_emulator, monkeypatch, airflow_db):
             ]
         ),
     )
-    use_emulator(monkeypatch, marketo_emulator)
-    return marketo_emulator
+    return emulator

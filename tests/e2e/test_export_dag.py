@@ -11,7 +11,7 @@ import time
 
 import pytest
 from dag_program_member_export import dag
-from marketo_exports import start_export
+from marketo_exports import start_export_via_hook, wait_for_export_status
 
 from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
 
@@ -29,14 +29,6 @@ def the_export_id(emulator) -> str:
     """The one export the run started (enqueue paths are .../export/{exportId}/enqueue.json)."""
     (export_id,) = {r.path.split("/")[-2] for r in emulator.calls("enqueue")}
     return export_id
-
-
-def wait_until_completed(emulator, export_id: str) -> None:
-    for _ in range(200):
-        if emulator.job(export_id)["status"] == "Completed":
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"emulator never completed {export_id}")
 
 
 def printed(capsys, caplog) -> str:
@@ -160,7 +152,7 @@ def test_token_expiring_mid_run_is_renewed(emulator, tmp_path):
 
 @pytest.mark.parametrize("marketo_emulator_options", [{"daily_quota_bytes": 1000}])
 def test_daily_quota_fails_fast_with_a_clear_message(emulator, tmp_path, capsys, caplog):
-    wait_until_completed(emulator, start_export())  # today's 1000 bytes are used up
+    wait_for_export_status(emulator, start_export_via_hook())  # today's 1000 bytes are used up
     emulator.clear_requests()
 
     states = run_dag(tmp_path / "members.csv")

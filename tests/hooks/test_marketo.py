@@ -36,11 +36,9 @@ def _fresh_token_cache():
 
 
 @pytest.fixture
-def emu(marketo_emulator, monkeypatch):
-    """The emulator, registered as the ``marketo_default`` connection."""
-    for name, value in marketo_emulator.connection_env().items():
-        monkeypatch.setenv(name, value)
-    return marketo_emulator
+def emu(emulator):
+    """The emulator, registered as the ``marketo_default`` connection (``tests/conftest.py``)."""
+    return emulator
 
 
 @pytest.fixture

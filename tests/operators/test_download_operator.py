@@ -4,30 +4,20 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import time
 from pathlib import Path
 
 import pytest
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
-from marketo_exports import start_export, use_emulator
+from marketo_exports import start_export_via_hook, wait_for_export_status
 
 from airflow_provider_marketo_pm.exceptions import MarketoExportIntegrityError
 from airflow_provider_marketo_pm.operators.program_members import MarketoDownloadProgramMemberExportOperator
 
 
-@pytest.fixture
-def emulator(marketo_emulator, monkeypatch):
-    use_emulator(monkeypatch, marketo_emulator)
-    return marketo_emulator
-
-
 def completed_export(emulator) -> str:
-    export_id = start_export()
-    for _ in range(200):
-        if emulator.job(export_id)["status"] == "Completed":
-            return export_id
-        time.sleep(0.05)
-    raise AssertionError(f"emulator never completed {export_id}")
+    export_id = start_export_via_hook()
+    wait_for_export_status(emulator, export_id, "Completed")
+    return export_id
 
 
 def download(export_id: str, dest: Path, **kwargs) -> MarketoDownloadProgramMemberExportOperator:
@@ -132,7 +122,7 @@ def test_checksum_mismatch_fails_with_both_checksums_and_leaves_nothing(emulator
 
 
 def test_a_job_that_is_not_completed_is_refused(emulator, tmp_path):
-    export_id = start_export(enqueue=False)
+    export_id = start_export_via_hook(enqueue=False)
 
     with pytest.raises(AirflowException, match="Only a Completed export"):
         download(export_id, tmp_path / "members.csv").execute(context={})
@@ -140,11 +130,8 @@ def test_a_job_that_is_not_completed_is_refused(emulator, tmp_path):
 
 def test_a_failed_job_fails_with_its_error_msg(emulator, tmp_path):
     emulator.fail_next_job(error_msg="Export failed: no luck")
-    export_id = start_export()
-    for _ in range(200):
-        if emulator.job(export_id)["status"] == "Failed":
-            break
-        time.sleep(0.05)
+    export_id = start_export_via_hook()
+    wait_for_export_status(emulator, export_id, "Failed")
 
     with pytest.raises(AirflowFailException, match="no luck"):
         download(export_id, tmp_path / "members.csv").execute(context={})

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import socket
-import time
 import uuid
 
 import boto3
 import pytest
-from marketo_exports import start_export, use_emulator
+from marketo_exports import start_export_via_hook, wait_for_export_status
 
 from airflow_provider_marketo_pm.exceptions import MarketoExportIntegrityError
 from airflow_provider_marketo_pm.operators.program_members import MarketoDownloadProgramMemberExportOperator
@@ -58,19 +57,10 @@ def marketo_emulator_options():
     return {"large_file_mb": 12}
 
 
-@pytest.fixture
-def emulator(marketo_emulator, monkeypatch):
-    use_emulator(monkeypatch, marketo_emulator)
-    return marketo_emulator
-
-
 def completed_export(emulator) -> str:
-    export_id = start_export()
-    for _ in range(600):
-        if emulator.job(export_id)["status"] == "Completed":
-            return export_id
-        time.sleep(0.05)
-    raise AssertionError(f"emulator never completed {export_id}")
+    export_id = start_export_via_hook()
+    wait_for_export_status(emulator, export_id, "Completed", attempts=600)  # a 12 MB file
+    return export_id
 
 
 def download(export_id: str, bucket_name: str) -> MarketoDownloadProgramMemberExportOperator:

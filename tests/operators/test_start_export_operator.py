@@ -8,7 +8,7 @@ import time
 
 import pytest
 from airflow.sdk.exceptions import AirflowException, AirflowFailException, TaskDeferred
-from marketo_exports import FIELDS, PROGRAM_ID, start_export, use_emulator
+from marketo_exports import FIELDS, PROGRAM_ID, start_export_via_hook
 
 from airflow_provider_marketo_pm.exceptions import MarketoRequestError
 from airflow_provider_marketo_pm.operators.program_members import (
@@ -20,12 +20,6 @@ from airflow_provider_marketo_pm.triggers.program_members import MarketoExportEn
 
 QUEUE_FULL = Fault(code="1029", message="Too many jobs in queue")
 QUOTA_USED = Fault(code="1029", message="Export daily quota 500MB exceeded.")
-
-
-@pytest.fixture
-def emulator(marketo_emulator, monkeypatch):
-    use_emulator(monkeypatch, marketo_emulator)
-    return marketo_emulator
 
 
 class FakeTaskStateStore:
@@ -137,7 +131,8 @@ def test_queue_still_full_after_the_last_retry_fails_naming_the_shared_queue(emu
 
     with pytest.raises(AirflowException, match="10 jobs") as raised:
         op.resume_enqueue(
-            context={}, event={"status": "retry", "export_id": start_export(enqueue=False), "attempt": 2}
+            context={},
+            event={"status": "retry", "export_id": start_export_via_hook(enqueue=False), "attempt": 2},
         )
 
     assert "shared" in str(raised.value)

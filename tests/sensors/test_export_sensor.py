@@ -7,24 +7,10 @@ import time
 
 import pytest
 from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSensorTimeout, TaskDeferred
-from marketo_exports import start_export, use_emulator
+from marketo_exports import start_export_via_hook, wait_for_export_status
 
 from airflow_provider_marketo_pm.sensors.program_members import MarketoProgramMemberExportSensor
 from airflow_provider_marketo_pm.triggers.program_members import MarketoProgramMemberExportTrigger
-
-
-@pytest.fixture
-def emulator(marketo_emulator, monkeypatch):
-    use_emulator(monkeypatch, marketo_emulator)
-    return marketo_emulator
-
-
-def wait_until_completed(emulator, export_id: str) -> None:
-    for _ in range(200):
-        if emulator.job(export_id)["status"] == "Completed":
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"emulator never completed {export_id}")
 
 
 def sensor(export_id: str, **kwargs) -> MarketoProgramMemberExportSensor:
@@ -36,8 +22,8 @@ def test_export_id_is_templated():
 
 
 def test_completed_job_returns_record_without_deferring(emulator):
-    export_id = start_export()
-    wait_until_completed(emulator, export_id)
+    export_id = start_export_via_hook()
+    wait_for_export_status(emulator, export_id, "Completed")
 
     record = sensor(export_id).execute(context={})
 
@@ -45,7 +31,7 @@ def test_completed_job_returns_record_without_deferring(emulator):
 
 
 def test_pending_job_defers_to_the_trigger_with_a_wall_clock_deadline(emulator):
-    export_id = start_export(enqueue=False)
+    export_id = start_export_via_hook(enqueue=False)
 
     with pytest.raises(TaskDeferred) as deferred:
         sensor(export_id, timeout=600, cancel_on_kill=True).execute(context={})
@@ -63,11 +49,8 @@ def test_pending_job_defers_to_the_trigger_with_a_wall_clock_deadline(emulator):
 
 def test_failed_job_fails_at_first_check_with_error_msg(emulator):
     emulator.fail_next_job(error_msg="Export failed: field not exportable")
-    export_id = start_export()
-    for _ in range(200):
-        if emulator.job(export_id)["status"] == "Failed":
-            break
-        time.sleep(0.05)
+    export_id = start_export_via_hook()
+    wait_for_export_status(emulator, export_id, "Failed")
 
     with pytest.raises(AirflowFailException, match="field not exportable"):
         sensor(export_id).execute(context={})
@@ -110,7 +93,7 @@ def test_unreadable_status_event_is_retryable_not_final():
 
 
 def test_timeout_event_cancels_the_job_when_asked(emulator):
-    export_id = start_export(enqueue=False)
+    export_id = start_export_via_hook(enqueue=False)
     event = {"status": "timeout", "export_id": export_id, "message": "Timed out", "record": None}
 
     with pytest.raises(AirflowSensorTimeout):
@@ -123,7 +106,7 @@ def test_timeout_event_cancels_the_job_when_asked(emulator):
 
 
 def test_poke_mode_waits_on_the_worker_until_completed(emulator):
-    export_id = start_export()
+    export_id = start_export_via_hook()
 
     record = sensor(export_id, deferrable=False, timeout=30).execute(context={})
 
@@ -132,7 +115,7 @@ def test_poke_mode_waits_on_the_worker_until_completed(emulator):
 
 
 def test_poke_mode_fails_on_a_cancelled_job(emulator):
-    export_id = start_export(enqueue=False)
+    export_id = start_export_via_hook(enqueue=False)
     emulator.cancel_job(export_id)
 
     with pytest.raises(AirflowFailException, match="cancelled"):
@@ -140,7 +123,7 @@ def test_poke_mode_fails_on_a_cancelled_job(emulator):
 
 
 def test_poke_mode_timeout_cancels_when_asked(emulator):
-    export_id = start_export(enqueue=False)  # stays Created
+    export_id = start_export_via_hook(enqueue=False)  # stays Created
 
     with pytest.raises(AirflowSensorTimeout):
         sensor(export_id, deferrable=False, timeout=0.2, cancel_on_timeout=True).execute(context={})

@@ -9,7 +9,7 @@ import time
 from typing import Any
 
 import pytest
-from marketo_exports import start_export, use_emulator
+from marketo_exports import start_export_via_hook
 
 from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
 from airflow_provider_marketo_pm.testing import Fault
@@ -18,12 +18,6 @@ from airflow_provider_marketo_pm.triggers.program_members import (
     MarketoProgramMemberExportTrigger,
     judge_export_status,
 )
-
-
-@pytest.fixture
-def emulator(marketo_emulator, monkeypatch):
-    use_emulator(monkeypatch, marketo_emulator)
-    return marketo_emulator
 
 
 async def events_of(trigger: MarketoProgramMemberExportTrigger) -> list[dict[str, Any]]:
@@ -72,7 +66,7 @@ def test_serialize_round_trip_uses_json_primitives_only():
 
 
 async def test_yields_one_success_event_with_the_completed_record(emulator):
-    export_id = start_export()
+    export_id = start_export_via_hook()
     trigger = MarketoProgramMemberExportTrigger(export_id=export_id, poll_interval=0.05)
 
     (event,) = await events_of(trigger)
@@ -85,7 +79,7 @@ async def test_yields_one_success_event_with_the_completed_record(emulator):
 
 async def test_running_twice_gives_the_same_event(emulator):
     """A restarted triggerer runs the trigger again from its kwargs: no state, same answer."""
-    export_id = start_export()
+    export_id = start_export_via_hook()
     _, kwargs = MarketoProgramMemberExportTrigger(export_id=export_id, poll_interval=0.05).serialize()
 
     first = await events_of(MarketoProgramMemberExportTrigger(**kwargs))
@@ -97,7 +91,7 @@ async def test_running_twice_gives_the_same_event(emulator):
 
 async def test_failed_job_yields_error_with_marketo_error_msg(emulator):
     emulator.fail_next_job(error_msg="Export failed: internal error 42")
-    export_id = start_export()
+    export_id = start_export_via_hook()
 
     (event,) = await events_of(MarketoProgramMemberExportTrigger(export_id=export_id, poll_interval=0.05))
 
@@ -107,7 +101,7 @@ async def test_failed_job_yields_error_with_marketo_error_msg(emulator):
 
 
 async def test_job_cancelled_elsewhere_yields_error_saying_so(emulator):
-    export_id = start_export(enqueue=False)
+    export_id = start_export_via_hook(enqueue=False)
     emulator.cancel_job(export_id)
 
     (event,) = await events_of(MarketoProgramMemberExportTrigger(export_id=export_id, poll_interval=0.05))
@@ -117,7 +111,7 @@ async def test_job_cancelled_elsewhere_yields_error_saying_so(emulator):
 
 
 async def test_deadline_in_the_past_yields_timeout_after_one_check(emulator):
-    export_id = start_export(enqueue=False)  # stays Created: never completes
+    export_id = start_export_via_hook(enqueue=False)  # stays Created: never completes
     emulator.clear_requests()
 
     events = await events_of(
@@ -129,7 +123,7 @@ async def test_deadline_in_the_past_yields_timeout_after_one_check(emulator):
 
 
 async def test_short_deadline_times_out_while_pending(emulator):
-    export_id = start_export(enqueue=False)
+    export_id = start_export_via_hook(enqueue=False)
 
     events = await events_of(
         MarketoProgramMemberExportTrigger(export_id=export_id, poll_interval=0.05, end_time=time.time() + 0.3)
@@ -140,7 +134,7 @@ async def test_short_deadline_times_out_while_pending(emulator):
 
 
 async def test_transient_errors_are_polled_through(emulator):
-    export_id = start_export()
+    export_id = start_export_via_hook()
     emulator.inject("status", Fault(http_status=503, body="busy"))
 
     (event,) = await events_of(MarketoProgramMemberExportTrigger(export_id=export_id, poll_interval=0.05))
@@ -156,7 +150,7 @@ async def test_unknown_export_id_yields_error(emulator):
 
 
 async def test_on_kill_cancels_only_when_asked(emulator):
-    export_id = start_export(enqueue=False)
+    export_id = start_export_via_hook(enqueue=False)
 
     await MarketoProgramMemberExportTrigger(export_id=export_id).on_kill()
     assert emulator.job(export_id)["status"] == "Created"
@@ -171,7 +165,7 @@ async def test_user_kill_of_a_running_trigger_cancels_the_job_with_async_calls_o
     def sync_path(*args, **kwargs):
         raise AssertionError("the sync hook path (sync Connection API) ran inside the event loop")
 
-    export_id = start_export(enqueue=False)  # stays Created: the trigger keeps polling
+    export_id = start_export_via_hook(enqueue=False)  # stays Created: the trigger keeps polling
     monkeypatch.setattr(MarketoHook, "settings", property(sync_path))
     monkeypatch.setattr(MarketoHook, "cancel_program_member_export", sync_path)
     trigger = MarketoProgramMemberExportTrigger(export_id=export_id, poll_interval=0.05, cancel_on_kill=True)
@@ -193,7 +187,7 @@ async def test_user_kill_of_a_running_trigger_cancels_the_job_with_async_calls_o
 
 
 async def test_on_kill_of_a_finished_job_leaves_it_alone_and_does_not_raise(emulator):
-    export_id = start_export()
+    export_id = start_export_via_hook()
     (event,) = await events_of(MarketoProgramMemberExportTrigger(export_id=export_id, poll_interval=0.05))
     assert event["status"] == "success"
 
