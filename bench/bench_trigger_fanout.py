@@ -10,17 +10,21 @@ Measured in this process: event-loop lag (a ticker sleeping 10 ms records its ov
 (``slow_callback_duration = 0.05``), every "Executing ... took" warning: any would mean a call blocks
 the loop. Prints one line per pass and writes bench/out/fanout.json.
 
-    .venv/bin/python bench/bench_trigger_fanout.py [--triggers 500] [--poll 5] [--seconds 30]
+    .venv/bin/python bench/bench_trigger_fanout.py [--triggers 500] [--poll 5] [--seconds 30] [--rounds 2]
+
+With ``--rounds N`` the passes run N times in turn and the JSON's ``passes`` hold the medians.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import logging
 import os
 import random
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -117,6 +121,20 @@ async def fan_out(export_ids: list[str], poll: float, seconds: float, stagger: b
     }
 
 
+class GcPauses:
+    """Times every garbage collection: a long gen-2 pass stalls the loop like a blocking call would."""
+
+    def __init__(self) -> None:
+        self.pauses: list[float] = []
+        self._started = 0.0
+
+    def __call__(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.pauses.append(time.perf_counter() - self._started)
+
+
 def run_pass(
     export_ids: list[str], poll: float, seconds: float, *, stagger: bool, debug: bool
 ) -> dict[str, Any]:
@@ -124,15 +142,31 @@ def run_pass(
     handler = SlowCallbackLog()
     asyncio_log = logging.getLogger("asyncio")
     asyncio_log.addHandler(handler)
+    gc_pauses = GcPauses()
+    gc.callbacks.append(gc_pauses)
     try:
         with asyncio.Runner(debug=debug) as runner:
             runner.get_loop().slow_callback_duration = 0.05
             result = runner.run(fan_out(export_ids, poll, seconds, stagger))
     finally:
         asyncio_log.removeHandler(handler)
+        gc.callbacks.remove(gc_pauses)
+    result["gc_pause_max_ms"] = 1000 * max(gc_pauses.pauses, default=0.0)
+    result["gc_pauses_over_50ms"] = sum(1 for p in gc_pauses.pauses if p > 0.05)
     result["debug"] = debug
     result["slow_callbacks"] = handler.messages
     return result
+
+
+def median_pass(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """One pass's figures over its rounds: medians of the numbers, every slow callback kept."""
+    merged = dict(runs[0])
+    for key, value in runs[0].items():
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            merged[key] = statistics.median(run[key] for run in runs)
+    merged["slow_callbacks"] = [m for run in runs for m in run["slow_callbacks"]]
+    merged["rounds"] = len(runs)
+    return merged
 
 
 def main() -> None:
@@ -140,6 +174,7 @@ def main() -> None:
     parser.add_argument("--triggers", type=int, default=500)
     parser.add_argument("--poll", type=float, default=5.0, help="poll_interval of every trigger (s)")
     parser.add_argument("--seconds", type=float, default=30.0, help="how long each pass polls")
+    parser.add_argument("--rounds", type=int, default=1, help="repeat the passes, alternating them")
     parser.add_argument("--json", type=Path, default=HERE / "out" / "fanout.json")
     args = parser.parse_args()
     # Each poll logs a line (as in a triggerer, where it goes to the trigger's log): keep that cost,
@@ -171,12 +206,13 @@ def main() -> None:
             ("in phase, asyncio debug", export_ids, False, True),
             ("staggered, asyncio debug", export_ids, True, True),
         ]
-        for name, ids, stagger, debug in plan:
+        for round_no, (name, ids, stagger, debug) in enumerate(plan * args.rounds):
             before = len(emu.dump()["requests"])
             MarketoHook.clear_token_cache()
             result = run_pass(ids, args.poll, args.seconds, stagger=stagger, debug=debug)
             calls = emu.dump()["requests"][before:]
             result["name"] = name
+            result["round"] = round_no // len(plan) + 1
             result["status_calls"] = sum(1 for c in calls if c["endpoint"] == "status")
             result["token_calls"] = sum(1 for c in calls if c["endpoint"] == "token")
             result["errors"] = sum(1 for c in calls if c["status"] != 200 or c["code"])
@@ -196,7 +232,7 @@ def main() -> None:
                 f" | RSS/trigger {result['rss_per_trigger_kib']:.0f} KiB"
                 f" | slow callbacks {len(result['slow_callbacks'])}"
                 f" (max {result['slow_callback_max_s']:.3f} s)"
-                f" | load {result['load'][0]:.2f}",
+                f" | GC pause max {result['gc_pause_max_ms']:.0f} ms | load {result['load'][0]:.2f}",
                 file=report,
                 flush=True,
             )

@@ -28,7 +28,7 @@ FULL = {
         *("--sizes", "100", "1024", "--chunks-kib", "64", "256", "1024", "4096"),
         *("--big-chunks-kib", "1024", "4096", "--rounds", "3"),
     ],
-    "fanout": ["--triggers", "500", "--poll", "5", "--seconds", "20"],
+    "fanout": ["--triggers", "500", "--poll", "5", "--seconds", "15", "--rounds", "2"],
     "backfill": ["--windows", "24"],
     "backfill_pool6": ["--windows", "24", "--pool", "6", "--json", str(OUT / "backfill_pool6.json")],
 }
