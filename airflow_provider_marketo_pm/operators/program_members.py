@@ -14,8 +14,8 @@ from typing import IO, TYPE_CHECKING, Any, Literal
 
 import requests
 import urllib3
+from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException
 from airflow.sdk import Asset, AssetAlias, BaseOperator, Context, ObjectStoragePath
-from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 from airflow_provider_marketo_pm.exceptions import (
     MarketoApiError,

@@ -7,8 +7,13 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from airflow.sdk import BaseHook, BaseSensorOperator, Context, PokeReturnValue
-from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSensorTimeout
+from airflow.providers.common.compat.sdk import (
+    AirflowException,
+    AirflowFailException,
+    AirflowSensorTimeout,
+    BaseHook,
+)
+from airflow.sdk import BaseSensorOperator, Context, PokeReturnValue
 
 from airflow_provider_marketo_pm.exceptions import MarketoError
 from airflow_provider_marketo_pm.hooks.marketo import MarketoHook

@@ -7,7 +7,7 @@ import hashlib
 from pathlib import Path
 
 import pytest
-from airflow.sdk.exceptions import AirflowException, AirflowFailException
+from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException
 from marketo_exports import start_export_via_hook, wait_for_export_status
 
 from airflow_provider_marketo_pm.exceptions import MarketoExportIntegrityError

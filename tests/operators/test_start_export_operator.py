@@ -7,7 +7,7 @@ import json
 import time
 
 import pytest
-from airflow.sdk.exceptions import AirflowException, AirflowFailException, TaskDeferred
+from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException, TaskDeferred
 from marketo_exports import FIELDS, PROGRAM_ID, start_export_via_hook
 
 from airflow_provider_marketo_pm.exceptions import MarketoRequestError

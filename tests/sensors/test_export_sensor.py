@@ -6,7 +6,12 @@ import json
 import time
 
 import pytest
-from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSensorTimeout, TaskDeferred
+from airflow.providers.common.compat.sdk import (
+    AirflowException,
+    AirflowFailException,
+    AirflowSensorTimeout,
+    TaskDeferred,
+)
 from marketo_exports import start_export_via_hook, wait_for_export_status
 
 from airflow_provider_marketo_pm.sensors.program_members import MarketoProgramMemberExportSensor
