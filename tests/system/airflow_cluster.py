@@ -4,11 +4,14 @@ Everything lives under one throw-away AIRFLOW_HOME and listens on loopback only.
 subprocess in its own process group with its own log file, so a test can SIGKILL one (the triggerer,
 a task's process) and start it again, and teardown can always kill every process it started.
 
-The system tests and the backfill pacing benchmark (bench/) share this module::
+The system tests and the backfill pacing benchmark (bench/) share this module; outside pytest, put
+``tests/system`` on ``sys.path`` and::
 
     with AirflowCluster(dags_folder, env=emulator.connection_env()) as cluster:
-        run_id = cluster.trigger("marketo_pm_snapshot", conf={...})
-        assert cluster.wait(run_id) == "success"
+        run_id = cluster.trigger("marketo_program_members_backfill", conf={...})
+        assert cluster.wait("marketo_program_members_backfill", run_id) == "success"
+
+``cluster.cli("backfill", "create", ...)`` and ``cluster.dag_runs(dag_id)`` serve a backfill.
 """
 
 from __future__ import annotations
@@ -41,11 +44,13 @@ class ClusterError(RuntimeError):
     """The cluster did not do what a test waited for; the message carries the components' log tails."""
 
 
-def free_port() -> int:
-    """A TCP port free on loopback right now (the OS picks it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def free_ports(count: int) -> list[int]:
+    """``count`` distinct TCP ports free on loopback right now (the OS picks them)."""
+    with contextlib.ExitStack() as stack:
+        sockets = [stack.enter_context(socket.socket()) for _ in range(count)]
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))  # held open until all are picked, so the ports differ
+        return [int(sock.getsockname()[1]) for sock in sockets]
 
 
 def poll(
@@ -100,6 +105,7 @@ class AirflowCluster:
     startup_timeout: float = 180.0
     components: dict[str, Component] = field(default_factory=dict, init=False)
     port: int = field(default=0, init=False)
+    log_server_ports: tuple[int, int] = field(default=(0, 0), init=False)
     _own_home: bool = field(default=False, init=False)
     _token: str | None = field(default=None, init=False, repr=False)
     _session: requests.Session = field(default_factory=requests.Session, init=False, repr=False)
@@ -125,7 +131,10 @@ class AirflowCluster:
             self.home = Path(tempfile.mkdtemp(prefix="marketo-pm-airflow-"))
             self._own_home = True
         self.home.mkdir(parents=True, exist_ok=True)
-        self.port = free_port()
+        # The worker and triggerer log servers default to 8793/8794: another Airflow on this machine
+        # (a developer's, a concurrent test run) would make ours fail to bind.
+        self.port, worker_logs, trigger_logs = free_ports(3)
+        self.log_server_ports = (worker_logs, trigger_logs)
         try:
             self.cli("db", "migrate", timeout=self.startup_timeout)
             for name in COMPONENTS:
@@ -199,6 +208,8 @@ class AirflowCluster:
                 "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "60",
                 "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL": "5",
                 "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+                "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(self.log_server_ports[0]),
+                "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(self.log_server_ports[1]),
                 "PYTHONUNBUFFERED": "1",
             }
         )
@@ -292,7 +303,7 @@ class AirflowCluster:
         wanted = [keys[n] for n in names if n in keys]
 
         def healthy() -> bool | None:
-            self._raise_if_dead(names)
+            self.check_alive(names)
             try:
                 report = self.health()
             except requests.RequestException:
@@ -302,7 +313,8 @@ class AirflowCluster:
 
         self._wait(healthy, timeout=timeout, what=f"healthy {', '.join(names)}", interval=1.0)
 
-    def _raise_if_dead(self, names: Iterable[str] = COMPONENTS) -> None:
+    def check_alive(self, names: Iterable[str] = COMPONENTS) -> None:
+        """Raise ClusterError if one of the named components has exited."""
         for name in names:
             component = self.components.get(name)
             if component is not None and not component.alive():
@@ -319,7 +331,7 @@ class AirflowCluster:
         """Wait until the dag-processor has serialized ``dag_id``; fail early on its import error."""
 
         def parsed() -> dict[str, Any] | None:
-            self._raise_if_dead()
+            self.check_alive()
             errors = self.api("GET", "/importErrors")["import_errors"]
             if errors:
                 raise ClusterError(f"DAG import errors: {errors}")
@@ -343,6 +355,15 @@ class AirflowCluster:
         run = self.api("POST", f"/dags/{dag_id}/dagRuns", json=body)
         return str(run["dag_run_id"])
 
+    def create_pool(self, name: str, slots: int, *, include_deferred: bool = False) -> None:
+        self.api("POST", "/pools", json={"name": name, "slots": slots, "include_deferred": include_deferred})
+
+    def dag_runs(self, dag_id: str) -> list[dict[str, Any]]:
+        """Every run of a DAG (manual, scheduled and backfill), oldest first."""
+        answer = self.api("GET", f"/dags/{dag_id}/dagRuns", params={"order_by": "run_after", "limit": 1000})
+        runs: list[dict[str, Any]] = answer["dag_runs"]
+        return runs
+
     def dag_run(self, dag_id: str, run_id: str) -> dict[str, Any]:
         result: dict[str, Any] = self.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}")
         return result
@@ -351,7 +372,7 @@ class AirflowCluster:
         """Wait until the run is finished and return its state ("success" or "failed")."""
 
         def finished() -> str | None:
-            self._raise_if_dead(("api-server", "scheduler"))
+            self.check_alive(("api-server", "scheduler"))
             state = str(self.dag_run(dag_id, run_id)["state"])
             return state if state in FINISHED_RUN_STATES else None
 
@@ -369,7 +390,7 @@ class AirflowCluster:
         wanted = set(states)
 
         def reached() -> dict[str, Any] | None:
-            self._raise_if_dead(("api-server", "scheduler"))
+            self.check_alive(("api-server", "scheduler"))
             ti = self.task_instances(dag_id, run_id).get(task_id)
             return ti if ti is not None and ti.get("state") in wanted else None
 

@@ -50,14 +50,15 @@ def enqueued_export_ids(emulator: MarketoEmulator) -> list[str]:
     return ids
 
 
-def wait_for_status_polls(emulator: MarketoEmulator, *, what: str, timeout: float = 30) -> None:
+def wait_for_status_polls(cluster: AirflowCluster, emulator: MarketoEmulator, *, what: str) -> None:
     """Wait for two more status calls: with the sensor deferred, only a live trigger makes them."""
     seen = len(emulator.calls("status"))
-    poll(
-        lambda: True if len(emulator.calls("status")) >= seen + 2 else None,
-        timeout=timeout,
-        what=f"the trigger to poll Marketo from {what}",
-    )
+
+    def polled() -> bool | None:
+        cluster.check_alive()
+        return True if len(emulator.calls("status")) >= seen + 2 else None
+
+    poll(polled, timeout=120, what=f"the trigger to poll Marketo from {what}")
 
 
 def test_backfill_example_dag_succeeds(
@@ -65,9 +66,7 @@ def test_backfill_example_dag_succeeds(
 ) -> None:
     """The example backfill DAG, as a user would trigger it: every window's file lands intact."""
     emulator = marketo_for_airflow()
-    airflow_cluster.api(
-        "POST", "/pools", json={"name": "marketo_bulk_export", "slots": 4, "include_deferred": True}
-    )
+    airflow_cluster.create_pool("marketo_bulk_export", 4, include_deferred=True)
     run_id = airflow_cluster.trigger(
         BACKFILL_DAG,
         conf={
@@ -79,6 +78,7 @@ def test_backfill_example_dag_succeeds(
     )
 
     assert airflow_cluster.wait(BACKFILL_DAG, run_id, timeout=240) == "success"
+    assert [run["dag_run_id"] for run in airflow_cluster.dag_runs(BACKFILL_DAG)] == [run_id]
 
     export_ids = enqueued_export_ids(emulator)
     assert len(emulator.calls("create")) == len(export_ids) == 2  # two 31-day windows, one batch
@@ -101,13 +101,13 @@ def test_sensor_survives_a_sigkilled_triggerer(
     run_id = airflow_cluster.trigger(RELIABILITY_DAG, conf={"destination": f"file://{destination}"})
 
     airflow_cluster.wait_for_task(RELIABILITY_DAG, run_id, "wait_for_export", {"deferred"}, timeout=120)
-    wait_for_status_polls(emulator, what="the first triggerer")
+    wait_for_status_polls(airflow_cluster, emulator, what="the first triggerer")
     airflow_cluster.kill_component("triggerer", signal.SIGKILL)
     (export_id,) = enqueued_export_ids(emulator)
     assert emulator.job(export_id)["status"] == "Queued"
 
     airflow_cluster.start_component("triggerer")
-    wait_for_status_polls(emulator, what="a new triggerer", timeout=90)
+    wait_for_status_polls(airflow_cluster, emulator, what="a new triggerer")
     emulator.release_queue()
 
     assert airflow_cluster.wait(RELIABILITY_DAG, run_id, timeout=120) == "success"
