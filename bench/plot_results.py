@@ -42,6 +42,10 @@ def main() -> None:
             labels.append(f"curl\n{float(size):.0f} MiB")
             rates.append(summary["curl_mb_s"])
             colors.append("grey")
+            if "curl_then_sha256sum_mb_s" in summary:
+                labels.append(f"curl+sha\n{float(size):.0f} MiB")
+                rates.append(summary["curl_then_sha256sum_mb_s"])
+                colors.append("silver")
             for name, fig_ in summary["operator"].items():
                 labels.append(f"{name.removeprefix('op_')}\n{float(size):.0f} MiB")
                 rates.append(fig_["mb_s"])
@@ -52,13 +56,13 @@ def main() -> None:
         ax_rate.bar(range(len(rates)), rates, color=colors)
         ax_rate.set_xticks(range(len(rates)), labels, fontsize=7)
         ax_rate.set_ylabel("MB/s (median of rounds)")
-        ax_rate.set_title("Download to file:// : curl (grey) vs operator by chunk size")
+        ax_rate.set_title("Download to file://: curl, curl + sha256sum (grey) vs operator by chunk")
         ax_mem.bar(range(len(growth)), [g for _, g in growth], color="tab:green")
         ax_mem.axhline(32, color="red", linestyle="--", label="target < 32 MiB")
         ax_mem.set_xticks(range(len(growth)), [n for n, _ in growth], fontsize=7)
         ax_mem.set_ylabel("peak RSS growth (MiB)")
         ax_mem.set_title("Download process memory: growth over RSS after imports")
-        ax_mem.legend()
+        ax_mem.legend(loc="upper left")
 
     if fanout:
         passes = fanout["passes"]
