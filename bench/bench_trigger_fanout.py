@@ -136,9 +136,16 @@ class GcPauses:
 
 
 def run_pass(
-    export_ids: list[str], poll: float, seconds: float, *, stagger: bool, debug: bool
+    export_ids: list[str], poll: float, seconds: float, *, stagger: bool, debug: bool, freeze: bool = False
 ) -> dict[str, Any]:
-    """One pass in a fresh event loop; in debug mode also collect slow-callback warnings."""
+    """One pass in a fresh event loop; in debug mode also collect slow-callback warnings.
+
+    ``freeze``: ``gc.freeze()`` first, so collections skip everything allocated so far (Airflow's
+    import graph): shows how much of the lag is the collector walking objects that never die.
+    """
+    gc.collect()
+    if freeze:
+        gc.freeze()
     handler = SlowCallbackLog()
     asyncio_log = logging.getLogger("asyncio")
     asyncio_log.addHandler(handler)
@@ -151,9 +158,10 @@ def run_pass(
     finally:
         asyncio_log.removeHandler(handler)
         gc.callbacks.remove(gc_pauses)
+        gc.unfreeze()
     result["gc_pause_max_ms"] = 1000 * max(gc_pauses.pauses, default=0.0)
     result["gc_pauses_over_50ms"] = sum(1 for p in gc_pauses.pauses if p > 0.05)
-    result["debug"] = debug
+    result["debug"], result["gc_frozen"] = debug, freeze
     result["slow_callbacks"] = handler.messages
     return result
 
@@ -200,16 +208,18 @@ def main() -> None:
         )
         passes = []
         plan = [
-            ("noise floor (no triggers)", [], False, False),
-            ("in phase (all start together)", export_ids, False, False),
-            ("staggered over one poll", export_ids, True, False),
-            ("in phase, asyncio debug", export_ids, False, True),
-            ("staggered, asyncio debug", export_ids, True, True),
+            ("noise floor (no triggers)", [], False, False, False),
+            ("in phase (all start together)", export_ids, False, False, False),
+            ("staggered over one poll", export_ids, True, False, False),
+            ("in phase, gc.freeze()", export_ids, False, False, True),
+            ("in phase, asyncio debug", export_ids, False, True, False),
+            ("staggered, asyncio debug", export_ids, True, True, False),
+            ("in phase, debug, gc.freeze()", export_ids, False, True, True),
         ]
-        for round_no, (name, ids, stagger, debug) in enumerate(plan * args.rounds):
+        for round_no, (name, ids, stagger, debug, freeze) in enumerate(plan * args.rounds):
             before = len(emu.dump()["requests"])
             MarketoHook.clear_token_cache()
-            result = run_pass(ids, args.poll, args.seconds, stagger=stagger, debug=debug)
+            result = run_pass(ids, args.poll, args.seconds, stagger=stagger, debug=debug, freeze=freeze)
             calls = emu.dump()["requests"][before:]
             result["name"] = name
             result["round"] = round_no // len(plan) + 1
@@ -239,9 +249,16 @@ def main() -> None:
             for message in result["slow_callbacks"][:3]:
                 print(f"    {message[:160]} ... {message[-40:]}", file=report)
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(
-        json.dumps({"triggers": args.triggers, "poll": args.poll, "passes": passes}, indent=1)
-    )
+    summary = {
+        "triggers": args.triggers,
+        "poll": args.poll,
+        "seconds": args.seconds,
+        # RSS only grows: the first pass with triggers is the one that shows what they cost.
+        "rss_per_trigger_kib_cold": next(p["rss_per_trigger_kib"] for p in passes if p["triggers"]),
+        "passes": [median_pass([p for p in passes if p["name"] == name]) for name, *_ in plan],
+        "all_passes": passes,
+    }
+    args.json.write_text(json.dumps(summary, indent=1))
 
 
 if __name__ == "__main__":

@@ -81,8 +81,9 @@ def summary_lines() -> list[str]:
             lines.append(
                 f"fan-out {p['name']:31s} lag p50 {p['lag_p50_ms']:5.1f} ms p99 {p['lag_p99_ms']:6.1f} ms"
                 f" [< 50: {verdict(p['lag_p99_ms'] < 50)}], slow callbacks {len(p['slow_callbacks'])},"
-                f" CPU {p['cpu_ms_per_poll']:.2f} ms/poll, RSS {p['rss_per_trigger_kib']:.0f} KiB/trigger"
+                f" CPU {p['cpu_ms_per_poll']:.2f} ms/poll, GC pause max {p.get('gc_pause_max_ms', 0):.0f} ms"
             )
+        lines.append(f"fan-out memory: {fanout.get('rss_per_trigger_kib_cold', 0):.0f} KiB RSS per trigger")
     for name in ("backfill", "backfill_pool6"):
         path = OUT / f"{name}.json"
         if not path.exists():
