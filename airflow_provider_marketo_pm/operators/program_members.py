@@ -24,6 +24,7 @@ from airflow_provider_marketo_pm.exceptions import (
     MarketoExportIntegrityError,
     MarketoExportQuotaError,
     MarketoQueueFullError,
+    MarketoRequestError,
     MarketoTransientError,
     describe_quota_reset,
 )
@@ -51,6 +52,37 @@ _SHARED_QUEUE = (
 def _request_fingerprint(body: Mapping[str, Any]) -> str:
     """Identify an export request, so a retry only re-attaches to a job asked with the same request."""
     return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _known_at_parse_time(value: Any) -> bool:
+    """
+    A plain value, checkable when the DAG is parsed.
+
+    A Jinja template, an XComArg or a mapped argument only gets its value on the worker; its check
+    waits for execute().
+    """
+    if isinstance(value, str):
+        return "{{" not in value
+    return value is None or isinstance(value, int | float | bytes | list | tuple | dict)
+
+
+def _counting_number(name: str, value: Any, *, minimum: int) -> int:
+    """An int (not a bool) of at least ``minimum``, or MarketoRequestError naming the argument."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise MarketoRequestError(name, value, f"must be an int >= {minimum}")
+    if value < minimum:
+        raise MarketoRequestError(name, value, f"must be >= {minimum}")
+    return value
+
+
+def _non_negative_duration(name: str, value: Any) -> timedelta:
+    """A timedelta or a number of seconds, not negative."""
+    if isinstance(value, bool) or not isinstance(value, timedelta | int | float):
+        raise MarketoRequestError(name, value, "must be a timedelta or a number of seconds")
+    duration = value if isinstance(value, timedelta) else timedelta(seconds=value)
+    if duration < timedelta(0):
+        raise MarketoRequestError(name, value, "must not be negative")
+    return duration
 
 
 def _quota_failure(what: str, err: MarketoExportQuotaError) -> AirflowFailException:
@@ -83,12 +115,18 @@ class MarketoStartProgramMemberExportOperator(BaseOperator):
         ``nurtureCadence``, ``statusNames`` and ``updatedAt`` (at most 31 days).
     :param format: ``CSV`` (default), ``TSV`` or ``SSV``.
     :param column_header_names: map from field name to the header written for it.
-    :param marketo_conn_id: Airflow connection of the Marketo instance.
+    :param marketo_conn_id: Airflow connection of the Marketo instance (templated).
     :param queue_full_retries: how many more enqueue attempts to make while the queue is full.
     :param queue_full_wait: wait between those attempts (seconds or timedelta).
     """
 
-    template_fields: Sequence[str] = ("fields", "filter", "format", "column_header_names")
+    template_fields: Sequence[str] = (
+        "fields",
+        "filter",
+        "format",
+        "column_header_names",
+        "marketo_conn_id",
+    )
     template_fields_renderers = {"filter": "json", "column_header_names": "json", "fields": "json"}
     ui_color = "#5c4ee5"
 
@@ -110,12 +148,8 @@ class MarketoStartProgramMemberExportOperator(BaseOperator):
         self.format = format
         self.column_header_names = column_header_names
         self.marketo_conn_id = marketo_conn_id
-        if queue_full_retries < 0:
-            raise ValueError(f"queue_full_retries={queue_full_retries!r} must be >= 0")
-        self.queue_full_retries = queue_full_retries
-        self.queue_full_wait = (
-            queue_full_wait if isinstance(queue_full_wait, timedelta) else timedelta(seconds=queue_full_wait)
-        )
+        self.queue_full_retries = _counting_number("queue_full_retries", queue_full_retries, minimum=0)
+        self.queue_full_wait = _non_negative_duration("queue_full_wait", queue_full_wait)
         self._started_export_id: str | None = None
 
     @property
@@ -249,6 +283,34 @@ _RESUMABLE_STREAM_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
+def _export_id(value: Any) -> str:
+    """A Marketo exportId: a non-empty string (``None`` must not become the string 'None')."""
+    if not isinstance(value, str) or not value.strip():
+        raise MarketoRequestError("export_id", value, "must be a non-empty string (the exportId)")
+    return value.strip()
+
+
+def _destination_url(value: Any) -> str:
+    """An object storage URL with a scheme: a bare path would land relative to the worker's cwd."""
+    if not isinstance(value, str) or not value.strip():
+        raise MarketoRequestError("destination", value, "must be a non-empty object storage URL")
+    scheme, separator, rest = value.strip().partition("://")
+    if not separator or not scheme or not rest:
+        raise MarketoRequestError(
+            "destination", value, "must be a URL with a scheme, e.g. file:///data/members.csv or s3://b/k"
+        )
+    return value.strip()
+
+
+def _object_storage_path(value: Any, conn_id: str | None) -> ObjectStoragePath:
+    """The destination as a path of a registered filesystem, before anything is asked of Marketo."""
+    url = _destination_url(value)
+    try:
+        return ObjectStoragePath(url, conn_id=conn_id)
+    except ValueError as err:  # "Unsupported filesystem: 'ftp2'"
+        raise MarketoRequestError("destination", value, f"is not a usable object storage URL: {err}") from err
+
+
 def _public_uri(path: ObjectStoragePath) -> str:
     """URI of a path without its connection id (``s3://conn@bucket/k`` -> ``s3://bucket/k``)."""
     return f"{path.protocol}://{path.path}"
@@ -311,10 +373,16 @@ class MarketoDownloadProgramMemberExportOperator(BaseOperator):
     :param max_resumes: how many times a broken stream is resumed with ``Range``.
     :param progress_interval: seconds between progress log lines.
     :param program_ids: Marketo program id(s) of the export, reported as lineage input.
-    :param marketo_conn_id: Airflow connection of the Marketo instance.
+    :param marketo_conn_id: Airflow connection of the Marketo instance (templated).
     """
 
-    template_fields: Sequence[str] = ("export_id", "destination", "dest_conn_id", "program_ids")
+    template_fields: Sequence[str] = (
+        "export_id",
+        "destination",
+        "dest_conn_id",
+        "program_ids",
+        "marketo_conn_id",
+    )
     ui_color = "#5c4ee5"
 
     def __init__(
@@ -335,18 +403,19 @@ class MarketoDownloadProgramMemberExportOperator(BaseOperator):
         super().__init__(**kwargs)
         if compression not in (None, "gzip"):
             raise ValueError(f"compression={compression!r} is not supported: use None or 'gzip'")
-        if chunk_size <= 0:
-            raise ValueError(f"chunk_size={chunk_size!r} must be a positive number of bytes")
-        if max_resumes < 0:
-            raise ValueError(f"max_resumes={max_resumes!r} must be >= 0")
+        self.chunk_size = _counting_number("chunk_size", chunk_size, minimum=1)
+        self.max_resumes = _counting_number("max_resumes", max_resumes, minimum=0)
+        # Templated: literal values are checked now (DAG parse time), rendered ones again in execute().
+        if _known_at_parse_time(export_id):
+            _export_id(export_id)
+        if _known_at_parse_time(destination):
+            _destination_url(destination)
         self.export_id = export_id
         self.destination = destination
         self.marketo_conn_id = marketo_conn_id
         self.dest_conn_id = dest_conn_id
         self.overwrite = overwrite
         self.compression = compression
-        self.chunk_size = chunk_size
-        self.max_resumes = max_resumes
         self.progress_interval = progress_interval
         self.program_ids = program_ids
         self._result: dict[str, Any] | None = None
@@ -356,7 +425,8 @@ class MarketoDownloadProgramMemberExportOperator(BaseOperator):
         return MarketoHook(marketo_conn_id=self.marketo_conn_id)
 
     def execute(self, context: Context) -> dict[str, Any]:
-        export_id = str(self.export_id)
+        export_id = _export_id(self.export_id)
+        destination = _object_storage_path(self.destination, self.dest_conn_id)
         hook = self.hook
         record = hook.get_program_member_export_status(export_id)
         verdict = judge_export_status(record)
@@ -367,7 +437,6 @@ class MarketoDownloadProgramMemberExportOperator(BaseOperator):
         expected_size = int(record["fileSize"])
         expected_sha = str(record.get("fileChecksum", "")).removeprefix("sha256:").lower()
 
-        destination = ObjectStoragePath(self.destination, conn_id=self.dest_conn_id)
         if destination.exists() and not self.overwrite:
             raise AirflowFailException(
                 f"{_public_uri(destination)} already exists; set overwrite=True to replace it."

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Sequence
 from datetime import timedelta
@@ -15,7 +16,7 @@ from airflow.providers.common.compat.sdk import (
 )
 from airflow.sdk import BaseSensorOperator, Context, PokeReturnValue
 
-from airflow_provider_marketo_pm.exceptions import MarketoError
+from airflow_provider_marketo_pm.exceptions import MarketoError, MarketoRequestError
 from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
 from airflow_provider_marketo_pm.triggers.program_members import (
     ExportState,
@@ -26,6 +27,23 @@ from airflow_provider_marketo_pm.validation import is_loopback_host
 
 # Marketo refreshes a job's status at most once a minute: polling faster only burns API quota.
 MARKETO_STATUS_REFRESH_SECONDS = 60.0
+
+
+def _poll_interval(value: Any) -> float:
+    """Seconds between status checks: a number > 0, or its text as a template renders it."""
+    seconds: float | None = None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        seconds = float(value)
+    elif isinstance(value, str):
+        try:
+            seconds = float(value.strip())
+        except ValueError:
+            seconds = None
+    if seconds is None or not math.isfinite(seconds):
+        raise MarketoRequestError("poll_interval", value, "must be a number of seconds")
+    if seconds <= 0:
+        raise MarketoRequestError("poll_interval", value, "must be > 0 (0 would poll in a tight loop)")
+    return seconds
 
 
 class MarketoProgramMemberExportSensor(BaseSensorOperator):
@@ -41,9 +59,10 @@ class MarketoProgramMemberExportSensor(BaseSensorOperator):
     (``exportId``, ``numberOfRecords``, ``fileSize``, ``fileChecksum``, ...).
 
     :param export_id: exportId to wait for (templated), usually the start operator's XCom.
-    :param marketo_conn_id: Airflow connection of the Marketo instance.
-    :param poll_interval: seconds between status checks. Marketo refreshes status once a minute,
-        so values below 60 only make sense against a local emulator (a warning says so otherwise).
+    :param marketo_conn_id: Airflow connection of the Marketo instance (templated).
+    :param poll_interval: seconds between status checks (templated: a template may render it,
+        e.g. from a Variable). Marketo refreshes status once a minute, so values below 60 only make
+        sense against a local emulator (a warning says so otherwise).
     :param timeout: seconds (or timedelta) to wait before failing with AirflowSensorTimeout.
     :param deferrable: wait in the triggerer (default) instead of on a worker.
     :param cancel_on_timeout: cancel the Marketo job when the sensor times out, freeing its place
@@ -52,7 +71,7 @@ class MarketoProgramMemberExportSensor(BaseSensorOperator):
         failed/success or clears it. It can also fire when a trigger is reassigned: off by default.
     """
 
-    template_fields: Sequence[str] = ("export_id",)
+    template_fields: Sequence[str] = ("export_id", "marketo_conn_id", "poll_interval")
     ui_color = "#5c4ee5"
 
     def __init__(
@@ -60,17 +79,23 @@ class MarketoProgramMemberExportSensor(BaseSensorOperator):
         *,
         export_id: str,
         marketo_conn_id: str = "marketo_default",
-        poll_interval: float = MARKETO_STATUS_REFRESH_SECONDS,
+        poll_interval: float | str = MARKETO_STATUS_REFRESH_SECONDS,
         timeout: timedelta | float = timedelta(hours=24),
         deferrable: bool = True,
         cancel_on_timeout: bool = False,
         cancel_on_kill: bool = False,
         **kwargs: Any,
     ) -> None:
-        super().__init__(poke_interval=poll_interval, timeout=timeout, **kwargs)
+        # A template (or an XComArg / mapped argument) is checked once rendered, in execute(); a plain
+        # value is checked now, when the DAG is parsed.
+        rendered_later = (isinstance(poll_interval, str) and "{{" in poll_interval) or callable(
+            getattr(poll_interval, "resolve", None)
+        )
+        poke_interval = MARKETO_STATUS_REFRESH_SECONDS if rendered_later else _poll_interval(poll_interval)
+        super().__init__(poke_interval=poke_interval, timeout=timeout, **kwargs)
         self.export_id = export_id
         self.marketo_conn_id = marketo_conn_id
-        self.poll_interval = float(poll_interval)
+        self.poll_interval: Any = poll_interval if rendered_later else poke_interval
         self.deferrable = deferrable
         self.cancel_on_timeout = cancel_on_timeout
         self.cancel_on_kill = cancel_on_kill
@@ -80,14 +105,15 @@ class MarketoProgramMemberExportSensor(BaseSensorOperator):
         return MarketoHook(marketo_conn_id=self.marketo_conn_id)
 
     def _warn_if_polling_too_fast(self) -> None:
-        if self.poll_interval >= MARKETO_STATUS_REFRESH_SECONDS:
+        poll_interval = _poll_interval(self.poll_interval)
+        if poll_interval >= MARKETO_STATUS_REFRESH_SECONDS:
             return
         host = BaseHook.get_connection(self.marketo_conn_id).host
         if not host or not is_loopback_host(host):
             self.log.warning(
                 "poll_interval=%g s is below Marketo's %d s status refresh: every extra poll spends "
                 "API quota for no news. Use poll_interval>=60 against a real instance.",
-                self.poll_interval,
+                poll_interval,
                 MARKETO_STATUS_REFRESH_SECONDS,
             )
 
@@ -105,6 +131,8 @@ class MarketoProgramMemberExportSensor(BaseSensorOperator):
         return PokeReturnValue(is_done=record is not None, xcom_value=record)
 
     def execute(self, context: Context) -> Any:
+        poll_interval = _poll_interval(self.poll_interval)  # rendered by now
+        self.poll_interval = self.poke_interval = poll_interval
         self._warn_if_polling_too_fast()
         if not self.deferrable:
             try:
@@ -119,7 +147,7 @@ class MarketoProgramMemberExportSensor(BaseSensorOperator):
             trigger=MarketoProgramMemberExportTrigger(
                 export_id=str(self.export_id),
                 marketo_conn_id=self.marketo_conn_id,
-                poll_interval=self.poll_interval,
+                poll_interval=poll_interval,
                 end_time=time.time() + self.timeout,
                 cancel_on_kill=self.cancel_on_kill,
             ),

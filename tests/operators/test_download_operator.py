@@ -10,7 +10,7 @@ import pytest
 from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException
 from marketo_exports import start_export_via_hook, wait_for_export_status
 
-from airflow_provider_marketo_pm.exceptions import MarketoExportIntegrityError
+from airflow_provider_marketo_pm.exceptions import MarketoExportIntegrityError, MarketoRequestError
 from airflow_provider_marketo_pm.operators.program_members import MarketoDownloadProgramMemberExportOperator
 
 
@@ -46,9 +46,28 @@ def test_writes_the_exact_bytes_and_reports_them(emulator, tmp_path):
 
 
 def test_templated_fields():
-    assert {"export_id", "destination", "dest_conn_id"} <= set(
+    assert {"export_id", "destination", "dest_conn_id", "marketo_conn_id"} <= set(
         MarketoDownloadProgramMemberExportOperator.template_fields
     )
+
+
+def test_rendered_connection_and_destination_are_used(emulator, tmp_path, monkeypatch):
+    monkeypatch.setenv("AIRFLOW_CONN_MARKETO_SANDBOX", emulator.connection_json())
+    export_id = completed_export(emulator)
+    op = MarketoDownloadProgramMemberExportOperator(
+        task_id="download",
+        export_id="{{ params.export_id }}",
+        destination="{{ params.dest }}",
+        marketo_conn_id="{{ params.conn }}",
+    )
+    dest = tmp_path / "members.csv"
+
+    op.render_template_fields(
+        {"params": {"export_id": export_id, "dest": dest.as_uri(), "conn": "marketo_sandbox"}}
+    )
+    op.execute(context={})
+
+    assert dest.read_bytes() == emulator.file_bytes(export_id)
 
 
 def test_refuses_to_overwrite_unless_asked(emulator, tmp_path):
@@ -153,14 +172,41 @@ def test_progress_lines_give_bytes_percent_rate_and_eta(emulator, tmp_path, caps
     [
         ({"compression": "zip"}, "compression"),
         ({"chunk_size": 0}, "chunk_size"),
+        ({"chunk_size": "1MB"}, "chunk_size"),
+        ({"chunk_size": True}, "chunk_size"),
+        ({"chunk_size": 1024.0}, "chunk_size"),
         ({"max_resumes": -1}, "max_resumes"),
+        ({"max_resumes": False}, "max_resumes"),
+        ({"export_id": None}, "export_id"),
+        ({"export_id": " "}, "export_id"),
+        ({"export_id": 42}, "export_id"),
+        ({"destination": ""}, "destination"),
+        ({"destination": None}, "destination"),
+        ({"destination": "exports/members.csv"}, "destination"),
+        ({"destination": "/data/members.csv"}, "destination"),
     ],
 )
 def test_bad_arguments_are_refused_when_the_dag_is_parsed(kwargs, words):
+    kwargs = {"export_id": "e", "destination": "file:///tmp/x", **kwargs}
     with pytest.raises(ValueError, match=words):
-        MarketoDownloadProgramMemberExportOperator(
-            task_id="d", export_id="e", destination="file:///tmp/x", **kwargs
-        )
+        MarketoDownloadProgramMemberExportOperator(task_id="d", **kwargs)
+
+
+def test_values_known_only_at_run_time_are_checked_after_rendering(emulator):
+    op = MarketoDownloadProgramMemberExportOperator(
+        task_id="d", export_id="{{ params.export_id }}", destination="{{ params.dest }}"
+    )
+    bad_renders = [
+        ({"export_id": "", "dest": "file:///tmp/x.csv"}, "export_id"),
+        ({"export_id": "e", "dest": "exports/members.csv"}, "destination"),
+        ({"export_id": "e", "dest": "ftp2://host/members.csv"}, "destination"),
+    ]
+    for params, words in bad_renders:
+        rendered = op.prepare_for_execution()
+        rendered.render_template_fields({"params": params})
+        with pytest.raises(MarketoRequestError, match=words):
+            rendered.execute(context={})
+    assert emulator.requests == []
 
 
 def test_asset_alias_outlet_gets_an_event_for_the_written_file(emulator, tmp_path):

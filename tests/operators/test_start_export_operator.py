@@ -47,7 +47,39 @@ def test_marketo_request_fields_are_templated():
         "filter",
         "format",
         "column_header_names",
+        "marketo_conn_id",
     }
+
+
+def test_the_connection_id_is_rendered_before_the_hook_uses_it(emulator, monkeypatch):
+    monkeypatch.setenv("AIRFLOW_CONN_MARKETO_SANDBOX", emulator.connection_json())
+    op = start_operator(marketo_conn_id="{{ params.conn }}")
+
+    op.render_template_fields({"params": {"conn": "marketo_sandbox"}})
+
+    assert op.marketo_conn_id == "marketo_sandbox"
+    assert op.hook.marketo_conn_id == "marketo_sandbox"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "words"),
+    [
+        ({"queue_full_retries": -1}, "queue_full_retries"),
+        ({"queue_full_retries": True}, "queue_full_retries"),
+        ({"queue_full_retries": "3"}, "queue_full_retries"),
+        ({"queue_full_wait": -1}, "queue_full_wait"),
+        ({"queue_full_wait": dt.timedelta(seconds=-30)}, "queue_full_wait"),
+        ({"queue_full_wait": "2 minutes"}, "queue_full_wait"),
+    ],
+)
+def test_bad_queue_full_settings_are_refused_when_the_dag_is_parsed(kwargs, words):
+    with pytest.raises(MarketoRequestError, match=words):
+        start_operator(**kwargs)
+
+
+def test_queue_full_wait_takes_seconds_or_a_timedelta():
+    assert start_operator(queue_full_wait=90).queue_full_wait == dt.timedelta(seconds=90)
+    assert start_operator(queue_full_wait=dt.timedelta(0)).queue_full_wait == dt.timedelta(0)
 
 
 def test_nested_filter_values_are_rendered():

@@ -14,16 +14,70 @@ from airflow.providers.common.compat.sdk import (
 )
 from marketo_exports import start_export_via_hook, wait_for_export_status
 
+from airflow_provider_marketo_pm.exceptions import MarketoRequestError
 from airflow_provider_marketo_pm.sensors.program_members import MarketoProgramMemberExportSensor
 from airflow_provider_marketo_pm.triggers.program_members import MarketoProgramMemberExportTrigger
 
 
 def sensor(export_id: str, **kwargs) -> MarketoProgramMemberExportSensor:
-    return MarketoProgramMemberExportSensor(task_id="wait", export_id=export_id, poll_interval=0.05, **kwargs)
+    kwargs.setdefault("poll_interval", 0.05)
+    return MarketoProgramMemberExportSensor(task_id="wait", export_id=export_id, **kwargs)
 
 
-def test_export_id_is_templated():
-    assert "export_id" in MarketoProgramMemberExportSensor.template_fields
+def test_export_id_connection_and_poll_interval_are_templated():
+    assert {"export_id", "marketo_conn_id", "poll_interval"} <= set(
+        MarketoProgramMemberExportSensor.template_fields
+    )
+
+
+def test_a_rendered_poll_interval_is_a_number_handed_to_the_trigger(emulator, monkeypatch):
+    monkeypatch.setenv("AIRFLOW_CONN_MARKETO_SANDBOX", emulator.connection_json())
+    export_id = start_export_via_hook(enqueue=False)
+    op = MarketoProgramMemberExportSensor(
+        task_id="wait",
+        export_id=export_id,
+        marketo_conn_id="{{ params.conn }}",
+        poll_interval="{{ params.poll }}",
+    )
+
+    op.render_template_fields({"params": {"conn": "marketo_sandbox", "poll": "0.5"}})
+    with pytest.raises(TaskDeferred) as deferred:
+        op.execute(context={})
+
+    kwargs = deferred.value.trigger.serialize()[1]
+    json.dumps(kwargs)
+    assert kwargs["poll_interval"] == 0.5
+    assert kwargs["marketo_conn_id"] == "marketo_sandbox"
+
+
+def test_poke_mode_pokes_at_the_rendered_poll_interval(emulator):
+    export_id = start_export_via_hook()
+    op = MarketoProgramMemberExportSensor(
+        task_id="wait", export_id=export_id, poll_interval="{{ params.poll }}", deferrable=False, timeout=30
+    )
+
+    op.render_template_fields({"params": {"poll": "0.05"}})
+    record = op.execute(context={})
+
+    assert record["status"] == "Completed"
+    assert op.poke_interval == op.poll_interval == 0.05
+
+
+@pytest.mark.parametrize("poll_interval", [0, -5, "fast", True, None, float("nan")])
+def test_a_bad_poll_interval_is_refused_when_the_dag_is_parsed(poll_interval):
+    with pytest.raises(MarketoRequestError, match="poll_interval") as raised:
+        sensor("e1", poll_interval=poll_interval)
+    assert "poke_interval" not in str(raised.value)
+
+
+@pytest.mark.parametrize("rendered", ["0", "-1", "soon", ""])
+def test_a_bad_rendered_poll_interval_fails_before_any_request(emulator, rendered):
+    op = sensor("e1", poll_interval="{{ params.poll }}")
+    op.render_template_fields({"params": {"poll": rendered}})
+
+    with pytest.raises(MarketoRequestError, match="poll_interval"):
+        op.execute(context={})
+    assert emulator.requests == []
 
 
 def test_completed_job_returns_record_without_deferring(emulator):
