@@ -138,7 +138,7 @@ class TestCommonEnvironment:
 
     def test_the_hook_accepts_the_compose_connection_only_thanks_to_the_opt_in(self, services):
         from airflow_provider_marketo_pm.exceptions import MarketoConnectionConfigError
-        from airflow_provider_marketo_pm.hooks.marketo import parse_connection_settings
+        from airflow_provider_marketo_pm.hooks.connection_settings import parse_connection_settings
 
         env = airflow_environment(services["airflow-worker"])
         connection = json.loads(with_compose_defaults(env["AIRFLOW_CONN_MARKETO_DEFAULT"]))

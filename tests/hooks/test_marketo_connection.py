@@ -7,7 +7,8 @@ import json
 import pytest
 
 from airflow_provider_marketo_pm.exceptions import MarketoConnectionConfigError
-from airflow_provider_marketo_pm.hooks.marketo import MarketoHook, resolve_base_url
+from airflow_provider_marketo_pm.hooks.connection_settings import resolve_base_url
+from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,159 @@
+"""The Airflow connection of a Marketo instance, parsed and checked once: base URLs, credentials, extras.
+
+Kept apart from the hook so that the rules for hosts (Munchkin ids, https only off loopback) and extras are
+readable, and testable, without any HTTP.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from airflow_provider_marketo_pm.exceptions import MarketoConnectionConfigError
+from airflow_provider_marketo_pm.validation import is_loopback_host
+
+DEFAULT_TIMEOUT = 60.0
+DEFAULT_MAX_RETRIES = 5
+DEFAULT_RETRY_MAX_TIME = 300.0
+
+
+@dataclass(frozen=True)
+class MarketoConnectionSettings:
+    """Everything a call needs from the Airflow connection, parsed and checked once."""
+
+    conn_id: str
+    base_url: str
+    identity_url: str
+    client_id: str
+    client_secret: str = field(repr=False)
+    timeout: float = DEFAULT_TIMEOUT
+    max_retries: int = DEFAULT_MAX_RETRIES
+    retry_max_time: float = DEFAULT_RETRY_MAX_TIME
+
+
+def resolve_base_url(
+    host: str | None, *, schema: str | None = None, port: int | None = None, allow_insecure_http: bool = False
+) -> str:
+    """
+    Turn the connection's host into the REST base URL.
+
+    Accepts ``https://123-ABC-456.mktorest.com`` (a trailing ``/rest`` or ``/`` is dropped), a bare host, a
+    Munchkin id (``123-ABC-456`` -> ``https://123-ABC-456.mktorest.com``) or a loopback emulator URL.
+    Plain http is refused unless the host is loopback, or ``allow_insecure_http`` is set (an emulator in
+    another container of a private network, never a real instance).
+    """
+    text = (host or "").strip()
+    if not text:
+        raise MarketoConnectionConfigError(
+            "The Marketo connection has no host: set it to the REST base URL (Admin > Web Services), "
+            "e.g. https://123-ABC-456.mktorest.com, or to the Munchkin id 123-ABC-456."
+        )
+    if "://" not in text:
+        if _is_munchkin_id(text):
+            text = f"{text}.mktorest.com"
+        scheme = (schema or "").lower()
+        if scheme not in ("http", "https"):
+            scheme = "http" if is_loopback_host(text) else "https"
+        text = f"{scheme}://{text}"
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise MarketoConnectionConfigError(f"The Marketo connection host {host!r} is not an http(s) URL.")
+    if parts.scheme == "http" and not allow_insecure_http and not is_loopback_host(text):
+        raise MarketoConnectionConfigError(
+            f"Refusing plain http for {parts.hostname!r}: the client secret and access token would travel "
+            "unencrypted. Use the https REST base URL (https://<munchkin-id>.mktorest.com); plain http is "
+            "only allowed for a loopback emulator (127.0.0.1, ::1, localhost), or for an emulator on a "
+            "private network with the extra allow_insecure_http=true."
+        )
+    netloc = parts.netloc
+    if port and parts.port is None:
+        netloc = f"{netloc}:{port}"
+    path = parts.path.rstrip("/")
+    for suffix in ("/rest", "/identity"):
+        if path.endswith(suffix):
+            path = path[: -len(suffix)]
+    return f"{parts.scheme}://{netloc}{path}"
+
+
+def _is_munchkin_id(text: str) -> bool:
+    pieces = text.split("-")
+    return (
+        len(pieces) == 3
+        and pieces[0].isdigit()
+        and pieces[1].isalpha()
+        and pieces[2].isdigit()
+        and (len(pieces[0]), len(pieces[1]), len(pieces[2])) == (3, 3, 3)
+    )
+
+
+def parse_connection_settings(
+    conn_id: str,
+    *,
+    host: str | None,
+    schema: str | None,
+    port: int | None,
+    login: str | None,
+    password: str | None,
+    extra: Mapping[str, Any],
+) -> MarketoConnectionSettings:
+    """
+    Validate the connection fields and extras.
+
+    Extras: ``identity_url``, ``timeout``, ``max_retries``, ``retry_max_time`` and ``allow_insecure_http``
+    (emulators on a private network only). Anything else is refused, so a typo does not pass silently.
+    """
+    if not login or not password:
+        raise MarketoConnectionConfigError(
+            f"The Marketo connection {conn_id!r} needs the LaunchPoint client id as login and the client "
+            "secret as password (Admin > LaunchPoint > View Details)."
+        )
+    known = {"identity_url", "timeout", "max_retries", "retry_max_time", "allow_insecure_http"}
+    unknown = sorted(set(extra) - known)
+    if unknown:
+        raise MarketoConnectionConfigError(
+            f"The Marketo connection {conn_id!r} has unknown extra(s) {unknown}; allowed: {sorted(known)}."
+        )
+    insecure = extra.get("allow_insecure_http", False)
+    if not isinstance(insecure, bool):
+        if str(insecure).lower() not in ("true", "false"):
+            raise MarketoConnectionConfigError(
+                f"The Marketo connection {conn_id!r}: allow_insecure_http={insecure!r} must be a boolean."
+            )
+        insecure = str(insecure).lower() == "true"
+    base_url = resolve_base_url(host, schema=schema, port=port, allow_insecure_http=insecure)
+    identity_url = base_url + "/identity"
+    if extra.get("identity_url"):
+        identity_url = resolve_base_url(str(extra["identity_url"]), allow_insecure_http=insecure)
+        if not identity_url.endswith("/identity"):
+            identity_url += "/identity"
+    return MarketoConnectionSettings(
+        conn_id=conn_id,
+        base_url=base_url,
+        identity_url=identity_url,
+        client_id=login,
+        client_secret=password,
+        timeout=_positive_number(conn_id, "timeout", extra.get("timeout", DEFAULT_TIMEOUT)),
+        max_retries=int(
+            _positive_number(conn_id, "max_retries", extra.get("max_retries", DEFAULT_MAX_RETRIES), 0)
+        ),
+        retry_max_time=_positive_number(
+            conn_id, "retry_max_time", extra.get("retry_max_time", DEFAULT_RETRY_MAX_TIME)
+        ),
+    )
+
+
+def _positive_number(conn_id: str, name: str, value: Any, minimum: float = 1e-9) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = float("nan")
+    if isinstance(value, bool) or not number >= minimum:
+        raise MarketoConnectionConfigError(
+            f"The Marketo connection {conn_id!r} extra {name}={value!r} must be a number >= {minimum:g}."
+        )
+    return number
+
+
+__all__ = ["MarketoConnectionSettings", "parse_connection_settings", "resolve_base_url"]
