@@ -107,6 +107,7 @@ class AirflowCluster:
     port: int = field(default=0, init=False)
     log_server_ports: tuple[int, int] = field(default=(0, 0), init=False)
     _own_home: bool = field(default=False, init=False)
+    _process_groups: set[int] = field(default_factory=set, init=False)
     _token: str | None = field(default=None, init=False, repr=False)
     _session: requests.Session = field(default_factory=requests.Session, init=False, repr=False)
 
@@ -164,14 +165,26 @@ class AirflowCluster:
             shutil.rmtree(self.home, ignore_errors=True)
 
     def _kill_strays(self) -> None:
-        """Kill task processes that left their group (none expected) but still run under this home."""
-        if self.home is None:
-            return
-        home = str(self.home)
-        for proc in psutil.process_iter(["pid"]):
+        """Kill processes that left their group (none expected) but still run under this home."""
+        for proc in self.processes():
             with contextlib.suppress(psutil.Error):
-                if proc.pid != os.getpid() and proc.environ().get("AIRFLOW_HOME") == home:
-                    proc.kill()
+                proc.kill()
+                proc.wait(timeout=5)
+
+    def processes(self) -> list[psutil.Process]:
+        """Live processes of this cluster: in a component's process group, or with this AIRFLOW_HOME.
+
+        Both tests are needed: setproctitle overwrites /proc/<pid>/environ of the titled workers, and
+        a process may leave its group.
+        """
+        home, found = str(self.home), []
+        for proc in psutil.process_iter():
+            with contextlib.suppress(psutil.Error, OSError):
+                if proc.pid == os.getpid() or proc.status() == psutil.STATUS_ZOMBIE:
+                    continue
+                if os.getpgid(proc.pid) in self._process_groups or proc.environ().get("AIRFLOW_HOME") == home:
+                    found.append(proc)
+        return found
 
     # ----------------------------------------------------------------- environment and processes
     def environment(self) -> dict[str, str]:
@@ -242,6 +255,7 @@ class AirflowCluster:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
+        self._process_groups.add(process.pid)
         component = Component(name, process, log_path)
         self.components[name] = component
         return component

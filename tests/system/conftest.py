@@ -40,6 +40,7 @@ def airflow_cluster(dags_folder: Path, tmp_path_factory: pytest.TempPathFactory)
     )
     with cluster:
         yield cluster
+    assert not cluster.processes(), "processes outlived the cluster"
 
 
 @pytest.fixture
