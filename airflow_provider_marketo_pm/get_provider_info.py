@@ -46,6 +46,16 @@ CONNECTION_FIELDS: dict[str, Any] = {
         "description": "Retries of a transient error (604, 606, 608, 611, 615, 713, HTTP 5xx, network).",
         "schema": {"type": ["integer", "null"], "default": 5},
     },
+    "retry_min_wait": {
+        "label": "First retry wait (seconds)",
+        "description": "Backoff before the first retry; it doubles each time (plus jitter).",
+        "schema": {"type": ["number", "null"], "default": 1},
+    },
+    "retry_max_wait": {
+        "label": "Longest retry wait (seconds)",
+        "description": "Cap of a single backoff wait; not shorter than the first retry wait.",
+        "schema": {"type": ["number", "null"], "default": 30},
+    },
     "retry_max_time": {
         "label": "Max retry time (seconds)",
         "description": "Give up retrying a call after this long.",

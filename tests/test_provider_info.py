@@ -14,6 +14,7 @@ import pytest
 
 from airflow_provider_marketo_pm import __version__
 from airflow_provider_marketo_pm.get_provider_info import get_provider_info
+from airflow_provider_marketo_pm.hooks import connection_settings
 
 PACKAGE_NAME = "airflow-provider-marketo-pm"
 
@@ -45,10 +46,33 @@ def test_connection_type_and_hook():
     assert hook_class.default_conn_name == "marketo_default"
     behaviour = conn_type["ui-field-behaviour"]
     assert set(behaviour) == {"hidden-fields", "relabeling", "placeholders"}
-    assert set(conn_type["conn-fields"]) == {"identity_url", "timeout", "max_retries", "retry_max_time"}
+    assert set(conn_type["conn-fields"]) == {
+        "identity_url",
+        "timeout",
+        "max_retries",
+        "retry_min_wait",
+        "retry_max_wait",
+        "retry_max_time",
+    }
     for field in conn_type["conn-fields"].values():
         assert field["label"]
         assert "type" in field["schema"]
+
+
+def test_conn_fields_are_the_extras_the_hook_accepts_with_its_defaults():
+    """The form shows every user-facing extra (not the emulator-only opt-in) with the hook's own defaults."""
+    (conn_type,) = get_provider_info()["connection-types"]
+    fields = conn_type["conn-fields"]
+    assert set(fields) == connection_settings.KNOWN_EXTRAS - {"allow_insecure_http"}
+    defaults = {name: field["schema"].get("default") for name, field in fields.items()}
+    assert defaults == {
+        "identity_url": None,
+        "timeout": connection_settings.DEFAULT_TIMEOUT,
+        "max_retries": connection_settings.DEFAULT_MAX_RETRIES,
+        "retry_min_wait": connection_settings.DEFAULT_RETRY_MIN_WAIT,
+        "retry_max_wait": connection_settings.DEFAULT_RETRY_MAX_WAIT,
+        "retry_max_time": connection_settings.DEFAULT_RETRY_MAX_TIME,
+    }
 
 
 def test_module_lists_name_the_public_modules():

@@ -16,7 +16,20 @@ from airflow_provider_marketo_pm.validation import is_loopback_host
 
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_MAX_RETRIES = 5
+DEFAULT_RETRY_MIN_WAIT = 1.0
+DEFAULT_RETRY_MAX_WAIT = 30.0
 DEFAULT_RETRY_MAX_TIME = 300.0
+KNOWN_EXTRAS = frozenset(
+    {
+        "identity_url",
+        "allow_insecure_http",
+        "timeout",
+        "max_retries",
+        "retry_min_wait",
+        "retry_max_wait",
+        "retry_max_time",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -30,6 +43,8 @@ class MarketoConnectionSettings:
     client_secret: str = field(repr=False)
     timeout: float = DEFAULT_TIMEOUT
     max_retries: int = DEFAULT_MAX_RETRIES
+    retry_min_wait: float = DEFAULT_RETRY_MIN_WAIT
+    retry_max_wait: float = DEFAULT_RETRY_MAX_WAIT
     retry_max_time: float = DEFAULT_RETRY_MAX_TIME
 
 
@@ -101,19 +116,21 @@ def parse_connection_settings(
     """
     Validate the connection fields and extras.
 
-    Extras: ``identity_url``, ``timeout``, ``max_retries``, ``retry_max_time`` and ``allow_insecure_http``
-    (emulators on a private network only). Anything else is refused, so a typo does not pass silently.
+    Extras: ``identity_url``, ``timeout``, ``max_retries``, ``retry_min_wait`` and ``retry_max_wait`` (the
+    first and the longest backoff wait, seconds), ``retry_max_time`` and ``allow_insecure_http`` (emulators
+    on a private network only). A numeric extra set to null means its default. Anything else is refused, so
+    a typo does not pass silently.
     """
     if not login or not password:
         raise MarketoConnectionConfigError(
             f"The Marketo connection {conn_id!r} needs the LaunchPoint client id as login and the client "
             "secret as password (Admin > LaunchPoint > View Details)."
         )
-    known = {"identity_url", "timeout", "max_retries", "retry_max_time", "allow_insecure_http"}
-    unknown = sorted(set(extra) - known)
+    unknown = sorted(set(extra) - KNOWN_EXTRAS)
     if unknown:
         raise MarketoConnectionConfigError(
-            f"The Marketo connection {conn_id!r} has unknown extra(s) {unknown}; allowed: {sorted(known)}."
+            f"The Marketo connection {conn_id!r} has unknown extra(s) {unknown}; "
+            f"allowed: {sorted(KNOWN_EXTRAS)}."
         )
     insecure = extra.get("allow_insecure_http", False)
     if not isinstance(insecure, bool):
@@ -128,20 +145,30 @@ def parse_connection_settings(
         identity_url = resolve_base_url(str(extra["identity_url"]), allow_insecure_http=insecure)
         if not identity_url.endswith("/identity"):
             identity_url += "/identity"
-    return MarketoConnectionSettings(
+
+    def number(name: str, default: float, minimum: float = 1e-9) -> float:
+        value = extra.get(name)
+        return default if value is None else _positive_number(conn_id, name, value, minimum)
+
+    settings = MarketoConnectionSettings(
         conn_id=conn_id,
         base_url=base_url,
         identity_url=identity_url,
         client_id=login,
         client_secret=password,
-        timeout=_positive_number(conn_id, "timeout", extra.get("timeout", DEFAULT_TIMEOUT)),
-        max_retries=int(
-            _positive_number(conn_id, "max_retries", extra.get("max_retries", DEFAULT_MAX_RETRIES), 0)
-        ),
-        retry_max_time=_positive_number(
-            conn_id, "retry_max_time", extra.get("retry_max_time", DEFAULT_RETRY_MAX_TIME)
-        ),
+        timeout=number("timeout", DEFAULT_TIMEOUT),
+        max_retries=int(number("max_retries", DEFAULT_MAX_RETRIES, minimum=0)),
+        retry_min_wait=number("retry_min_wait", DEFAULT_RETRY_MIN_WAIT),
+        retry_max_wait=number("retry_max_wait", DEFAULT_RETRY_MAX_WAIT),
+        retry_max_time=number("retry_max_time", DEFAULT_RETRY_MAX_TIME),
     )
+    if settings.retry_min_wait > settings.retry_max_wait:
+        raise MarketoConnectionConfigError(
+            f"The Marketo connection {conn_id!r} extra retry_min_wait={settings.retry_min_wait:g} is longer "
+            f"than retry_max_wait={settings.retry_max_wait:g}: the first backoff wait must not exceed the "
+            "longest one."
+        )
+    return settings
 
 
 def _positive_number(conn_id: str, name: str, value: Any, minimum: float = 1e-9) -> float:
@@ -150,8 +177,9 @@ def _positive_number(conn_id: str, name: str, value: Any, minimum: float = 1e-9)
     except (TypeError, ValueError):
         number = float("nan")
     if isinstance(value, bool) or not number >= minimum:
+        rule = "a positive number" if minimum > 0 else f"a number >= {minimum:g}"
         raise MarketoConnectionConfigError(
-            f"The Marketo connection {conn_id!r} extra {name}={value!r} must be a number >= {minimum:g}."
+            f"The Marketo connection {conn_id!r} extra {name}={value!r} must be {rule}."
         )
     return number
 

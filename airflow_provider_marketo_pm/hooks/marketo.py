@@ -10,6 +10,7 @@ to it: the connection (``connection_settings``), the process-wide token (``token
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from functools import cached_property
@@ -50,8 +51,6 @@ except ImportError:  # pragma: no cover - older task SDKs
 
 T = TypeVar("T")
 
-DEFAULT_RETRY_MIN_WAIT = 1.0
-DEFAULT_RETRY_MAX_WAIT = 30.0
 DEFAULT_TOKEN_REFRESH_MARGIN = 60.0
 USER_AGENT = f"airflow-provider-marketo-pm/{__version__}"
 
@@ -64,11 +63,15 @@ class MarketoHook(HttpHook):
     Interact with Marketo's Bulk Program Member Extract API.
 
     :param marketo_conn_id: the Airflow connection: host = REST base URL or Munchkin id, login = client id,
-        password = client secret; extras ``identity_url``, ``timeout``, ``max_retries``, ``retry_max_time``.
+        password = client secret; extras ``identity_url``, ``timeout``, ``max_retries``, ``retry_min_wait``,
+        ``retry_max_wait``, ``retry_max_time`` (see :func:`parse_connection_settings`).
     :param timeout: seconds per HTTP call (overrides the ``timeout`` extra).
     :param max_retries: retries of a transient error (overrides the ``max_retries`` extra).
-    :param retry_min_wait: first backoff wait in seconds (doubles each time, plus jitter).
-    :param retry_max_wait: longest single backoff wait in seconds.
+    :param retry_min_wait: first backoff wait in seconds, doubling each time, plus jitter (overrides the
+        ``retry_min_wait`` extra, default 1).
+    :param retry_max_wait: longest single backoff wait in seconds (overrides the ``retry_max_wait`` extra,
+        default 30). When only one of the two is given and it crosses the connection's other one, the
+        connection's value yields: the first wait is capped at the longest.
     :param retry_max_time: stop retrying a call after this many seconds (overrides ``retry_max_time``).
     :param token_refresh_margin: fetch a new token when the cached one has less than this many seconds left.
     """
@@ -86,11 +89,15 @@ class MarketoHook(HttpHook):
         *,
         timeout: float | None = None,
         max_retries: int | None = None,
-        retry_min_wait: float = DEFAULT_RETRY_MIN_WAIT,
-        retry_max_wait: float = DEFAULT_RETRY_MAX_WAIT,
+        retry_min_wait: float | None = None,
+        retry_max_wait: float | None = None,
         retry_max_time: float | None = None,
         token_refresh_margin: float = DEFAULT_TOKEN_REFRESH_MARGIN,
     ) -> None:
+        if retry_min_wait is not None and retry_max_wait is not None and retry_min_wait > retry_max_wait:
+            raise ValueError(
+                f"retry_min_wait={retry_min_wait} must not exceed retry_max_wait={retry_max_wait}"
+            )
         super().__init__(method="GET", http_conn_id=marketo_conn_id)
         self.marketo_conn_id = marketo_conn_id
         self.timeout = timeout
@@ -110,7 +117,10 @@ class MarketoHook(HttpHook):
             "relabeling": dict(CONNECTION_UI_FIELD_BEHAVIOUR["relabeling"]),
             "placeholders": {
                 **CONNECTION_UI_FIELD_BEHAVIOUR["placeholders"],
-                "extra": '{"identity_url": null, "timeout": 60, "max_retries": 5, "retry_max_time": 300}',
+                "extra": (
+                    '{"identity_url": null, "timeout": 60, "max_retries": 5, "retry_min_wait": 1, '
+                    '"retry_max_wait": 30, "retry_max_time": 300}'
+                ),
             },
         }
 
@@ -165,9 +175,13 @@ class MarketoHook(HttpHook):
             overrides["max_retries"] = self.max_retries
         if self.retry_max_time is not None:
             overrides["retry_max_time"] = self.retry_max_time
-        if not overrides:
-            return settings
-        return MarketoConnectionSettings(**{**settings.__dict__, **overrides})
+        if self.retry_max_wait is not None:
+            overrides["retry_max_wait"] = self.retry_max_wait
+            overrides["retry_min_wait"] = min(settings.retry_min_wait, self.retry_max_wait)
+        if self.retry_min_wait is not None:
+            overrides["retry_min_wait"] = self.retry_min_wait
+            overrides.setdefault("retry_max_wait", max(settings.retry_max_wait, self.retry_min_wait))
+        return dataclasses.replace(settings, **overrides) if overrides else settings
 
     def get_conn(
         self, headers: dict[Any, Any] | None = None, extra_options: dict[str, Any] | None = None
@@ -273,9 +287,7 @@ class MarketoHook(HttpHook):
     # -- retries and token replay, sync and async ---------------------------------------------------------
 
     def _retry_policy(self, settings: MarketoConnectionSettings, endpoint: str) -> dict[str, Any]:
-        return retry_policy(
-            settings, endpoint, min_wait=self.retry_min_wait, max_wait=self.retry_max_wait, log=self.log
-        )
+        return retry_policy(settings, endpoint, log=self.log)
 
     def _with_retries(self, endpoint: str, call: Callable[[], T]) -> T:
         return tenacity.Retrying(**self._retry_policy(self.settings, endpoint))(call)

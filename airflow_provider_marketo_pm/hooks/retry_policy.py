@@ -15,14 +15,7 @@ from airflow_provider_marketo_pm.exceptions import MarketoApiError, MarketoTrans
 from airflow_provider_marketo_pm.hooks.connection_settings import MarketoConnectionSettings
 
 
-def retry_policy(
-    settings: MarketoConnectionSettings,
-    endpoint: str,
-    *,
-    min_wait: float,
-    max_wait: float,
-    log: Any,
-) -> dict[str, Any]:
+def retry_policy(settings: MarketoConnectionSettings, endpoint: str, *, log: Any) -> dict[str, Any]:
     """Keyword arguments for ``tenacity.Retrying`` / ``AsyncRetrying`` around one call of ``endpoint``."""
 
     def give_up(state: tenacity.RetryCallState) -> Any:
@@ -52,8 +45,8 @@ def retry_policy(
     return {
         "stop": tenacity.stop_after_attempt(settings.max_retries + 1)
         | tenacity.stop_after_delay(settings.retry_max_time),
-        "wait": tenacity.wait_exponential(multiplier=min_wait, max=max_wait)
-        + tenacity.wait_random(0, min_wait),
+        "wait": tenacity.wait_exponential(multiplier=settings.retry_min_wait, max=settings.retry_max_wait)
+        + tenacity.wait_random(0, settings.retry_min_wait),
         "retry": tenacity.retry_if_exception(lambda err: isinstance(err, MarketoApiError) and err.retryable),
         "before_sleep": log_retry,
         "retry_error_callback": give_up,

@@ -93,9 +93,57 @@ def test_constructor_overrides_extras(monkeypatch):
     assert (settings.timeout, settings.max_retries, settings.retry_max_time) == (2, 7, 9)
 
 
+def test_backoff_waits_come_from_extras_json_or_uri(monkeypatch):
+    use_connection(monkeypatch, **CREDENTIALS, extra={"retry_min_wait": 0.25, "retry_max_wait": 4})
+    assert (MarketoHook().settings.retry_min_wait, MarketoHook().settings.retry_max_wait) == (0.25, 4.0)
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_MARKETO_DEFAULT",
+        "marketo://id:secret@123-ABC-456.mktorest.com?retry_min_wait=0.5&retry_max_wait=2",
+    )
+    assert (MarketoHook().settings.retry_min_wait, MarketoHook().settings.retry_max_wait) == (0.5, 2.0)
+
+
+def test_unset_or_null_numeric_extras_take_the_defaults(monkeypatch):
+    extra = dict.fromkeys(("timeout", "max_retries", "retry_min_wait", "retry_max_wait", "retry_max_time"))
+    use_connection(monkeypatch, **CREDENTIALS, extra=extra)  # a form that saves empty fields as null
+    settings = MarketoHook().settings
+    assert (settings.timeout, settings.max_retries, settings.retry_max_time) == (60.0, 5, 300.0)
+    assert (settings.retry_min_wait, settings.retry_max_wait) == (1.0, 30.0)
+
+
+@pytest.mark.parametrize(
+    ("hook_kwargs", "extra", "expected"),
+    [
+        ({"retry_min_wait": 0.1, "retry_max_wait": 0.2}, {"retry_min_wait": 2, "retry_max_wait": 8},
+         (0.1, 0.2)),
+        ({"retry_max_wait": 4}, {"retry_min_wait": 10, "retry_max_wait": 60}, (4, 4)),
+        ({"retry_max_wait": 4}, {"retry_min_wait": 0.5}, (0.5, 4)),
+        ({"retry_min_wait": 45}, {}, (45, 45)),
+    ],
+)  # fmt: skip
+def test_constructor_backoff_overrides_the_extras_keeping_min_within_max(
+    monkeypatch, hook_kwargs, extra, expected
+):
+    use_connection(monkeypatch, **CREDENTIALS, extra=extra)
+    settings = MarketoHook(**hook_kwargs).settings
+    assert (settings.retry_min_wait, settings.retry_max_wait) == expected
+
+
+def test_constructor_refuses_a_first_wait_longer_than_the_longest():
+    with pytest.raises(ValueError, match="retry_min_wait=5 must not exceed retry_max_wait=1"):
+        MarketoHook(retry_min_wait=5, retry_max_wait=1)
+
+
 @pytest.mark.parametrize(
     ("conn", "message"),
     [
+        ({**CREDENTIALS, "extra": {"retry_min_wait": 0}}, "retry_min_wait=0 must be a positive number"),
+        ({**CREDENTIALS, "extra": {"retry_max_wait": "-1"}}, "retry_max_wait='-1' must be a positive number"),
+        ({**CREDENTIALS, "extra": {"retry_max_wait": True}}, "retry_max_wait=True must be a positive number"),
+        ({**CREDENTIALS, "extra": {"retry_min_wait": 5, "retry_max_wait": 2}},
+         "retry_min_wait=5 is longer than retry_max_wait=2"),
+        ({**CREDENTIALS, "extra": {"retry_min_wait": 45}},
+         "retry_min_wait=45 is longer than retry_max_wait=30"),
         ({"host": "123-ABC-456", "password": "secret"}, "client id as login"),
         ({"host": "123-ABC-456", "login": "id"}, "client id as login"),
         ({**CREDENTIALS, "extra": {"headers": {"X": "1"}}}, "unknown extra"),

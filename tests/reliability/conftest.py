@@ -1,4 +1,4 @@
-"""Reliability suites: fast hook backoff for every test, and the session-wide fault report."""
+"""Reliability suites: a fresh token cache for every test, and the session-wide fault report."""
 
 from __future__ import annotations
 
@@ -13,14 +13,18 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from fault_cases import DAG_CASES, FAULT_CASES
 from fault_report import FaultReport
-from reliability_support import fast_hook_backoff
+
+from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
 
 DAGS_DIR = Path(__file__).resolve().parent / "dags"
 
 
 @pytest.fixture(autouse=True)
-def _fast_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
-    fast_hook_backoff(monkeypatch)
+def _fresh_token_cache() -> Iterator[None]:
+    """Each row starts its own emulator: a token cached by an earlier row means nothing to it."""
+    MarketoHook.clear_token_cache()
+    yield
+    MarketoHook.clear_token_cache()
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,5 @@
-"""Shared wiring of the reliability suites: the emulator as ``marketo_default``, fast retries, and a driver
-that runs start -> sensor -> download through the operators' own execute paths (deferrals included).
+"""Shared wiring of the reliability suites: the emulator as ``marketo_default`` with fast retries, and a
+driver that runs start -> sensor -> download through the operators' own execute paths (deferrals included).
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ import pytest
 from airflow.sdk import Context
 from airflow.sdk.exceptions import TaskDeferred
 
-from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
 from airflow_provider_marketo_pm.operators.program_members import (
     MarketoDownloadProgramMemberExportOperator,
     MarketoStartProgramMemberExportOperator,
@@ -29,7 +28,13 @@ from airflow_provider_marketo_pm.testing import MarketoEmulator
 FIELDS = ["leadId", "firstName", "lastName", "email", "statusName"]
 PROGRAM_FILTER: dict[str, Any] = {"programId": 1044}
 #: Connection extras of the matrix: a short read timeout and few, fast retries keep every row quick.
-FAST_EXTRAS: dict[str, Any] = {"timeout": 2.0, "max_retries": 3, "retry_max_time": 15}
+FAST_EXTRAS: dict[str, Any] = {
+    "timeout": 2.0,
+    "max_retries": 3,
+    "retry_min_wait": 0.005,
+    "retry_max_wait": 0.02,
+    "retry_max_time": 15,
+}
 START, WAIT, DOWNLOAD = "start_export", "wait_for_export", "download_export"
 
 
@@ -38,13 +43,6 @@ def use_emulator(monkeypatch: pytest.MonkeyPatch, emu: MarketoEmulator, **extras
     conn = json.loads(emu.connection_json())
     conn["extra"] = {**FAST_EXTRAS, **extras}
     monkeypatch.setenv("AIRFLOW_CONN_MARKETO_DEFAULT", json.dumps(conn))
-
-
-def fast_hook_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Backoff waits are hook arguments the operators do not expose: shrink their defaults for the run."""
-    monkeypatch.setitem(MarketoHook.__init__.__kwdefaults__, "retry_min_wait", 0.005)
-    monkeypatch.setitem(MarketoHook.__init__.__kwdefaults__, "retry_max_wait", 0.02)
-    MarketoHook.clear_token_cache()
 
 
 def drive(operator: Any, context: Context) -> Any:
