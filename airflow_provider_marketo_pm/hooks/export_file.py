@@ -10,6 +10,7 @@ import json
 from collections.abc import Iterator, Mapping
 
 import requests
+from urllib3.exceptions import ReadTimeoutError
 
 from airflow_provider_marketo_pm.exceptions import MarketoApiError, MarketoTransientError
 from airflow_provider_marketo_pm.hooks.error_classification import error_from_envelope, error_from_http_status
@@ -26,16 +27,27 @@ class MarketoExportFile:
     :ivar start: the byte offset this answer starts at (the Range asked for).
     :ivar total_size: the size of the whole file when Marketo said it, else ``None``.
     :ivar bytes_read: bytes handed out so far by :meth:`iter_chunks`.
+    :ivar read_timeout: the seconds without a byte after which the read gives up (named in the error).
     """
 
-    def __init__(self, response: requests.Response, *, start: int, total_size: int | None) -> None:
+    def __init__(
+        self,
+        response: requests.Response,
+        *,
+        start: int,
+        total_size: int | None,
+        read_timeout: float | None = None,
+    ) -> None:
         self._response = response
         self.start = start
         self.total_size = total_size
+        self.read_timeout = read_timeout
         self.bytes_read = 0
 
     @classmethod
-    def from_response(cls, response: requests.Response, start: int) -> MarketoExportFile:
+    def from_response(
+        cls, response: requests.Response, start: int, *, read_timeout: float | None = None
+    ) -> MarketoExportFile:
         """Check a streamed ``file.json`` answer (status, Range honoured, no error envelope) and wrap it."""
         if response.status_code not in (200, 206):
             raise error_from_http_status(response.status_code, response.text, endpoint="file")
@@ -55,7 +67,8 @@ class MarketoExportFile:
                 payload = None
             if isinstance(payload, Mapping) and payload.get("success") is False:
                 raise error_from_envelope(payload, endpoint="file", http_status=response.status_code)
-        return cls(response, start=start, total_size=_total_size(response, start))
+        total_size = _total_size(response, start)
+        return cls(response, start=start, total_size=total_size, read_timeout=read_timeout)
 
     def iter_chunks(self, chunk_size: int = 1024 * 1024) -> Iterator[bytes]:
         """Yield the body in chunks; a cut connection raises ``MarketoTransientError`` (resume at offset)."""
@@ -65,11 +78,13 @@ class MarketoExportFile:
                     self.bytes_read += len(chunk)
                     yield chunk
         except requests.RequestException as err:
-            raise MarketoTransientError(
-                f"download interrupted after {self.start + self.bytes_read} bytes ({type(err).__name__})",
-                endpoint="file",
-                hint=RESUME_HINT,
-            ) from err
+            position = self.start + self.bytes_read
+            if _is_read_timeout(err):
+                waited = f" (no byte for {self.read_timeout:g} s)" if self.read_timeout else ""
+                what = f"download stalled after {position} bytes: read timeout{waited}"
+            else:
+                what = f"download interrupted after {position} bytes ({type(err).__name__})"
+            raise MarketoTransientError(what, endpoint="file", hint=RESUME_HINT) from err
         if self.total_size is not None and self.start + self.bytes_read < self.total_size:
             raise MarketoTransientError(
                 f"download ended at byte {self.start + self.bytes_read} of {self.total_size}",
@@ -80,6 +95,11 @@ class MarketoExportFile:
     def close(self) -> None:
         """Release the connection (the hook's context manager does it)."""
         self._response.close()
+
+
+def _is_read_timeout(err: requests.RequestException) -> bool:
+    """requests reports a read timeout inside a streamed body as a ConnectionError wrapping urllib3's."""
+    return isinstance(err, requests.Timeout) or any(isinstance(arg, ReadTimeoutError) for arg in err.args)
 
 
 def _total_size(response: requests.Response, start: int) -> int | None:

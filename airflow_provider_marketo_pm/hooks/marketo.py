@@ -499,7 +499,7 @@ class MarketoHook(HttpHook):
             except requests.RequestException as err:
                 raise error_from_network(err, "file") from err
             try:
-                return MarketoExportFile.from_response(response, start)
+                return MarketoExportFile.from_response(response, start, read_timeout=settings.timeout)
             except BaseException:
                 response.close()
                 raise

@@ -434,6 +434,27 @@ def test_cut_download_raises_transient_error_and_resumes(emu, hook):
     assert bytes(received) == expected
 
 
+def test_stalled_download_names_the_read_timeout_and_resumes(emu):
+    hook = MarketoHook(timeout=0.3, **FAST)
+    export_id = completed_export(hook)
+    expected = emu.file_bytes(export_id)
+    emu.stall_download_after(100, seconds=60)
+    received = bytearray()
+
+    def download(start):
+        with hook.open_program_member_export_file(export_id, start=start) as export_file:
+            for chunk in export_file.iter_chunks(chunk_size=10):
+                received.extend(chunk)
+
+    with pytest.raises(
+        MarketoTransientError, match=r"stalled after 100 bytes: read timeout \(no byte for 0.3 s\)"
+    ):
+        download(0)
+    assert len(received) == 100
+    download(len(received))
+    assert bytes(received) == expected
+
+
 def test_file_of_an_unfinished_or_unknown_job_is_not_available(emu, hook):
     export_id = hook.create_program_member_export(FIELDS, PROGRAM)["exportId"]
     for unavailable in (export_id, "no-such-export"):

@@ -106,6 +106,43 @@ def test_drop_download_after_several_times(api, marketo_emulator, completed):
     assert api.file(export_id).status_code == 200
 
 
+def test_stall_download_after_holds_the_body_then_sends_the_rest(api, marketo_emulator, completed):
+    export_id, _ = completed
+    marketo_emulator.stall_download_after(100, seconds=0.3)
+
+    response = api.file(export_id, stream=True, timeout=(5, 30))  # patient: waits the stall out
+
+    assert response.status_code == 200
+    assert response.content == marketo_emulator.file_bytes(export_id)
+
+
+def test_a_read_timeout_fires_mid_stream_during_a_stall_and_a_range_request_resumes(
+    api, marketo_emulator, completed
+):
+    export_id, record = completed
+    marketo_emulator.stall_download_after(100, seconds=60)
+    received = bytearray()
+
+    with pytest.raises(requests.exceptions.ConnectionError, match="Read timed out"):
+        stream_into(received, api.file(export_id, stream=True, timeout=(5, 0.3)))
+    assert len(received) == 100  # the connection stayed open: a timeout, not a cut
+    received += api.file(export_id, headers={"Range": f"bytes={len(received)}-"}).content
+    assert record["fileChecksum"] == "sha256:" + hashlib.sha256(received).hexdigest()
+
+
+def test_drops_and_stalls_meet_the_next_bodies_in_the_order_scripted(api, marketo_emulator, completed):
+    export_id, _ = completed
+    marketo_emulator.drop_download_after(0)
+    marketo_emulator.stall_download_after(0, seconds=60, times=2)
+
+    with pytest.raises(requests.exceptions.ChunkedEncodingError):
+        api.file(export_id)
+    for _ in range(2):
+        with pytest.raises(requests.exceptions.ConnectionError, match="Read timed out"):
+            api.file(export_id, timeout=(5, 0.3))
+    assert api.file(export_id).content == marketo_emulator.file_bytes(export_id)
+
+
 def test_large_file_mb_pads_files_with_valid_rows(start_emulator):
     _, api = start_emulator(large_file_mb=2)
 

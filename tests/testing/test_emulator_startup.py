@@ -143,7 +143,14 @@ class TestPythonControls:
 
     @pytest.mark.parametrize(
         ("control", "args"),
-        [("advance", (-1,)), ("drop_download_after", (-5,)), ("occupy_queue", (11,))],
+        [
+            ("advance", (-1,)),
+            ("drop_download_after", (-5,)),
+            ("stall_download_after", (-5, 1.0)),
+            ("stall_download_after", (5, 0)),
+            ("stall_download_after", (5, 1.0, 0)),
+            ("occupy_queue", (11,)),
+        ],
     )
     def test_controls_reject_bad_arguments(self, marketo_emulator, control, args):
         with pytest.raises(ValueError, match=control.split("_")[0]):

@@ -268,7 +268,7 @@ class MarketoApp:
             export_format=job.format,
             byte_range=byte_range,
             total=job.file_size,
-            drop_after=self.instance.faults.next_drop(),
+            interruption=self.instance.faults.next_body_interruption(),
         )
 
     async def not_found(self, request: Request, body: bytes) -> Response:

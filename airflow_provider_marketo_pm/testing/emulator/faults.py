@@ -1,4 +1,4 @@
-"""Scripted misbehaviour: the next answers of an endpoint, and broken downloads."""
+"""Scripted misbehaviour: the next answers of an endpoint, and downloads cut or stalled mid-body."""
 
 from __future__ import annotations
 
@@ -39,12 +39,22 @@ class Fault:
             raise ValueError("Fault needs at least one of code, http_status or delay")
 
 
+@dataclass(frozen=True)
+class BodyInterruption:
+    """What happens to one file.json body after ``after`` bytes: the connection is closed (a drop) or,
+    with ``stall_seconds``, the body stops that long with the connection open, then goes on."""
+
+    after: int
+    stall_seconds: float | None = None
+
+
 class FaultScript:
-    """Per-endpoint queues of faults, consumed one per request, plus pending connection drops."""
+    """Per-endpoint queues of faults, consumed one per request, plus pending body interruptions (drops
+    and stalls share one queue: the next file.json bodies meet them in the order they were scripted)."""
 
     def __init__(self) -> None:
         self._queues: dict[str, deque[Fault]] = defaultdict(deque)
-        self._drops: deque[int] = deque()
+        self._body_interruptions: deque[BodyInterruption] = deque()
         self._lock = threading.Lock()
 
     def inject(self, endpoint: str, faults: tuple[Fault, ...]) -> None:
@@ -61,14 +71,27 @@ class FaultScript:
             return queue.popleft() if queue else None
 
     def drop_download_after(self, nbytes: int, times: int) -> None:
-        if isinstance(nbytes, bool) or not isinstance(nbytes, int) or nbytes < 0:
-            raise ValueError(f"drop_download_after(nbytes): nbytes must be an integer >= 0, got {nbytes!r}")
-        if isinstance(times, bool) or not isinstance(times, int) or times < 1:
-            raise ValueError(f"drop_download_after(times=...): times must be an integer >= 1, got {times!r}")
-        with self._lock:
-            self._drops.extend([nbytes] * times)
+        self._interrupt_bodies("drop_download_after", BodyInterruption(_byte_count(nbytes)), times)
 
-    def next_drop(self) -> int | None:
-        """Bytes after which to cut the next file.json body, or None to serve it whole."""
+    def stall_download_after(self, nbytes: int, seconds: float, times: int) -> None:
+        if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not seconds > 0:
+            raise ValueError(f"stall_download_after(seconds): seconds must be a number > 0, got {seconds!r}")
+        interruption = BodyInterruption(_byte_count(nbytes, "stall_download_after"), float(seconds))
+        self._interrupt_bodies("stall_download_after", interruption, times)
+
+    def _interrupt_bodies(self, name: str, interruption: BodyInterruption, times: int) -> None:
+        if isinstance(times, bool) or not isinstance(times, int) or times < 1:
+            raise ValueError(f"{name}(times=...): times must be an integer >= 1, got {times!r}")
         with self._lock:
-            return self._drops.popleft() if self._drops else None
+            self._body_interruptions.extend([interruption] * times)
+
+    def next_body_interruption(self) -> BodyInterruption | None:
+        """What to do to the next file.json body, or None to serve it whole and at once."""
+        with self._lock:
+            return self._body_interruptions.popleft() if self._body_interruptions else None
+
+
+def _byte_count(nbytes: int, name: str = "drop_download_after") -> int:
+    if isinstance(nbytes, bool) or not isinstance(nbytes, int) or nbytes < 0:
+        raise ValueError(f"{name}(nbytes): nbytes must be an integer >= 0, got {nbytes!r}")
+    return nbytes

@@ -10,8 +10,11 @@ import re
 from pathlib import Path
 from typing import BinaryIO
 
+import anyio
 import anyio.to_thread
 from starlette.types import Receive, Scope, Send
+
+from airflow_provider_marketo_pm.testing.emulator.faults import BodyInterruption
 
 CHUNK_BYTES = 1024 * 1024
 _RANGE = re.compile(r"^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$", re.IGNORECASE)
@@ -55,13 +58,13 @@ class FileRangeResponse:
         export_format: str,
         byte_range: tuple[int, int] | None,
         total: int,
-        drop_after: int | None = None,
+        interruption: BodyInterruption | None = None,
     ) -> None:
         self.path = path
         self.total = total
         self.first, self.last = byte_range if byte_range is not None else (0, total - 1)
         self.status_code = 206 if byte_range is not None else 200
-        self.drop_after = drop_after
+        self.interruption = interruption
         self.headers = [
             (b"content-type", MEDIA_TYPES.get(export_format, "text/plain; charset=utf-8").encode()),
             (b"content-length", str(self.last - self.first + 1).encode()),
@@ -73,16 +76,21 @@ class FileRangeResponse:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await send({"type": "http.response.start", "status": self.status_code, "headers": self.headers})
         remaining = self.last - self.first + 1
-        budget = self.drop_after
+        interruption = self.interruption
+        budget = interruption.after if interruption is not None else None
         handle: BinaryIO = await anyio.to_thread.run_sync(self.path.open, "rb")
         try:
             await anyio.to_thread.run_sync(handle.seek, self.first)
             while remaining > 0:
                 size = min(CHUNK_BYTES, remaining)
+                if interruption is not None and budget == 0:
+                    if interruption.stall_seconds is None:
+                        raise DroppedConnection(f"dropped after {interruption.after} bytes")
+                    if await _client_left_during(receive, interruption.stall_seconds):
+                        return  # the client's read timeout fired: nobody is left to serve
+                    budget = None
                 if budget is not None:
                     size = min(size, budget)
-                    if size == 0:
-                        raise DroppedConnection(f"dropped after {self.drop_after} bytes")
                 chunk = await anyio.to_thread.run_sync(handle.read, size)
                 if not chunk:
                     raise DroppedConnection("file shorter than advertised")
@@ -94,3 +102,12 @@ class FileRangeResponse:
             await anyio.to_thread.run_sync(handle.close)
         if remaining == 0 and self.last < self.first:  # empty file: still finish the response
             await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+async def _client_left_during(receive: Receive, seconds: float) -> bool:
+    """Hold the body back for ``seconds`` with the connection open; True if the client hung up meanwhile."""
+    with anyio.move_on_after(seconds):
+        while (await receive())["type"] != "http.disconnect":
+            pass
+        return True
+    return False

@@ -163,6 +163,15 @@ class MarketoEmulator:
         """Close the connection after ``nbytes`` of each of the next ``times`` file.json bodies."""
         self.instance.faults.drop_download_after(nbytes, times)
 
+    def stall_download_after(self, nbytes: int, seconds: float, times: int = 1) -> None:
+        """
+        Pause each of the next ``times`` file.json bodies for ``seconds`` after ``nbytes``, connection open.
+
+        A client whose read timeout is shorter gives up mid-stream (and should resume with a Range); a
+        patient one receives the whole file. Drops and stalls meet the next bodies in the order scripted.
+        """
+        self.instance.faults.stall_download_after(nbytes, seconds, times)
+
     def corrupt_next_checksum(self) -> None:
         """The next job to complete advertises a fileChecksum that does not match its file."""
         self.instance.jobs.corrupt_next_checksum()
