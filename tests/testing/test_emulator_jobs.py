@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 
 import pytest
 from emulator_client import DOC_FIELDS, DOC_HEADERS, EXPORT, error_of, parse_rows
@@ -231,3 +232,35 @@ class TestListJobs:
     @pytest.mark.parametrize("params", [{"batchSize": "0"}, {"batchSize": "301"}, {"status": "done"}])
     def test_rejects_bad_parameters(self, api, params):
         assert error_of(api.call("GET", f"{EXPORT}.json", params=params))[0] == "1003"
+
+
+def test_file_generation_runs_in_the_worker_pool_while_the_api_keeps_answering(api, marketo_emulator):
+    """Hold one file's generation mid-way: if it ran on the event loop (or under the job board's lock),
+    the status call below could not be answered until the gate opens, and would time out instead."""
+    board = marketo_emulator.instance.jobs
+    generating, release = threading.Event(), threading.Event()
+    producer_threads: list[str] = []
+    write_file = board.produce
+
+    def gated_write(job):
+        producer_threads.append(threading.current_thread().name)
+        generating.set()
+        assert release.wait(30), "the test never opened the gate"
+        return write_file(job)
+
+    board.produce = gated_write
+    export_id = api.create_job()
+    api.enqueue(export_id)
+    try:
+        assert generating.wait(10), "file generation never started"
+        status = api.call("GET", f"{EXPORT}/{export_id}/status.json", timeout=10)["result"][0]
+        describe = api.call("GET", "/rest/v1/programs/members/describe.json", timeout=10)
+    finally:
+        release.set()
+
+    assert status["status"] == "Processing"
+    assert describe["success"] is True
+    assert producer_threads == [producer_threads[0]]
+    assert producer_threads[0].startswith("marketo-export")
+    record = api.wait_for(export_id, "Completed")
+    assert record["fileChecksum"] == "sha256:" + hashlib.sha256(api.file(export_id).content).hexdigest()

@@ -88,7 +88,8 @@ class JobBoard:
         self._options = options
         self._clock = clock
         self._data_dir = data_dir
-        self._produce = produce
+        #: writes a job's file in the worker pool; tests may wrap it (to hold a file mid-generation)
+        self.produce = produce
         self._jobs: dict[str, Job] = {}
         self._lock = threading.RLock()
         self._fail_next: list[str] = []
@@ -145,7 +146,7 @@ class JobBoard:
         if self._corrupt_next:
             self._corrupt_next -= 1
             job.corrupt_checksum = True
-        job.future = self._pool.submit(self._produce, job)
+        job.future = self._pool.submit(self.produce, job)
 
     def _maybe_finish(self, job: Job, now: float) -> None:
         assert job.started_at is not None
