@@ -40,6 +40,8 @@ class FaultCase:
     after_start: Step = _nothing
     before_download: Step = _nothing
     answers: tuple[str, ...] = ()
+    #: what else proves the fault happened and was handled as the row says (from the request log)
+    proof: Callable[[MarketoEmulator], bool] | None = None
     options: dict[str, Any] = field(default_factory=dict)
     extras: dict[str, Any] = field(default_factory=dict)
     settings: PipelineSettings = field(default_factory=PipelineSettings)
@@ -84,6 +86,26 @@ def drop_at(where: Callable[[int], int], times: int = 1) -> Step:
         emu.drop_download_after(where(int(emu.job(export_id)["fileSize"])), times=times)
 
     return inject
+
+
+def stall_at(where: Callable[[int], int], seconds: float, times: int = 1) -> Step:
+    """Hold the next file.json bodies ``seconds`` (connection open) at an offset computed from fileSize."""
+
+    def inject(emu: MarketoEmulator, export_id: str) -> None:
+        emu.stall_download_after(where(int(emu.job(export_id)["fileSize"])), seconds, times=times)
+
+    return inject
+
+
+def resumed_with_a_range(emu: MarketoEmulator) -> bool:
+    """The file was opened twice: whole, then from the byte the first answer stalled or broke at."""
+    ranges = [r.headers.get("range") for r in emu.calls("file")]
+    return (
+        len(ranges) == 2
+        and ranges[0] is None
+        and str(ranges[1]).startswith("bytes=")
+        and ranges[1] != "bytes=0-"
+    )
 
 
 def truncate_file(emu: MarketoEmulator, export_id: str) -> None:
@@ -218,14 +240,14 @@ FAULT_CASES: list[FaultCase] = [
         before_download=drop_at(lambda size: 0, times=10),
     ),
     FaultCase(
-        name="stalled download (read timeout)",
+        name="stalled before the headers (read timeout)",
         injection="file.json answers after 1.0 s, connection extra timeout=0.5 s",
         expect="success",
         extras={"timeout": 0.5},
         before_download=on_file(Fault(delay=1.0)),
     ),
     FaultCase(
-        name="stalled download on every attempt",
+        name="stalled before the headers on every attempt",
         injection="file.json answers after 1.0 s, twice (timeout=0.5, max_retries=1, max_resumes=0)",
         expect="failure",
         failing_task=DOWNLOAD,
@@ -233,6 +255,23 @@ FAULT_CASES: list[FaultCase] = [
         extras={"timeout": 0.5, "max_retries": 1},
         settings=PipelineSettings(max_resumes=0),
         before_download=on_file(Fault(delay=1.0), Fault(delay=1.0)),
+    ),
+    FaultCase(
+        name="stalled mid-body (read timeout)",
+        injection="file.json body stops for 30 s after half of the file, connection open; timeout=0.5 s",
+        expect="success",
+        extras={"timeout": 0.5},
+        before_download=stall_at(lambda size: size // 2, seconds=30.0),
+        proof=resumed_with_a_range,
+    ),
+    FaultCase(
+        name="stalled mid-body on every attempt",
+        injection="every file.json body stops for 30 s after 300 bytes (timeout=0.5, max_resumes=2)",
+        expect="failure",
+        failing_task=DOWNLOAD,
+        message="broke 3 times … download stalled after … read timeout (no byte for 0.5 s) … giving up after",
+        extras={"timeout": 0.5},
+        before_download=stall_at(lambda size: 300, seconds=30.0, times=10),
     ),
     FaultCase(
         name="1029 queue full for a while",

@@ -9,7 +9,7 @@ import hashlib
 from pathlib import Path
 
 import pytest
-from airflow.sdk.exceptions import AirflowException
+from airflow.providers.common.compat.sdk import AirflowException
 from fault_cases import DAG_CASES, FAULT_CASES, FaultCase
 from fault_report import FaultReport, Observation
 from reliability_support import (
@@ -89,7 +89,9 @@ def test_fault(case: FaultCase, tmp_path, monkeypatch, fault_report: FaultReport
                 "an Airflow failure": isinstance(outcome.error, AirflowException),
                 "nothing at the destination": left_behind == [],
             }
-        checks["fault happened"] = contains_in_order(answered, case.answers)
+        checks["fault happened"] = contains_in_order(answered, case.answers) and (
+            case.proof is None or case.proof(emu)
+        )
         fault_report.record(observe(case, outcome, emu, all(checks.values())))
 
     assert checks == dict.fromkeys(checks, True), f"{case.name}: {outcome.failed_task} {outcome.message}"
