@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any, cast
 
 import pytest
+from airflow.providers.common.compat.sdk import TaskDeferred
 from airflow.sdk import Context
-from airflow.sdk.exceptions import TaskDeferred
 
 from airflow_provider_marketo_pm.operators.program_members import (
     MarketoDownloadProgramMemberExportOperator,
