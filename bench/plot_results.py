@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -71,9 +72,7 @@ def main() -> None:
         ax_lag.bar([i + 0.2 for i in x], [p["lag_p99_ms"] for p in passes], width=0.4, label="p99")
         ax_lag.axhline(50, color="red", linestyle="--", label="target p99 < 50 ms")
         ax_lag.set_yscale("log")
-        ax_lag.set_xticks(
-            list(x), [p["name"].replace(" (", "\n(").replace(", ", ",\n") for p in passes], fontsize=7
-        )
+        ax_lag.set_xticks(list(x), [textwrap.fill(p["name"], 13) for p in passes], fontsize=7)
         ax_lag.set_ylabel("event-loop lag (ms, log)")
         ax_lag.set_title(f"{fanout['triggers']} triggers, poll {fanout['poll']:g} s, one event loop")
         ax_lag.legend(fontsize=8)
