@@ -9,9 +9,10 @@ Exports the members of a list of programs **updated** between `start` (inclusive
 programs per export job, so `plan_exports` splits the range into contiguous 31-day UTC windows
 (`split_updated_at`: each window's `endAt` is the next one's `startAt`, nothing is lost whichever
 way Marketo treats the bounds) and the programs into batches of 10 (`programIds`; the file gets a
-`programId` column). Every window x batch is one job, mapped over the `export_job` task group:
-`start_export` (create + enqueue) -> `wait_for_export` (deferrable sensor) -> `download_export`
-(streamed, checked against Marketo's sha256, published atomically).
+`programId` column). Every window x batch is one job, mapped over the `export_job` task group (the provider's
+`program_member_export_group`, reusable in your own DAGs): `start_export` (create + enqueue) ->
+`wait_for_export` (deferrable sensor) -> `download_export` (streamed, checked against Marketo's
+sha256, published atomically).
 
 **Why the pool.** Marketo runs at most 2 bulk jobs at a time per instance and queues at most 10,
 in **one queue shared with every other integration** (lead, activity and custom object exports of
@@ -41,8 +42,8 @@ the instance. Downloads are outside the pool: the file exists only once the job 
 |  | `marketo_pm_conn_id` | `marketo_default` |
 |  | `marketo_pm_poll_interval` | `60` seconds (Marketo refreshes status once a minute) |
 
-`marketo_pm_conn_id` and `marketo_pm_poll_interval` are read when the DAG file is parsed, because
-the operators take them as plain (untemplated) arguments.
+Nothing is read when the DAG file is parsed: the params and Variables are read by `plan_exports`,
+and `marketo_pm_conn_id` / `marketo_pm_poll_interval` through templates when each task runs.
 
 Files land in
 `{destination}/backfill/updated_from=YYYY-MM-DD/updated_to=YYYY-MM-DD/batch=NN.csv`, replacing a
@@ -56,39 +57,19 @@ from datetime import timedelta
 from typing import Any
 
 import pendulum
-from airflow.sdk import Param, Variable, dag, task, task_group
+from airflow.sdk import Param, dag, task
 
-from airflow_provider_marketo_pm.operators.program_members import (
-    MarketoDownloadProgramMemberExportOperator,
-    MarketoStartProgramMemberExportOperator,
+from airflow_provider_marketo_pm.task_groups.program_members import (
+    ProgramMemberExportSettings,
+    program_member_export_group,
 )
-from airflow_provider_marketo_pm.sensors.program_members import MarketoProgramMemberExportSensor
-from airflow_provider_marketo_pm.windows import batch_program_ids, split_updated_at, to_utc
+from airflow_provider_marketo_pm.windows import split_updated_at, to_utc
 
-POOL = "marketo_bulk_export"
-DEFAULT_FIELDS = [
-    "leadId",
-    "firstName",
-    "lastName",
-    "email",
-    "statusName",
-    "statusReason",
-    "membershipDate",
-    "reachedSuccess",
-    "updatedAt",
-]
-DEFAULT_DESTINATION = "file:///tmp/marketo_program_members"
-# Read at parse time: the operators take the connection id and the poll interval untemplated.
-MARKETO_CONN_ID = Variable.get("marketo_pm_conn_id", default="marketo_default")
-POLL_INTERVAL = float(Variable.get("marketo_pm_poll_interval", default=60))
-
-
-def _setting(params: dict[str, Any], name: str, default: Any, *, json: bool = False) -> Any:
-    """A DAG param if given, else the ``marketo_pm_<name>`` Variable, else the default."""
-    value = params.get(name)
-    if value in (None, "", []):
-        value = Variable.get(f"marketo_pm_{name}", default=default, deserialize_json=json)
-    return value
+export_job = program_member_export_group(
+    marketo_conn_id="{{ var.value.get('marketo_pm_conn_id', 'marketo_default') }}",
+    poll_interval="{{ var.value.get('marketo_pm_poll_interval', 60) }}",
+    pool="marketo_bulk_export",
+)
 
 
 @dag(
@@ -103,10 +84,7 @@ def _setting(params: dict[str, Any], name: str, default: Any, *, json: bool = Fa
     params={
         "start": Param("2024-01-01", type="string", description="first instant (UTC unless an offset)"),
         "end": Param("2024-04-01", type="string", description="end of the range, exclusive"),
-        "program_ids": Param(None, type=["null", "array"], items={"type": "integer"}),
-        "destination": Param(None, type=["null", "string"], description="object storage URL"),
-        "dest_conn_id": Param(None, type=["null", "string"]),
-        "fields": Param(None, type=["null", "array"], items={"type": "string"}),
+        **ProgramMemberExportSettings.dag_params(),
     },
 )
 def marketo_program_members_backfill() -> None:
@@ -115,66 +93,17 @@ def marketo_program_members_backfill() -> None:
         """One job per 31-day window x 10-program batch; fails before any Marketo call on bad input."""
         params = params or {}
         windows = split_updated_at(params["start"], params["end"])
-        batches = batch_program_ids(_setting(params, "program_ids", [1044], json=True))
-        destination = str(_setting(params, "destination", DEFAULT_DESTINATION)).rstrip("/")
-        dest_conn_id = _setting(params, "dest_conn_id", None)
-        fields = _setting(params, "fields", DEFAULT_FIELDS, json=True)
+        settings = ProgramMemberExportSettings.from_params(params)
+        batches = settings.program_batches
         jobs = []
         for window in windows:
             first_day = to_utc(window["startAt"]).to_date_string()
             end_day = to_utc(window["endAt"]).to_date_string()
             for number, batch in enumerate(batches):
-                jobs.append(
-                    {
-                        "fields": fields,
-                        "export_filter": {"programIds": batch, "updatedAt": window},
-                        "destination": f"{destination}/backfill/updated_from={first_day}/"
-                        f"updated_to={end_day}/batch={number:02d}.csv",
-                        "dest_conn_id": dest_conn_id,
-                    }
-                )
+                path = f"backfill/updated_from={first_day}/updated_to={end_day}/batch={number:02d}.csv"
+                jobs.append(settings.job({"programIds": batch, "updatedAt": window}, path))
         print(f"{len(windows)} window(s) x {len(batches)} batch(es) = {len(jobs)} export job(s)")
         return jobs
-
-    @task_group
-    def export_job(fields: list[str], export_filter: dict[str, Any], destination: str, dest_conn_id: Any):
-        """Start one export, wait for it without holding a worker, then stream its file."""
-        start = MarketoStartProgramMemberExportOperator(
-            task_id="start_export",
-            marketo_conn_id=MARKETO_CONN_ID,
-            fields=fields,
-            filter=export_filter,
-            pool=POOL,
-            # absolute: with the default "downstream" rule the start would add up the sensor's weight
-            # and outrank it, starting new jobs before waiting on started ones
-            priority_weight=1,
-            weight_rule="absolute",
-            map_index_template=(
-                "{{ task.filter.updatedAt.startAt[:10] }}..{{ task.filter.updatedAt.endAt[:10] }} "
-                "programs {{ task.filter.programIds | join(',') }}"
-            ),
-        )
-        wait = MarketoProgramMemberExportSensor(
-            task_id="wait_for_export",
-            marketo_conn_id=MARKETO_CONN_ID,
-            export_id=start.output,
-            poll_interval=POLL_INTERVAL,
-            deferrable=True,
-            pool=POOL,
-            priority_weight=100,
-            weight_rule="absolute",
-        )
-        download = MarketoDownloadProgramMemberExportOperator(
-            task_id="download_export",
-            marketo_conn_id=MARKETO_CONN_ID,
-            export_id=start.output,
-            destination=destination,
-            dest_conn_id=dest_conn_id,
-            overwrite=True,
-            map_index_template="{{ task.destination }}",
-        )
-        wait >> download
-        return download.output
 
     @task
     def report(results: list[dict[str, Any]]) -> dict[str, Any]:

@@ -22,13 +22,15 @@ or export long ranges with fewer jobs (31 days per job) with `marketo_program_me
 other integration. `start_export` and `wait_for_export` run in the pool `marketo_bulk_export`
 (create it once: `airflow pools set marketo_bulk_export 4 "Marketo bulk export jobs in flight"
 --include-deferred`), so that however many days a backfill runs in parallel, at most 4 of our
-jobs are queued or processing.
+jobs are queued or processing. The three tasks come from the provider's
+`program_member_export_group` (`export_job.start_export` -> `wait_for_export` -> `download_export`).
 
 **Settings** (DAG params win, then Airflow Variables, then defaults): `program_ids` /
 `marketo_pm_program_ids` (JSON list, default `[1044]`), `destination` / `marketo_pm_destination`
 (default `file:///tmp/marketo_program_members`), `dest_conn_id` / `marketo_pm_dest_conn_id`,
 `fields` / `marketo_pm_fields` (JSON list). `marketo_pm_conn_id` (default `marketo_default`) and
-`marketo_pm_poll_interval` (default 60 s, Marketo's status refresh) are read at parse time.
+`marketo_pm_poll_interval` (default 60 s, Marketo's status refresh) are read through templates when
+the tasks run; nothing is read when the DAG file is parsed.
 """
 
 from __future__ import annotations
@@ -37,39 +39,24 @@ from datetime import timedelta
 from typing import Any
 
 import pendulum
-from airflow.sdk import CronDataIntervalTimetable, Param, Variable, dag, task, task_group
+from airflow.sdk import dag, task
 
-from airflow_provider_marketo_pm.operators.program_members import (
-    MarketoDownloadProgramMemberExportOperator,
-    MarketoStartProgramMemberExportOperator,
+try:
+    from airflow.sdk import CronDataIntervalTimetable
+except ImportError:  # Airflow 3.0 keeps timetables in core
+    from airflow.timetables.interval import CronDataIntervalTimetable  # type: ignore[no-redef]
+
+from airflow_provider_marketo_pm.task_groups.program_members import (
+    ProgramMemberExportSettings,
+    program_member_export_group,
 )
-from airflow_provider_marketo_pm.sensors.program_members import MarketoProgramMemberExportSensor
-from airflow_provider_marketo_pm.windows import batch_program_ids, split_updated_at
+from airflow_provider_marketo_pm.windows import split_updated_at
 
-POOL = "marketo_bulk_export"
-DEFAULT_FIELDS = [
-    "leadId",
-    "firstName",
-    "lastName",
-    "email",
-    "statusName",
-    "statusReason",
-    "membershipDate",
-    "reachedSuccess",
-    "updatedAt",
-]
-DEFAULT_DESTINATION = "file:///tmp/marketo_program_members"
-# Read at parse time: the operators take the connection id and the poll interval untemplated.
-MARKETO_CONN_ID = Variable.get("marketo_pm_conn_id", default="marketo_default")
-POLL_INTERVAL = float(Variable.get("marketo_pm_poll_interval", default=60))
-
-
-def _setting(params: dict[str, Any], name: str, default: Any, *, json: bool = False) -> Any:
-    """A DAG param if given, else the ``marketo_pm_<name>`` Variable, else the default."""
-    value = params.get(name)
-    if value in (None, "", []):
-        value = Variable.get(f"marketo_pm_{name}", default=default, deserialize_json=json)
-    return value
+export_job = program_member_export_group(
+    marketo_conn_id="{{ var.value.get('marketo_pm_conn_id', 'marketo_default') }}",
+    poll_interval="{{ var.value.get('marketo_pm_poll_interval', 60) }}",
+    pool="marketo_bulk_export",
+)
 
 
 @dag(
@@ -81,12 +68,7 @@ def _setting(params: dict[str, Any], name: str, default: Any, *, json: bool = Fa
     doc_md=__doc__,
     tags=["marketo", "example"],
     default_args={"retries": 2, "retry_delay": timedelta(minutes=5)},
-    params={
-        "program_ids": Param(None, type=["null", "array"], items={"type": "integer"}),
-        "destination": Param(None, type=["null", "string"], description="object storage URL"),
-        "dest_conn_id": Param(None, type=["null", "string"]),
-        "fields": Param(None, type=["null", "array"], items={"type": "string"}),
-    },
+    params=ProgramMemberExportSettings.dag_params(),
 )
 def marketo_program_members_daily() -> None:
     @task
@@ -94,59 +76,15 @@ def marketo_program_members_daily() -> None:
         interval_start: str, interval_end: str, day: str, params: dict[str, Any] | None = None
     ) -> list[dict[str, Any]]:
         """One job per batch of 10 programs, all filtered on this run's data interval."""
-        params = params or {}
+        settings = ProgramMemberExportSettings.from_params(params)
         windows = split_updated_at(interval_start, interval_end)
-        batches = batch_program_ids(_setting(params, "program_ids", [1044], json=True))
-        destination = str(_setting(params, "destination", DEFAULT_DESTINATION)).rstrip("/")
-        dest_conn_id = _setting(params, "dest_conn_id", None)
-        fields = _setting(params, "fields", DEFAULT_FIELDS, json=True)
         # A day is one window; a longer custom interval would simply number more files.
-        jobs = [{"programIds": batch, "updatedAt": window} for window in windows for batch in batches]
+        batches = settings.program_batches
+        filters = [{"programIds": batch, "updatedAt": window} for window in windows for batch in batches]
         return [
-            {
-                "fields": fields,
-                "export_filter": export_filter,
-                "destination": f"{destination}/daily/updated_date={day}/batch={number:02d}.csv",
-                "dest_conn_id": dest_conn_id,
-            }
-            for number, export_filter in enumerate(jobs)
+            settings.job(export_filter, f"daily/updated_date={day}/batch={number:02d}.csv")
+            for number, export_filter in enumerate(filters)
         ]
-
-    @task_group
-    def export_job(fields: list[str], export_filter: dict[str, Any], destination: str, dest_conn_id: Any):
-        """Start one export, wait for it without holding a worker, then stream its file."""
-        start = MarketoStartProgramMemberExportOperator(
-            task_id="start_export",
-            marketo_conn_id=MARKETO_CONN_ID,
-            fields=fields,
-            filter=export_filter,
-            pool=POOL,
-            # absolute: with the default "downstream" rule the start would add up the sensor's weight
-            # and outrank it, starting new jobs before waiting on started ones
-            priority_weight=1,
-            weight_rule="absolute",
-            map_index_template="programs {{ task.filter.programIds | join(',') }}",
-        )
-        wait = MarketoProgramMemberExportSensor(
-            task_id="wait_for_export",
-            marketo_conn_id=MARKETO_CONN_ID,
-            export_id=start.output,
-            poll_interval=POLL_INTERVAL,
-            deferrable=True,
-            pool=POOL,
-            priority_weight=100,
-            weight_rule="absolute",
-        )
-        download = MarketoDownloadProgramMemberExportOperator(
-            task_id="download_export",
-            marketo_conn_id=MARKETO_CONN_ID,
-            export_id=start.output,
-            destination=destination,
-            dest_conn_id=dest_conn_id,
-            overwrite=True,
-            map_index_template="{{ task.destination }}",
-        )
-        wait >> download
 
     # The interval arrives through templates. The partition is named after the interval's start, not
     # after `ds`: a manual run's logical date is its trigger time, whose interval is the day before.

@@ -7,6 +7,7 @@ requests) and what reached the destination (files whose bytes are exactly the em
 
 from __future__ import annotations
 
+import copy
 import csv
 import hashlib
 import io
@@ -19,10 +20,19 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import airflow.sdk.execution_time.context
 import pendulum
 import pytest
-from airflow.dag_processing.dagbag import DagBag
-from airflow.sdk import CronDataIntervalTimetable
+
+try:
+    from airflow.dag_processing.dagbag import DagBag
+except ImportError:  # Airflow < 3.1
+    from airflow.models.dagbag import DagBag  # type: ignore[no-redef]
+
+try:
+    from airflow.sdk import CronDataIntervalTimetable
+except ImportError:  # Airflow 3.0
+    from airflow.timetables.interval import CronDataIntervalTimetable  # type: ignore[no-redef]
 from airflow.serialization.encoders import coerce_to_core_timetable
 from airflow.utils.state import DagRunState
 
@@ -41,6 +51,18 @@ def load_example_dags() -> DagBag:
     bag = DagBag(dag_folder=str(EXAMPLE_DAGS))
     assert bag.import_errors == {}
     return bag
+
+
+def render_with_variables(task: Any) -> Any:
+    """A copy of ``task`` with its connection id and poll interval rendered as a worker would."""
+    from airflow.sdk.execution_time.context import VariableAccessor
+
+    rendered = copy.copy(task)
+    context = {"var": {"value": VariableAccessor(deserialize_json=False)}}
+    for name in ("marketo_conn_id", "poll_interval"):
+        if hasattr(task, name):
+            setattr(rendered, name, task.render_template(getattr(task, name), context))
+    return rendered
 
 
 @pytest.fixture
@@ -81,7 +103,9 @@ class TestImport:
         assert (start.weight_rule, wait.weight_rule) == ("absolute", "absolute")
         assert wait.priority_weight > start.priority_weight
         assert download.pool != POOL, "downloads do not hold a place in Marketo's queue"
-        assert wait.poll_interval >= 60, "60 s by default: Marketo refreshes status once a minute"
+        rendered = render_with_variables(wait)
+        assert rendered.poll_interval == "60", "60 s by default: Marketo refreshes status once a minute"
+        assert rendered.marketo_conn_id == "marketo_default"
 
     def test_daily_data_interval_is_the_utc_day(self):
         dag = load_example_dags().dags["marketo_program_members_daily"]
@@ -94,14 +118,23 @@ class TestImport:
             pendulum.datetime(2024, 3, 10, tz="UTC"),
         )
 
-    def test_poll_interval_and_connection_come_from_variables(self, monkeypatch):
+    def test_no_variable_is_read_when_the_dags_are_parsed(self, monkeypatch):
+        def refuse(key: str, *args: Any, **kwargs: Any) -> None:
+            raise AssertionError(f"Variable {key!r} read at DAG import")
+
+        monkeypatch.setattr(airflow.sdk.execution_time.context, "_get_variable", refuse)
+        bag = load_example_dags()
+        assert set(bag.dag_ids) == DAG_IDS
+
+    def test_poll_interval_and_connection_are_rendered_from_variables_when_tasks_run(self, monkeypatch):
         monkeypatch.setenv("AIRFLOW_VAR_MARKETO_PM_POLL_INTERVAL", "5")
         monkeypatch.setenv("AIRFLOW_VAR_MARKETO_PM_CONN_ID", "marketo_sandbox")
         for dag in load_example_dags().dags.values():
-            wait = dag.task_dict["export_job.wait_for_export"]
-            assert wait.poll_interval == 5
+            wait = render_with_variables(dag.task_dict["export_job.wait_for_export"])
+            assert float(wait.poll_interval) == 5
             assert wait.marketo_conn_id == "marketo_sandbox"
-            assert dag.task_dict["export_job.start_export"].marketo_conn_id == "marketo_sandbox"
+            for task_id in ("export_job.start_export", "export_job.download_export"):
+                assert render_with_variables(dag.task_dict[task_id]).marketo_conn_id == "marketo_sandbox"
 
 
 # --- end to end -------------------------------------------------------------------------------------

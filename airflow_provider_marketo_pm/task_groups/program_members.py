@@ -1,0 +1,204 @@
+"""
+The program member export as one reusable task group: start -> wait (deferred) -> download.
+
+Every DAG that exports program members needs the same three tasks, paced the same way against
+Marketo's shared bulk queue; :func:`program_member_export_group` builds them once, and
+:class:`ProgramMemberExportSettings` turns DAG params (or ``marketo_pm_*`` Variables) into the
+jobs it is mapped over. Use them in your own DAGs the way the example DAGs do::
+
+    export_job = program_member_export_group(poll_interval="{{ var.value.marketo_pm_poll_interval }}")
+
+    @task
+    def plan_exports(params=None):
+        settings = ProgramMemberExportSettings.from_params(params)
+        return [
+            settings.job({"programIds": batch}, f"members/batch={n:02d}.csv")
+            for n, batch in enumerate(settings.program_batches)
+        ]
+
+    export_job.expand_kwargs(plan_exports())
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, cast
+
+from airflow.sdk import Param, Variable, task_group
+
+from airflow_provider_marketo_pm.operators.program_members import (
+    MarketoDownloadProgramMemberExportOperator,
+    MarketoStartProgramMemberExportOperator,
+)
+from airflow_provider_marketo_pm.sensors.program_members import (
+    MARKETO_STATUS_REFRESH_SECONDS,
+    MarketoProgramMemberExportSensor,
+)
+from airflow_provider_marketo_pm.windows import batch_program_ids
+
+__all__ = [
+    "DEFAULT_PROGRAM_MEMBER_FIELDS",
+    "MARKETO_BULK_EXPORT_POOL",
+    "ProgramMemberExportSettings",
+    "program_member_export_group",
+]
+
+#: Pool of the jobs in flight (start + wait). Create it with ``--include-deferred`` so that a deferred
+#: sensor keeps its slot: ``airflow pools set marketo_bulk_export 4 "..." --include-deferred``.
+MARKETO_BULK_EXPORT_POOL = "marketo_bulk_export"
+
+#: A few lead and membership columns: what a membership table usually needs.
+DEFAULT_PROGRAM_MEMBER_FIELDS: tuple[str, ...] = (
+    "leadId",
+    "firstName",
+    "lastName",
+    "email",
+    "statusName",
+    "statusReason",
+    "membershipDate",
+    "reachedSuccess",
+    "updatedAt",
+)
+DEFAULT_PROGRAM_IDS: tuple[int, ...] = (1044,)
+DEFAULT_DESTINATION = "file:///tmp/marketo_program_members"
+
+# The scheduler gives a freed pool slot to the highest weight: waiting on a started job must beat
+# starting a new one. "absolute", because with the default "downstream" rule the start would add up
+# the sensor's weight and outrank it.
+_START_PRIORITY_WEIGHT = 1
+_WAIT_PRIORITY_WEIGHT = 100
+
+# Names each mapped start in the UI: "2024-01-01..2024-02-01 programs 1001,1002" or "programs 1044".
+# Rendered with StrictUndefined: an absent key must be read with .get().
+_START_MAP_INDEX_TEMPLATE = (
+    "{% set f = task.filter %}{% set window = f.get('updatedAt') %}"
+    "{% if window %}{{ window.startAt[:10] }}..{{ window.endAt[:10] }} {% endif %}"
+    "programs {{ f.get('programIds') | join(',') if f.get('programIds') else f.get('programId') }}"
+)
+
+
+def program_member_export_group(
+    *,
+    group_id: str = "export_job",
+    marketo_conn_id: str = "marketo_default",
+    poll_interval: float | str = MARKETO_STATUS_REFRESH_SECONDS,
+    pool: str | None = MARKETO_BULK_EXPORT_POOL,
+    sensor_timeout: timedelta | float = timedelta(hours=24),
+    overwrite: bool = True,
+) -> Any:
+    """
+    Return a task group of one export job: ``start_export`` -> ``wait_for_export`` -> ``download_export``.
+
+    Call it with one job's arguments, or map it with ``.expand_kwargs(jobs)`` where each job is a dict
+    with exactly the keys ``fields``, ``export_filter`` (Marketo's create filter), ``destination``
+    (ObjectStoragePath URL) and ``dest_conn_id`` (or None), as :meth:`ProgramMemberExportSettings.job`
+    builds them. The group's output is the download's result (``uri``, ``bytes``, ``records``,
+    ``sha256``, ``export_id``).
+
+    Start and sensor run in ``pool`` with absolute priority weights (sensor above start), so a pool
+    created with ``--include-deferred`` bounds how many of our jobs hold places in Marketo's shared
+    10-job queue; the sensor defers (no worker slot while Marketo works); the download is outside the
+    pool (its job has left the queue already).
+
+    :param group_id: id of the task group; task ids are ``<group_id>.start_export`` etc.
+    :param marketo_conn_id: Marketo connection (templated, e.g. from a Variable).
+    :param poll_interval: seconds between status checks (templated; keep 60 against Marketo).
+    :param pool: pool of start and sensor; None for the default pool.
+    :param sensor_timeout: how long the sensor waits for the job.
+    :param overwrite: replace an existing file (True: re-running a window replaces its file).
+    """
+
+    @task_group(group_id=group_id)
+    def export_job(
+        fields: list[str], export_filter: dict[str, Any], destination: str, dest_conn_id: str | None
+    ) -> Any:
+        """Start one export, wait for it without holding a worker, then stream its file."""
+        start = MarketoStartProgramMemberExportOperator(
+            task_id="start_export",
+            marketo_conn_id=marketo_conn_id,
+            fields=fields,
+            filter=export_filter,
+            priority_weight=_START_PRIORITY_WEIGHT,
+            weight_rule="absolute",
+            map_index_template=_START_MAP_INDEX_TEMPLATE,
+            pool=pool,
+        )
+        export_id = cast("str", start.output)  # an XComArg, resolved when the task runs
+        wait = MarketoProgramMemberExportSensor(
+            task_id="wait_for_export",
+            marketo_conn_id=marketo_conn_id,
+            export_id=export_id,
+            poll_interval=poll_interval,
+            timeout=sensor_timeout,
+            deferrable=True,
+            priority_weight=_WAIT_PRIORITY_WEIGHT,
+            weight_rule="absolute",
+            pool=pool,
+        )
+        download = MarketoDownloadProgramMemberExportOperator(
+            task_id="download_export",
+            marketo_conn_id=marketo_conn_id,
+            export_id=export_id,
+            destination=destination,
+            dest_conn_id=dest_conn_id,
+            overwrite=overwrite,
+            map_index_template="{{ task.destination }}",
+        )
+        wait >> download
+        return download.output
+
+    return export_job
+
+
+@dataclass(frozen=True)
+class ProgramMemberExportSettings:
+    """
+    What to export and where, shared by every job of a run.
+
+    :meth:`from_params` reads each setting from the DAG param of that name if given, else the Airflow
+    Variable ``marketo_pm_<name>``, else the default. Call it inside a task (Variables are read when
+    the task runs, never when the DAG file is parsed).
+    """
+
+    program_batches: list[list[int]]
+    destination: str
+    dest_conn_id: str | None
+    fields: list[str]
+
+    @staticmethod
+    def dag_params() -> dict[str, Param]:
+        """The DAG params :meth:`from_params` reads; each left empty falls back to its Variable."""
+        return {
+            "program_ids": Param(None, type=["null", "array"], items={"type": "integer"}),
+            "destination": Param(None, type=["null", "string"], description="object storage URL"),
+            "dest_conn_id": Param(None, type=["null", "string"]),
+            "fields": Param(None, type=["null", "array"], items={"type": "string"}),
+        }
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any] | None) -> ProgramMemberExportSettings:
+        params = params or {}
+
+        def setting(name: str, default: Any, *, json: bool = False) -> Any:
+            value = params.get(name)
+            if value in (None, "", []):
+                value = Variable.get(f"marketo_pm_{name}", default=default, deserialize_json=json)
+            return value
+
+        return cls(
+            program_batches=batch_program_ids(setting("program_ids", list(DEFAULT_PROGRAM_IDS), json=True)),
+            destination=str(setting("destination", DEFAULT_DESTINATION)).rstrip("/"),
+            dest_conn_id=setting("dest_conn_id", None),
+            fields=list(setting("fields", list(DEFAULT_PROGRAM_MEMBER_FIELDS), json=True)),
+        )
+
+    def job(self, export_filter: Mapping[str, Any], path: str) -> dict[str, Any]:
+        """One ``expand_kwargs`` item of the export group: ``path`` is relative to the destination."""
+        return {
+            "fields": self.fields,
+            "export_filter": dict(export_filter),
+            "destination": f"{self.destination}/{path.lstrip('/')}",
+            "dest_conn_id": self.dest_conn_id,
+        }

@@ -1,0 +1,178 @@
+"""program_member_export_group and ProgramMemberExportSettings: one export job's tasks, paced, mappable."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pendulum
+import pytest
+from airflow.sdk import DAG, task
+from airflow.sdk.definitions.taskgroup import MappedTaskGroup
+
+from airflow_provider_marketo_pm.operators.program_members import (
+    MarketoDownloadProgramMemberExportOperator,
+    MarketoStartProgramMemberExportOperator,
+)
+from airflow_provider_marketo_pm.sensors.program_members import MarketoProgramMemberExportSensor
+from airflow_provider_marketo_pm.task_groups.program_members import (
+    DEFAULT_PROGRAM_MEMBER_FIELDS,
+    MARKETO_BULK_EXPORT_POOL,
+    ProgramMemberExportSettings,
+    program_member_export_group,
+)
+
+JOB = {
+    "fields": ["leadId", "email"],
+    "export_filter": {"programIds": [1044]},
+    "destination": "file:///tmp/members/batch=00.csv",
+    "dest_conn_id": None,
+}
+
+
+def mapped_dag(**group_kwargs) -> DAG:
+    with DAG("uses_the_group", schedule=None, start_date=pendulum.datetime(2024, 1, 1, tz="UTC")) as dag:
+
+        @task
+        def plan() -> list[dict]:
+            return [JOB]
+
+        program_member_export_group(**group_kwargs).expand_kwargs(plan())
+    return dag
+
+
+def group_tasks(dag: DAG, group_id: str = "export_job"):
+    return tuple(
+        dag.task_dict[f"{group_id}.{name}"] for name in ("start_export", "wait_for_export", "download_export")
+    )
+
+
+def test_maps_over_jobs_with_the_three_tasks_in_order():
+    dag = mapped_dag()
+    start, wait, download = group_tasks(dag)
+
+    assert isinstance(start, MarketoStartProgramMemberExportOperator)
+    assert isinstance(wait, MarketoProgramMemberExportSensor)
+    assert isinstance(download, MarketoDownloadProgramMemberExportOperator)
+    assert isinstance(dag.task_group_dict["export_job"], MappedTaskGroup)
+    assert wait.upstream_task_ids == {"export_job.start_export"}
+    assert {"export_job.start_export", "export_job.wait_for_export"} <= download.upstream_task_ids
+
+
+def test_jobs_in_flight_are_paced_by_the_pool_and_the_sensor_defers():
+    start, wait, download = group_tasks(mapped_dag())
+
+    assert start.pool == wait.pool == MARKETO_BULK_EXPORT_POOL == "marketo_bulk_export"
+    assert download.pool != MARKETO_BULK_EXPORT_POOL, "downloads hold no place in Marketo's queue"
+    assert (start.weight_rule, wait.weight_rule) == ("absolute", "absolute")
+    assert wait.priority_weight > start.priority_weight, "waiting on a started job beats starting one"
+    assert wait.deferrable is True
+    assert wait.poll_interval == 60
+
+
+def test_settings_are_passed_to_every_task_and_stay_templated():
+    dag = mapped_dag(
+        group_id="members",
+        marketo_conn_id="{{ params.conn }}",
+        poll_interval="{{ params.poll }}",
+        pool=None,
+        overwrite=False,
+    )
+    start, wait, download = group_tasks(dag, "members")
+
+    assert {t.marketo_conn_id for t in (start, wait, download)} == {"{{ params.conn }}"}
+    assert wait.poll_interval == "{{ params.poll }}"
+    assert start.pool == wait.pool == "default_pool"
+    assert download.overwrite is False
+
+
+def test_a_bad_poll_interval_is_refused_when_the_dag_is_parsed():
+    with pytest.raises(ValueError, match="poll_interval"):
+        mapped_dag(poll_interval=0)
+
+
+def test_called_once_without_mapping():
+    with DAG("one_job", schedule=None, start_date=pendulum.datetime(2024, 1, 1, tz="UTC")) as dag:
+        program_member_export_group()(**JOB)
+
+    start, _, download = group_tasks(dag)
+    assert start.filter == JOB["export_filter"]
+    assert download.destination == JOB["destination"]
+    assert not isinstance(dag.task_group_dict["export_job"], MappedTaskGroup)
+
+
+class TestSettings:
+    @pytest.fixture(autouse=True)
+    def _no_variables(self, monkeypatch):
+        for name in ("PROGRAM_IDS", "DESTINATION", "DEST_CONN_ID", "FIELDS"):
+            monkeypatch.delenv(f"AIRFLOW_VAR_MARKETO_PM_{name}", raising=False)
+
+    def test_defaults_without_params_or_variables(self):
+        settings = ProgramMemberExportSettings.from_params(None)
+
+        assert settings == ProgramMemberExportSettings(
+            program_batches=[[1044]],
+            destination="file:///tmp/marketo_program_members",
+            dest_conn_id=None,
+            fields=list(DEFAULT_PROGRAM_MEMBER_FIELDS),
+        )
+
+    def test_params_win_over_variables(self, monkeypatch):
+        monkeypatch.setenv("AIRFLOW_VAR_MARKETO_PM_PROGRAM_IDS", "[1001, 1002]")
+        monkeypatch.setenv("AIRFLOW_VAR_MARKETO_PM_DESTINATION", "s3://from-variable/")
+        monkeypatch.setenv("AIRFLOW_VAR_MARKETO_PM_FIELDS", '["leadId"]')
+
+        settings = ProgramMemberExportSettings.from_params(
+            {"program_ids": list(range(1001, 1013)), "destination": None, "dest_conn_id": "aws_marketo"}
+        )
+
+        assert settings.program_batches == [list(range(1001, 1011)), [1011, 1012]]
+        assert settings.destination == "s3://from-variable"
+        assert settings.dest_conn_id == "aws_marketo"
+        assert settings.fields == ["leadId"]
+
+    def test_dag_params_are_the_settings_it_reads(self):
+        assert set(ProgramMemberExportSettings.dag_params()) == {
+            "program_ids",
+            "destination",
+            "dest_conn_id",
+            "fields",
+        }
+
+    def test_a_job_is_one_item_of_the_groups_expand_kwargs(self):
+        settings = ProgramMemberExportSettings.from_params({"destination": "file:///data/"})
+
+        job = settings.job({"programIds": [1044]}, "daily/updated_date=2024-03-04/batch=00.csv")
+
+        assert job == {
+            "fields": list(DEFAULT_PROGRAM_MEMBER_FIELDS),
+            "export_filter": {"programIds": [1044]},
+            "destination": "file:///data/daily/updated_date=2024-03-04/batch=00.csv",
+            "dest_conn_id": None,
+        }
+        assert set(job) == set(JOB)
+
+
+@pytest.mark.parametrize(
+    ("export_filter", "name"),
+    [
+        (
+            {
+                "programIds": [1001, 1002],
+                "updatedAt": {"startAt": "2024-01-01T00:00:00Z", "endAt": "2024-02-01"},
+            },
+            "2024-01-01..2024-02-01 programs 1001,1002",
+        ),
+        ({"programIds": [1044]}, "programs 1044"),
+        ({"programId": 1044, "statusNames": ["Member"]}, "programs 1044"),
+    ],
+)
+def test_each_mapped_start_is_named_after_its_window_and_programs(export_filter, name):
+    dag = mapped_dag()
+    start, _, download = group_tasks(dag)
+    env = dag.get_template_env()  # StrictUndefined, as when the task runs
+
+    def render(template: str, **task_attributes) -> str:
+        return env.from_string(template).render(task=SimpleNamespace(**task_attributes))
+
+    assert render(start.map_index_template, filter=export_filter) == name
+    assert render(download.map_index_template, destination="s3://b/k") == "s3://b/k"
