@@ -46,6 +46,15 @@ def _poll_interval(value: Any) -> float:
     return seconds
 
 
+def _timeout(value: Any) -> timedelta | float:
+    """Non-negative seconds or timedelta, refused as a ValueError naming ``timeout`` on every Airflow 3.x."""
+    if isinstance(value, bool) or not isinstance(value, timedelta | int | float):
+        raise MarketoRequestError("timeout", value, "must be a timedelta or a number of seconds")
+    if (value.total_seconds() if isinstance(value, timedelta) else value) < 0:
+        raise MarketoRequestError("timeout", value, "must not be negative")
+    return value
+
+
 class MarketoProgramMemberExportSensor(BaseSensorOperator):
     """
     Wait until a program member export is Completed and return its status record.
@@ -92,7 +101,7 @@ class MarketoProgramMemberExportSensor(BaseSensorOperator):
             getattr(poll_interval, "resolve", None)
         )
         poke_interval = MARKETO_STATUS_REFRESH_SECONDS if rendered_later else _poll_interval(poll_interval)
-        super().__init__(poke_interval=poke_interval, timeout=timeout, **kwargs)
+        super().__init__(poke_interval=poke_interval, timeout=_timeout(timeout), **kwargs)
         self.export_id = export_id
         self.marketo_conn_id = marketo_conn_id
         self.poll_interval: Any = poll_interval if rendered_later else poke_interval
