@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
-import gzip
 import hashlib
 import json
 import time
-import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
-from typing import IO, TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import requests
-import urllib3
 from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException
 from airflow.sdk import Asset, AssetAlias, BaseOperator, Context, ObjectStoragePath
 
@@ -21,7 +16,6 @@ from airflow_provider_marketo_pm.exceptions import (
     MarketoApiError,
     MarketoAuthError,
     MarketoError,
-    MarketoExportIntegrityError,
     MarketoExportQuotaError,
     MarketoQueueFullError,
     MarketoRequestError,
@@ -35,6 +29,7 @@ from airflow_provider_marketo_pm.triggers.program_members import (
     judge_export_status,
 )
 from airflow_provider_marketo_pm.validation import build_export_request
+from airflow_provider_marketo_pm.verified_download import VerifiedDownload, public_uri
 
 if TYPE_CHECKING:
     from airflow.providers.openlineage.extractors import OperatorLineage
@@ -271,18 +266,6 @@ class MarketoStartProgramMemberExportOperator(BaseOperator):
             self.log.warning("Could not cancel Marketo export %s: %s", export_id, err)
 
 
-_RESUMABLE_STREAM_ERRORS: tuple[type[BaseException], ...] = (
-    MarketoTransientError,
-    requests.exceptions.ConnectionError,
-    requests.exceptions.ChunkedEncodingError,
-    requests.exceptions.Timeout,
-    urllib3.exceptions.ProtocolError,
-    urllib3.exceptions.ReadTimeoutError,
-    ConnectionError,
-    TimeoutError,
-)
-
-
 def _export_id(value: Any) -> str:
     """A Marketo exportId: a non-empty string (``None`` must not become the string 'None')."""
     if not isinstance(value, str) or not value.strip():
@@ -306,42 +289,11 @@ def _object_storage_path(value: Any, conn_id: str | None) -> ObjectStoragePath:
     """The destination as a path of a registered filesystem, before anything is asked of Marketo."""
     url = _destination_url(value)
     try:
-        return ObjectStoragePath(url, conn_id=conn_id)
-    except ValueError as err:  # "Unsupported filesystem: 'ftp2'"
+        path = ObjectStoragePath(url, conn_id=conn_id)
+        path.fs  # noqa: B018  # Airflow < 3.3 only refuses an unknown scheme here
+    except (ValueError, ImportError) as err:  # "Unsupported filesystem: 'ftp2'", no s3fs installed, ...
         raise MarketoRequestError("destination", value, f"is not a usable object storage URL: {err}") from err
-
-
-def _public_uri(path: ObjectStoragePath) -> str:
-    """URI of a path without its connection id (``s3://conn@bucket/k`` -> ``s3://bucket/k``)."""
-    return f"{path.protocol}://{path.path}"
-
-
-class _Progress:
-    """Log bytes, percent, MB/s and ETA at most every ``interval`` seconds."""
-
-    def __init__(self, log: Any, export_id: str, total: int, interval: float) -> None:
-        self.log, self.export_id, self.total, self.interval = log, export_id, total, interval
-        self.started = self.last = time.monotonic()
-        self.logged: int | None = None
-
-    def update(self, received: int, *, final: bool = False) -> None:
-        now = time.monotonic()
-        if received == self.logged or (not final and now - self.last < self.interval):
-            return
-        self.last, self.logged = now, received
-        elapsed = max(now - self.started, 1e-9)
-        rate = received / elapsed
-        percent = 100.0 * received / self.total if self.total else 100.0
-        eta = (self.total - received) / rate if rate > 0 else float("inf")
-        self.log.info(
-            "Export %s: %d of %d bytes (%.1f%%), %.2f MB/s, ETA %.0f s.",
-            self.export_id,
-            received,
-            self.total,
-            percent,
-            rate / 1e6,
-            eta,
-        )
+    return path
 
 
 class MarketoDownloadProgramMemberExportOperator(BaseOperator):
@@ -356,7 +308,8 @@ class MarketoDownloadProgramMemberExportOperator(BaseOperator):
     A mismatch raises :class:`~airflow_provider_marketo_pm.exceptions.MarketoExportIntegrityError`,
     which the task's retries retry: bytes corrupted in transit come right with a fresh download.
     A dropped connection or a 5xx mid-stream resumes from the last byte with ``Range``, at most
-    ``max_resumes`` times.
+    ``max_resumes`` times. (The copy itself is :class:`~airflow_provider_marketo_pm.verified_download.
+    VerifiedDownload`; this operator checks its arguments and the job, and reports the result.)
 
     Returns ``{"uri", "bytes", "records", "sha256", "export_id"}`` (``bytes`` and ``sha256`` are the
     file as Marketo served it, also when gzipped). An ``Asset`` outlet receives the file's details
@@ -434,32 +387,22 @@ class MarketoDownloadProgramMemberExportOperator(BaseOperator):
             raise AirflowFailException(verdict.message)
         if verdict.state is not ExportState.DONE:
             raise AirflowException(f"{verdict.message} Only a Completed export has a file to download.")
-        expected_size = int(record["fileSize"])
-        expected_sha = str(record.get("fileChecksum", "")).removeprefix("sha256:").lower()
-
-        if destination.exists() and not self.overwrite:
-            raise AirflowFailException(
-                f"{_public_uri(destination)} already exists; set overwrite=True to replace it."
-            )
-        if destination.protocol in ("file", "local"):
-            destination.parent.mkdir(parents=True, exist_ok=True)
-        partial = destination.parent / f"{destination.name}.{uuid.uuid4().hex}.partial"
-
-        sha256, received = self._write_verified(
-            hook, export_id, partial, expected_size, expected_sha, _public_uri(destination)
+        copier = VerifiedDownload(
+            log=self.log,
+            chunk_size=self.chunk_size,
+            max_resumes=self.max_resumes,
+            progress_interval=self.progress_interval,
+            compression=self.compression,
+            overwrite=self.overwrite,
         )
-        try:
-            if destination.exists() and not self.overwrite:
-                raise AirflowFailException(
-                    f"{_public_uri(destination)} appeared during the download; set overwrite=True "
-                    "to replace it."
-                )
-            partial.move(destination)
-        except BaseException:
-            self._remove_quietly(partial)
-            raise
-        uri = _public_uri(destination)
-        self.log.info("Published %s (%d bytes, sha256 %s).", uri, received, sha256)
+        sha256, received = copier.copy(
+            hook,
+            export_id,
+            destination,
+            expected_size=int(record["fileSize"]),
+            expected_sha256=str(record.get("fileChecksum", "")).removeprefix("sha256:").lower(),
+        )
+        uri = public_uri(destination)
         self._result = {
             "uri": uri,
             "bytes": received,
@@ -469,112 +412,6 @@ class MarketoDownloadProgramMemberExportOperator(BaseOperator):
         }
         self._emit_asset_events(context, self._result)
         return self._result
-
-    def _write_verified(
-        self,
-        hook: MarketoHook,
-        export_id: str,
-        partial: ObjectStoragePath,
-        expected_size: int,
-        expected_sha: str,
-        uri: str,
-    ) -> tuple[str, int]:
-        """Stream into ``partial`` and verify; on any failure nothing of ``partial`` remains."""
-        # The raw fsspec file, not ObjectStoragePath.open()'s lineage wrapper: no per-chunk lineage call,
-        # and discard() reaches s3fs (an aborted multipart upload instead of a completed one).
-        out = partial.fs.open(partial.path, mode="wb")
-        try:
-            sink: IO[bytes] = (
-                gzip.GzipFile(fileobj=out, mode="wb", mtime=0, filename="")  # type: ignore[assignment]
-                if self.compression == "gzip"
-                else out
-            )
-            digest = hashlib.sha256()
-
-            def write(chunk: bytes) -> None:
-                sink.write(chunk)
-                digest.update(chunk)
-
-            received = self._stream(hook, export_id, write, expected_size)
-            if sink is not out:
-                sink.close()  # flushes the gzip trailer; leaves ``out`` open
-            actual_sha = digest.hexdigest()
-            if received != expected_size or actual_sha != expected_sha:
-                raise MarketoExportIntegrityError(
-                    export_id,
-                    expected_size=expected_size,
-                    actual_size=received,
-                    expected_sha256=expected_sha,
-                    actual_sha256=actual_sha,
-                    destination=uri,
-                )
-        except BaseException:
-            self._discard(out)
-            self._remove_quietly(partial)
-            raise
-        out.close()
-        return actual_sha, received
-
-    def _stream(self, hook: MarketoHook, export_id: str, write: Callable[[bytes], None], total: int) -> int:
-        """Copy the file through ``write``, resuming with Range after a broken connection."""
-        progress = _Progress(self.log, export_id, total, self.progress_interval)
-        received = 0
-        resumes = 0
-        while True:
-            try:
-                with hook.open_program_member_export_file(export_id, start=received) as stream:
-                    if stream.start != received:
-                        raise AirflowException(
-                            f"Asked export {export_id} from byte {received} but the server answered from "
-                            f"byte {stream.start}; cannot resume safely."
-                        )
-                    for chunk in stream.iter_chunks(self.chunk_size):
-                        write(chunk)
-                        received += len(chunk)
-                        progress.update(received)
-                if received >= total:
-                    break
-                reason: BaseException | str = f"stream ended after {received} of {total} bytes"
-            except _RESUMABLE_STREAM_ERRORS as err:
-                reason = err
-            resumes += 1
-            if resumes > self.max_resumes:
-                raise AirflowException(
-                    f"Download of export {export_id} broke {resumes} times (last: {reason}); "
-                    f"giving up after {received} of {total} bytes."
-                )
-            self.log.warning(
-                "Download of export %s broke at byte %d (%s); resuming with Range (%d of %d).",
-                export_id,
-                received,
-                reason,
-                resumes,
-                self.max_resumes,
-            )
-            time.sleep(min(2.0 ** (resumes - 1) * 0.5, 10.0))
-        progress.update(received, final=True)
-        return received
-
-    @staticmethod
-    def _discard(out: Any) -> None:
-        """Abandon a write: s3fs aborts its multipart upload; other files are just closed."""
-        try:
-            out.discard()
-        except Exception:  # local files (autocommit) cannot discard: closing them is enough
-            pass
-        else:
-            # A discarded s3fs file must not be closed: close() would flush and could complete an upload.
-            out.closed = True
-            return
-        with contextlib.suppress(Exception):
-            out.close()
-
-    def _remove_quietly(self, path: ObjectStoragePath) -> None:
-        try:
-            if path.exists():
-                path.unlink()
-        except Exception as err:
-            self.log.warning("Could not remove temporary %s: %s", _public_uri(path), err)
 
     def _emit_asset_events(self, context: Context, result: Mapping[str, Any]) -> None:
         extra = {key: result[key] for key in ("export_id", "records", "sha256", "bytes")}

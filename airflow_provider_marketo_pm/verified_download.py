@@ -1,0 +1,233 @@
+"""
+Copy a Completed export's file into object storage: streamed, resumed, verified, published atomically.
+
+The destination never holds a partial or unverified file: the bytes go to a temporary sibling
+(``<dest>.<uuid>.partial``, same store), are hashed and counted on the way, and the temporary file is
+moved into place only when both match what Marketo advertised. On any failure the temporary data is
+removed (an S3 multipart upload is aborted, not completed). Memory stays at one chunk whatever the
+file size.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import hashlib
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import IO, Any, Literal
+
+import requests
+import urllib3
+from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException
+from airflow.sdk import ObjectStoragePath
+
+from airflow_provider_marketo_pm.exceptions import MarketoExportIntegrityError, MarketoTransientError
+from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
+
+__all__ = ["RESUMABLE_STREAM_ERRORS", "VerifiedDownload", "public_uri"]
+
+#: A stream broken by one of these resumes from the last byte received (``Range``).
+RESUMABLE_STREAM_ERRORS: tuple[type[BaseException], ...] = (
+    MarketoTransientError,
+    requests.exceptions.ConnectionError,
+    requests.exceptions.ChunkedEncodingError,
+    requests.exceptions.Timeout,
+    urllib3.exceptions.ProtocolError,
+    urllib3.exceptions.ReadTimeoutError,
+    ConnectionError,
+    TimeoutError,
+)
+
+
+def public_uri(path: ObjectStoragePath) -> str:
+    """URI of a path without its connection id (``s3://conn@bucket/k`` -> ``s3://bucket/k``)."""
+    return f"{path.protocol}://{path.path}"
+
+
+class _Progress:
+    """Log bytes, percent, MB/s and ETA at most every ``interval`` seconds."""
+
+    def __init__(self, log: Any, export_id: str, total: int, interval: float) -> None:
+        self.log, self.export_id, self.total, self.interval = log, export_id, total, interval
+        self.started = self.last = time.monotonic()
+        self.logged: int | None = None
+
+    def update(self, received: int, *, final: bool = False) -> None:
+        now = time.monotonic()
+        if received == self.logged or (not final and now - self.last < self.interval):
+            return
+        self.last, self.logged = now, received
+        elapsed = max(now - self.started, 1e-9)
+        rate = received / elapsed
+        percent = 100.0 * received / self.total if self.total else 100.0
+        eta = (self.total - received) / rate if rate > 0 else float("inf")
+        self.log.info(
+            "Export %s: %d of %d bytes (%.1f%%), %.2f MB/s, ETA %.0f s.",
+            self.export_id,
+            received,
+            self.total,
+            percent,
+            rate / 1e6,
+            eta,
+        )
+
+
+@dataclass(frozen=True)
+class VerifiedDownload:
+    """
+    How to copy export files: chunking, resumes, compression, overwrite; ``log`` gets the progress lines.
+
+    :param log: where progress, resumes and the publication are logged (the task's logger).
+    :param chunk_size: bytes read and written per chunk.
+    :param max_resumes: how many times a broken stream is resumed with ``Range``.
+    :param progress_interval: seconds between progress log lines.
+    :param compression: ``None`` or ``"gzip"`` (the stored file is gzipped; bytes and sha256 are still
+        those Marketo served).
+    :param overwrite: replace an existing destination; by default it is refused.
+    """
+
+    log: Any
+    chunk_size: int
+    max_resumes: int
+    progress_interval: float
+    compression: Literal["gzip"] | None = None
+    overwrite: bool = False
+
+    def copy(
+        self,
+        hook: MarketoHook,
+        export_id: str,
+        destination: ObjectStoragePath,
+        *,
+        expected_size: int,
+        expected_sha256: str,
+    ) -> tuple[str, int]:
+        """Copy export ``export_id`` to ``destination``; return (sha256, bytes) of the verified file."""
+        uri = public_uri(destination)
+        if destination.exists() and not self.overwrite:
+            raise AirflowFailException(f"{uri} already exists; set overwrite=True to replace it.")
+        if destination.protocol in ("file", "local"):
+            destination.parent.mkdir(parents=True, exist_ok=True)
+        partial = destination.parent / f"{destination.name}.{uuid.uuid4().hex}.partial"
+
+        sha256, received = self._write_verified(hook, export_id, partial, expected_size, expected_sha256, uri)
+        try:
+            if destination.exists() and not self.overwrite:
+                raise AirflowFailException(
+                    f"{uri} appeared during the download; set overwrite=True to replace it."
+                )
+            partial.move(destination)
+        except BaseException:
+            self._remove_quietly(partial)
+            raise
+        self.log.info("Published %s (%d bytes, sha256 %s).", uri, received, sha256)
+        return sha256, received
+
+    def _write_verified(
+        self,
+        hook: MarketoHook,
+        export_id: str,
+        partial: ObjectStoragePath,
+        expected_size: int,
+        expected_sha: str,
+        uri: str,
+    ) -> tuple[str, int]:
+        """Stream into ``partial`` and verify; on any failure nothing of ``partial`` remains."""
+        # The raw fsspec file, not ObjectStoragePath.open()'s lineage wrapper: no per-chunk lineage call,
+        # and discard() reaches s3fs (an aborted multipart upload instead of a completed one).
+        out = partial.fs.open(partial.path, mode="wb")
+        try:
+            sink: IO[bytes] = (
+                gzip.GzipFile(fileobj=out, mode="wb", mtime=0, filename="")  # type: ignore[assignment]
+                if self.compression == "gzip"
+                else out
+            )
+            digest = hashlib.sha256()
+
+            def write(chunk: bytes) -> None:
+                sink.write(chunk)
+                digest.update(chunk)
+
+            received = self._stream(hook, export_id, write, expected_size)
+            if sink is not out:
+                sink.close()  # flushes the gzip trailer; leaves ``out`` open
+            actual_sha = digest.hexdigest()
+            if received != expected_size or actual_sha != expected_sha:
+                raise MarketoExportIntegrityError(
+                    export_id,
+                    expected_size=expected_size,
+                    actual_size=received,
+                    expected_sha256=expected_sha,
+                    actual_sha256=actual_sha,
+                    destination=uri,
+                )
+        except BaseException:
+            self._discard(out)
+            self._remove_quietly(partial)
+            raise
+        out.close()
+        return actual_sha, received
+
+    def _stream(self, hook: MarketoHook, export_id: str, write: Callable[[bytes], None], total: int) -> int:
+        """Copy the file through ``write``, resuming with Range after a broken connection."""
+        progress = _Progress(self.log, export_id, total, self.progress_interval)
+        received = 0
+        resumes = 0
+        while True:
+            try:
+                with hook.open_program_member_export_file(export_id, start=received) as stream:
+                    if stream.start != received:
+                        raise AirflowException(
+                            f"Asked export {export_id} from byte {received} but the server answered from "
+                            f"byte {stream.start}; cannot resume safely."
+                        )
+                    for chunk in stream.iter_chunks(self.chunk_size):
+                        write(chunk)
+                        received += len(chunk)
+                        progress.update(received)
+                if received >= total:
+                    break
+                reason: BaseException | str = f"stream ended after {received} of {total} bytes"
+            except RESUMABLE_STREAM_ERRORS as err:
+                reason = err
+            resumes += 1
+            if resumes > self.max_resumes:
+                raise AirflowException(
+                    f"Download of export {export_id} broke {resumes} times (last: {reason}); "
+                    f"giving up after {received} of {total} bytes."
+                )
+            self.log.warning(
+                "Download of export %s broke at byte %d (%s); resuming with Range (%d of %d).",
+                export_id,
+                received,
+                reason,
+                resumes,
+                self.max_resumes,
+            )
+            time.sleep(min(2.0 ** (resumes - 1) * 0.5, 10.0))
+        progress.update(received, final=True)
+        return received
+
+    @staticmethod
+    def _discard(out: Any) -> None:
+        """Abandon a write: s3fs aborts its multipart upload; other files are just closed."""
+        try:
+            out.discard()
+        except Exception:  # local files (autocommit) cannot discard: closing them is enough
+            pass
+        else:
+            # A discarded s3fs file must not be closed: close() would flush and could complete an upload.
+            out.closed = True
+            return
+        with contextlib.suppress(Exception):
+            out.close()
+
+    def _remove_quietly(self, path: ObjectStoragePath) -> None:
+        try:
+            if path.exists():
+                path.unlink()
+        except Exception as err:
+            self.log.warning("Could not remove temporary %s: %s", public_uri(path), err)
