@@ -9,12 +9,13 @@ Rows with ``dag=True`` are also run through a real ``dag.test()`` DAG run.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from reliability_support import DOWNLOAD, FIELDS, START, WAIT, PipelineSettings
+from reliability_support import DOWNLOAD, FIELDS, START, WAIT, PipelineSettings, error_answers
 
 from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
 from airflow_provider_marketo_pm.testing import Fault, MarketoEmulator
@@ -125,6 +126,21 @@ def use_up_export_quota(emu: MarketoEmulator) -> None:
             return
         time.sleep(0.05)
     raise AssertionError("the quota-filling export never completed")
+
+
+def queue_full_until_first_refusal(emu: MarketoEmulator) -> None:
+    """Other integrations fill the queue; their jobs finish once our first enqueue has been refused
+    (a watcher, not a hold time: a slow run must still meet the full queue)."""
+    emu.occupy_queue(10, seconds=3600)
+
+    def release_after_refusal() -> None:
+        for _ in range(1000):
+            if "enqueue:1029" in error_answers(emu):
+                emu.release_queue()
+                return
+            time.sleep(0.01)
+
+    threading.Thread(target=release_after_refusal, name="release-queue", daemon=True).start()
 
 
 def cancel_outside_airflow(emu: MarketoEmulator, export_id: str) -> None:
@@ -275,9 +291,9 @@ FAULT_CASES: list[FaultCase] = [
     ),
     FaultCase(
         name="1029 queue full for a while",
-        injection="emu.occupy_queue(10) by other integrations, each holding a slot 0.3 s",
+        injection="emu.occupy_queue(10) by other integrations until the first enqueue meets 1029",
         expect="success",
-        setup=lambda emu: emu.occupy_queue(10, seconds=0.3),
+        setup=queue_full_until_first_refusal,
         answers=("enqueue:1029",),
     ),
     FaultCase(
