@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from functools import cached_property
 from typing import Any, ClassVar, TypeVar
 from urllib.parse import quote
@@ -106,6 +106,8 @@ class MarketoHook(HttpHook):
         self.retry_max_wait = retry_max_wait
         self.retry_max_time = retry_max_time
         self.token_refresh_margin = token_refresh_margin
+        self._asession: aiohttp.ClientSession | None = None
+        self._asession_loop: asyncio.AbstractEventLoop | None = None
 
     # -- UI ---------------------------------------------------------------------------------------------
 
@@ -204,14 +206,27 @@ class MarketoHook(HttpHook):
     def _session(self) -> requests.Session:
         return self.get_conn()
 
-    @asynccontextmanager
-    async def _aiohttp_session(
-        self, settings: MarketoConnectionSettings
-    ) -> AsyncIterator[aiohttp.ClientSession]:
+    def _aiohttp_session(self, settings: MarketoConnectionSettings) -> aiohttp.ClientSession:
+        """
+        The hook's one ``aiohttp`` session, made on first use inside the running loop and kept, so a
+        trigger's polls share one keep-alive connection; :meth:`aclose` ends it.
+        """
+        loop = asyncio.get_running_loop()
+        session = self._asession
+        if session is not None and not session.closed and self._asession_loop is loop:
+            return session
+        # None yet, closed, or made in another loop (a hook reused across asyncio.run calls).
         timeout = aiohttp.ClientTimeout(total=settings.timeout)
         headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
-        async with aiohttp.ClientSession(timeout=timeout, headers=headers) as session:
-            yield session
+        self._asession = aiohttp.ClientSession(timeout=timeout, headers=headers)
+        self._asession_loop = loop
+        return self._asession
+
+    async def aclose(self) -> None:
+        """Close the async session (and its connections); safe to call twice or when none was opened."""
+        session, self._asession, self._asession_loop = self._asession, None, None
+        if session is not None and not session.closed:
+            await session.close()
 
     def test_connection(self) -> tuple[bool, str]:
         """Get a token and describe program members: proves the URL, the credentials and the permission."""
@@ -262,6 +277,15 @@ class MarketoHook(HttpHook):
         cached = self._token_cache.get(key, self.token_refresh_margin)
         if cached:
             return cached
+        async with self._token_cache.fetch_lock(key):
+            # Whoever held the lock before us may have fetched it: many triggers, one token call.
+            cached = self._token_cache.get(key, self.token_refresh_margin)
+            if cached:
+                return cached
+            return await self._afetch_token(settings, session)
+
+    async def _afetch_token(self, settings: MarketoConnectionSettings, session: aiohttp.ClientSession) -> str:
+        key = self._token_key(settings)
         try:
             async with session.post(
                 f"{settings.identity_url}/oauth/token", data=_token_form(settings)
@@ -374,31 +398,32 @@ class MarketoHook(HttpHook):
         One async JSON call for the triggerer, with ``_call_json``'s errors, 601/602 replay and retries.
 
         The connection comes from the async lookup: the sync Connection API must not run in an event loop.
+        The call reuses the hook's session: whoever makes async calls closes it with :meth:`aclose`.
         """
         settings = await self._aget_settings()
-        async with self._aiohttp_session(settings) as session:
+        session = self._aiohttp_session(settings)
 
-            async def once(token: str) -> dict[str, Any]:
-                self.log.debug("Marketo %s %s", method, path)
-                try:
-                    async with session.request(
-                        method,
-                        settings.base_url + path,
-                        params=dict(params) if params else None,
-                        json=body,
-                        headers={"Authorization": f"Bearer {token}"},
-                    ) as response:
-                        text = await response.text()
-                        status = response.status
-                except (aiohttp.ClientError, TimeoutError) as err:
-                    raise error_from_network(err, endpoint) from err
-                return payload_from_answer(status, text, endpoint=endpoint, request_body=body)
+        async def once(token: str) -> dict[str, Any]:
+            self.log.debug("Marketo %s %s", method, path)
+            try:
+                async with session.request(
+                    method,
+                    settings.base_url + path,
+                    params=dict(params) if params else None,
+                    json=body,
+                    headers={"Authorization": f"Bearer {token}"},
+                ) as response:
+                    text = await response.text()
+                    status = response.status
+            except (aiohttp.ClientError, TimeoutError) as err:
+                raise error_from_network(err, endpoint) from err
+            return payload_from_answer(status, text, endpoint=endpoint, request_body=body)
 
-            async def with_replay() -> dict[str, Any]:
-                # A coroutine function, not a lambda: tenacity only awaits what it sees is async.
-                return await self._awith_token_replay(settings, session, once)
+        async def with_replay() -> dict[str, Any]:
+            # A coroutine function, not a lambda: tenacity only awaits what it sees is async.
+            return await self._awith_token_replay(settings, session, once)
 
-            return await self._awith_retries(settings, endpoint, with_replay)
+        return await self._awith_retries(settings, endpoint, with_replay)
 
     # -- endpoints --------------------------------------------------------------------------------------
 

@@ -6,8 +6,10 @@ tasks race, invalidates nothing but wastes quota. Sharing the token keeps "one t
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
+import weakref
 from dataclasses import dataclass
 
 TokenKey = tuple[str, str]
@@ -26,6 +28,10 @@ class AccessTokenCache:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._tokens: dict[TokenKey, _CachedToken] = {}
+        # An asyncio.Lock belongs to one event loop, the cache to the whole process: one set per loop,
+        # forgotten with the loop.
+        self._fetch_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[TokenKey, asyncio.Lock]]
+        self._fetch_locks = weakref.WeakKeyDictionary()
 
     def get(self, key: TokenKey, margin: float) -> str | None:
         """The cached token if it has more than ``margin`` seconds left, else ``None``."""
@@ -34,6 +40,18 @@ class AccessTokenCache:
             if cached and cached.expires_at - margin > time.monotonic():
                 return cached.value
             return None
+
+    def fetch_lock(self, key: TokenKey) -> asyncio.Lock:
+        """
+        The running loop's lock for fetching ``key``'s token: coroutines that find the cache empty together
+        queue behind one fetch (and re-check the cache once inside) instead of each asking for a token.
+        """
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            locks = self._fetch_locks.get(loop)
+            if locks is None:
+                locks = self._fetch_locks[loop] = {}
+            return locks.setdefault(key, asyncio.Lock())
 
     def put(self, key: TokenKey, token: str, expires_in: float) -> None:
         with self._lock:
