@@ -140,46 +140,50 @@ class MarketoProgramMemberExportTrigger(BaseTrigger):
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         hook = self._hook()
-        consecutive_errors = 0
-        while True:
-            try:
-                record = await hook.aget_program_member_export_status(self.export_id)
-            except MarketoTransientError as err:
-                consecutive_errors += 1
-                if consecutive_errors > self.max_consecutive_errors:
-                    yield self._event("error", f"Giving up on export {self.export_id} status: {err}")
-                    return
-                self.log.warning(
-                    "Status of export %s unavailable (%s); polling again (%d/%d).",
-                    self.export_id,
-                    err,
-                    consecutive_errors,
-                    self.max_consecutive_errors,
-                )
-            except MarketoError as err:
-                yield self._event("error", f"Cannot read status of export {self.export_id}: {err}")
-                return
-            else:
-                consecutive_errors = 0
-                verdict = judge_export_status(record)
-                if verdict.state is ExportState.DONE:
-                    yield self._event("success", verdict.message, record)
-                    return
-                if verdict.state is ExportState.ERROR:
-                    yield self._event("error", verdict.message, record)
-                    return
-                self.log.info("%s Next check in %.1f s.", verdict.message, self.poll_interval)
-
-            delay = self.poll_interval
-            if self.end_time is not None:
-                remaining = self.end_time - time.time()
-                if remaining <= 0:
-                    yield self._event(
-                        "timeout", f"Timed out waiting for Marketo export {self.export_id} to complete."
+        try:
+            consecutive_errors = 0
+            while True:
+                try:
+                    record = await hook.aget_program_member_export_status(self.export_id)
+                except MarketoTransientError as err:
+                    consecutive_errors += 1
+                    if consecutive_errors > self.max_consecutive_errors:
+                        yield self._event("error", f"Giving up on export {self.export_id} status: {err}")
+                        return
+                    self.log.warning(
+                        "Status of export %s unavailable (%s); polling again (%d/%d).",
+                        self.export_id,
+                        err,
+                        consecutive_errors,
+                        self.max_consecutive_errors,
                     )
+                except MarketoError as err:
+                    yield self._event("error", f"Cannot read status of export {self.export_id}: {err}")
                     return
-                delay = min(delay, remaining)
-            await asyncio.sleep(delay)
+                else:
+                    consecutive_errors = 0
+                    verdict = judge_export_status(record)
+                    if verdict.state is ExportState.DONE:
+                        yield self._event("success", verdict.message, record)
+                        return
+                    if verdict.state is ExportState.ERROR:
+                        yield self._event("error", verdict.message, record)
+                        return
+                    self.log.info("%s Next check in %.1f s.", verdict.message, self.poll_interval)
+
+                delay = self.poll_interval
+                if self.end_time is not None:
+                    remaining = self.end_time - time.time()
+                    if remaining <= 0:
+                        yield self._event(
+                            "timeout", f"Timed out waiting for Marketo export {self.export_id} to complete."
+                        )
+                        return
+                    delay = min(delay, remaining)
+                await asyncio.sleep(delay)
+        finally:
+            # One session per run, closed however the run ends (event, error, cancellation).
+            await hook.aclose()
 
     async def on_kill(self) -> None:
         """
@@ -203,6 +207,8 @@ class MarketoProgramMemberExportTrigger(BaseTrigger):
             self.log.warning("Could not cancel Marketo export %s: %s", self.export_id, err)
         else:
             self.log.info("Cancelled Marketo export %s on user kill.", self.export_id)
+        finally:
+            await hook.aclose()
 
 
 class MarketoExportEnqueueRetryTrigger(BaseTrigger):
