@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from contextlib import aclosing
 from urllib.parse import parse_qs
 
 import pytest
@@ -487,16 +488,17 @@ def test_file_expired_after_seven_days(emu, hook):
 
 async def test_async_status_matches_sync_status(emu, hook):
     export_id = hook.create_program_member_export(FIELDS, PROGRAM)["exportId"]
-    record = await MarketoHook(**FAST).aget_program_member_export_status(export_id)
+    async with aclosing(MarketoHook(**FAST)) as ahook:
+        record = await ahook.aget_program_member_export_status(export_id)
     assert record == hook.get_program_member_export_status(export_id)
     assert all(r.headers["authorization"].startswith("Bearer ") for r in emu.calls("status"))
 
 
 async def test_async_status_replays_token_and_retries(emu):
-    hook = MarketoHook(**FAST)
     export_id = MarketoHook(**FAST).create_program_member_export(FIELDS, PROGRAM)["exportId"]
     emu.inject("status", Fault(code="602"), Fault(code="606"), Fault(http_status=503))
-    record = await hook.aget_program_member_export_status(export_id)
+    async with aclosing(MarketoHook(**FAST)) as ahook:
+        record = await ahook.aget_program_member_export_status(export_id)
     assert record["exportId"] == export_id
     assert [r.marketo_code or r.status for r in emu.calls("status")] == ["602", "606", 503, 200]
 
@@ -504,19 +506,22 @@ async def test_async_status_replays_token_and_retries(emu):
 async def test_async_status_retries_are_bounded(emu):
     emu.inject("status", *[Fault(code="615")] * 4)
     with pytest.raises(MarketoTransientError, match="Gave up after 3 attempts"):
-        await MarketoHook(max_retries=2, **FAST).aget_program_member_export_status("anything")
+        async with aclosing(MarketoHook(max_retries=2, **FAST)) as ahook:
+            await ahook.aget_program_member_export_status("anything")
     assert len(emu.calls("status")) == 3
 
 
 async def test_async_status_raises_classified_errors(emu):
     emu.inject("status", Fault(code="603"))
     with pytest.raises(MarketoApiError, match="Read-Only Lead"):
-        await MarketoHook(**FAST).aget_program_member_export_status("anything")
+        async with aclosing(MarketoHook(**FAST)) as ahook:
+            await ahook.aget_program_member_export_status("anything")
 
 
 async def test_async_cancel_cancels_the_job_with_a_bearer_token(emu, hook):
     export_id = hook.create_program_member_export(FIELDS, PROGRAM)["exportId"]
-    record = await MarketoHook(**FAST).acancel_program_member_export(export_id)
+    async with aclosing(MarketoHook(**FAST)) as ahook:
+        record = await ahook.acancel_program_member_export(export_id)
     assert record["status"] == "Cancelled"
     assert emu.job(export_id)["status"] == "Cancelled"
     (cancel,) = emu.calls("cancel")
@@ -527,7 +532,8 @@ async def test_async_cancel_cancels_the_job_with_a_bearer_token(emu, hook):
 async def test_async_cancel_replays_token_and_retries_like_status(emu, hook):
     export_id = hook.create_program_member_export(FIELDS, PROGRAM)["exportId"]
     emu.inject("cancel", Fault(code="601"), Fault(code="606"), Fault(http_status=503))
-    record = await MarketoHook(**FAST).acancel_program_member_export(export_id)
+    async with aclosing(MarketoHook(**FAST)) as ahook:
+        record = await ahook.acancel_program_member_export(export_id)
     assert record["status"] == "Cancelled"
     assert [r.marketo_code or r.status for r in emu.calls("cancel")] == ["601", "606", 503, 200]
 
@@ -535,14 +541,16 @@ async def test_async_cancel_replays_token_and_retries_like_status(emu, hook):
 async def test_async_token_refused_again_after_replay_is_an_auth_error(emu):
     emu.inject("cancel", Fault(code="602"), Fault(code="602"))
     with pytest.raises(MarketoAuthError, match="freshly issued access token"):
-        await MarketoHook(**FAST).acancel_program_member_export("anything")
+        async with aclosing(MarketoHook(**FAST)) as ahook:
+            await ahook.acancel_program_member_export("anything")
     assert len(emu.calls("cancel")) == 2
 
 
 async def test_async_cancel_of_a_finished_job_is_a_classified_error(emu, hook):
     export_id = completed_export(hook)
     with pytest.raises(MarketoApiError, match="can no longer be cancelled") as caught:
-        await MarketoHook(**FAST).acancel_program_member_export(export_id)
+        async with aclosing(MarketoHook(**FAST)) as ahook:
+            await ahook.acancel_program_member_export(export_id)
     assert not caught.value.retryable
     assert emu.job(export_id)["status"] == "Completed"
 
