@@ -10,26 +10,27 @@ programs per export job, so `plan_exports` splits the range into contiguous 31-d
 (`split_updated_at`: each window's `endAt` is the next one's `startAt`, nothing is lost whichever
 way Marketo treats the bounds) and the programs into batches of 10 (`programIds`; the file gets a
 `programId` column). Every window x batch is one job, mapped over the `export_job` task group (the provider's
-`program_member_export_group`, reusable in your own DAGs): `start_export` (create + enqueue) ->
-`wait_for_export` (deferrable sensor) -> `download_export` (streamed, checked against Marketo's
+`program_member_export_group`, reusable in your own DAGs): `start_export` (create + enqueue, then
+wait deferred until Marketo completes the job) -> `wait_for_export` (confirms Completed with one
+status call, hands on the status record) -> `download_export` (streamed, checked against Marketo's
 sha256, published atomically).
 
 **Why the pool.** Marketo runs at most 2 bulk jobs at a time per instance and queues at most 10,
 in **one queue shared with every other integration** (lead, activity and custom object exports of
 other tools). Enqueueing a whole backfill at once would fill that queue and make every other
-integration's exports fail with 1029 "Too many jobs in queue". `start_export` and
-`wait_for_export` run in the pool `marketo_bulk_export`; created with 4 slots and
-`--include-deferred`, a deferred sensor keeps its slot, so at most 4 of our jobs are started but
-not finished at any time: 2 processing and 2 waiting, so Marketo's two processing slots never
-idle between our jobs, while 8 queue places stay free for others. The sensor outranks the start
-(`priority_weight`), so a freed slot goes to waiting on a started job before starting a new one.
-Create the pool once:
+integration's exports fail with 1029 "Too many jobs in queue". `start_export` runs in the pool
+`marketo_bulk_export` and holds its slot from creating the job until Marketo completes it (it
+waits itself, deferred, like dbt Cloud's `wait_for_termination`); created with 4 slots and
+`--include-deferred`, the pool therefore counts exactly our jobs in Marketo's queue: at most 4,
+2 processing and 2 waiting, so Marketo's two processing slots never idle between our jobs, while
+8 queue places stay free for others. Create the pool once:
 
     airflow pools set marketo_bulk_export 4 "Marketo bulk export jobs in flight" --include-deferred
 
 (docker-compose's `airflow-init` does it). Without the pool, the tasks stay scheduled and the
 scheduler logs that the pool does not exist. Raise the slots only if nothing else exports from
-the instance. Downloads are outside the pool: the file exists only once the job left the queue.
+the instance. `wait_for_export` and the downloads are outside the pool: their job has left the
+queue already.
 
 **Settings** (DAG params win, then Airflow Variables, then the defaults below):
 

@@ -19,11 +19,12 @@ replaces that day's files, so runs are idempotent.
 or export long ranges with fewer jobs (31 days per job) with `marketo_program_members_backfill`.
 
 **Pacing.** Marketo runs 2 bulk jobs at a time and queues 10 per instance, shared with every
-other integration. `start_export` and `wait_for_export` run in the pool `marketo_bulk_export`
-(create it once: `airflow pools set marketo_bulk_export 4 "Marketo bulk export jobs in flight"
---include-deferred`), so that however many days a backfill runs in parallel, at most 4 of our
-jobs are queued or processing. The three tasks come from the provider's
-`program_member_export_group` (`export_job.start_export` -> `wait_for_export` -> `download_export`).
+other integration. `start_export` creates the job and waits (deferred) until it is Completed, in
+the pool `marketo_bulk_export` (create it once: `airflow pools set marketo_bulk_export 4 "Marketo
+bulk export jobs in flight" --include-deferred`): one slot per job from create to completion, so
+however many days a backfill runs in parallel, at most 4 of our jobs are queued or processing. The
+three tasks come from the provider's `program_member_export_group` (`export_job.start_export` ->
+`wait_for_export`, one confirming status call outside the pool -> `download_export`).
 
 **Settings** (DAG params win, then Airflow Variables, then defaults): `program_ids` /
 `marketo_pm_program_ids` (JSON list, default `[1044]`), `destination` / `marketo_pm_destination`

@@ -11,10 +11,12 @@ the daily export quota (500 MB by default, shared by all bulk extracts of the in
 midnight US Central): a snapshot of large programs can use much of it. Narrow it with the
 `status_names` param (Marketo ORs the names; each must exist in one of the programs).
 
-**Pacing.** `start_export` and `wait_for_export` run in the pool `marketo_bulk_export`
-(`airflow pools set marketo_bulk_export 4 "Marketo bulk export jobs in flight" --include-deferred`)
-so that at most 4 of our jobs hold places in Marketo's shared 10-job queue. The three tasks come
-from the provider's `program_member_export_group`.
+**Pacing.** `start_export` creates each job and waits (deferred) until it is Completed, in the pool
+`marketo_bulk_export` (`airflow pools set marketo_bulk_export 4 "Marketo bulk export jobs in flight"
+--include-deferred`): one slot per job from create to completion, so at most 4 of our jobs hold
+places in Marketo's shared 10-job queue. `wait_for_export` (one confirming status call) and
+`download_export` run outside the pool. The three tasks come from the provider's
+`program_member_export_group`.
 
 **Settings** (DAG params win, then Airflow Variables, then defaults): `program_ids` /
 `marketo_pm_program_ids` (JSON list, default `[1044]`), `destination` / `marketo_pm_destination`

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
-from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException
+from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException, AirflowSensorTimeout
 from airflow.sdk import Asset, AssetAlias, BaseOperator, Context, ObjectStoragePath
 
 from airflow_provider_marketo_pm.exceptions import (
@@ -23,9 +23,17 @@ from airflow_provider_marketo_pm.exceptions import (
     describe_quota_reset,
 )
 from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
+from airflow_provider_marketo_pm.sensors.program_members import (
+    MARKETO_STATUS_REFRESH_SECONDS,
+    checked_timeout,
+    completed_record_from_event,
+    poll_interval_seconds,
+    rendered_later,
+)
 from airflow_provider_marketo_pm.triggers.program_members import (
     ExportState,
     MarketoExportEnqueueRetryTrigger,
+    MarketoProgramMemberExportTrigger,
     judge_export_status,
 )
 from airflow_provider_marketo_pm.validation import build_export_request
@@ -105,6 +113,12 @@ class MarketoStartProgramMemberExportOperator(BaseOperator):
     Completed one is kept, a Failed or Cancelled one is replaced). Airflow < 3.3 has no task state
     store: there a retry starts a new export.
 
+    With ``wait_for_completion=True`` the task also waits until the job is Completed (deferred to
+    :class:`~airflow_provider_marketo_pm.triggers.program_members.MarketoProgramMemberExportTrigger`,
+    or polling on the worker with ``deferrable=False``), failing on Failed/Cancelled as the sensor
+    does, and still returns the exportId. One task then covers the job from create to completion, so
+    a pool (created with ``--include-deferred``) counts our jobs in Marketo's queue exactly.
+
     :param fields: REST API names of the columns (program member, lead and custom fields).
     :param filter: Marketo filter: ``programId`` or ``programIds`` plus optional ``isExhausted``,
         ``nurtureCadence``, ``statusNames`` and ``updatedAt`` (at most 31 days).
@@ -113,6 +127,12 @@ class MarketoStartProgramMemberExportOperator(BaseOperator):
     :param marketo_conn_id: Airflow connection of the Marketo instance (templated).
     :param queue_full_retries: how many more enqueue attempts to make while the queue is full.
     :param queue_full_wait: wait between those attempts (seconds or timedelta).
+    :param wait_for_completion: end only when the job is Completed (default: once it is enqueued).
+    :param poll_interval: seconds between status checks while waiting (templated; Marketo refreshes
+        status once a minute, so keep 60 against a real instance).
+    :param timeout: how long to wait for completion (seconds or timedelta) before failing with
+        AirflowSensorTimeout; the job is left running (a retry re-attaches to it on Airflow 3.3+).
+    :param deferrable: wait in the triggerer (default) instead of on a worker.
     """
 
     template_fields: Sequence[str] = (
@@ -121,6 +141,7 @@ class MarketoStartProgramMemberExportOperator(BaseOperator):
         "format",
         "column_header_names",
         "marketo_conn_id",
+        "poll_interval",
     )
     template_fields_renderers = {"filter": "json", "column_header_names": "json", "fields": "json"}
     ui_color = "#5c4ee5"
@@ -135,9 +156,21 @@ class MarketoStartProgramMemberExportOperator(BaseOperator):
         marketo_conn_id: str = "marketo_default",
         queue_full_retries: int = 30,
         queue_full_wait: timedelta | float = timedelta(minutes=2),
+        wait_for_completion: bool = False,
+        poll_interval: float | str = MARKETO_STATUS_REFRESH_SECONDS,
+        timeout: timedelta | float = timedelta(hours=24),
+        deferrable: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.wait_for_completion = wait_for_completion
+        # A template or XComArg is checked once rendered, in execute(); a plain value now (parse time).
+        self.poll_interval: Any = (
+            poll_interval if rendered_later(poll_interval) else poll_interval_seconds(poll_interval)
+        )
+        timeout = checked_timeout(timeout)
+        self.timeout = timeout.total_seconds() if isinstance(timeout, timedelta) else float(timeout)
+        self.deferrable = deferrable
         self.fields = fields
         self.filter = filter
         self.format = format
@@ -153,6 +186,8 @@ class MarketoStartProgramMemberExportOperator(BaseOperator):
 
     def execute(self, context: Context) -> str:
         body = build_export_request(self.fields, self.filter, self.format, self.column_header_names)
+        if self.wait_for_completion:
+            self.poll_interval = poll_interval_seconds(self.poll_interval)  # rendered by now
         fingerprint = _request_fingerprint(body)
         hook = self.hook
         store = context.get("task_state_store")
@@ -165,9 +200,12 @@ class MarketoStartProgramMemberExportOperator(BaseOperator):
         if previous is not None:
             export_id, status = previous
             self._started_export_id = export_id
+            if status == "Completed":
+                self.log.info("Re-attached to export %s, already Completed.", export_id)
+                return export_id
             if status != "Created":
                 self.log.info("Re-attached to export %s (%s) started by an earlier try.", export_id, status)
-                return export_id
+                return self._wait_if_asked(export_id)
             self.log.info("Re-attached to export %s (Created); enqueueing it.", export_id)
         else:
             try:
@@ -241,7 +279,42 @@ class MarketoStartProgramMemberExportOperator(BaseOperator):
                 method_name="resume_enqueue",
             )
         self.log.info("Enqueued export %s (%s).", export_id, record.get("status"))
-        return export_id
+        return self._wait_if_asked(export_id)
+
+    def _wait_if_asked(self, export_id: str) -> str:
+        """With ``wait_for_completion``, return only once the enqueued job is Completed."""
+        if not self.wait_for_completion:
+            return export_id
+        poll_interval = poll_interval_seconds(self.poll_interval)
+        if self.deferrable:
+            self.defer(
+                trigger=MarketoProgramMemberExportTrigger(
+                    export_id=export_id,
+                    marketo_conn_id=self.marketo_conn_id,
+                    poll_interval=poll_interval,
+                    end_time=time.time() + self.timeout,
+                ),
+                method_name="resume_after_completion",
+            )
+        deadline = time.monotonic() + self.timeout
+        hook = self.hook
+        while True:
+            verdict = judge_export_status(hook.get_program_member_export_status(export_id))
+            if verdict.state is ExportState.ERROR:
+                raise AirflowFailException(verdict.message)
+            self.log.info(verdict.message)
+            if verdict.state is ExportState.DONE:
+                return export_id
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AirflowSensorTimeout(f"Timed out waiting for Marketo export {export_id} to complete.")
+            time.sleep(min(poll_interval, remaining))
+
+    def resume_after_completion(self, context: Context, event: dict[str, Any] | None = None) -> str:
+        """Called back by the status trigger: the exportId once Completed, else the sensor's failure."""
+        record = completed_record_from_event(event)
+        self.log.info((event or {}).get("message") or "")
+        return str(record.get("exportId") or (event or {})["export_id"])
 
     def resume_enqueue(self, context: Context, event: dict[str, Any] | None = None) -> str:
         """Called back after a queue-full wait: try the enqueue again."""

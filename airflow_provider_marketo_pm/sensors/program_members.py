@@ -29,7 +29,7 @@ from airflow_provider_marketo_pm.validation import is_loopback_host
 MARKETO_STATUS_REFRESH_SECONDS = 60.0
 
 
-def _poll_interval(value: Any) -> float:
+def poll_interval_seconds(value: Any) -> float:
     """Seconds between status checks: a number > 0, or its text as a template renders it."""
     seconds: float | None = None
     if isinstance(value, int | float) and not isinstance(value, bool):
@@ -46,13 +46,41 @@ def _poll_interval(value: Any) -> float:
     return seconds
 
 
-def _timeout(value: Any) -> timedelta | float:
+def checked_timeout(value: Any) -> timedelta | float:
     """Non-negative seconds or timedelta, refused as a ValueError naming ``timeout`` on every Airflow 3.x."""
     if isinstance(value, bool) or not isinstance(value, timedelta | int | float):
         raise MarketoRequestError("timeout", value, "must be a timedelta or a number of seconds")
     if (value.total_seconds() if isinstance(value, timedelta) else value) < 0:
         raise MarketoRequestError("timeout", value, "must not be negative")
     return value
+
+
+def rendered_later(value: Any) -> bool:
+    """A Jinja template, XComArg or mapped argument: its value is only known once the task runs."""
+    return (isinstance(value, str) and "{{" in value) or callable(getattr(value, "resolve", None))
+
+
+def completed_record_from_event(event: Any) -> dict[str, Any]:
+    """
+    The Completed status record of a :class:`MarketoProgramMemberExportTrigger` event, or the failure.
+
+    Shared by the sensor and the start operator's ``wait_for_completion``: Failed/Cancelled are final
+    (AirflowFailException), an unreadable status may come right on retry (AirflowException), and the
+    deadline raises AirflowSensorTimeout. Anything but a well-formed success fails loudly.
+    """
+    if not isinstance(event, dict) or "status" not in event:
+        raise AirflowException(f"Marketo export trigger returned no usable event: {event!r}")
+    status = event["status"]
+    message = event.get("message") or ""
+    if status == "success" and isinstance(event.get("record"), dict):
+        return event["record"]
+    if status == "timeout":
+        raise AirflowSensorTimeout(message)
+    if status == "error":
+        if event.get("record") is not None:
+            raise AirflowFailException(message)  # Failed/Cancelled: a retry cannot change it
+        raise AirflowException(message)  # the status could not be read: a retry may help
+    raise AirflowException(f"Marketo export trigger returned an unknown event: {event!r}")
 
 
 class MarketoProgramMemberExportSensor(BaseSensorOperator):
@@ -97,14 +125,12 @@ class MarketoProgramMemberExportSensor(BaseSensorOperator):
     ) -> None:
         # A template (or an XComArg / mapped argument) is checked once rendered, in execute(); a plain
         # value is checked now, when the DAG is parsed.
-        rendered_later = (isinstance(poll_interval, str) and "{{" in poll_interval) or callable(
-            getattr(poll_interval, "resolve", None)
-        )
-        poke_interval = MARKETO_STATUS_REFRESH_SECONDS if rendered_later else _poll_interval(poll_interval)
-        super().__init__(poke_interval=poke_interval, timeout=_timeout(timeout), **kwargs)
+        later = rendered_later(poll_interval)
+        poke_interval = MARKETO_STATUS_REFRESH_SECONDS if later else poll_interval_seconds(poll_interval)
+        super().__init__(poke_interval=poke_interval, timeout=checked_timeout(timeout), **kwargs)
         self.export_id = export_id
         self.marketo_conn_id = marketo_conn_id
-        self.poll_interval: Any = poll_interval if rendered_later else poke_interval
+        self.poll_interval: Any = poll_interval if later else poke_interval
         self.deferrable = deferrable
         self.cancel_on_timeout = cancel_on_timeout
         self.cancel_on_kill = cancel_on_kill
@@ -114,7 +140,7 @@ class MarketoProgramMemberExportSensor(BaseSensorOperator):
         return MarketoHook(marketo_conn_id=self.marketo_conn_id)
 
     def _warn_if_polling_too_fast(self) -> None:
-        poll_interval = _poll_interval(self.poll_interval)
+        poll_interval = poll_interval_seconds(self.poll_interval)
         if poll_interval >= MARKETO_STATUS_REFRESH_SECONDS:
             return
         host = BaseHook.get_connection(self.marketo_conn_id).host
@@ -140,7 +166,7 @@ class MarketoProgramMemberExportSensor(BaseSensorOperator):
         return PokeReturnValue(is_done=record is not None, xcom_value=record)
 
     def execute(self, context: Context) -> Any:
-        poll_interval = _poll_interval(self.poll_interval)  # rendered by now
+        poll_interval = poll_interval_seconds(self.poll_interval)  # rendered by now
         self.poll_interval = self.poke_interval = poll_interval
         self._warn_if_polling_too_fast()
         if not self.deferrable:
@@ -164,22 +190,14 @@ class MarketoProgramMemberExportSensor(BaseSensorOperator):
         )
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
-        """Validate the trigger's event; anything but a well-formed success fails loudly."""
-        if not isinstance(event, dict) or "status" not in event:
-            raise AirflowException(f"Marketo export trigger returned no usable event: {event!r}")
-        status = event["status"]
-        message = event.get("message") or ""
-        if status == "success" and isinstance(event.get("record"), dict):
-            self.log.info(message)
-            return event["record"]
-        if status == "timeout":
+        """Return the Completed record of the trigger's event; anything else fails (see the event rules)."""
+        try:
+            record = completed_record_from_event(event)
+        except AirflowSensorTimeout:
             self._cancel_after_timeout()
-            raise AirflowSensorTimeout(message)
-        if status == "error":
-            if event.get("record") is not None:
-                raise AirflowFailException(message)  # Failed/Cancelled: a retry cannot change it
-            raise AirflowException(message)  # the status could not be read: a retry may help
-        raise AirflowException(f"Marketo export trigger returned an unknown event: {event!r}")
+            raise
+        self.log.info((event or {}).get("message") or "")
+        return record
 
     def _cancel_after_timeout(self) -> None:
         if not self.cancel_on_timeout:

@@ -1,5 +1,5 @@
 """
-The program member export as one reusable task group: start -> wait (deferred) -> download.
+The program member export as one reusable task group: start (and wait, deferred) -> confirm -> download.
 
 Every DAG that exports program members needs the same three tasks, paced the same way against
 Marketo's shared bulk queue; :func:`program_member_export_group` builds them once, and
@@ -45,8 +45,9 @@ __all__ = [
     "program_member_export_group",
 ]
 
-#: Pool of the jobs in flight (start + wait). Create it with ``--include-deferred`` so that a deferred
-#: sensor keeps its slot: ``airflow pools set marketo_bulk_export 4 "..." --include-deferred``.
+#: Pool of the jobs in flight (the start, which waits for completion). Create it with
+#: ``--include-deferred`` so that a deferred start keeps its slot:
+#: ``airflow pools set marketo_bulk_export 4 "..." --include-deferred``.
 MARKETO_BULK_EXPORT_POOL = "marketo_bulk_export"
 
 #: A few lead and membership columns: what a membership table usually needs.
@@ -64,9 +65,9 @@ DEFAULT_PROGRAM_MEMBER_FIELDS: tuple[str, ...] = (
 DEFAULT_PROGRAM_IDS: tuple[int, ...] = (1044,)
 DEFAULT_DESTINATION = "file:///tmp/marketo_program_members"
 
-# The scheduler gives a freed pool slot to the highest weight: waiting on a started job must beat
-# starting a new one. "absolute", because with the default "downstream" rule the start would add up
-# the sensor's weight and outrank it.
+# The scheduler gives a free worker slot to the highest weight: finishing a completed job (its
+# confirming check, then the download) beats starting a new one. "absolute", because with the default
+# "downstream" rule the start would add up the weights of the tasks after it and outrank them.
 _START_PRIORITY_WEIGHT = 1
 _WAIT_PRIORITY_WEIGHT = 100
 
@@ -97,16 +98,19 @@ def program_member_export_group(
     builds them. The group's output is the download's result (``uri``, ``bytes``, ``records``,
     ``sha256``, ``export_id``).
 
-    Start and sensor run in ``pool`` with absolute priority weights (sensor above start), so a pool
-    created with ``--include-deferred`` bounds how many of our jobs hold places in Marketo's shared
-    10-job queue; the sensor defers (no worker slot while Marketo works); the download is outside the
-    pool (its job has left the queue already).
+    ``start_export`` creates and enqueues the job, then waits (deferred: no worker slot while Marketo
+    works) until it is Completed, all in ``pool``: one task instance holds one pool slot from create
+    to completion, so a pool created with ``--include-deferred`` counts exactly our jobs in Marketo's
+    shared 10-job queue (a separate sensor in the pool would leave the job uncounted between the
+    start's end and the sensor's scheduling, and another start would take the slot). The sensor
+    ``wait_for_export`` then confirms Completed with one status call and hands its status record on;
+    it and the download run outside the pool (their job has left the queue already).
 
     :param group_id: id of the task group; task ids are ``<group_id>.start_export`` etc.
     :param marketo_conn_id: Marketo connection (templated, e.g. from a Variable).
     :param poll_interval: seconds between status checks (templated; keep 60 against Marketo).
-    :param pool: pool of start and sensor; None for the default pool.
-    :param sensor_timeout: how long the sensor waits for the job.
+    :param pool: pool of the start (its job from create to completion); None for the default pool.
+    :param sensor_timeout: how long the start waits for the job to complete (and the sensor after it).
     :param overwrite: replace an existing file (True: re-running a window replaces its file).
     """
 
@@ -124,6 +128,10 @@ def program_member_export_group(
             weight_rule="absolute",
             map_index_template=_START_MAP_INDEX_TEMPLATE,
             pool=pool,
+            wait_for_completion=True,
+            poll_interval=poll_interval,
+            timeout=sensor_timeout,
+            deferrable=True,
         )
         export_id = cast("str", start.output)  # an XComArg, resolved when the task runs
         wait = MarketoProgramMemberExportSensor(
@@ -135,7 +143,6 @@ def program_member_export_group(
             deferrable=True,
             priority_weight=_WAIT_PRIORITY_WEIGHT,
             weight_rule="absolute",
-            pool=pool,
         )
         download = MarketoDownloadProgramMemberExportOperator(
             task_id="download_export",

@@ -90,22 +90,22 @@ class TestImport:
         assert "marketo" in dag.tags
 
     @pytest.mark.parametrize("dag_id", sorted(DAG_IDS))
-    def test_jobs_in_flight_are_paced_by_the_pool_and_the_sensor_defers(self, dag_id):
+    def test_jobs_in_flight_are_paced_by_the_pool_one_slot_from_create_to_completion(self, dag_id):
         tasks = load_example_dags().dags[dag_id].task_dict
         start, wait, download = (
             tasks[f"export_job.{name}"] for name in ("start_export", "wait_for_export", "download_export")
         )
         assert start.pool == POOL
-        assert wait.pool == POOL
-        assert wait.deferrable is True
-        # the scheduler hands a freed pool slot to the highest weight: waiting on a started job must beat
-        # starting a new one; "absolute" keeps the start from adding up the sensor's weight downstream
+        assert (start.wait_for_completion, start.deferrable) == (True, True)
+        assert wait.pool != POOL, "the job has left Marketo's queue when the sensor confirms it"
+        assert download.pool != POOL, "downloads do not hold a place in Marketo's queue"
+        # a free worker slot goes to finishing a completed job before starting a new one
         assert (start.weight_rule, wait.weight_rule) == ("absolute", "absolute")
         assert wait.priority_weight > start.priority_weight
-        assert download.pool != POOL, "downloads do not hold a place in Marketo's queue"
-        rendered = render_with_variables(wait)
-        assert rendered.poll_interval == "60", "60 s by default: Marketo refreshes status once a minute"
-        assert rendered.marketo_conn_id == "marketo_default"
+        for task in (start, wait):
+            rendered = render_with_variables(task)
+            assert rendered.poll_interval == "60", "60 s by default: Marketo refreshes status once a minute"
+            assert rendered.marketo_conn_id == "marketo_default"
 
     def test_daily_data_interval_is_the_utc_day(self):
         dag = load_example_dags().dags["marketo_program_members_daily"]
@@ -130,9 +130,10 @@ class TestImport:
         monkeypatch.setenv("AIRFLOW_VAR_MARKETO_PM_POLL_INTERVAL", "5")
         monkeypatch.setenv("AIRFLOW_VAR_MARKETO_PM_CONN_ID", "marketo_sandbox")
         for dag in load_example_dags().dags.values():
-            wait = render_with_variables(dag.task_dict["export_job.wait_for_export"])
-            assert float(wait.poll_interval) == 5
-            assert wait.marketo_conn_id == "marketo_sandbox"
+            for waiting in ("export_job.start_export", "export_job.wait_for_export"):
+                rendered = render_with_variables(dag.task_dict[waiting])
+                assert float(rendered.poll_interval) == 5
+                assert rendered.marketo_conn_id == "marketo_sandbox"
             for task_id in ("export_job.start_export", "export_job.download_export"):
                 assert render_with_variables(dag.task_dict[task_id]).marketo_conn_id == "marketo_sandbox"
 

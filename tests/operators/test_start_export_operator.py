@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
 import time
 
 import pytest
-from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException, TaskDeferred
+from airflow.providers.common.compat.sdk import (
+    AirflowException,
+    AirflowFailException,
+    AirflowSensorTimeout,
+    TaskDeferred,
+)
 from marketo_exports import FIELDS, PROGRAM_ID, start_export_via_hook
 
 from airflow_provider_marketo_pm.exceptions import MarketoRequestError
@@ -16,7 +22,10 @@ from airflow_provider_marketo_pm.operators.program_members import (
     MarketoStartProgramMemberExportOperator,
 )
 from airflow_provider_marketo_pm.testing import Fault
-from airflow_provider_marketo_pm.triggers.program_members import MarketoExportEnqueueRetryTrigger
+from airflow_provider_marketo_pm.triggers.program_members import (
+    MarketoExportEnqueueRetryTrigger,
+    MarketoProgramMemberExportTrigger,
+)
 
 QUEUE_FULL = Fault(code="1029", message="Too many jobs in queue")
 QUOTA_USED = Fault(code="1029", message="Export daily quota 500MB exceeded.")
@@ -48,6 +57,7 @@ def test_marketo_request_fields_are_templated():
         "format",
         "column_header_names",
         "marketo_conn_id",
+        "poll_interval",
     }
 
 
@@ -244,3 +254,117 @@ def test_on_kill_before_any_job_does_nothing(emulator):
     start_operator().on_kill()
 
     assert emulator.requests == []
+
+
+# --- wait_for_completion: one task from create to completion (one pool slot per job in Marketo's queue) ---
+
+
+async def completion_event(deferred: TaskDeferred) -> dict:
+    """Run the trigger the task deferred to, as the triggerer would; return its one event."""
+    trigger = deferred.trigger
+    assert isinstance(trigger, MarketoProgramMemberExportTrigger)
+    assert deferred.method_name == "resume_after_completion"
+    (event,) = [event.payload async for event in trigger.run()]
+    return event
+
+
+def waiting_start(**kwargs) -> MarketoStartProgramMemberExportOperator:
+    kwargs = {"poll_interval": 0.05, "timeout": 60, **kwargs}
+    return start_operator(wait_for_completion=True, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "words"),
+    [
+        ({"poll_interval": 0}, "poll_interval"),
+        ({"poll_interval": "soon"}, "poll_interval"),
+        ({"timeout": -1}, "timeout"),
+        ({"timeout": "1 hour"}, "timeout"),
+    ],
+)
+def test_bad_wait_settings_are_refused_when_the_dag_is_parsed(kwargs, words):
+    with pytest.raises(ValueError, match=words):
+        start_operator(wait_for_completion=True, **kwargs)
+
+
+def test_poll_interval_is_templated_and_checked_once_rendered(emulator):
+    op = start_operator(wait_for_completion=True, poll_interval="{{ params.poll }}", deferrable=False)
+    assert "poll_interval" in op.template_fields
+
+    op.render_template_fields({"params": {"poll": "-5"}})
+    with pytest.raises(MarketoRequestError, match="poll_interval"):
+        op.execute(context={})
+    assert emulator.requests == []
+
+
+class TestWaitForCompletion:
+    @pytest.fixture
+    def marketo_emulator_options(self):
+        return {"processing_seconds": 1.0}  # slow enough to see the task wait
+
+    async def test_the_start_stays_deferred_until_the_job_completes_and_returns_its_id(self, emulator):
+        op = waiting_start()
+
+        with pytest.raises(TaskDeferred) as deferred:
+            op.execute(context={})
+
+        export_id = deferred.value.trigger.export_id
+        assert emulator.job(export_id)["status"] in {"Queued", "Processing"}, "deferred while Marketo works"
+        event = await completion_event(deferred.value)
+        assert event["status"] == "success"
+        assert emulator.job(export_id)["status"] == "Completed"
+        assert op.resume_after_completion(context={}, event=event) == export_id
+        assert len(emulator.calls("create")) == len(emulator.calls("enqueue")) == 1
+
+    async def test_a_failed_job_fails_the_start_with_marketo_error_msg(self, emulator):
+        emulator.fail_next_job(error_msg="Disk on fire")
+        op = waiting_start()
+        with pytest.raises(TaskDeferred) as deferred:
+            op.execute(context={})
+
+        event = await completion_event(deferred.value)
+
+        with pytest.raises(AirflowFailException, match="Disk on fire"):
+            op.resume_after_completion(context={}, event=event)
+
+    def test_a_timeout_event_fails_like_the_sensor(self):
+        event = {"status": "timeout", "export_id": "e1", "message": "Timed out waiting", "record": None}
+        with pytest.raises(AirflowSensorTimeout, match="Timed out"):
+            waiting_start().resume_after_completion(context={}, event=event)
+
+    def test_after_a_full_queue_the_enqueue_retry_continues_into_the_wait(self, emulator):
+        emulator.inject("enqueue", QUEUE_FULL)
+        op = waiting_start(queue_full_wait=0)
+        with pytest.raises(TaskDeferred) as timer:
+            op.execute(context={})
+        event = {"status": "retry", "export_id": timer.value.trigger.export_id, "attempt": 1}
+
+        with pytest.raises(TaskDeferred) as deferred:
+            op.resume_enqueue(context={}, event=event)
+
+        assert isinstance(deferred.value.trigger, MarketoProgramMemberExportTrigger)
+        assert deferred.value.trigger.export_id == event["export_id"]
+
+    def test_a_retry_reattached_to_a_running_job_waits_for_it(self, emulator):
+        store = FakeTaskStateStore()
+        with pytest.raises(TaskDeferred):
+            waiting_start().execute(context={"task_state_store": store})
+
+        with pytest.raises(TaskDeferred) as deferred:
+            waiting_start().execute(context={"task_state_store": store})
+
+        assert deferred.value.trigger.export_id == store.values[EXPORT_STATE_KEY]["export_id"]
+        assert len(emulator.calls("create")) == 1
+
+    def test_not_deferrable_polls_on_the_worker_until_completed(self, emulator):
+        export_id = waiting_start(deferrable=False).execute(context={})
+
+        assert emulator.job(export_id)["status"] == "Completed"
+        assert len(emulator.calls("status")) >= 2
+
+    def test_not_deferrable_fails_on_a_cancelled_job(self, emulator):
+        op = waiting_start(deferrable=False, poll_interval=0.3)
+        threading.Timer(0.1, lambda: emulator.cancel_job(op._started_export_id)).start()
+
+        with pytest.raises(AirflowFailException, match="cancelled"):
+            op.execute(context={})

@@ -59,15 +59,18 @@ def test_maps_over_jobs_with_the_three_tasks_in_order():
     assert {"export_job.start_export", "export_job.wait_for_export"} <= download.upstream_task_ids
 
 
-def test_jobs_in_flight_are_paced_by_the_pool_and_the_sensor_defers():
-    start, wait, download = group_tasks(mapped_dag())
+def test_one_pool_slot_covers_a_job_from_create_to_completion():
+    start, wait, download = group_tasks(mapped_dag(poll_interval=7, sensor_timeout=600))
 
-    assert start.pool == wait.pool == MARKETO_BULK_EXPORT_POOL == "marketo_bulk_export"
+    assert start.pool == MARKETO_BULK_EXPORT_POOL == "marketo_bulk_export"
+    assert (start.wait_for_completion, start.deferrable) == (True, True), "the start waits, deferred"
+    assert (start.poll_interval, start.timeout) == (7, 600)
+    assert wait.pool != MARKETO_BULK_EXPORT_POOL, "the sensor only confirms a job that left the queue"
     assert download.pool != MARKETO_BULK_EXPORT_POOL, "downloads hold no place in Marketo's queue"
     assert all("absolute" in str(rule).lower() for rule in (start.weight_rule, wait.weight_rule))
-    assert wait.priority_weight > start.priority_weight, "waiting on a started job beats starting one"
+    assert wait.priority_weight > start.priority_weight, "finishing a job beats starting one"
     assert wait.deferrable is True
-    assert wait.poll_interval == 60
+    assert wait.poll_interval == 7
 
 
 def test_settings_are_passed_to_every_task_and_stay_templated():
@@ -81,7 +84,7 @@ def test_settings_are_passed_to_every_task_and_stay_templated():
     start, wait, download = group_tasks(dag, "members")
 
     assert {t.marketo_conn_id for t in (start, wait, download)} == {"{{ params.conn }}"}
-    assert wait.poll_interval == "{{ params.poll }}"
+    assert start.poll_interval == wait.poll_interval == "{{ params.poll }}"
     assert start.pool == wait.pool == "default_pool"
     assert download.overwrite is False
 
