@@ -34,6 +34,7 @@ from airflow_provider_marketo_pm.triggers.program_members import (
     ExportState,
     MarketoExportEnqueueRetryTrigger,
     MarketoProgramMemberExportTrigger,
+    jittered_interval,
     judge_export_status,
 )
 from airflow_provider_marketo_pm.validation import build_export_request
@@ -293,6 +294,8 @@ class MarketoStartProgramMemberExportOperator(BaseOperator):
                     marketo_conn_id=self.marketo_conn_id,
                     poll_interval=poll_interval,
                     end_time=time.time() + self.timeout,
+                    # Just enqueued: nothing to see before one (jittered) interval.
+                    first_poll_at=time.time() + jittered_interval(poll_interval),
                 ),
                 method_name="resume_after_completion",
             )

@@ -21,6 +21,7 @@ from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
 from airflow_provider_marketo_pm.triggers.program_members import (
     ExportState,
     MarketoProgramMemberExportTrigger,
+    jittered_interval,
     judge_export_status,
 )
 from airflow_provider_marketo_pm.validation import is_loopback_host
@@ -185,6 +186,8 @@ class MarketoProgramMemberExportSensor(BaseSensorOperator):
                 poll_interval=poll_interval,
                 end_time=time.time() + self.timeout,
                 cancel_on_kill=self.cancel_on_kill,
+                # It has just checked: the trigger's first call comes one (jittered) interval later.
+                first_poll_at=time.time() + jittered_interval(poll_interval),
             ),
             method_name="execute_complete",
         )

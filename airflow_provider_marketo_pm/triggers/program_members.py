@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import math
+import random
 import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
@@ -19,6 +21,7 @@ __all__ = [
     "ExportStatusVerdict",
     "MarketoExportEnqueueRetryTrigger",
     "MarketoProgramMemberExportTrigger",
+    "jittered_interval",
     "judge_export_status",
 ]
 
@@ -78,6 +81,14 @@ def judge_export_status(record: Mapping[str, Any]) -> ExportStatusVerdict:
     )
 
 
+def jittered_interval(seconds: float) -> float:
+    """
+    ``seconds`` stretched by 0-20% at random: never a poll sooner than asked (Marketo's status refresh),
+    and triggers started together drift apart instead of polling in step forever.
+    """
+    return seconds * random.uniform(1.0, 1.2)
+
+
 class MarketoProgramMemberExportTrigger(BaseTrigger):
     """
     Poll the status of a program member export until it is terminal or ``end_time`` passes.
@@ -91,6 +102,8 @@ class MarketoProgramMemberExportTrigger(BaseTrigger):
     :param poll_interval: seconds between status calls (Marketo refreshes status once a minute).
     :param end_time: wall-clock deadline (``time.time()`` epoch seconds); ``None`` waits forever.
     :param cancel_on_kill: cancel the job when a user kills the deferred task (Airflow 3.3+).
+    :param first_poll_at: no status call before this ``time.time()`` (the deferring task has just
+        checked); ``None`` polls at once. A trigger run again later polls at once if it has passed.
     :param max_consecutive_errors: transient errors tolerated in a row (the hook already retried
         each one with backoff) before giving up.
     """
@@ -103,8 +116,10 @@ class MarketoProgramMemberExportTrigger(BaseTrigger):
         end_time: float | None = None,
         cancel_on_kill: bool = False,
         max_consecutive_errors: int = 5,
+        first_poll_at: float | None = None,
     ) -> None:
         super().__init__()
+        self.first_poll_at = None if first_poll_at is None else float(first_poll_at)
         self.export_id = str(export_id)
         self.marketo_conn_id = marketo_conn_id
         self.poll_interval = float(poll_interval)
@@ -122,6 +137,7 @@ class MarketoProgramMemberExportTrigger(BaseTrigger):
                 "end_time": self.end_time,
                 "cancel_on_kill": self.cancel_on_kill,
                 "max_consecutive_errors": self.max_consecutive_errors,
+                "first_poll_at": self.first_poll_at,
             },
         )
 
@@ -141,6 +157,10 @@ class MarketoProgramMemberExportTrigger(BaseTrigger):
     async def run(self) -> AsyncIterator[TriggerEvent]:
         hook = self._hook()
         try:
+            if self.first_poll_at is not None:
+                # Until the deadline at most: a trigger past its end_time still checks once, then times out.
+                wake_at = min(self.first_poll_at, self.end_time if self.end_time is not None else math.inf)
+                await asyncio.sleep(max(0.0, wake_at - time.time()))
             consecutive_errors = 0
             while True:
                 try:
@@ -171,7 +191,7 @@ class MarketoProgramMemberExportTrigger(BaseTrigger):
                         return
                     self.log.info("%s Next check in %.1f s.", verdict.message, self.poll_interval)
 
-                delay = self.poll_interval
+                delay = jittered_interval(self.poll_interval)
                 if self.end_time is not None:
                     remaining = self.end_time - time.time()
                     if remaining <= 0:

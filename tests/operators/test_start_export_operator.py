@@ -303,12 +303,14 @@ class TestWaitForCompletion:
         return {"processing_seconds": 1.0}  # slow enough to see the task wait
 
     async def test_the_start_stays_deferred_until_the_job_completes_and_returns_its_id(self, emulator):
-        op = waiting_start()
+        op = waiting_start(poll_interval=0.2)
+        enqueued_before = time.time()
 
         with pytest.raises(TaskDeferred) as deferred:
             op.execute(context={})
 
         export_id = deferred.value.trigger.export_id
+        assert deferred.value.trigger.first_poll_at >= enqueued_before + 0.2, "no poll right after enqueue"
         assert emulator.job(export_id)["status"] in {"Queued", "Processing"}, "deferred while Marketo works"
         event = await completion_event(deferred.value)
         assert event["status"] == "success"

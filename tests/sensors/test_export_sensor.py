@@ -91,6 +91,7 @@ def test_completed_job_returns_record_without_deferring(emulator):
 
 def test_pending_job_defers_to_the_trigger_with_a_wall_clock_deadline(emulator):
     export_id = start_export_via_hook(enqueue=False)
+    checked_at = time.time()
 
     with pytest.raises(TaskDeferred) as deferred:
         sensor(export_id, timeout=600, cancel_on_kill=True).execute(context={})
@@ -104,6 +105,8 @@ def test_pending_job_defers_to_the_trigger_with_a_wall_clock_deadline(emulator):
     assert kwargs["poll_interval"] == 0.05
     assert kwargs["cancel_on_kill"] is True
     assert time.time() + 590 < kwargs["end_time"] <= time.time() + 600
+    # the sensor has just checked: the trigger's first poll waits one (jittered) interval
+    assert checked_at + 0.05 <= kwargs["first_poll_at"] <= time.time() + 0.05 * 1.2
 
 
 def test_failed_job_fails_at_first_check_with_error_msg(emulator):

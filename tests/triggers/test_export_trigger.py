@@ -9,13 +9,14 @@ import time
 from typing import Any
 
 import pytest
-from marketo_exports import start_export_via_hook
+from marketo_exports import start_export_via_hook, wait_for_export_status
 
 from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
 from airflow_provider_marketo_pm.testing import Fault
 from airflow_provider_marketo_pm.triggers.program_members import (
     ExportState,
     MarketoProgramMemberExportTrigger,
+    jittered_interval,
     judge_export_status,
 )
 
@@ -47,7 +48,12 @@ def test_each_status_maps_to_one_verdict(record, state, words):
 
 def test_serialize_round_trip_uses_json_primitives_only():
     trigger = MarketoProgramMemberExportTrigger(
-        export_id="abc", marketo_conn_id="mkto", poll_interval=5, end_time=123.5, cancel_on_kill=True
+        export_id="abc",
+        marketo_conn_id="mkto",
+        poll_interval=5,
+        end_time=123.5,
+        cancel_on_kill=True,
+        first_poll_at=120,
     )
 
     classpath, kwargs = trigger.serialize()
@@ -62,7 +68,67 @@ def test_serialize_round_trip_uses_json_primitives_only():
         "end_time": 123.5,
         "cancel_on_kill": True,
         "max_consecutive_errors": 5,
+        "first_poll_at": 120.0,
     }
+
+
+async def test_first_poll_waits_until_first_poll_at(emulator, monkeypatch):
+    """The deferring task has just checked: the trigger's first call waits, it does not come at once."""
+    export_id = start_export_via_hook()
+    asked_at: list[float] = []
+    status_call = MarketoHook.aget_program_member_export_status
+
+    async def timed_status_call(hook, export_id):
+        asked_at.append(time.time())
+        return await status_call(hook, export_id)
+
+    monkeypatch.setattr(MarketoHook, "aget_program_member_export_status", timed_status_call)
+    first_poll_at = time.time() + 0.5
+
+    trigger = MarketoProgramMemberExportTrigger(export_id, poll_interval=0.05, first_poll_at=first_poll_at)
+
+    (event,) = await events_of(trigger)
+
+    assert event["status"] == "success"
+    assert asked_at[0] >= first_poll_at
+
+
+async def test_a_trigger_run_again_after_first_poll_at_polls_at_once(emulator):
+    """Safe to run twice: a restarted triggerer does not wait again for a moment already past."""
+    export_id = start_export_via_hook()
+    wait_for_export_status(emulator, export_id, "Completed")
+    _, kwargs = MarketoProgramMemberExportTrigger(
+        export_id=export_id, poll_interval=0.05, first_poll_at=time.time() - 60
+    ).serialize()
+
+    first = await events_of(MarketoProgramMemberExportTrigger(**kwargs))
+    second = await events_of(MarketoProgramMemberExportTrigger(**kwargs))
+
+    assert first == second
+    assert [e["status"] for e in first] == ["success"]
+
+
+async def test_first_poll_at_after_the_deadline_still_checks_once_then_times_out(emulator):
+    export_id = start_export_via_hook(enqueue=False)  # stays Created
+    emulator.clear_requests()
+    now = time.time()
+
+    events = await events_of(
+        MarketoProgramMemberExportTrigger(
+            export_id=export_id, poll_interval=0.05, end_time=now + 0.2, first_poll_at=now + 3600
+        )
+    )
+
+    assert [e["status"] for e in events] == ["timeout"]
+    assert len(emulator.calls("status")) == 1
+
+
+@pytest.mark.parametrize("seconds", [0.05, 60.0])
+def test_intervals_are_jittered_but_never_shorter_than_asked(seconds):
+    intervals = {jittered_interval(seconds) for _ in range(200)}
+
+    assert all(seconds <= interval <= seconds * 1.2 for interval in intervals)
+    assert len(intervals) > 100, "triggers started together must drift apart"
 
 
 async def test_yields_one_success_event_with_the_completed_record(emulator):
