@@ -4,8 +4,12 @@ Copy a Completed export's file into object storage: streamed, resumed, verified,
 The destination never holds a partial or unverified file: the bytes go to a temporary sibling
 (``<dest>.<uuid>.partial``, same store), are hashed and counted on the way, and the temporary file is
 moved into place only when both match what Marketo advertised. On any failure the temporary data is
-removed (an S3 multipart upload is aborted, not completed). Memory stays at one chunk whatever the
-file size.
+removed (an S3 multipart upload is aborted, not completed). Memory stays at a few chunks whatever
+the file size.
+
+Reading the socket, hashing and writing overlap: the calling thread reads, and two background
+threads hash and write each chunk (hashlib and file writes release the GIL on large buffers), fed
+through small bounded queues, so the copy runs at the pace of its slowest stage, not of their sum.
 """
 
 from __future__ import annotations
@@ -13,9 +17,11 @@ from __future__ import annotations
 import contextlib
 import gzip
 import hashlib
+import queue
+import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import IO, Any, Literal
 
@@ -40,6 +46,71 @@ RESUMABLE_STREAM_ERRORS: tuple[type[BaseException], ...] = (
     ConnectionError,
     TimeoutError,
 )
+
+
+#: Chunks waiting per background stage: bounds memory at about (2 x depth + 3) chunks.
+_PIPELINE_DEPTH = 3
+
+
+class _ConsumerFailed(Exception):
+    """A background stage (hash or write) failed: not a broken stream, so never resumed."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+class _ChunkPipeline:
+    """
+    Hand every chunk to each consumer, each running in its own thread behind a bounded queue.
+
+    ``put`` blocks while a queue is full (memory stays bounded); ``close`` waits until every chunk is
+    consumed; ``abort`` drops what is queued. After either returns no consumer runs any more.
+    """
+
+    def __init__(self, consumers: Sequence[Callable[[bytes], object]], depth: int = _PIPELINE_DEPTH) -> None:
+        self._queues: list[queue.Queue[bytes | None]] = [queue.Queue(maxsize=depth) for _ in consumers]
+        self._failure: BaseException | None = None
+        self._dropping = threading.Event()
+        self._threads = [
+            threading.Thread(target=self._consume, args=(q, consumer), daemon=True, name="marketo-pm-copy")
+            for q, consumer in zip(self._queues, consumers, strict=True)
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def _consume(self, chunks: queue.Queue[bytes | None], consumer: Callable[[bytes], object]) -> None:
+        while (chunk := chunks.get()) is not None:
+            if self._dropping.is_set():
+                continue  # keep draining until the end marker, so that ``put`` never blocks for good
+            try:
+                consumer(chunk)
+            except BaseException as err:
+                self._failure = self._failure or err
+                self._dropping.set()
+
+    def _raise_failure(self) -> None:
+        if self._failure is not None:
+            raise _ConsumerFailed(self._failure)
+
+    def put(self, chunk: bytes) -> None:
+        self._raise_failure()
+        for chunks in self._queues:
+            chunks.put(chunk)
+
+    def _end(self) -> None:
+        for chunks in self._queues:
+            chunks.put(None)
+        for thread in self._threads:
+            thread.join()
+
+    def close(self) -> None:
+        self._end()
+        self._raise_failure()
+
+    def abort(self) -> None:
+        self._dropping.set()
+        self._end()
 
 
 def public_uri(path: ObjectStoragePath) -> str:
@@ -139,6 +210,7 @@ class VerifiedDownload:
         # The raw fsspec file, not ObjectStoragePath.open()'s lineage wrapper: no per-chunk lineage call,
         # and discard() reaches s3fs (an aborted multipart upload instead of a completed one).
         out = partial.fs.open(partial.path, mode="wb")
+        pipeline: _ChunkPipeline | None = None
         try:
             sink: IO[bytes] = (
                 gzip.GzipFile(fileobj=out, mode="wb", mtime=0, filename="")  # type: ignore[assignment]
@@ -146,12 +218,9 @@ class VerifiedDownload:
                 else out
             )
             digest = hashlib.sha256()
-
-            def write(chunk: bytes) -> None:
-                sink.write(chunk)
-                digest.update(chunk)
-
-            received = self._stream(hook, export_id, write, expected_size)
+            pipeline = _ChunkPipeline((digest.update, sink.write))
+            received = self._stream(hook, export_id, pipeline.put, expected_size)
+            pipeline.close()  # every chunk hashed and written
             if sink is not out:
                 sink.close()  # flushes the gzip trailer; leaves ``out`` open
             actual_sha = digest.hexdigest()
@@ -164,9 +233,13 @@ class VerifiedDownload:
                     actual_sha256=actual_sha,
                     destination=uri,
                 )
-        except BaseException:
+        except BaseException as err:
+            if pipeline is not None:
+                pipeline.abort()  # no thread touches ``out`` any more
             self._discard(out)
             self._remove_quietly(partial)
+            if isinstance(err, _ConsumerFailed):
+                raise err.error from None
             raise
         out.close()
         return actual_sha, received
