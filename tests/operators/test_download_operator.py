@@ -240,3 +240,28 @@ def test_openlineage_facets_need_the_openlineage_provider(emulator, tmp_path):
         lineage = op.get_openlineage_facets_on_complete(task_instance=None)
         assert [d.name for d in lineage.inputs] == ["program/1044/members"]
         assert lineage.outputs[0].name.endswith("members.csv")
+
+
+def test_a_failing_write_fails_the_task_as_itself_without_resuming_and_leaves_nothing(
+    emulator, tmp_path, monkeypatch
+):
+    """Hash and write run in background threads: a disk error there still surfaces, unretried, cleaned up."""
+    from fsspec.implementations.local import LocalFileOpener
+
+    export_id = completed_export(emulator)
+    dest = tmp_path / "out" / "members.csv"
+    writes = []
+
+    def full_disk(self, data):
+        writes.append(len(data))
+        if len(writes) > 2:
+            raise OSError(28, "No space left on device")
+        return len(data)
+
+    monkeypatch.setattr(LocalFileOpener, "write", full_disk)
+
+    with pytest.raises(OSError, match="No space left"):
+        download(export_id, dest, chunk_size=64).execute(context={})
+
+    assert len(emulator.calls("file")) == 1, "a full disk is not a broken stream: no Range resume"
+    assert list(dest.parent.iterdir()) == []
