@@ -18,6 +18,7 @@ import contextlib
 import gzip
 import hashlib
 import queue
+import re
 import threading
 import time
 import uuid
@@ -182,6 +183,7 @@ class VerifiedDownload:
             raise AirflowFailException(f"{uri} already exists; set overwrite=True to replace it.")
         if destination.protocol in ("file", "local"):
             destination.parent.mkdir(parents=True, exist_ok=True)
+        self._remove_stale_partials(destination)
         partial = destination.parent / f"{destination.name}.{uuid.uuid4().hex}.partial"
 
         sha256, received = self._write_verified(hook, export_id, partial, expected_size, expected_sha256, uri)
@@ -283,6 +285,49 @@ class VerifiedDownload:
             time.sleep(min(2.0 ** (resumes - 1) * 0.5, 10.0))
         progress.update(received, final=True)
         return received
+
+    def _remove_stale_partials(self, destination: ObjectStoragePath) -> None:
+        """
+        Remove what a killed earlier try left of this destination: ``<dest>.<uuid>.partial`` files and,
+        on S3, unfinished multipart uploads of such keys (a SIGKILL runs no cleanup).
+
+        Only names of our own partial pattern for this very destination are touched. A try of the same
+        task never runs beside another, so any such partial is stale by the time this try starts.
+        """
+        stale = re.compile(re.escape(destination.name) + r"\.[0-9a-f]{32}\.partial")
+        fs, parent = destination.fs, destination.parent.path
+        try:
+            fs.invalidate_cache(parent)
+            names = [str(path).rstrip("/").rsplit("/", 1)[-1] for path in fs.ls(parent, detail=False)]
+        except FileNotFoundError:  # nothing written there yet
+            names = []
+        except OSError as err:  # cleaning up is a courtesy: never fail a download over it
+            self.log.warning("Could not list %s for stale partials: %s", public_uri(destination.parent), err)
+            names = []
+        for name in filter(stale.fullmatch, names):
+            leftover = destination.parent / name
+            self.log.info("Removing %s, left by an earlier try.", public_uri(leftover))
+            self._remove_quietly(leftover)
+        call_s3 = getattr(fs, "call_s3", None)  # s3fs: the store keeps unfinished multipart uploads
+        if call_s3 is None:
+            return
+        bucket, key, _ = fs.split_path(destination.path)
+        prefix = f"{key}."
+        try:
+            uploads = call_s3("list_multipart_uploads", Bucket=bucket, Prefix=prefix).get("Uploads", [])
+            for upload in uploads:
+                upload_key = str(upload.get("Key", ""))
+                if upload_key.startswith(prefix) and stale.fullmatch(upload_key.rsplit("/", 1)[-1]):
+                    self.log.info(
+                        "Aborting an unfinished upload of s3://%s/%s left by an earlier try.",
+                        bucket,
+                        upload_key,
+                    )
+                    call_s3(
+                        "abort_multipart_upload", Bucket=bucket, Key=upload_key, UploadId=upload["UploadId"]
+                    )
+        except Exception as err:  # cleaning up is a courtesy: never fail a download over it
+            self.log.warning("Could not clean up unfinished uploads of s3://%s/%s: %s", bucket, key, err)
 
     @staticmethod
     def _discard(out: Any) -> None:

@@ -109,3 +109,21 @@ def test_checksum_mismatch_aborts_the_multipart_upload(emulator, bucket, monkeyp
     assert seen[0].endswith("mpu=True")
     assert client.list_objects_v2(Bucket=name).get("Contents", []) == []
     assert client.list_multipart_uploads(Bucket=name).get("Uploads", []) == []
+
+
+def test_unfinished_uploads_of_a_killed_earlier_try_are_aborted_others_left_alone(emulator, bucket):
+    """A SIGKILLed try leaves its multipart upload open: the next try aborts it (ours only) first."""
+    client, name = bucket
+    export_id = completed_export(emulator)
+    stale_key = f"marketo/members.csv.{uuid.uuid4().hex}.partial"
+    kept_keys = [f"marketo/other.csv.{uuid.uuid4().hex}.partial", "marketo/members.csv.mine"]
+    for key in [stale_key, *kept_keys]:
+        client.create_multipart_upload(Bucket=name, Key=key)
+    client.put_object(Bucket=name, Key=f"marketo/members.csv.{uuid.uuid4().hex}.partial", Body=b"x")
+
+    download(export_id, name).execute(context={})
+
+    uploads = sorted(u["Key"] for u in client.list_multipart_uploads(Bucket=name).get("Uploads", []))
+    assert uploads == sorted(kept_keys)
+    keys = [o["Key"] for o in client.list_objects_v2(Bucket=name).get("Contents", [])]
+    assert keys == ["marketo/members.csv"]
