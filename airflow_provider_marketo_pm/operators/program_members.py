@@ -10,7 +10,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException, AirflowSensorTimeout
-from airflow.sdk import Asset, AssetAlias, BaseOperator, Context, ObjectStoragePath
+from airflow.sdk import Asset, AssetAlias, BaseOperator, Context, ObjectStoragePath, XComArg
 
 from airflow_provider_marketo_pm.exceptions import (
     MarketoApiError,
@@ -417,7 +417,7 @@ class MarketoDownloadProgramMemberExportOperator(BaseOperator):
     def __init__(
         self,
         *,
-        export_id: str,
+        export_id: str | XComArg,
         destination: str,
         marketo_conn_id: str = "marketo_default",
         dest_conn_id: str | None = None,
@@ -439,7 +439,7 @@ class MarketoDownloadProgramMemberExportOperator(BaseOperator):
             _export_id(export_id)
         if _known_at_parse_time(destination):
             _destination_url(destination)
-        self.export_id = export_id
+        self.export_id: Any = export_id  # an XComArg or template until rendered: a str in execute()
         self.destination = destination
         self.marketo_conn_id = marketo_conn_id
         self.dest_conn_id = dest_conn_id

@@ -14,7 +14,7 @@ from airflow.providers.common.compat.sdk import (
     AirflowSensorTimeout,
     BaseHook,
 )
-from airflow.sdk import BaseSensorOperator, Context, PokeReturnValue
+from airflow.sdk import BaseSensorOperator, Context, PokeReturnValue, XComArg
 
 from airflow_provider_marketo_pm.exceptions import MarketoError, MarketoRequestError
 from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
@@ -115,7 +115,7 @@ class MarketoProgramMemberExportSensor(BaseSensorOperator):
     def __init__(
         self,
         *,
-        export_id: str,
+        export_id: str | XComArg,
         marketo_conn_id: str = "marketo_default",
         poll_interval: float | str = MARKETO_STATUS_REFRESH_SECONDS,
         timeout: timedelta | float = timedelta(hours=24),
@@ -129,7 +129,7 @@ class MarketoProgramMemberExportSensor(BaseSensorOperator):
         later = rendered_later(poll_interval)
         poke_interval = MARKETO_STATUS_REFRESH_SECONDS if later else poll_interval_seconds(poll_interval)
         super().__init__(poke_interval=poke_interval, timeout=checked_timeout(timeout), **kwargs)
-        self.export_id = export_id
+        self.export_id: Any = export_id  # an XComArg or template until rendered: a str in execute()
         self.marketo_conn_id = marketo_conn_id
         self.poll_interval: Any = poll_interval if later else poke_interval
         self.deferrable = deferrable

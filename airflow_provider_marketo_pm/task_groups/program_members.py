@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, cast
+from typing import Any
 
 from airflow.sdk import Param, Variable, task_group
 
@@ -133,7 +133,7 @@ def program_member_export_group(
             timeout=sensor_timeout,
             deferrable=True,
         )
-        export_id = cast("str", start.output)  # an XComArg, resolved when the task runs
+        export_id = start.output  # an XComArg, resolved when the task runs
         wait = MarketoProgramMemberExportSensor(
             task_id="wait_for_export",
             marketo_conn_id=marketo_conn_id,
