@@ -72,11 +72,14 @@ _START_PRIORITY_WEIGHT = 1
 _WAIT_PRIORITY_WEIGHT = 100
 
 # Names each mapped start in the UI: "2024-01-01..2024-02-01 programs 1001,1002" or "programs 1044".
-# Rendered with StrictUndefined: an absent key must be read with .get().
+# Rendered with StrictUndefined: an absent key must be read with .get(). Airflow 3.0 renders it on the
+# resume from deferral with the filter still unresolved (a MappedArgument): then the label stays empty
+# rather than failing the task.
 _START_MAP_INDEX_TEMPLATE = (
-    "{% set f = task.filter %}{% set window = f.get('updatedAt') %}"
+    "{% set f = task.filter %}{% if f is mapping %}{% set window = f.get('updatedAt') %}"
     "{% if window %}{{ window.startAt[:10] }}..{{ window.endAt[:10] }} {% endif %}"
     "programs {{ f.get('programIds') | join(',') if f.get('programIds') else f.get('programId') }}"
+    "{% endif %}"
 )
 
 

@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import airflow
 import airflow.sdk.execution_time.context
 import pendulum
 import pytest
@@ -33,7 +34,15 @@ try:
     from airflow.sdk import CronDataIntervalTimetable
 except ImportError:  # Airflow 3.0
     from airflow.timetables.interval import CronDataIntervalTimetable  # type: ignore[no-redef]
-from airflow.serialization.encoders import coerce_to_core_timetable
+
+try:
+    from airflow.serialization.encoders import coerce_to_core_timetable
+except ImportError:  # Airflow 3.0: a DAG's timetable is a core timetable already
+
+    def coerce_to_core_timetable(timetable: Any) -> Any:  # type: ignore[misc]
+        return timetable
+
+
 from airflow.utils.state import DagRunState
 
 from airflow_provider_marketo_pm.windows import split_updated_at
@@ -45,6 +54,7 @@ DAG_IDS = {
     "marketo_program_members_snapshot",
 }
 POOL = "marketo_bulk_export"
+AIRFLOW_VERSION = tuple(int(part) for part in airflow.__version__.split(".")[:2])
 
 
 def load_example_dags() -> DagBag:
@@ -100,8 +110,11 @@ class TestImport:
         assert wait.pool != POOL, "the job has left Marketo's queue when the sensor confirms it"
         assert download.pool != POOL, "downloads do not hold a place in Marketo's queue"
         # a free worker slot goes to finishing a completed job before starting a new one
-        assert (start.weight_rule, wait.weight_rule) == ("absolute", "absolute")
+        # (Airflow 3.0 keeps the rule as a strategy object, later versions as its name)
+        assert all("absolute" in str(rule).lower() for rule in (start.weight_rule, wait.weight_rule))
         assert wait.priority_weight > start.priority_weight
+        if AIRFLOW_VERSION < (3, 1):
+            return  # rendering Variables outside a running task needs SDK comms that Airflow 3.0 lacks
         for task in (start, wait):
             rendered = render_with_variables(task)
             assert rendered.poll_interval == "60", "60 s by default: Marketo refreshes status once a minute"
@@ -239,6 +252,7 @@ def test_daily_exports_the_previous_day_to_its_partition(example_dags, marketo_e
 
 @pytest.mark.slow
 @pytest.mark.e2e
+@pytest.mark.compat
 def test_snapshot_exports_current_membership_without_updated_at(example_dags, marketo_emulator, tmp_path):
     dag = example_dags.dags["marketo_program_members_snapshot"]
     run = dag.test(
