@@ -4,8 +4,10 @@ Issue 7, items 3 and 4. The emulator runs in its own process at a scaled-down Ma
 (``--processing`` seconds per job, status refreshed every ``--refresh`` seconds; Marketo: minutes and
 60 s) with Marketo's own limits: 2 jobs processing, 10 in the queue, 100 calls / 20 s, 10 concurrent.
 A second integration enqueues ``--foreign`` jobs (``occupy_queue``) as the DAG creates its first one.
-The DAG polls every ``--poll`` seconds (``marketo_pm_poll_interval``) and uses its pool
-(``--pool`` slots, default 4 as its docstring says, deferred tasks included).
+The DAG polls every ``--poll`` seconds (``marketo_pm_poll_interval``, an Airflow Variable rendered when
+each task runs) and uses its pool (``--pool`` slots, default 4 as its docstring says, deferred tasks
+included): ``start_export`` holds one slot from create to completion, so our jobs in Marketo's queue
+never exceed the slots.
 
 Pacing: the span from the first job starting to the last one finishing, against the ideal (all
 processing time, the other integration's included, divided by the 2 slots) and against one job at a
@@ -107,6 +109,19 @@ def analyse(dump: dict[str, Any], args: argparse.Namespace, run: dict[str, Any],
             status_times[r["export_id"]].append(r["at"])
     gaps = [b - a for times in status_times.values() for a, b in itertools.pairwise(times)]
     early = [g for g in gaps if g < args.poll - 0.25]
+    # The hook's two clients send the same User-Agent, so calls are told apart by time: up to the first
+    # call at or after the job finished, the calls are the start task's check and the trigger's polls
+    # (``poll_gaps``); after it come the tasks' single checks (wait_for_export's confirmation and the
+    # download's read of fileSize/fileChecksum), counted apart.
+    finished = {j["export_id"]: j["finished_at"] for j in ours}
+    poll_gaps: list[float] = []
+    after_done_gaps: list[float] = []
+    for export_id, times in status_times.items():
+        if export_id not in finished or finished[export_id] is None:
+            continue
+        seen = next((i for i, t in enumerate(times) if t >= finished[export_id]), len(times) - 1)
+        poll_gaps += [b - a for a, b in itertools.pairwise(times[: seen + 1])]
+        after_done_gaps += [b - a for a, b in itertools.pairwise(times[seen:])]
     counted = [r["at"] for r in requests if r["endpoint"] not in ("token", "unknown")]
     # Every try of a task that talks to Marketo is a process of its own; plus the triggerer.
     processes = sum(int(ti.get("try_number") or 1) for ti in tis if ti["task_id"].endswith(MARKETO_TASKS)) + 1
@@ -161,6 +176,11 @@ def analyse(dump: dict[str, Any], args: argparse.Namespace, run: dict[str, Any],
         "status_gaps_median_s": statistics.median(gaps) if gaps else None,
         "status_gaps_below_poll": len(early),
         "status_gaps_total": len(gaps),
+        "poll_gaps_below_poll": sum(1 for g in poll_gaps if g < args.poll - 0.25),
+        "poll_gaps_total": len(poll_gaps),
+        "poll_gaps_min_s": min(poll_gaps, default=None),
+        "after_done_gaps_below_poll": sum(1 for g in after_done_gaps if g < args.poll - 0.25),
+        "after_done_gaps_total": len(after_done_gaps),
         "max_calls_any_20s": max_in_window(counted, 20.0),
         "max_calls_any_20s_with_token": max_in_window([r["at"] for r in requests], 20.0),
         "task_scheduled_to_start_s_median": {k: statistics.median(v) for k, v in task_latency.items()},
@@ -198,9 +218,8 @@ def main() -> None:
                 dags, env=env, home=workdir / "home", parallelism=args.parallelism
             ) as cluster:
                 print(f"Airflow up in {time.monotonic() - started:.0f} s; load {os.getloadavg()}", flush=True)
-                cluster.cli(
-                    "pools", "set", POOL, "4", "Marketo bulk export jobs in flight", "--include-deferred"
-                )
+                description = "Marketo bulk export jobs in flight"
+                cluster.cli("pools", "set", POOL, str(args.pool), description, "--include-deferred")
                 cluster.wait_for_dag(DAG_ID, timeout=180)
                 run_id = cluster.trigger(
                     DAG_ID,

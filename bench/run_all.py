@@ -99,7 +99,9 @@ def summary_lines() -> list[str]:
             f"most jobs queued {b['max_jobs_in_queue']} [<= 10: {verdict(b['max_jobs_in_queue'] <= 10)}]",
             f"  economy: calls/window {b['calls_per_window']}; token calls {b['token_calls']} for "
             f"{b['marketo_processes']} processes [<= 1 each: {verdict(b['token_calls_per_process'] <= 1)}]; "
-            f"status gaps below poll {b['status_gaps_below_poll']}/{b['status_gaps_total']}; "
+            f"status gaps below poll {b['status_gaps_below_poll']}/{b['status_gaps_total']} "
+            f"(while waiting {b.get('poll_gaps_below_poll')}/{b.get('poll_gaps_total')}: "
+            f"{verdict(b.get('poll_gaps_below_poll') == 0)}); "
             f"most calls in 20 s {b['max_calls_any_20s']} [<= 50: {verdict(b['max_calls_any_20s'] <= 50)}]",
         ]
     return lines
