@@ -19,6 +19,7 @@ from airflow.sdk import BaseSensorOperator, Context, PokeReturnValue, XComArg
 from airflow_provider_marketo_pm.exceptions import MarketoError, MarketoRequestError
 from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
 from airflow_provider_marketo_pm.triggers.program_members import (
+    TRIGGER_ON_KILL_SUPPORTED,
     ExportState,
     MarketoProgramMemberExportTrigger,
     jittered_interval,
@@ -179,6 +180,12 @@ class MarketoProgramMemberExportSensor(BaseSensorOperator):
         record = self._check()
         if record is not None:
             return record
+        if self.cancel_on_kill and not TRIGGER_ON_KILL_SUPPORTED:
+            self.log.warning(
+                "cancel_on_kill needs Airflow 3.3+ (the trigger's on_kill): on this Airflow, marking the "
+                "deferred task failed leaves export %s running in Marketo.",
+                self.export_id,
+            )
         self.defer(
             trigger=MarketoProgramMemberExportTrigger(
                 export_id=str(self.export_id),

@@ -89,6 +89,10 @@ def jittered_interval(seconds: float) -> float:
     return seconds * random.uniform(1.0, 1.2)
 
 
+#: Airflow 3.3 gave triggers an async ``on_kill`` for user actions; before it, ``cancel_on_kill`` cannot act.
+TRIGGER_ON_KILL_SUPPORTED = hasattr(BaseTrigger, "on_kill")
+
+
 class MarketoProgramMemberExportTrigger(BaseTrigger):
     """
     Poll the status of a program member export until it is terminal or ``end_time`` passes.

@@ -208,3 +208,16 @@ def test_fast_polling_is_quiet_against_the_emulator(emulator, capsys):
     sensor("e1")._warn_if_polling_too_fast()
 
     assert "status refresh" not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("supported", [True, False])
+def test_cancel_on_kill_says_when_this_airflow_cannot_honour_it(emulator, monkeypatch, capsys, supported):
+    monkeypatch.setattr(
+        "airflow_provider_marketo_pm.sensors.program_members.TRIGGER_ON_KILL_SUPPORTED", supported
+    )
+    export_id = start_export_via_hook(enqueue=False)
+
+    with pytest.raises(TaskDeferred):
+        sensor(export_id, cancel_on_kill=True).execute(context={})
+
+    assert ("cancel_on_kill needs Airflow 3.3+" in capsys.readouterr().out) is not supported
