@@ -366,7 +366,16 @@ class TestWaitForCompletion:
 
     def test_not_deferrable_fails_on_a_cancelled_job(self, emulator):
         op = waiting_start(deferrable=False, poll_interval=0.3)
-        threading.Timer(0.1, lambda: emulator.cancel_job(op._started_export_id)).start()
+
+        def cancel_once_started() -> None:  # another tool cancels the job while the task waits on it
+            for _ in range(500):
+                export_id = op._started_export_id
+                if export_id and emulator.job(export_id)["status"] in {"Queued", "Processing"}:
+                    emulator.cancel_job(export_id)
+                    return
+                time.sleep(0.01)
+
+        threading.Thread(target=cancel_once_started, daemon=True).start()
 
         with pytest.raises(AirflowFailException, match="cancelled"):
             op.execute(context={})
