@@ -8,10 +8,12 @@ so that both example_dags/ and the DAG files of end-to-end tests are "in the bun
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -52,3 +54,26 @@ def repo_root() -> Path:
 def emulator(marketo_connection: MarketoEmulator) -> MarketoEmulator:
     """The emulator as connection ``marketo_default`` (the plugin's ``marketo_connection``, short name)."""
     return marketo_connection
+
+
+def dags_folder_env(folder: Path) -> dict[str, str]:
+    """Settings that make ``folder`` the one DAG bundle: ``dag.test()`` re-parses it on every run."""
+    bundle = {"name": "dags-folder", "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle"}
+    return {
+        "AIRFLOW__CORE__DAGS_FOLDER": str(folder),
+        "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST": json.dumps(
+            [{**bundle, "kwargs": {"path": str(folder)}}]
+        ),
+    }
+
+
+@pytest.fixture
+def use_dags_folder(monkeypatch: pytest.MonkeyPatch, airflow_db: Path) -> Callable[[Path], None]:
+    """Point DAG parsing at one folder for the test, and make its DAG files importable."""
+
+    def use(folder: Path) -> None:
+        for name, value in dags_folder_env(folder).items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.syspath_prepend(str(folder))
+
+    return use

@@ -1,6 +1,6 @@
 """start -> sensor -> download as a real DAG run (``dag.test()``) against the emulator, writing to file://.
 
-Each test reads like the incident it guards against; the DAG is ``dags/dag_program_member_export.py``.
+Each test reads like the incident it guards against; the DAG is ``tests/dags/export_dag.py``.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import threading
 import time
 
 import pytest
-from dag_program_member_export import dag
+from export_dag import dag
 from marketo_exports import start_export_via_hook, wait_for_export_status
 
 from airflow_provider_marketo_pm.hooks.marketo import MarketoHook

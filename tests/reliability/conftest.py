@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +15,7 @@ from fault_report import FaultReport
 
 from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
 
-DAGS_DIR = Path(__file__).resolve().parent / "dags"
+TEST_DAGS = Path(__file__).resolve().parents[1] / "dags"
 
 
 @pytest.fixture(autouse=True)
@@ -37,22 +36,9 @@ def fault_report() -> Iterator[FaultReport]:
 
 
 @pytest.fixture
-def fault_dag(monkeypatch: pytest.MonkeyPatch, airflow_db: Path) -> Any:
-    """The start -> sensor -> download DAG of dags/fault_dag.py, ready for ``dag.test()``."""
-    monkeypatch.setenv("AIRFLOW__CORE__DAGS_FOLDER", str(DAGS_DIR))
-    monkeypatch.setenv(
-        "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST",
-        json.dumps(
-            [
-                {
-                    "name": "dags-folder",
-                    "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle",
-                    "kwargs": {"path": str(DAGS_DIR)},
-                }
-            ]
-        ),
-    )
-    monkeypatch.syspath_prepend(str(DAGS_DIR))
-    from fault_dag import dag
+def fault_dag(use_dags_folder: Any) -> Any:
+    """The start -> sensor -> download test DAG (tests/dags/export_dag.py), ready for ``dag.test()``."""
+    use_dags_folder(TEST_DAGS)
+    from export_dag import dag
 
     return dag

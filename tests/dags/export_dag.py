@@ -1,6 +1,9 @@
-"""start -> sensor -> download for the fault matrix's ``dag.test()`` rows (emulator pace: fast polls).
+"""The test DAG: start -> sensor -> download, run with ``dag.test()`` against the emulator.
 
-The sensor defers (the default), so its trigger runs inline in ``dag.test()`` with the async hook path.
+Shared by the end-to-end tests (tests/e2e) and the fault matrix's DAG rows (tests/reliability).
+
+It lives in the DAGs folder of the test session because ``dag.test()`` serializes DAGs from their files.
+Values are tuned for the emulator's fast mode (a real instance wants poll_interval >= 60).
 """
 
 from __future__ import annotations
@@ -15,31 +18,34 @@ from airflow_provider_marketo_pm.operators.program_members import (
 )
 from airflow_provider_marketo_pm.sensors.program_members import MarketoProgramMemberExportSensor
 
-DAG_ID = "marketo_pm_fault_matrix"
+DAG_ID = "marketo_pm_export_test"
 
 with DAG(
     dag_id=DAG_ID,
     schedule=None,
     start_date=dt.datetime(2024, 1, 1, tzinfo=dt.UTC),
     catchup=False,
-    params={"destination": Param("file:///tmp/marketo-fault-matrix/members.csv", type="string")},
+    params={"destination": Param("file:///tmp/marketo-pm-export-test/members.csv", type="string")},
     tags=["test"],
 ) as dag:
     start = MarketoStartProgramMemberExportOperator(
         task_id="start_export",
         fields=["leadId", "firstName", "lastName", "email", "statusName"],
         filter={"programId": 1044},
-        queue_full_retries=5,
-        queue_full_wait=dt.timedelta(seconds=0.2),
+        queue_full_retries=20,
+        queue_full_wait=dt.timedelta(seconds=1),
     )
     wait = MarketoProgramMemberExportSensor(
-        task_id="wait_for_export", export_id=start.output, poll_interval=0.1, timeout=60
+        task_id="wait_for_export",
+        export_id=start.output,
+        poll_interval=0.1,
+        timeout=60,
     )
     download = MarketoDownloadProgramMemberExportOperator(
         task_id="download_export",
         export_id=start.output,
         destination="{{ params.destination }}",
-        chunk_size=256,
+        chunk_size=256,  # small files in the emulator: several chunks, so a cut lands mid-file
         max_resumes=2,
         progress_interval=0.0,
     )
