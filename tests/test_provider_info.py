@@ -87,11 +87,11 @@ def test_module_lists_name_the_public_modules():
     }
 
 
-@pytest.mark.slow
-def test_airflow_providers_list_shows_the_provider(tmp_path):
+def airflow_providers_cli(tmp_path, command: str) -> list[dict]:
+    """``airflow providers <command> --output json`` in a fresh Airflow home, parsed."""
     env = {**os.environ, "AIRFLOW_HOME": str(tmp_path), "AIRFLOW__CORE__LOAD_EXAMPLES": "False"}
     result = subprocess.run(
-        [sys.executable, "-m", "airflow", "providers", "list", "--output", "json"],
+        [sys.executable, "-m", "airflow", "providers", command, "--output", "json"],
         capture_output=True,
         text=True,
         env=env,
@@ -99,25 +99,18 @@ def test_airflow_providers_list_shows_the_provider(tmp_path):
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    start = result.stdout.index("[")
-    providers = {p["package_name"]: p for p in json.loads(result.stdout[start:])}
+    return json.loads(result.stdout[result.stdout.index("[") :])
+
+
+@pytest.mark.slow
+def test_airflow_providers_list_shows_the_provider(tmp_path):
+    providers = {p["package_name"]: p for p in airflow_providers_cli(tmp_path, "list")}
     assert providers[PACKAGE_NAME]["version"] == __version__
 
 
 @pytest.mark.slow
 def test_airflow_knows_the_marketo_connection_type(tmp_path):
-    env = {**os.environ, "AIRFLOW_HOME": str(tmp_path), "AIRFLOW__CORE__LOAD_EXAMPLES": "False"}
-    result = subprocess.run(
-        [sys.executable, "-m", "airflow", "providers", "hooks", "--output", "json"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=240,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    start = result.stdout.index("[")
-    hooks = {h["connection_type"]: h for h in json.loads(result.stdout[start:])}
+    hooks = {h["connection_type"]: h for h in airflow_providers_cli(tmp_path, "hooks")}
     assert hooks["marketo"]["class"] == "airflow_provider_marketo_pm.hooks.marketo.MarketoHook"
     assert hooks["marketo"]["package_name"] == PACKAGE_NAME
     assert hooks["marketo"]["conn_id_attribute_name"] == "marketo_conn_id"
