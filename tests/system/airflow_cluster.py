@@ -419,10 +419,12 @@ class AirflowCluster:
 
     def task_process(self, ti_id: str) -> psutil.Process | None:
         """The process running a task instance: its runner is titled ``airflow worker -- <ti id>``."""
-        title = f"airflow worker -- {ti_id}"
+        # setproctitle rewrites argv in place: /proc may show the title split differently or padded with
+        # empty fields, so compare words, not the raw joined string.
+        title = f"airflow worker -- {ti_id}".split()
         for proc in psutil.process_iter(["cmdline"]):
             with contextlib.suppress(psutil.Error):
-                if " ".join(proc.info["cmdline"] or ()) == title:
+                if " ".join(proc.info["cmdline"] or ()).split() == title:
                     return proc
         return None
 

@@ -141,8 +141,11 @@ def test_task_killed_mid_download_is_retried_into_an_intact_file(
     assert not destination.exists()
     partial = next(tmp_path.glob("members.csv.*.partial"))
     assert 0 < partial.stat().st_size < emulator.job(enqueued_export_ids(emulator)[0])["fileSize"]
-    task_process = airflow_cluster.task_process(ti["id"])
-    assert task_process is not None, f"no process titled 'airflow worker -- {ti['id']}'"
+    task_process = poll(  # the resume is held for 30 s: the runner is there, give /proc a moment
+        lambda: airflow_cluster.task_process(ti["id"]),
+        timeout=15,
+        what=f"a process titled 'airflow worker -- {ti['id']}'",
+    )
     task_process.kill()
 
     assert airflow_cluster.wait(RELIABILITY_DAG, run_id, timeout=180) == "success"
