@@ -29,6 +29,15 @@ MODULE = "airflow_provider_marketo_pm.testing.emulator"
         ({"programs": 10}, "programs"),
         ({"client_secret": ""}, "client_secret"),
         ({"procesing_seconds": 1}, "procesing_seconds"),
+        ({"dataset": "documentd"}, "dataset"),
+        ({"line_ending": "\r"}, "line_ending"),
+        ({"final_newline": "yes"}, "final_newline"),
+        ({"utf8_bom": 1}, "utf8_bom"),
+        ({"lead_custom_fields": ("bad name",)}, "lead_custom_fields"),
+        ({"lead_custom_fields": ("email",)}, "lead_custom_fields"),
+        ({"cancelled_spelling": "cancelled"}, "cancelled_spelling"),
+        ({"start_at": "2026-03-07T12:00:00"}, "start_at"),
+        ({"quota_day_seconds": 0}, "quota_day_seconds"),
     ],
 )
 def test_bad_options_fail_with_an_error_naming_the_option(options, named):
