@@ -251,7 +251,8 @@ class MarketoEmulator:
 
     # -- jobs and files ----------------------------------------------------------------------------
     def job(self, export_id: str) -> dict[str, Any]:
-        """The job's status record, exactly as status.json would answer it now."""
+        """The job's true status record, as status.json answers it now (a scripted stale Created read of
+        ``created_after_enqueue`` aside: this never uses one up)."""
         self.instance.jobs.tick()
         return self._job(export_id).record()
 
