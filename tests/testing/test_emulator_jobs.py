@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from emulator_client import DOC_FIELDS, DOC_HEADERS, EXPORT, error_of, parse_rows
 
+CHICAGO = ZoneInfo("America/Chicago")
 SLOW_JOBS = {"processing_seconds": 3600.0}  # jobs stay Processing until the test advances the clock
 
 
@@ -264,3 +267,48 @@ def test_file_generation_runs_in_the_worker_pool_while_the_api_keeps_answering(a
     assert producer_threads[0].startswith("marketo-export")
     record = api.wait_for(export_id, "Completed")
     assert record["fileChecksum"] == "sha256:" + hashlib.sha256(api.file(export_id).content).hexdigest()
+
+
+class TestQuotaDay:
+    """The daily export quota resets at 00:00 America/Chicago on the emulated clock, or on compressed days."""
+
+    def test_the_reset_is_midnight_in_chicago_across_a_dst_change(self, start_emulator):
+        emulator, _ = start_emulator(start_at="2026-03-07T12:00:00-06:00")  # the day before DST starts
+
+        first = emulator.next_quota_reset()
+        emulator.advance_to_quota_reset()
+        second = emulator.next_quota_reset()
+
+        assert datetime.fromtimestamp(first, CHICAGO).isoformat() == "2026-03-08T00:00:00-06:00"
+        assert datetime.fromtimestamp(second, CHICAGO).isoformat() == "2026-03-09T00:00:00-05:00"
+        assert second - first == 23 * 3600  # a 23-hour day
+
+    def test_usage_is_counted_per_quota_day_and_resets_at_midnight_chicago(self, start_emulator):
+        emulator, api = start_emulator(
+            daily_quota_bytes=1024 * 1024, large_file_mb=1, start_at="2026-06-01T23:59:00-05:00"
+        )
+        api.export({"fields": ["leadId"], "filter": {"programId": 1044}})
+        assert error_of(api.create({"fields": ["leadId"], "filter": {"programId": 1044}}))[0] == "1029"
+
+        emulator.advance_to_quota_reset()
+        api.fetch_token()
+
+        assert emulator.quota_used() == 0
+        assert api.create({"fields": ["leadId"], "filter": {"programId": 1044}})["success"] is True
+
+    def test_quota_day_seconds_compresses_a_day_for_tests(self, start_emulator):
+        emulator, api = start_emulator(daily_quota_bytes=1024 * 1024, large_file_mb=1, quota_day_seconds=1.0)
+        api.export({"fields": ["leadId"], "filter": {"programId": 1044}})
+        refused = error_of(api.create({"fields": ["leadId"], "filter": {"programId": 1044}}))
+
+        wait = emulator.next_quota_reset() - emulator.now()
+        emulator.advance(wait)
+
+        assert refused == ("1029", "Export daily quota 1MB exceeded.")
+        assert 0 < wait <= 1.0
+        assert api.create({"fields": ["leadId"], "filter": {"programId": 1044}})["success"] is True
+
+    def test_the_real_rule_is_the_default(self, marketo_emulator):
+        assert marketo_emulator.options.quota_day_seconds is None
+        reset = datetime.fromtimestamp(marketo_emulator.next_quota_reset(), CHICAGO)
+        assert (reset.hour, reset.minute, reset.second) == (0, 0, 0)

@@ -29,6 +29,15 @@ MODULE = "airflow_provider_marketo_pm.testing.emulator"
         ({"programs": 10}, "programs"),
         ({"client_secret": ""}, "client_secret"),
         ({"procesing_seconds": 1}, "procesing_seconds"),
+        ({"dataset": "documentd"}, "dataset"),
+        ({"line_ending": "\r"}, "line_ending"),
+        ({"final_newline": "yes"}, "final_newline"),
+        ({"utf8_bom": 1}, "utf8_bom"),
+        ({"lead_custom_fields": ("bad name",)}, "lead_custom_fields"),
+        ({"lead_custom_fields": ("email",)}, "lead_custom_fields"),
+        ({"cancelled_spelling": "cancelled"}, "cancelled_spelling"),
+        ({"start_at": "2026-03-07T12:00:00"}, "start_at"),
+        ({"quota_day_seconds": 0}, "quota_day_seconds"),
     ],
 )
 def test_bad_options_fail_with_an_error_naming_the_option(options, named):
@@ -113,6 +122,59 @@ def test_the_cli_serves_the_api_with_the_given_credentials():
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_the_cli_reports_a_busy_port_before_any_banner_and_exits_3():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", MODULE, "--port", str(port)], capture_output=True, text=True, timeout=60
+        )
+
+    assert result.returncode == 3
+    assert result.stdout == ""  # no "Marketo emulator on ..." banner
+    assert f"port {port} on 127.0.0.1 is already in use" in result.stderr
+    assert "--port" in result.stderr
+
+
+def test_the_cli_help_gives_every_options_default_and_meaning():
+    from airflow_provider_marketo_pm.testing.emulator.__main__ import build_parser
+
+    result = subprocess.run(
+        [sys.executable, "-m", MODULE, "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": "", "COLUMNS": "400", "MARKETO_EMULATOR_CLIENT_SECRET": "do-not-print-me"},
+    )
+    options = [action for action in build_parser()._actions if action.dest != "help"]
+
+    assert result.returncode == 0
+    assert len(options) >= 20
+    for action in options:
+        assert action.help
+        assert action.help.endswith("]"), f"--{action.dest} does not end with its [default]"
+    assert "'emulator-client'" in result.stdout
+    assert "'emulator-secret'" in result.stdout
+    assert "--realistic keeps it" in result.stdout
+    assert "do-not-print-me" not in result.stdout
+
+
+def test_the_cli_serves_the_documented_dataset_with_crlf():
+    from airflow_provider_marketo_pm.testing.emulator.__main__ import options_from, parse_args
+
+    options = options_from(
+        parse_args(["--dataset", "documented", "--line-ending", "crlf", "--lead-custom-field", "acmeScore"])
+    )
+
+    assert (options.dataset, options.line_ending, options.lead_custom_fields) == (
+        "documented",
+        "\r\n",
+        ("acmeScore",),
+    )
+    assert (options.client_id, options.final_newline) == ("emulator-client", False)
 
 
 def test_the_cli_rejects_bad_options_by_name():

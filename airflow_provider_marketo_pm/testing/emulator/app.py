@@ -1,4 +1,5 @@
-"""The ASGI app: Marketo's identity and program member export endpoints, with Marketo's envelopes.
+"""The ASGI app: Marketo's identity, program member export, lead describe and program browse endpoints,
+with Marketo's envelopes.
 
 Every request goes through the same pipeline (log, call limits, scripted faults, bearer token), so each
 behaviour is implemented once for all endpoints.
@@ -21,11 +22,16 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from airflow_provider_marketo_pm.testing.emulator.dataset import describe_fields
+from airflow_provider_marketo_pm.testing.emulator.dataset import (
+    describe_fields,
+    describe_lead_fields,
+    describe_lead_fields2,
+)
 from airflow_provider_marketo_pm.testing.emulator.errors import MarketoApiFault, invalid
 from airflow_provider_marketo_pm.testing.emulator.export_request import parse_export_request
 from airflow_provider_marketo_pm.testing.emulator.file_response import FileRangeResponse, parse_range
 from airflow_provider_marketo_pm.testing.emulator.jobs import STATUSES
+from airflow_provider_marketo_pm.testing.emulator.programs import browse_programs
 from airflow_provider_marketo_pm.testing.emulator.request_log import RecordedRequest
 from airflow_provider_marketo_pm.testing.emulator.state import MarketoInstance
 
@@ -71,6 +77,9 @@ class MarketoApp:
         routes = [
             Route("/identity/oauth/token", self._endpoint("token", self.token), methods=["GET", "POST"]),
             Route("/rest/v1/programs/members/describe.json", self._endpoint("describe", self.describe)),
+            Route("/rest/v1/leads/describe.json", self._endpoint("lead_describe", self.lead_describe)),
+            Route("/rest/v1/leads/describe2.json", self._endpoint("lead_describe2", self.lead_describe2)),
+            Route("/rest/asset/v1/programs.json", self._endpoint("programs", self.programs)),
             Route(f"{EXPORT}/create.json", self._endpoint("create", self.create), methods=["POST"]),
             Route(
                 f"{EXPORT}/{{exportId}}/enqueue.json",
@@ -108,15 +117,16 @@ class MarketoApp:
             self.instance.log.add(record)
             counted = name not in ("token", "unknown")  # Marketo does not count token calls
             limit_code = self.instance.limits.enter() if counted else None
+            admitted = counted and limit_code is None  # a refused call holds no slot
             try:
                 response = await self._respond(name, handler, request, body, limit_code)
             except BaseException:
-                if counted:
+                if admitted:
                     self.instance.limits.leave()
                 raise
             record.status = response.status_code
             record.marketo_code = getattr(response, "marketo_code", None)
-            return _Tracked(response, self.instance.limits.leave if counted else None)
+            return _Tracked(response, self.instance.limits.leave if admitted else None)
 
         return endpoint
 
@@ -140,6 +150,10 @@ class MarketoApp:
                     )
                 if fault.http_status is not None:
                     return PlainTextResponse(fault.body, status_code=fault.http_status)
+                if fault.empty_body:
+                    return Response(b"", status_code=200, media_type="application/json")
+                if fault.no_result:
+                    return _json({"requestId": self._request_id(), "success": True})
             if name not in ("token", "unknown"):
                 self._authenticate(request)
             result = await handler(request, body)
@@ -214,22 +228,47 @@ class MarketoApp:
             }
         ]
 
+    async def lead_describe(self, request: Request, body: bytes) -> list[dict[str, Any]]:
+        return describe_lead_fields(self.instance.options.lead_custom_fields)
+
+    async def lead_describe2(self, request: Request, body: bytes) -> list[dict[str, Any]]:
+        return describe_lead_fields2(self.instance.options.lead_custom_fields)
+
+    async def programs(self, request: Request, body: bytes) -> Response:
+        """The Asset API's envelope always carries ``warnings`` and ``errors``; past the last program it
+        answers success with a warning and no ``result`` at all."""
+        found = browse_programs(self.instance.dataset, request.query_params)
+        envelope: dict[str, Any] = {
+            "success": True,
+            "warnings": [],
+            "errors": [],
+            "requestId": self._request_id(),
+        }
+        if found:
+            envelope["result"] = found
+        else:
+            envelope["warnings"] = ["No assets found for the given search criteria."]
+        return _json(envelope)
+
     async def create(self, request: Request, body: bytes) -> list[dict[str, Any]]:
         try:
             payload = json.loads(body or b"null")
         except ValueError:
             raise MarketoApiFault("609", "Invalid JSON") from None
         spec = parse_export_request(
-            payload, self.instance.dataset, updated_at_filter=self.instance.options.updated_at_filter
+            payload,
+            self.instance.dataset,
+            updated_at_filter=self.instance.options.updated_at_filter,
+            custom_fields=self.instance.options.lead_custom_fields,
         )
         return [self.instance.jobs.create(spec).record()]
 
     async def enqueue(self, request: Request, body: bytes) -> list[dict[str, Any]]:
-        return [self.instance.jobs.enqueue(request.path_params["exportId"]).record()]
+        return [self.instance.jobs.enqueue(request.path_params["exportId"])]
 
     async def status(self, request: Request, body: bytes) -> list[dict[str, Any]]:
         self.instance.jobs.tick()
-        return [self.instance.jobs.get(request.path_params["exportId"]).record()]
+        return [self.instance.jobs.status_record(request.path_params["exportId"])]
 
     async def cancel(self, request: Request, body: bytes) -> list[dict[str, Any]]:
         return [self.instance.jobs.cancel(request.path_params["exportId"]).record()]

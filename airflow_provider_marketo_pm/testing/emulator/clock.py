@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 class EmulatedClock:
     """Real time shifted by ``advance()``; token expiry, job pace, file retention and quota days read it."""
 
-    def __init__(self) -> None:
-        self._offset = 0.0
+    def __init__(self, start: float | None = None) -> None:
+        self._offset = 0.0 if start is None else start - time.time()
         self._lock = threading.Lock()
 
     def now(self) -> float:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -9,9 +10,13 @@ from typing import Any
 from airflow_provider_marketo_pm.testing.emulator.dataset import EXPORTABLE_FIELDS, Dataset
 from airflow_provider_marketo_pm.testing.emulator.errors import MarketoApiFault, invalid
 
+_FRACTION = re.compile(r"T\d{2}:\d{2}:\d{2}[.,]\d")
 FORMATS = {"CSV": ",", "TSV": "\t", "SSV": " "}
 MAX_PROGRAM_IDS = 10
 MAX_UPDATED_AT_DAYS = 31
+# nurtureCadence as Marketo's copies spell it: the docs page (pause, norm), the Swagger spec of the
+# marketo-apis repository (paused, normal) and the one of the docs repository (paus, norm). Exactly these.
+NURTURE_CADENCES = {"pause": "paus", "paused": "paus", "paus": "paus", "norm": "norm", "normal": "norm"}
 
 
 @dataclass(frozen=True)
@@ -53,14 +58,16 @@ class ExportSpec:
         return not (self.updated_to is not None and member["updatedAt"] > self.updated_to)
 
 
-def parse_export_request(body: Any, dataset: Dataset, *, updated_at_filter: bool) -> ExportSpec:
+def parse_export_request(
+    body: Any, dataset: Dataset, *, updated_at_filter: bool, custom_fields: tuple[str, ...] = ()
+) -> ExportSpec:
     """Raise the error Marketo would answer for a bad request, else return the spec."""
     if not isinstance(body, dict):
         raise MarketoApiFault("609", "Invalid JSON")
     fields = body.get("fields")
     if not isinstance(fields, list) or not fields or not all(isinstance(f, str) for f in fields):
         raise invalid("fields must be a non-empty array of field names")
-    unknown = [f for f in fields if f not in EXPORTABLE_FIELDS]
+    unknown = [f for f in fields if f not in EXPORTABLE_FIELDS and f not in custom_fields]
     if unknown:
         raise invalid(f"Invalid fields: {', '.join(unknown)}")
     export_format = body.get("format", "CSV")
@@ -141,14 +148,14 @@ def _nurture_cadence(flt: dict[str, Any]) -> str | None:
     value = flt.get("nurtureCadence")
     if value is None:
         return None
-    if not isinstance(value, str) or _cadence(value) not in ("paus", "norm"):
-        raise invalid(f"Invalid nurtureCadence '{value}': use paused/pause or normal/norm")
-    return _cadence(value)
+    if not isinstance(value, str) or value not in NURTURE_CADENCES:
+        raise invalid(f"Invalid nurtureCadence '{value}': use one of {', '.join(NURTURE_CADENCES)}")
+    return NURTURE_CADENCES[value]
 
 
 def _cadence(value: object) -> str | None:
-    """The docs spell cadences pause/norm and the spec paused/normal; compare on the common stem."""
-    return value.lower()[:4] if isinstance(value, str) else None
+    """A member's cadence as files write it (``paus`` or ``norm``, the describe's 4 characters)."""
+    return value if isinstance(value, str) else None
 
 
 def _updated_at(value: Any) -> tuple[float, float]:
@@ -169,4 +176,6 @@ def _timestamp(value: Any, name: str) -> float:
         raise invalid(f"updatedAt.{name} is not an ISO-8601 datetime: {value!r}") from None
     if parsed.tzinfo is None:
         raise invalid(f"updatedAt.{name} needs a time zone (Z or an offset): {value!r}")
+    if parsed.microsecond or _FRACTION.search(value):
+        raise invalid(f"updatedAt.{name} must be ISO-8601 without milliseconds: {value!r}")
     return parsed.timestamp()

@@ -6,23 +6,48 @@ import threading
 from collections import defaultdict, deque
 from dataclasses import dataclass
 
-ENDPOINTS = ("token", "describe", "create", "enqueue", "status", "file", "cancel", "list")
+ENDPOINTS = (
+    "token",
+    "describe",
+    "create",
+    "enqueue",
+    "status",
+    "file",
+    "cancel",
+    "list",
+    "lead_describe",
+    "lead_describe2",
+    "programs",
+)
 
 
 @dataclass(frozen=True)
 class Fault:
-    """One scripted answer. ``code`` gives a Marketo error envelope (HTTP 200), ``http_status`` a raw HTTP
-    error with ``body``; ``delay`` sleeps first, then answers normally unless combined with one of them."""
+    """One scripted answer, instead of the real one (the request is not carried out).
+
+    ``code`` gives a Marketo error envelope (HTTP 200); ``http_status`` a raw HTTP error with ``body``;
+    ``empty_body`` an HTTP 200 with no body at all; ``no_result`` a success envelope without ``result``
+    (both met in production by other Marketo clients). ``delay`` sleeps first, then answers normally
+    unless combined with one of them.
+    """
 
     code: str | None = None
     message: str | None = None
     http_status: int | None = None
     body: str = ""
     delay: float = 0.0
+    empty_body: bool = False
+    no_result: bool = False
 
     def __post_init__(self) -> None:
+        answers = [self.code is not None, self.http_status is not None, self.empty_body, self.no_result]
         if self.code is not None and self.http_status is not None:
             raise ValueError("Fault: give code (a Marketo error) or http_status (an HTTP error), not both")
+        if sum(answers) > 1:
+            raise ValueError("Fault: give only one of code, http_status, empty_body or no_result")
+        for name in ("empty_body", "no_result"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"Fault.{name} must be True or False, got {getattr(self, name)!r}")
         if self.code is not None and (not isinstance(self.code, str) or not self.code.isdigit()):
             raise ValueError(
                 f"Fault.code must be a Marketo error code as a string such as '606', got {self.code!r}"
@@ -35,8 +60,8 @@ class Fault:
             )
         if isinstance(self.delay, bool) or not isinstance(self.delay, int | float) or self.delay < 0:
             raise ValueError(f"Fault.delay must be a number of seconds >= 0, got {self.delay!r}")
-        if self.code is None and self.http_status is None and not self.delay:
-            raise ValueError("Fault needs at least one of code, http_status or delay")
+        if not any(answers) and not self.delay:
+            raise ValueError("Fault needs at least one of code, http_status, empty_body, no_result or delay")
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -29,6 +29,7 @@ STATUSES = (CREATED, QUEUED, PROCESSING, COMPLETED, FAILED, CANCELLED)
 STATUS_RETENTION_SECONDS = 30 * 86400
 LIST_WINDOW_SECONDS = 7 * 86400
 QUOTA_TIMEZONE = ZoneInfo("America/Chicago")  # Marketo's daily quotas reset at 12:00 AM US Central
+FILE_FACTS = ("numberOfRecords", "fileSize", "fileChecksum")  # what a Completed record adds
 
 FileProducer = Callable[["Job"], WrittenFile]
 
@@ -51,15 +52,25 @@ class Job:
     hold_seconds: float | None = None  # processing time of a foreign job
     fail_with: str | None = None
     corrupt_checksum: bool = False
+    cancelled_spelling: str = CANCELLED  # Marketo's answers spell it both ways
+    stale_created_reads: int = 0  # status reads left that answer Created although the job moved on
+    lost_enqueue: bool = False  # the next enqueue answers Queued but leaves the job Created
+    file_ready_delay: float = 0.0  # seconds after completion during which file.json still answers 404
+    omitted: frozenset[str] = frozenset()  # Completed facts left out of the record
     future: Future[WrittenFile] | None = field(default=None, repr=False)
 
     @property
     def foreign(self) -> bool:
         return self.spec is None
 
-    def record(self) -> dict[str, object]:
-        """The status record as Marketo returns it (absent properties are omitted)."""
-        record: dict[str, object] = {"exportId": self.export_id, "format": self.format, "status": self.status}
+    def record(self, *, stale: bool = False) -> dict[str, object]:
+        """The status record as Marketo returns it (absent properties are omitted); ``stale`` answers the
+        Created record some clients meet after enqueueing."""
+        status = self.cancelled_spelling if self.status == CANCELLED else self.status
+        if stale:
+            return {"exportId": self.export_id, "format": self.format, "status": CREATED,
+                    "createdAt": iso_utc(self.created_at)}  # fmt: skip
+        record: dict[str, object] = {"exportId": self.export_id, "format": self.format, "status": status}
         for key, epoch in (
             ("createdAt", self.created_at),
             ("queuedAt", self.queued_at),
@@ -74,7 +85,7 @@ class Job:
             ("fileChecksum", self.file_checksum),
             ("errorMsg", self.error_msg),
         ):
-            if value is not None:
+            if value is not None and key not in self.omitted:
                 record[key] = value
         return record
 
@@ -94,6 +105,10 @@ class JobBoard:
         self._lock = threading.RLock()
         self._fail_next: list[str] = []
         self._corrupt_next = 0
+        self._stale_next: list[tuple[int, bool]] = []  # (status reads, lost) for the next enqueues
+        self._file_delays: list[float] = []  # for the next jobs to complete
+        self._omit_next: list[frozenset[str]] = []  # for the next jobs to complete
+        self._origin = clock.now()  # where compressed quota days are counted from
         self._next_refresh = 0.0
         self._pool = ThreadPoolExecutor(
             max_workers=options.max_processing, thread_name_prefix="marketo-export"
@@ -170,6 +185,10 @@ class JobBoard:
         if job.corrupt_checksum:
             checksum = checksum[::-1] if checksum != checksum[::-1] else "0" * len(checksum)
         job.status, job.finished_at = COMPLETED, now
+        if self._file_delays:
+            job.file_ready_delay = self._file_delays.pop(0)
+        if self._omit_next:
+            job.omitted = self._omit_next.pop(0)
         job.number_of_records, job.file_size, job.file_checksum = (
             written.records,
             written.size,
@@ -181,12 +200,19 @@ class JobBoard:
         with self._lock:
             self._check_quota()
             export_id = str(uuid.uuid4())
-            job = Job(export_id=export_id, format=spec.format, created_at=self._clock.now(), spec=spec)
+            job = Job(
+                export_id=export_id,
+                format=spec.format,
+                created_at=self._clock.now(),
+                spec=spec,
+                cancelled_spelling=self._options.cancelled_spelling,
+            )
             job.path = self._data_dir / f"{export_id}.{spec.format.lower()}"
             self._jobs[export_id] = job
             return job
 
-    def enqueue(self, export_id: str) -> Job:
+    def enqueue(self, export_id: str) -> dict[str, object]:
+        """Queue a Created job; the answer is the Queued record (even when a scripted fault loses it)."""
         with self._lock:
             job = self.get(export_id)
             if job.status in (QUEUED, PROCESSING, COMPLETED):
@@ -197,7 +223,23 @@ class JobBoard:
             if self._count(*ACTIVE) >= self._options.max_queued:
                 raise MarketoApiFault("1029", "Too many jobs in queue")
             job.status, job.queued_at = QUEUED, self._clock.now()
-            return job
+            answer = job.record()
+            if self._stale_next:
+                reads, lost = self._stale_next.pop(0)
+                if lost:
+                    job.status, job.queued_at = CREATED, None
+                else:
+                    job.stale_created_reads = reads
+            return answer
+
+    def status_record(self, export_id: str) -> dict[str, object]:
+        """What status.json answers now (a scripted stale read answers Created and uses up one read)."""
+        with self._lock:
+            job = self.get(export_id)
+            if job.stale_created_reads > 0:
+                job.stale_created_reads -= 1
+                return job.record(stale=True)
+            return job.record()
 
     def cancel(self, export_id: str) -> Job:
         with self._lock:
@@ -241,7 +283,10 @@ class JobBoard:
             job = self._jobs.get(export_id)
             if job is None or job.foreign or job.status != COMPLETED or job.finished_at is None:
                 return None
-            if self._clock.now() >= job.finished_at + self._options.file_retention_seconds:
+            now = self._clock.now()
+            if now >= job.finished_at + self._options.file_retention_seconds:
+                return None
+            if now < job.finished_at + job.file_ready_delay:
                 return None
             return job
 
@@ -253,6 +298,18 @@ class JobBoard:
     def corrupt_next_checksum(self) -> None:
         with self._lock:
             self._corrupt_next += 1
+
+    def created_after_enqueue(self, polls: int, *, lost: bool) -> None:
+        with self._lock:
+            self._stale_next.append((polls, lost))
+
+    def delay_next_file(self, seconds: float) -> None:
+        with self._lock:
+            self._file_delays.append(seconds)
+
+    def omit_from_next_completion(self, keys: frozenset[str]) -> None:
+        with self._lock:
+            self._omit_next.append(keys)
 
     def occupy(self, count: int, hold_seconds: float) -> None:
         """Jobs of other integrations: they take queue and processing slots but are invisible to this user."""
@@ -277,14 +334,31 @@ class JobBoard:
 
     def quota_used(self) -> int:
         with self._lock:
-            today = _quota_day(self._clock.now())
+            today = self.quota_day(self._clock.now())
             return sum(
                 job.file_size or 0
                 for job in self._jobs.values()
                 if job.status == COMPLETED
                 and job.finished_at is not None
-                and _quota_day(job.finished_at) == today
+                and self.quota_day(job.finished_at) == today
             )
+
+    def quota_day(self, epoch: float) -> int:
+        """The quota day an instant falls in: days end at 00:00 America/Chicago (Marketo's rule), or every
+        ``quota_day_seconds`` from the emulator's start when a test compresses days."""
+        length = self._options.quota_day_seconds
+        if length is not None:
+            return int((epoch - self._origin) // length)
+        return datetime.fromtimestamp(epoch, tz=QUOTA_TIMEZONE).date().toordinal()
+
+    def next_quota_reset(self) -> float:
+        """When the current quota day ends (seconds since the epoch, emulated clock)."""
+        now = self._clock.now()
+        length = self._options.quota_day_seconds
+        if length is not None:
+            return self._origin + (self.quota_day(now) + 1) * length
+        tomorrow = datetime.fromtimestamp(now, tz=QUOTA_TIMEZONE).date() + timedelta(days=1)
+        return datetime.combine(tomorrow, time(0), tzinfo=QUOTA_TIMEZONE).timestamp()
 
     # -- helpers -----------------------------------------------------------------------------------
     def _count(self, *statuses: str) -> int:
@@ -303,10 +377,6 @@ class JobBoard:
 
 def _status_key(status: str) -> str:
     return status.lower()
-
-
-def _quota_day(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, tz=QUOTA_TIMEZONE).date().isoformat()
 
 
 def _size_label(size: int) -> str:

@@ -21,17 +21,21 @@ class CallLimits:
         self._lock = threading.Lock()
 
     def enter(self) -> str | None:
-        """Count a call that starts now; return 606 or 615 when it must be refused (it still counts)."""
+        """Admit a call that starts now (then ``leave()`` when it ends), or return 615 or 606.
+
+        A refused call is not executed and counts against neither limit, so a client that backs off
+        and retries gets through once the window has room again.
+        """
         with self._lock:
             now = self._clock.now()
-            self._in_flight += 1
             while self._recent and self._recent[0] <= now - self._window:
                 self._recent.popleft()
-            self._recent.append(now)
-            if self._in_flight > self._max_concurrent:
+            if self._in_flight >= self._max_concurrent:
                 return "615"
-            if len(self._recent) > self._calls:
+            if len(self._recent) >= self._calls:
                 return "606"
+            self._in_flight += 1
+            self._recent.append(now)
             return None
 
     def leave(self) -> None:

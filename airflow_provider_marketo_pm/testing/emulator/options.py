@@ -6,7 +6,12 @@ import dataclasses
 import math
 import secrets
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
+
+DATASETS = ("generated", "documented")
+LINE_ENDINGS = ("\n", "\r\n")
+CANCELLED_SPELLINGS = ("Cancelled", "Canceled")
 
 
 class EmulatorOptionError(ValueError):
@@ -19,6 +24,15 @@ class EmulatorOptions:
 
     Defaults are Marketo's documented limits, except the job pace, which is fast so tests stay quick;
     ``status_refresh_seconds=60`` and a larger ``processing_seconds`` give the realistic pace.
+
+    Files: ``dataset="documented"`` serves exactly the example of Marketo's Bulk Program Member Extract
+    page (program 1044, 12 members); ``line_ending`` is ``"\n"`` or ``"\r\n"``; like Marketo's example,
+    no line ending follows the last row unless ``final_newline=True``. ``utf8_bom`` and ``nul_bytes``
+    reproduce what loaders meet in production files. ``lead_custom_fields`` adds your own lead field names.
+
+    Time: the export quota day ends at 00:00 America/Chicago on the emulated clock (``start_at`` sets
+    where that clock starts, ISO-8601); ``quota_day_seconds`` makes quota days that long instead, so a
+    test can live through several resets in seconds.
     """
 
     processing_seconds: float = 0.2
@@ -42,6 +56,15 @@ class EmulatorOptions:
     host: str = "127.0.0.1"
     port: int = 0
     data_dir: str | None = None
+    dataset: str = "generated"
+    line_ending: str = "\n"
+    final_newline: bool = False
+    utf8_bom: bool = False
+    nul_bytes: bool = False
+    lead_custom_fields: tuple[str, ...] = ()
+    cancelled_spelling: str = "Cancelled"
+    start_at: str | None = None
+    quota_day_seconds: float | None = None
 
     def __post_init__(self) -> None:
         self._check_number("processing_seconds", minimum=0.0)
@@ -64,7 +87,7 @@ class EmulatorOptions:
         self._check_int("seed", minimum=None)
         self._check_int("programs", minimum=1, maximum=1000)
         self._check_int("members", minimum=0, maximum=1_000_000)
-        if self.programs < 44:
+        if self.programs < 44 and self.dataset == "generated":
             # Program 1044 is the one of Marketo's documented example; keep it in every dataset.
             raise EmulatorOptionError(f"programs={self.programs} must be >= 44 so that program 1044 exists")
         if self.large_file_mb is not None:
@@ -76,6 +99,16 @@ class EmulatorOptions:
         self._check_int("port", minimum=0, maximum=65535)
         if self.data_dir is not None and not isinstance(self.data_dir, str):
             raise EmulatorOptionError(f"data_dir must be a path string or None, got {self.data_dir!r}")
+        self._check_choice("dataset", DATASETS)
+        self._check_choice("line_ending", LINE_ENDINGS)
+        self._check_choice("cancelled_spelling", CANCELLED_SPELLINGS)
+        for name in ("final_newline", "utf8_bom", "nul_bytes"):
+            self._check_bool(name)
+        self._check_custom_fields()
+        if self.start_at is not None:
+            self._check_start_at()
+        if self.quota_day_seconds is not None:
+            self._check_number("quota_day_seconds", minimum=0.001)
 
     @classmethod
     def from_kwargs(cls, **kwargs: Any) -> EmulatorOptions:
@@ -88,7 +121,14 @@ class EmulatorOptions:
             )
         if kwargs.get("data_dir") is not None:
             kwargs["data_dir"] = str(kwargs["data_dir"])
+        if isinstance(kwargs.get("lead_custom_fields"), list):
+            kwargs["lead_custom_fields"] = tuple(kwargs["lead_custom_fields"])
         return cls(**kwargs)
+
+    @property
+    def start_epoch(self) -> float | None:
+        """Where the emulated clock starts (seconds since the epoch), or None for now."""
+        return None if self.start_at is None else _parse_instant(self.start_at).timestamp()
 
     @property
     def large_file_bytes(self) -> int | None:
@@ -110,7 +150,42 @@ class EmulatorOptions:
         if maximum is not None and value > maximum:
             raise EmulatorOptionError(f"{name} must be <= {maximum}, got {value!r}")
 
+    def _check_choice(self, name: str, choices: tuple[str, ...]) -> None:
+        value = getattr(self, name)
+        if value not in choices:
+            raise EmulatorOptionError(f"{name} must be one of {', '.join(map(repr, choices))}, got {value!r}")
+
+    def _check_custom_fields(self) -> None:
+        from airflow_provider_marketo_pm.testing.emulator.dataset import EXPORTABLE_FIELDS
+
+        names = self.lead_custom_fields
+        if not isinstance(names, tuple) or not all(isinstance(n, str) and n.isidentifier() for n in names):
+            raise EmulatorOptionError(
+                f"lead_custom_fields must be a tuple of field names (letters, digits, _), got {names!r}"
+            )
+        clashes = sorted(set(names) & EXPORTABLE_FIELDS)
+        if clashes:
+            raise EmulatorOptionError(f"lead_custom_fields names built-in fields: {', '.join(clashes)}")
+
+    def _check_start_at(self) -> None:
+        try:
+            _parse_instant(self.start_at)
+        except (TypeError, ValueError):
+            raise EmulatorOptionError(
+                f"start_at must be an ISO-8601 instant with a time zone such as "
+                f"'2026-03-07T12:00:00-06:00', got {self.start_at!r}"
+            ) from None
+
     def _check_bool(self, name: str) -> None:
         value = getattr(self, name)
         if not isinstance(value, bool):
             raise EmulatorOptionError(f"{name} must be True or False, got {value!r}")
+
+
+def _parse_instant(value: object) -> datetime:
+    if not isinstance(value, str):
+        raise TypeError(value)
+    parsed = datetime.fromisoformat(value)
+    if parsed.tzinfo is None:
+        raise ValueError(value)
+    return parsed

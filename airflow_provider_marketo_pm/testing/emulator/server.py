@@ -16,7 +16,7 @@ from airflow_provider_marketo_pm.testing.emulator.app import MarketoApp
 from airflow_provider_marketo_pm.testing.emulator.errors import MarketoApiFault
 from airflow_provider_marketo_pm.testing.emulator.faults import ENDPOINTS, Fault
 from airflow_provider_marketo_pm.testing.emulator.file_response import DroppedConnection
-from airflow_provider_marketo_pm.testing.emulator.jobs import Job
+from airflow_provider_marketo_pm.testing.emulator.jobs import FILE_FACTS, Job
 from airflow_provider_marketo_pm.testing.emulator.options import EmulatorOptions
 from airflow_provider_marketo_pm.testing.emulator.request_log import RecordedRequest
 from airflow_provider_marketo_pm.testing.emulator.state import MarketoInstance
@@ -176,6 +176,35 @@ class MarketoEmulator:
         """The next job to complete advertises a fileChecksum that does not match its file."""
         self.instance.jobs.corrupt_next_checksum()
 
+    def created_after_enqueue(self, polls: int = 3, *, lost: bool = False) -> None:
+        """The next job enqueued answers Queued, then reads Created again (met in production by others).
+
+        By default the job did move on: its next ``polls`` status reads answer Created, and enqueueing it
+        again answers 1029 "Job already queued". With ``lost=True`` the enqueue was lost: the job stays
+        Created until it is enqueued again (``polls`` does not apply).
+        """
+        if isinstance(polls, bool) or not isinstance(polls, int) or polls < 1:
+            raise ValueError(f"created_after_enqueue(polls): polls must be an integer >= 1, got {polls!r}")
+        self.instance.jobs.created_after_enqueue(polls, lost=bool(lost))
+
+    def delay_next_file(self, seconds: float) -> None:
+        """The next job to complete reads Completed while its file.json answers 404 for ``seconds``
+        (emulated clock) after it finished, as other clients meet in production."""
+        if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not seconds > 0:
+            raise ValueError(f"delay_next_file(seconds): seconds must be a number > 0, got {seconds!r}")
+        self.instance.jobs.delay_next_file(float(seconds))
+
+    def omit_from_next_completion(self, *keys: str) -> None:
+        """The next job to complete leaves these out of its Completed record (default: fileChecksum and
+        fileSize); the file itself is served as usual."""
+        chosen = frozenset(keys or ("fileChecksum", "fileSize"))
+        unknown = sorted(chosen - set(FILE_FACTS))
+        if unknown:
+            raise ValueError(
+                f"omit_from_next_completion: unknown key(s) {', '.join(unknown)}; use {', '.join(FILE_FACTS)}"
+            )
+        self.instance.jobs.omit_from_next_completion(chosen)
+
     def fail_next_job(self, error_msg: str = "Export failed: internal error") -> None:
         """The next job to start processing ends Failed with this errorMsg."""
         self.instance.jobs.fail_next(error_msg)
@@ -207,13 +236,23 @@ class MarketoEmulator:
         """The emulated time, in seconds since the epoch."""
         return self.instance.clock.now()
 
+    def next_quota_reset(self) -> float:
+        """When the daily export quota resets next (emulated clock): 00:00 America/Chicago, or the end of
+        the compressed day with ``quota_day_seconds``."""
+        return self.instance.jobs.next_quota_reset()
+
+    def advance_to_quota_reset(self) -> None:
+        """Jump the emulated clock to the next quota reset (tokens and files age by as much)."""
+        self.advance(max(0.0, self.next_quota_reset() - self.now()))
+
     def expire_token(self) -> None:
         """The current access token answers 602 from now on; the token endpoint hands out a new one."""
         self.instance.tokens.expire_current()
 
     # -- jobs and files ----------------------------------------------------------------------------
     def job(self, export_id: str) -> dict[str, Any]:
-        """The job's status record, exactly as status.json would answer it now."""
+        """The job's true status record, as status.json answers it now (a scripted stale Created read of
+        ``created_after_enqueue`` aside: this never uses one up)."""
         self.instance.jobs.tick()
         return self._job(export_id).record()
 
@@ -238,5 +277,5 @@ class MarketoEmulator:
             raise KeyError(error.message) from None
 
     def quota_used(self) -> int:
-        """Bytes of export files completed in the current quota day (US Central)."""
+        """Bytes of export files completed in the current quota day (see ``next_quota_reset``)."""
         return self.instance.jobs.quota_used()

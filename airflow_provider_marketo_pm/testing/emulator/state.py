@@ -7,8 +7,13 @@ import tempfile
 from pathlib import Path
 
 from airflow_provider_marketo_pm.testing.emulator.clock import EmulatedClock
-from airflow_provider_marketo_pm.testing.emulator.dataset import Dataset, build_dataset
-from airflow_provider_marketo_pm.testing.emulator.export_file import WrittenFile, write_export_file
+from airflow_provider_marketo_pm.testing.emulator.dataset import (
+    Dataset,
+    build_dataset,
+    custom_value,
+    documented_dataset,
+)
+from airflow_provider_marketo_pm.testing.emulator.export_file import FileStyle, WrittenFile, write_export_file
 from airflow_provider_marketo_pm.testing.emulator.faults import FaultScript
 from airflow_provider_marketo_pm.testing.emulator.jobs import Job, JobBoard
 from airflow_provider_marketo_pm.testing.emulator.limits import CallLimits
@@ -22,11 +27,21 @@ class MarketoInstance:
 
     def __init__(self, options: EmulatorOptions) -> None:
         self.options = options
-        self.clock = EmulatedClock()
+        self.clock = EmulatedClock(start=options.start_epoch)
         self._own_dir = options.data_dir is None
         self.data_dir = Path(options.data_dir or tempfile.mkdtemp(prefix="marketo-emulator-"))
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.dataset: Dataset = build_dataset(options.seed, options.programs, options.members)
+        self.dataset: Dataset = (
+            documented_dataset()
+            if options.dataset == "documented"
+            else build_dataset(options.seed, options.programs, options.members)
+        )
+        self.file_style = FileStyle(
+            line_ending=options.line_ending,
+            final_newline=options.final_newline,
+            utf8_bom=options.utf8_bom,
+            nul_bytes=options.nul_bytes,
+        )
         self.tokens = TokenStore(options.client_id, options.client_secret, options.token_ttl, self.clock)
         self.limits = CallLimits(
             options.rate_limit_calls, options.rate_limit_window, options.max_concurrent, self.clock
@@ -47,4 +62,12 @@ class MarketoInstance:
         assert job.spec is not None
         assert job.path is not None
         rows = job.spec.select(self.dataset)
-        return write_export_file(job.path, job.spec, rows, pad_to_bytes=self.options.large_file_bytes)
+        custom = [name for name in self.options.lead_custom_fields if name in job.spec.fields]
+        if custom:
+            rows = [
+                {**row, **{name: custom_value(name, int(str(row["leadId"]))) for name in custom}}
+                for row in rows
+            ]
+        return write_export_file(
+            job.path, job.spec, rows, pad_to_bytes=self.options.large_file_bytes, style=self.file_style
+        )
