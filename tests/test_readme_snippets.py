@@ -1,6 +1,7 @@
 """The README's Python snippets: every one compiles, and every complete DAG in it runs as pasted.
 
-A fenced ``python`` block is a *complete DAG* when it defines one (``DAG(`` or ``@dag``) and the line before
+A fenced ``python`` block is a *complete DAG* when it defines one (``DAG(`` or ``@dag``), is not a pytest
+module (no ``def test_``: the README's example tests are the pytest plugin's to run) and the line before
 its fence is not ``<!-- snippet: fragment -->``. Those run end to end with ``dag.test()`` against the
 emulator, with two edits only, both for the test's sake: the destination goes to ``tmp_path`` instead of
 ``/tmp``, and a 60 s poll interval (Marketo's pace) becomes 1 s (the emulator's).
@@ -31,7 +32,9 @@ class Snippet:
 
     @property
     def defines_a_dag(self) -> bool:
-        return not self.fragment and bool(re.search(r"\bDAG\(|@dag\b", self.code))
+        if self.fragment or re.search(r"^\s*(async )?def test_", self.code, re.MULTILINE):
+            return False
+        return bool(re.search(r"\bDAG\(|@dag\b", self.code))
 
     @property
     def dag_ids(self) -> list[str]:
@@ -58,7 +61,6 @@ DAG_SNIPPETS = [snippet for snippet in SNIPPETS if snippet.defines_a_dag]
 
 def test_the_readme_has_its_complete_dags():
     assert {dag_id for snippet in DAG_SNIPPETS for dag_id in snippet.dag_ids} >= EXPECTED_DAG_IDS
-    assert all(len(snippet.dag_ids) == 1 for snippet in DAG_SNIPPETS), "one DAG per complete snippet"
 
 
 @pytest.mark.parametrize("snippet", SNIPPETS, ids=[f"README.md:{s.line}" for s in SNIPPETS])
@@ -74,7 +76,9 @@ def as_run_against_the_emulator(code: str, destination: str) -> str:
 
 @pytest.mark.slow
 @pytest.mark.e2e
-@pytest.mark.parametrize("snippet", DAG_SNIPPETS, ids=[s.dag_ids[0] for s in DAG_SNIPPETS])
+@pytest.mark.parametrize(
+    "snippet", DAG_SNIPPETS, ids=[",".join(s.dag_ids) or f"README.md:{s.line}" for s in DAG_SNIPPETS]
+)
 def test_each_complete_dag_runs_as_pasted(snippet, emulator, use_dags_folder, tmp_path, monkeypatch):
     from airflow.utils.state import DagRunState
 
@@ -99,9 +103,10 @@ def test_each_complete_dag_runs_as_pasted(snippet, emulator, use_dags_folder, tm
 
     bag = DagBag(dag_folder=str(dags))
     assert bag.import_errors == {}
-    (dag_id,) = snippet.dag_ids
-    run = bag.dags[dag_id].test(logical_date=pendulum.datetime(2024, 3, 5, tz="UTC"))
-    assert run.state == DagRunState.SUCCESS
+    assert bag.dags
+    for dag in bag.dags.values():
+        run = dag.test(logical_date=pendulum.datetime(2024, 3, 5, tz="UTC"))
+        assert run.state == DagRunState.SUCCESS, dag.dag_id
 
     filters = [json.loads(call.body)["filter"] for call in emulator.calls("create")]
     assert filters, "the DAG created at least one export"
