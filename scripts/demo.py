@@ -4,6 +4,9 @@ Starts the emulator on loopback, prepares a throw-away Airflow home in ``.airflo
 ``marketo_program_members_backfill`` with ``dag.test()`` over several months for a dozen programs, writes
 the files under ``demo-output/``, then checks every file against the checksum the emulator advertised and
 prints a summary. Exits non-zero if anything failed.
+
+The demo empties its folders before each run, so it only ever empties a folder it made: each one gets a
+marker file, and a folder that is not empty and has no marker is refused (nothing in it is touched).
 """
 
 from __future__ import annotations
@@ -11,11 +14,13 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import logging
 import os
 import shutil
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +30,70 @@ DAGS_FOLDER = REPO_ROOT / "example_dags"
 DAG_ID = "marketo_program_members_backfill"
 POOL = "marketo_bulk_export"
 DEMO_MEMBERS = 60_000
+#: The file that says "the demo made this folder and may empty it".
+MARKER = ".marketo-pm-demo"
+
+HELP_EPILOG = f"""\
+The demo empties --output and --airflow-home before each run, but only folders it made itself: it marks
+them with a {MARKER} file. A folder that does not exist or is empty is used (and marked); a folder
+that is not empty and has no {MARKER} file is refused, and nothing in it is deleted.
+"""
+
+
+class FolderNotOurs(SystemExit):
+    """The demo was pointed at a folder it did not make; exit with a message, touching nothing."""
+
+
+def claim_folder(folder: Path, purpose: str) -> None:
+    """Make ``folder`` an empty, marked demo folder: create it, or empty it if the demo made it earlier."""
+    if folder.is_dir() and any(folder.iterdir()):
+        if not (folder / MARKER).is_file():
+            raise FolderNotOurs(
+                f"Refusing to use {folder} as the {purpose}: it is not empty and the demo did not create it "
+                f"(no {MARKER} file in it), and the demo empties its folders before each run. "
+                "Choose a new or empty folder (or, if an older demo made it, delete it yourself); "
+                "nothing was deleted."
+            )
+        shutil.rmtree(folder)
+    elif folder.exists() and not folder.is_dir():
+        raise FolderNotOurs(f"Refusing to use {folder} as the {purpose}: it is a file, not a folder")
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / MARKER).write_text(
+        f"Made by scripts/demo.py ({purpose}); the demo empties this folder each run.\n"
+    )
+
+
+class _DropShortSecretNotice(logging.Filter):
+    """
+    Drop Airflow's "Skipping masking for a secret as it's too short" notice in the demo.
+
+    Airflow logs it for every short Variable it reads, even one whose name is not sensitive and that it
+    would never mask, such as the demo's poll interval (``0.5``): nothing for a demo user to do.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Skipping masking for a secret as it's too short")
+
+
+def quiet_notices_nobody_can_act_on() -> None:
+    """Silence two notices of Airflow's own stack that a demo user cannot act on, and only those two."""
+    # svcs (Airflow's execution API) imports fastapi.testclient, and starlette >= 1.10 warns there that
+    # it prefers httpx2 to httpx; Airflow pins neither, and dag.test() never uses that client.
+    warnings.filterwarnings(
+        "ignore",
+        message=r"Using `httpx` with `starlette\.testclient` is deprecated",
+        category=UserWarning,  # starlette's StarletteDeprecationWarning is a UserWarning
+        module=r"fastapi\.testclient",
+    )
+    logging.getLogger("airflow.sdk._shared.secrets_masker.secrets_masker").addFilter(_DropShortSecretNotice())
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        epilog=HELP_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--start", default="2024-01-01", help="first updatedAt day (UTC)")
     parser.add_argument("--end", default="2024-05-01", help="end of the range, exclusive")
     parser.add_argument(
@@ -36,7 +101,16 @@ def parse_args() -> argparse.Namespace:
         default="1044,1001,1002,1003,1004,1005,1006,1007,1008,1009,1010,1011",
         help="comma-separated program ids (batched 10 per export job)",
     )
-    parser.add_argument("--output", default=str(REPO_ROOT / "demo-output"), help="destination directory")
+    parser.add_argument(
+        "--output",
+        default=str(REPO_ROOT / "demo-output"),
+        help=f"destination folder: new, empty, or an earlier demo output (one with a {MARKER} file)",
+    )
+    parser.add_argument(
+        "--airflow-home",
+        default=str(AIRFLOW_HOME),
+        help=f"the throw-away Airflow home: new, empty, or an earlier demo's (one with a {MARKER} file)",
+    )
     parser.add_argument("--verbose", action="store_true", help="show Airflow's task logs")
     parser.add_argument(
         "--fail-one-job", action="store_true", help="make the emulator fail one export (to see a failure)"
@@ -44,22 +118,20 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def prepare_airflow_home(verbose: bool) -> None:
+def prepare_airflow_home(home: Path, verbose: bool) -> None:
     """A fresh home every time, configured before Airflow is first imported (it reads config at import)."""
-    shutil.rmtree(AIRFLOW_HOME, ignore_errors=True)
-    AIRFLOW_HOME.mkdir(parents=True)
     bundle = {"name": "dags-folder", "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle"}
     for name in [k for k in os.environ if k.startswith(("AIRFLOW_VAR_MARKETO_PM_", "AIRFLOW_CONN_MARKETO"))]:
         del os.environ[name]  # settings of the caller's own Airflow must not leak into the demo
     os.environ.update(
         {
-            "AIRFLOW_HOME": str(AIRFLOW_HOME),
+            "AIRFLOW_HOME": str(home),
             "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS_FOLDER),
             "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST": json.dumps(
                 [{**bundle, "kwargs": {"path": str(DAGS_FOLDER)}}]
             ),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{AIRFLOW_HOME / 'airflow.db'}",
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
             "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO" if verbose else "WARNING",
             # The emulator completes jobs in well under a second; against Marketo keep the 60 s default.
             "AIRFLOW_VAR_MARKETO_PM_POLL_INTERVAL": "0.5",
@@ -117,11 +189,15 @@ def main() -> int:
     args = parse_args()
     started = time.monotonic()
     output = Path(args.output).resolve()
-    shutil.rmtree(output, ignore_errors=True)
+    home = Path(args.airflow_home).resolve()
     program_ids = [int(part) for part in args.program_ids.split(",") if part.strip()]
+    claim_folder(output, "output folder")
+    claim_folder(home, "Airflow home")
 
-    print("Preparing a throw-away Airflow home in .airflow-home/ (SQLite, db migrate, pool) ...", flush=True)
-    prepare_airflow_home(args.verbose)
+    shown_home = home.relative_to(REPO_ROOT) if home.is_relative_to(REPO_ROOT) else home
+    print(f"Preparing a throw-away Airflow home in {shown_home}/ (SQLite, db migrate, pool) ...", flush=True)
+    prepare_airflow_home(home, args.verbose)
+    quiet_notices_nobody_can_act_on()
 
     from airflow.dag_processing.dagbag import DagBag
     from airflow.utils.state import DagRunState
