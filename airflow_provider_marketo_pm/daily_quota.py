@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from typing import Any
 
 import pendulum
 
@@ -65,14 +66,19 @@ def next_quota_reset(now: dt.datetime | None = None) -> pendulum.DateTime:
     return _chicago_midnight(local.date() + dt.timedelta(days=1)).in_timezone("UTC")
 
 
+def validate_max_jitter(max_jitter: Any, *, field: str = "max_jitter") -> dt.timedelta:
+    """The jitter bound, refused unless it is a timedelta of zero or more."""
+    if not isinstance(max_jitter, dt.timedelta) or max_jitter < dt.timedelta(0):
+        raise MarketoRequestError(field, max_jitter, "must be a timedelta of zero or more")
+    return max_jitter
+
+
 def reset_jitter(max_jitter: dt.timedelta = DEFAULT_MAX_JITTER, *, seed: JitterSeed = None) -> dt.timedelta:
     """A delay in ``[0, max_jitter]``, to the whole millisecond; the same delay for the same ``seed``.
 
     Without a seed each call draws a new delay.
     """
-    if not isinstance(max_jitter, dt.timedelta) or max_jitter < dt.timedelta(0):
-        raise MarketoRequestError("max_jitter", max_jitter, "must be a timedelta of zero or more")
-    bound_ms = int(max_jitter.total_seconds() * 1000)
+    bound_ms = int(validate_max_jitter(max_jitter).total_seconds() * 1000)
     draw = random.Random(seed) if seed is not None else random.Random()
     return dt.timedelta(milliseconds=draw.randint(0, bound_ms))
 
@@ -107,4 +113,5 @@ __all__ = [
     "quota_resume_time",
     "reset_jitter",
     "time_until_quota_reset",
+    "validate_max_jitter",
 ]
