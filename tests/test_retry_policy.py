@@ -173,7 +173,6 @@ def test_a_negative_jitter_bound_is_refused():
         MarketoRetryPolicy(max_jitter=dt.timedelta(seconds=-1))
 
 
-@pytest.mark.compat
 @pytest.mark.skipif(RETRY_POLICY_AVAILABLE, reason="Airflow 3.3+ has retry_policy")
 def test_older_airflow_gets_no_argument_and_a_log_line(caplog):
     with caplog.at_level("INFO", logger="airflow_provider_marketo_pm.retry_policy"):
