@@ -1,0 +1,354 @@
+"""A backfill bound by the daily export quota: years of windows x 60 programs, 3-4x the quota in data.
+
+Marketo meters bulk exports per instance per day (500 MB by default), resetting at 12:00 AM US Central.
+A backfill larger than that must span several quota days; the question is how close to the minimum it
+gets, unattended. The minimum (the lower bound) is the total bytes divided by the daily quota: no
+schedule can export more than one quota per day (the emulator, like Marketo, refuses a create or enqueue
+once the day's bytes reach the quota, so a day can overshoot by the jobs already queued, no more).
+
+The plan is exact: the backfill example DAG's request for every ``updatedAt`` window (31 days, from
+``split_updated_at``) x batch of 10 programs (``batch_program_ids``), sized by rendering the emulator's
+own seeded dataset with the emulator's own file writer, so the expected bytes are the bytes the
+emulator will meter. The quota is then scaled so that the data is ``--data-multiple`` times it (3.5 by
+default). A sample job created on a real emulator process checks the sizing: its ``fileSize`` must
+equal the plan's.
+
+The figures of a run, against their goals:
+
+- quota days used (12:00 AM US Central to the next, from the first create to the last completion)
+  against the lower bound;
+- export jobs created per window x batch (goal: exactly 1 each);
+- failed tasks (goal: 0);
+- our jobs ever Queued or Processing at once in Marketo's queue (goal: at most the pool's slots).
+
+``plan_backfill`` gives the plan, ``BackfillObservations`` holds what a run observed, and
+``report(plan, observations)`` prints both (``observations=None``: the plan only, which is what this
+script prints as long as no run feeds it).
+
+    .venv/bin/python bench/bench_quota_backfill.py [--start 2022-01-01] [--end 2026-11-01] [--programs 60]
+        [--data-multiple 3.5] [--fields default|all] [--no-check] [--json bench/out/quota_backfill.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import math
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+sys.path.insert(0, str(REPO))
+
+from airflow_provider_marketo_pm.daily_quota import last_quota_reset  # noqa: E402
+from airflow_provider_marketo_pm.exceptions import MARKETO_TIMEZONE  # noqa: E402
+from airflow_provider_marketo_pm.export_budget import BYTES_PER_MB  # noqa: E402
+from airflow_provider_marketo_pm.task_groups.program_members import DEFAULT_PROGRAM_MEMBER_FIELDS  # noqa: E402
+from airflow_provider_marketo_pm.testing.emulator.dataset import (  # noqa: E402
+    FIRST_PROGRAM_ID,
+    LEAD_FIELDS,
+    PROGRAM_MEMBER_FIELDS,
+    build_dataset,
+)
+from airflow_provider_marketo_pm.testing.emulator.export_file import render_rows  # noqa: E402
+from airflow_provider_marketo_pm.testing.emulator.export_request import parse_export_request  # noqa: E402
+from airflow_provider_marketo_pm.windows import batch_program_ids, split_updated_at  # noqa: E402
+
+MARKETO_DAILY_QUOTA_BYTES = 500 * BYTES_PER_MB
+DATASET_SEED = 42  # the emulator's default dataset
+DATASET_MEMBERS = 4000
+FIELD_SETS: dict[str, tuple[str, ...]] = {
+    "default": DEFAULT_PROGRAM_MEMBER_FIELDS,  # what the example DAGs export
+    "all": tuple(name for name, *_ in PROGRAM_MEMBER_FIELDS if name != "programId") + LEAD_FIELDS,
+}
+
+
+def create_body(
+    window: Mapping[str, str], program_ids: Sequence[int], fields: Sequence[str]
+) -> dict[str, Any]:
+    """The create request of one window x batch, as the backfill example DAG sends it."""
+    return {
+        "fields": list(fields),
+        "format": "CSV",
+        "filter": {"programIds": list(program_ids), "updatedAt": dict(window)},
+    }
+
+
+def cell_key(window_start: str, program_ids: Iterable[int]) -> str:
+    """One window x batch, named the way a report reads it: ``2024-01-01T00:00:00Z programs 1001-1010``."""
+    ids = sorted(program_ids)
+    return f"{window_start} programs {ids[0]}-{ids[-1]}" if ids else f"{window_start} programs none"
+
+
+@dataclass(frozen=True)
+class BackfillPlan:
+    """Every export job of the backfill, its expected size, and the quota it must fit in."""
+
+    start: str
+    end: str
+    fields: tuple[str, ...]
+    programs: int
+    windows: int
+    batches: int
+    rows: int
+    job_bytes: dict[str, int]  # cell_key -> the file's size, header included
+    quota_bytes: int
+
+    @property
+    def jobs(self) -> int:
+        return self.windows * self.batches
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(self.job_bytes.values())
+
+    @property
+    def bytes_per_row(self) -> float:
+        return self.total_bytes / self.rows if self.rows else 0.0
+
+    @property
+    def data_multiple(self) -> float:
+        """The data in daily quotas: the lower bound of quota days, as a ratio."""
+        return self.total_bytes / self.quota_bytes
+
+    @property
+    def min_quota_days(self) -> int:
+        """No run can use fewer quota days than this."""
+        return math.ceil(self.data_multiple)
+
+    @property
+    def largest_job_bytes(self) -> int:
+        return max(self.job_bytes.values(), default=0)
+
+
+def plan_backfill(
+    start: str,
+    end: str,
+    program_ids: Sequence[int],
+    fields: Sequence[str],
+    *,
+    data_multiple: float,
+    seed: int = DATASET_SEED,
+    members: int = DATASET_MEMBERS,
+) -> BackfillPlan:
+    """Size every window x batch job on the emulator's dataset and scale the quota to ``data_multiple``."""
+    windows = split_updated_at(start, end)
+    batches = batch_program_ids(program_ids)
+    dataset = build_dataset(seed, len(program_ids), members)
+    job_bytes: dict[str, int] = {}
+    rows = 0
+    for window in windows:
+        for batch in batches:
+            spec = parse_export_request(create_body(window, batch, fields), dataset, updated_at_filter=True)
+            selected = spec.select(dataset)
+            rows += len(selected)
+            job_bytes[cell_key(window["startAt"], batch)] = len(render_rows(spec, selected, header=True))
+    total = sum(job_bytes.values())
+    return BackfillPlan(
+        start=start,
+        end=end,
+        fields=tuple(fields),
+        programs=len(program_ids),
+        windows=len(windows),
+        batches=len(batches),
+        rows=rows,
+        job_bytes=job_bytes,
+        quota_bytes=max(1, math.ceil(total / data_multiple)),
+    )
+
+
+@dataclass(frozen=True)
+class BackfillObservations:
+    """What one run of the backfill observed (from the emulator's records and Airflow's task states)."""
+
+    first_create: dt.datetime  # emulated clock, aware
+    last_completion: dt.datetime
+    jobs_created: Mapping[str, int]  # cell_key -> export jobs created for it
+    failed_tasks: int
+    max_our_jobs_in_queue: int  # ours Queued or Processing at the same instant
+    pool_slots: int
+    files_verified: int
+    extra: Mapping[str, Any] = field(default_factory=dict)  # anything else the run wants in its JSON
+
+
+def quota_days_spanned(first: dt.datetime, last: dt.datetime) -> int:
+    """How many quota days (12:00 AM US Central to the next) the span touches: 1 if no reset falls in it."""
+    # Quota days are 23 to 25 hours long: count Chicago dates, not hours.
+    first_day = last_quota_reset(first).in_timezone(MARKETO_TIMEZONE).date()
+    last_day = last_quota_reset(last).in_timezone(MARKETO_TIMEZONE).date()
+    if last_day < first_day:
+        raise ValueError(f"the span ends ({last}) before it starts ({first})")
+    return (last_day - first_day).days + 1
+
+
+def jobs_per_cell(create_bodies: Iterable[Mapping[str, Any]]) -> Counter[str]:
+    """Count export jobs per window x batch from create request bodies (the emulator's request log)."""
+    counts: Counter[str] = Counter()
+    for body in create_bodies:
+        flt = body.get("filter") or {}
+        ids = flt.get("programIds") or [flt["programId"]]
+        counts[cell_key((flt.get("updatedAt") or {}).get("startAt", "no window"), ids)] += 1
+    return counts
+
+
+def figures(plan: BackfillPlan, observed: BackfillObservations | None = None) -> dict[str, Any]:
+    """The plan's arithmetic and, given a run, its figures against their goals (JSON-ready)."""
+    result: dict[str, Any] = {
+        "plan": {
+            "range": f"{plan.start}..{plan.end}",
+            "programs": plan.programs,
+            "fields": len(plan.fields),
+            "windows": plan.windows,
+            "batches": plan.batches,
+            "jobs": plan.jobs,
+            "rows": plan.rows,
+            "total_bytes": plan.total_bytes,
+            "bytes_per_row": round(plan.bytes_per_row, 1),
+            "largest_job_bytes": plan.largest_job_bytes,
+            "quota_bytes": plan.quota_bytes,
+            "lower_bound_days": round(plan.data_multiple, 3),
+            "min_quota_days": plan.min_quota_days,
+            "rows_per_day_at_500_mb": int(MARKETO_DAILY_QUOTA_BYTES / plan.bytes_per_row)
+            if plan.rows
+            else None,
+        }
+    }
+    if observed is None:
+        return result
+    created = Counter(observed.jobs_created)
+    planned = set(plan.job_bytes)
+    days = quota_days_spanned(observed.first_create, observed.last_completion)
+    result["run"] = {
+        "quota_days_used": days,
+        "days_vs_lower_bound": round(days / plan.data_multiple, 3),
+        "cells_with_one_job": sum(1 for key in planned if created[key] == 1),
+        "cells_without_a_job": sorted(key for key in planned if created[key] == 0),
+        "cells_with_several_jobs": {key: n for key, n in sorted(created.items()) if n > 1},
+        "jobs_outside_the_plan": sorted(key for key in created if key not in planned and created[key]),
+        "jobs_created": sum(created.values()),
+        "failed_tasks": observed.failed_tasks,
+        "max_our_jobs_in_queue": observed.max_our_jobs_in_queue,
+        "pool_slots": observed.pool_slots,
+        "files_verified": observed.files_verified,
+        **dict(observed.extra),
+    }
+    return result
+
+
+def report(plan: BackfillPlan, observed: BackfillObservations | None = None) -> dict[str, Any]:
+    """Print the figures (and each goal met or missed) and return them."""
+    figs = figures(plan, observed)
+    p = figs["plan"]
+    print(f"Backfill {p['range']}: {p['windows']} windows x {p['batches']} batches = {p['jobs']} export jobs")
+    print(
+        f"  {p['rows']} rows, {p['total_bytes']} bytes ({p['bytes_per_row']} bytes/row, {p['fields']} fields)"
+    )
+    print(f"  quota {p['quota_bytes']} bytes/day -> data = {p['lower_bound_days']} x quota")
+    print(f"  lower bound: {p['lower_bound_days']} quota days (at least {p['min_quota_days']} quota days)")
+    print(f"  at Marketo's 500 MB/day: {p['rows_per_day_at_500_mb']} rows/day with these fields")
+    run = figs.get("run")
+    if run is None:
+        print("  (no run observed: plan only)")
+        return figs
+    jobs_ok = run["cells_with_one_job"] == p["jobs"] and not run["jobs_outside_the_plan"]
+    checks = [
+        (
+            "quota days used",
+            f"{run['quota_days_used']} ({run['days_vs_lower_bound']}x the lower bound)",
+            None,
+        ),
+        ("jobs per window x batch", f"{run['cells_with_one_job']}/{p['jobs']} cells with exactly 1", jobs_ok),
+        ("failed tasks", str(run["failed_tasks"]), run["failed_tasks"] == 0),
+        (
+            "our jobs in Marketo's queue at once",
+            f"{run['max_our_jobs_in_queue']} (pool {run['pool_slots']})",
+            run["max_our_jobs_in_queue"] <= run["pool_slots"],
+        ),
+        ("files verified", f"{run['files_verified']}/{p['jobs']}", run["files_verified"] == p["jobs"]),
+    ]
+    for name, value, met in checks:
+        verdict = "" if met is None else ("  [goal met]" if met else "  [GOAL MISSED]")
+        print(f"  {name}: {value}{verdict}")
+    for name in ("cells_without_a_job", "cells_with_several_jobs", "jobs_outside_the_plan"):
+        if run[name]:
+            print(f"  {name}: {run[name]}")
+    return figs
+
+
+def check_sizing(plan: BackfillPlan, program_ids: Sequence[int]) -> dict[str, Any]:
+    """Create the plan's largest job on an emulator process; its fileSize must equal the planned size."""
+    from emulator_service import EmulatorService
+
+    key = max(plan.job_bytes, key=lambda k: plan.job_bytes[k])
+    window = next(w for w in split_updated_at(plan.start, plan.end) if key.startswith(w["startAt"] + " "))
+    batch = next(b for b in batch_program_ids(program_ids) if cell_key(window["startAt"], b) == key)
+    shm = Path("/dev/shm") if Path("/dev/shm").is_dir() else None
+    data_dir = Path(tempfile.mkdtemp(prefix="bench-quota-", dir=shm))
+    try:
+        with EmulatorService(data_dir=str(data_dir), seed=DATASET_SEED, members=DATASET_MEMBERS) as emu:
+            os.environ.update(emu.connection_env())
+            from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
+
+            hook = MarketoHook()
+            body = create_body(window, batch, plan.fields)
+            export_id = hook.create_program_member_export(body["fields"], body["filter"])["exportId"]
+            hook.enqueue_program_member_export(export_id)
+            deadline = time.monotonic() + 60
+            while (status := hook.get_program_member_export_status(export_id))["status"] != "Completed":
+                if time.monotonic() > deadline or status["status"] in ("Failed", "Cancelled"):
+                    raise RuntimeError(f"sample job {export_id} ended {status['status']}")
+                time.sleep(0.1)
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
+    served = int(status["fileSize"])
+    return {
+        "cell": key,
+        "planned_bytes": plan.job_bytes[key],
+        "served_bytes": served,
+        "match": served == plan.job_bytes[key],
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
+    parser.add_argument("--start", default="2022-01-01", help="first updatedAt of the backfill (UTC)")
+    parser.add_argument("--end", default="2026-11-01", help="end of the backfill, exclusive (UTC)")
+    parser.add_argument("--programs", type=int, default=60, help="programs 1001.. to export")
+    parser.add_argument("--data-multiple", type=float, default=3.5, help="the data in daily quotas (3-4)")
+    parser.add_argument("--fields", choices=sorted(FIELD_SETS), default="default")
+    parser.add_argument("--no-check", action="store_true", help="skip the sample job on a real emulator")
+    parser.add_argument("--json", type=Path, help="write the figures here")
+    args = parser.parse_args(argv)
+
+    program_ids = [FIRST_PROGRAM_ID + n for n in range(args.programs)]
+    plan = plan_backfill(
+        args.start, args.end, program_ids, FIELD_SETS[args.fields], data_multiple=args.data_multiple
+    )
+    figs = report(plan)
+    if not args.no_check:
+        figs["sizing_check"] = check = check_sizing(plan, program_ids)
+        verdict = "matches" if check["match"] else "DOES NOT MATCH"
+        print(
+            f"  sizing check: the emulator served {check['served_bytes']} bytes for {check['cell']}, "
+            f"{verdict} the planned {check['planned_bytes']}"
+        )
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(
+            json.dumps({**figs, "args": {k: str(v) for k, v in vars(args).items()}}, indent=2)
+        )
+    return 0 if figs.get("sizing_check", {}).get("match", True) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
