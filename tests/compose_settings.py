@@ -66,13 +66,13 @@ def pool_command(compose: Mapping[str, Any] | None = None) -> list[str]:
     return shlex.split(line)[1:]
 
 
-def dockerfile_airflow_version() -> str:
-    """The Airflow version of the Dockerfile's ``FROM apache/airflow:<version>-python<version>``."""
+def dockerfile_base_image() -> tuple[str, str]:
+    """(Airflow version, Python version) of the Dockerfile's ``FROM apache/airflow:<v>-python<v>``."""
     match = re.search(
-        r"^FROM apache/airflow:(?P<airflow>[\d.]+)-python[\d.]+\s*$", DOCKERFILE.read_text(), re.M
+        r"^FROM apache/airflow:(?P<airflow>[\d.]+)-python(?P<python>[\d.]+)\s*$", DOCKERFILE.read_text(), re.M
     )
     assert match, "the Dockerfile must build FROM apache/airflow:<version>-python<version>"
-    return match["airflow"]
+    return match["airflow"], match["python"]
 
 
 def relocate_url(url: str, netloc: str, path: str) -> str:

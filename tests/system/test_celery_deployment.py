@@ -29,7 +29,7 @@ import pytest
 from airflow_cluster import AirflowCluster, poll
 from compose_settings import (
     celery_test_environment,
-    dockerfile_airflow_version,
+    dockerfile_base_image,
     pool_command,
     service_environment,
 )
@@ -254,7 +254,7 @@ def test_the_stack_runs_what_the_compose_image_runs(airflow_cluster: AirflowClus
     """Same Airflow as the Dockerfile's base image, the compose executor, and both workers answering."""
     import airflow
 
-    assert airflow.__version__ == dockerfile_airflow_version()
+    assert airflow.__version__ == dockerfile_base_image()[0]
     config = airflow_cluster.cli("config", "get-value", "core", "executor").stdout.strip()
     assert config == service_environment("airflow-worker")["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
     pool = airflow_cluster.api("GET", "/pools/marketo_bulk_export")
