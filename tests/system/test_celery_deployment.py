@@ -17,9 +17,7 @@ import collections
 import contextlib
 import hashlib
 import json
-import os
 import signal
-import socket
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -33,22 +31,13 @@ from compose_settings import (
     pool_command,
     service_environment,
 )
+from local_services import POSTGRES, REDIS, require
 from moto_s3 import CREDENTIALS, moto_server
 
 from airflow_provider_marketo_pm.testing import Fault, MarketoEmulator
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
-SERVICES = {
-    "PostgreSQL": (
-        ("127.0.0.1", 5432),
-        "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start",
-    ),
-    "Redis": (
-        ("127.0.0.1", 6379),
-        'redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no',
-    ),
-}
 POSTGRES_USER = "postgres"
 WORKERS = ("worker-a", "worker-b")
 BACKFILL_DAG = "marketo_program_members_backfill"
@@ -56,24 +45,10 @@ RELIABILITY_DAG = "marketo_pm_reliability"
 MiB = 1024 * 1024
 
 
-def _reachable(address: tuple[str, int]) -> bool:
-    with contextlib.suppress(OSError), socket.create_connection(address, timeout=2):
-        return True
-    return False
-
-
 @pytest.fixture(scope="module")
 def services_up() -> None:
     """Skip (fail under CI=true) when PostgreSQL or Redis does not answer, saying how to start it."""
-    down = [
-        f"{name} does not answer on {host}:{port}; start it with: {command}"
-        for name, ((host, port), command) in SERVICES.items()
-        if not _reachable((host, port))
-    ]
-    if down and os.environ.get("CI") == "true":
-        pytest.fail("; ".join(down))
-    if down:
-        pytest.skip("; ".join(down))
+    require(POSTGRES, REDIS)
 
 
 @pytest.fixture(scope="module")
@@ -82,16 +57,15 @@ def postgres_database(services_up: None) -> Iterator[str]:
     import psycopg2
 
     name = f"marketo_pm_celery_{uuid.uuid4().hex[:10]}"
-    host, port = SERVICES["PostgreSQL"][0]
-    admin = psycopg2.connect(host=host, port=port, user=POSTGRES_USER, dbname="postgres")
+    admin = psycopg2.connect(host=POSTGRES.host, port=POSTGRES.port, user=POSTGRES_USER, dbname="postgres")
     admin.autocommit = True
     try:
         with admin.cursor() as cursor:
             cursor.execute(f'CREATE DATABASE "{name}"')
         yield name
+    finally:
         with admin.cursor() as cursor:
             cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
         admin.close()
 
 
@@ -100,10 +74,9 @@ def redis_db(services_up: None) -> Iterator[int]:
     """A Redis database index nobody uses (empty), flushed at start and end."""
     import redis
 
-    host, port = SERVICES["Redis"][0]
     claim = "marketo-pm-celery-test"
     for index in range(15, 0, -1):
-        client = redis.Redis(host=host, port=port, db=index)
+        client = redis.Redis(host=REDIS.host, port=REDIS.port, db=index)
         if client.dbsize() == 0:
             client.flushdb()
             client.set(claim, "1")
@@ -149,11 +122,10 @@ def airflow_cluster(
     Marketo's connection goes into the metadata DB (``marketo_for_airflow``), so that each test brings
     its own emulator; its type and extras are still the compose file's.
     """
-    host, port = SERVICES["PostgreSQL"][0]
     env = celery_test_environment(
         database=postgres_database,
-        postgres=f"{POSTGRES_USER}@{host}:{port}",
-        redis="{}:{}".format(*SERVICES["Redis"][0]),
+        postgres=f"{POSTGRES_USER}@{POSTGRES.address}",
+        redis=REDIS.address,
         redis_db=redis_db,
         marketo={"host": "http://marketo.invalid", "login": "-", "password": "-"},
         s3_endpoint=s3_endpoint,
@@ -335,6 +307,7 @@ def test_scheduler_killed_mid_run_is_replaced_and_the_run_completes_once(
     emulator = marketo(processing_seconds=1.0)
     run_id = airflow_cluster.trigger(BACKFILL_DAG, conf={"start": "2024-07-01", "end": "2024-09-01"})
     poll(lambda: True if len(emulator.calls("enqueue")) >= 2 else None, timeout=180, what="jobs in flight")
+    assert airflow_cluster.dag_run(BACKFILL_DAG, run_id)["state"] == "running"
     airflow_cluster.kill_component("scheduler", signal.SIGKILL)
     airflow_cluster.start_component("scheduler")
 
