@@ -14,7 +14,6 @@ leftover multipart upload; a scheduler SIGKILLed mid-run is replaced and the run
 from __future__ import annotations
 
 import collections
-import contextlib
 import hashlib
 import json
 import signal
@@ -120,7 +119,7 @@ def airflow_cluster(
     """The compose stack's settings on loopback: CeleryExecutor, two workers, PostgreSQL, Redis, S3.
 
     Marketo's connection goes into the metadata DB (``marketo_for_airflow``), so that each test brings
-    its own emulator; its type and extras are still the compose file's.
+    its own emulator; its type and extras are still the compose file's (``marketo_connection_fields``).
     """
     env = celery_test_environment(
         database=postgres_database,
@@ -146,25 +145,11 @@ def airflow_cluster(
     assert not cluster.processes(), "processes outlived the cluster"
 
 
-@pytest.fixture
-def marketo(airflow_cluster: AirflowCluster) -> Iterator[Callable[..., MarketoEmulator]]:
-    """Start an emulator and make it ``marketo_default``, with the compose connection's type and extras."""
+@pytest.fixture(scope="module")
+def marketo_connection_fields() -> dict[str, Any]:
+    """``marketo_default`` as compose defines it (type and extras); the emulator fills in the rest."""
     compose_connection = json.loads(service_environment("airflow-worker")["AIRFLOW_CONN_MARKETO_DEFAULT"])
-    with contextlib.ExitStack() as stack:
-
-        def start(**options: Any) -> MarketoEmulator:
-            emulator = stack.enter_context(MarketoEmulator(**options))
-            airflow_cluster.set_connection(
-                "marketo_default",
-                compose_connection["conn_type"],
-                host=emulator.base_url,
-                login=emulator.client_id,
-                password=emulator.client_secret,
-                extra=json.dumps(compose_connection["extra"]),
-            )
-            return emulator
-
-        yield start
+    return {"conn_type": compose_connection["conn_type"], "extra": json.dumps(compose_connection["extra"])}
 
 
 # ------------------------------------------------------------------------------------------- helpers
@@ -234,12 +219,12 @@ def test_the_stack_runs_what_the_compose_image_runs(airflow_cluster: AirflowClus
 
 
 def test_backfill_spreads_over_both_workers_within_the_pool(
-    airflow_cluster: AirflowCluster, marketo: Callable[..., MarketoEmulator], s3: tuple[Any, str]
+    airflow_cluster: AirflowCluster, marketo_for_airflow: Callable[..., MarketoEmulator], s3: tuple[Any, str]
 ) -> None:
     """6 windows x 2 batches: 12 files verified in S3, 12 export jobs, at most the pool in Marketo's queue."""
     client, bucket = s3
     # Jobs take a second to process: without the pool, a dozen would wait in Marketo's queue at once.
-    emulator = marketo(processing_seconds=1.0)
+    emulator = marketo_for_airflow(processing_seconds=1.0)
     run_id = airflow_cluster.trigger(BACKFILL_DAG, conf={"start": "2024-01-01", "end": "2024-07-01"})
 
     assert airflow_cluster.wait(BACKFILL_DAG, run_id, timeout=420) == "success"
@@ -266,13 +251,13 @@ def test_backfill_spreads_over_both_workers_within_the_pool(
 
 
 def test_worker_killed_mid_download_is_replaced_by_the_other_worker(
-    airflow_cluster: AirflowCluster, marketo: Callable[..., MarketoEmulator], s3: tuple[Any, str]
+    airflow_cluster: AirflowCluster, marketo_for_airflow: Callable[..., MarketoEmulator], s3: tuple[Any, str]
 ) -> None:
     """SIGKILL the worker's process group mid-stream: try 2 on the other worker, one job, object whole."""
     client, bucket = s3
     # Larger than one 50 MiB S3 part, so a multipart upload is open when the worker dies. Try 1's
     # connection drops after 52 MiB and its resume is held for 30 s: the worker is surely mid-download.
-    emulator = marketo(large_file_mb=60)
+    emulator = marketo_for_airflow(large_file_mb=60)
     emulator.drop_download_after(52 * MiB, times=1)
     emulator.inject("file", Fault(delay=0.001), Fault(delay=30))
     key = f"{destination_prefix()}/worker-kill/members.csv"
@@ -300,11 +285,11 @@ def test_worker_killed_mid_download_is_replaced_by_the_other_worker(
 
 
 def test_scheduler_killed_mid_run_is_replaced_and_the_run_completes_once(
-    airflow_cluster: AirflowCluster, marketo: Callable[..., MarketoEmulator], s3: tuple[Any, str]
+    airflow_cluster: AirflowCluster, marketo_for_airflow: Callable[..., MarketoEmulator], s3: tuple[Any, str]
 ) -> None:
     """SIGKILL the scheduler while export jobs are in flight; a new one finishes the run, nothing twice."""
     client, bucket = s3
-    emulator = marketo(processing_seconds=1.0)
+    emulator = marketo_for_airflow(processing_seconds=1.0)
     run_id = airflow_cluster.trigger(BACKFILL_DAG, conf={"start": "2024-07-01", "end": "2024-09-01"})
     poll(lambda: True if len(emulator.calls("enqueue")) >= 2 else None, timeout=180, what="jobs in flight")
     assert airflow_cluster.dag_run(BACKFILL_DAG, run_id)["state"] == "running"
