@@ -12,14 +12,28 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 import yaml
+from compose_settings import (
+    ADDRESS_SETTINGS,
+    CLUSTER_SETTINGS,
+    COMPOSE,
+    DOCKERFILE,
+    ROOT,
+    WORKER_SERVICE,
+    celery_test_environment,
+    dockerfile_base_image,
+    service_environment,
+    with_compose_defaults,
+)
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
-ROOT = Path(__file__).resolve().parent.parent
-COMPOSE = ROOT / "docker-compose.yaml"
-DOCKERFILE = ROOT / "Dockerfile"
+# The Compose Specification's JSON schema, vendored unchanged from github.com/compose-spec/compose-spec
+# (schema/compose-spec.json at commit 170098ba07d9f53c383a41bfd4c5166b0a4529a6, 2026-06-23; the schema
+# carries no version number of its own; Apache-2.0). Docker Compose v2 validates against the same file.
+COMPOSE_SCHEMA = Path(__file__).resolve().parent / "schemas" / "compose-spec.json"
 
 AIRFLOW_SERVICES = {
     "airflow-apiserver": "api-server",
@@ -31,12 +45,6 @@ AIRFLOW_SERVICES = {
 REQUIRED_SERVICES = {"postgres", "redis", "airflow-init", "marketo-emulator", "minio", "minio-init"} | set(
     AIRFLOW_SERVICES
 )
-_COMPOSE_VARIABLE = re.compile(r"\$\{(?P<name>\w+)(?::-(?P<default>[^}]*))?\}")
-
-
-def with_compose_defaults(text: str) -> str:
-    """Substitute ``${VAR:-default}`` the way compose does when no .env sets VAR."""
-    return _COMPOSE_VARIABLE.sub(lambda m: m.group("default") or "", text).replace("$$", "$")
 
 
 @pytest.fixture(scope="module")
@@ -54,13 +62,10 @@ def dockerfile() -> str:
     return DOCKERFILE.read_text()
 
 
-def base_image(dockerfile: str) -> tuple[Version, Version]:
+def base_image() -> tuple[Version, Version]:
     """(Airflow version, Python version) of the Dockerfile's apache/airflow base image."""
-    match = re.search(
-        r"^FROM apache/airflow:(?P<airflow>[\d.]+)-python(?P<python>[\d.]+)\s*$", dockerfile, re.M
-    )
-    assert match, "the Dockerfile must build FROM apache/airflow:<version>-python<version>"
-    return Version(match["airflow"]), Version(match["python"])
+    airflow, python = dockerfile_base_image()
+    return Version(airflow), Version(python)
 
 
 def pinned_airflow() -> Version:
@@ -186,8 +191,8 @@ class TestImage:
         assert any(dest.rstrip("/").startswith(install["src"]) for dest in copied)
         assert '"apache-airflow==${AIRFLOW_VERSION}"' in dockerfile, "pins Airflow to the image's own version"
 
-    def test_base_image_airflow_matches_constraints_and_pyproject(self, dockerfile):
-        airflow, python = base_image(dockerfile)
+    def test_base_image_airflow_matches_constraints_and_pyproject(self):
+        airflow, python = base_image()
         assert airflow == pinned_airflow()
         project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
         requirement = next(
@@ -200,3 +205,104 @@ class TestImage:
         ignored = (ROOT / ".dockerignore").read_text().splitlines()
         for kept in ("pyproject.toml", "README.md", "airflow_provider_marketo_pm/"):
             assert f"!{kept}" in ignored
+
+
+class TestComposeSpecification:
+    @pytest.fixture(scope="class")
+    def validator(self) -> jsonschema.protocols.Validator:
+        schema = json.loads(COMPOSE_SCHEMA.read_text())
+        validator_class = jsonschema.validators.validator_for(schema)
+        validator_class.check_schema(schema)
+        return validator_class(schema)
+
+    def test_the_compose_file_is_valid_compose(self, validator, compose):
+        errors = [
+            f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(compose)
+        ]
+        assert errors == []
+
+    @pytest.mark.parametrize(
+        ("service", "key", "value"),
+        [
+            ("redis", "restart_policy", "always"),  # a misspelt key
+            ("airflow-worker", "depends_on", "postgres"),  # a wrong type
+            ("airflow-scheduler", "healthcheck", {"interval": "30s", "retry": 5}),  # a key nested too deep
+        ],
+    )
+    def test_the_schema_catches_what_compose_would_refuse(self, validator, compose, service, key, value):
+        broken = yaml.safe_load(COMPOSE.read_text())
+        broken["services"][service][key] = value
+        assert list(validator.iter_errors(broken))
+
+
+class TestSameSettingsAsTheCeleryTest:
+    """The Celery system test runs compose's own environment: only the places differ."""
+
+    @pytest.fixture(scope="class")
+    def test_environment(self) -> dict[str, str]:
+        return celery_test_environment(
+            database="marketo_pm_test",
+            postgres="postgres@127.0.0.1:5432",
+            redis="127.0.0.1:6379",
+            redis_db=9,
+            marketo={"host": "http://127.0.0.1:8766", "login": "id", "password": "secret"},
+            s3_endpoint="http://127.0.0.1:5000",
+        )
+
+    def test_every_airflow_service_runs_the_worker_environment(self, services):
+        worker = service_environment(WORKER_SERVICE)
+        for name in [*AIRFLOW_SERVICES, "airflow-init"]:
+            env = service_environment(name)
+            shared = {key: env.get(key) for key in worker if key != "DUMB_INIT_SETSID"}
+            assert shared == {key: value for key, value in worker.items() if key != "DUMB_INIT_SETSID"}, name
+
+    def test_the_test_changes_only_addresses_and_leaves_the_rest_to_its_cluster(self, test_environment):
+        compose = service_environment(WORKER_SERVICE)
+        assert set(test_environment) == set(compose) - set(CLUSTER_SETTINGS)
+        unchanged = set(test_environment) - set(ADDRESS_SETTINGS)
+        assert {key: test_environment[key] for key in unchanged} == {key: compose[key] for key in unchanged}
+        # what the test proves includes the executor, the pool's DAG settings and every Variable
+        assert test_environment["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
+        assert {key for key in unchanged if key.startswith("AIRFLOW_VAR_")} >= {
+            "AIRFLOW_VAR_MARKETO_PM_DESTINATION",
+            "AIRFLOW_VAR_MARKETO_PM_DEST_CONN_ID",
+            "AIRFLOW_VAR_MARKETO_PM_PROGRAM_IDS",
+        }
+
+    @pytest.mark.parametrize(
+        "key",
+        [
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN",
+            "AIRFLOW__CELERY__RESULT_BACKEND",
+            "AIRFLOW__CELERY__BROKER_URL",
+        ],
+    )
+    def test_database_broker_and_result_backend_keep_their_driver(self, test_environment, key):
+        compose_scheme = service_environment(WORKER_SERVICE)[key].split("://")[0]
+        assert test_environment[key].split("://")[0] == compose_scheme
+        assert "+" in compose_scheme or compose_scheme == "redis", (
+            "name the driver: SQLAlchemy's default changes"
+        )
+
+    @pytest.mark.parametrize("key", ["AIRFLOW_CONN_MARKETO_DEFAULT", "AIRFLOW_CONN_MINIO_S3"])
+    def test_connections_keep_their_type_and_extras(self, test_environment, key):
+        compose, test = (
+            json.loads(env[key]) for env in (service_environment(WORKER_SERVICE), test_environment)
+        )
+        assert test["conn_type"] == compose["conn_type"]
+        assert {k: v for k, v in test["extra"].items() if k != "endpoint_url"} == {
+            k: v for k, v in compose["extra"].items() if k != "endpoint_url"
+        }
+
+    def test_celery_extra_is_pinned_where_the_database_backend_imports(self):
+        """celery 5.7 dropped celery.backends.database.retry, which the celery provider imports."""
+        extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+        pins = dict(
+            line.split("==", 1)
+            for line in (ROOT / "constraints.txt").read_text().splitlines()
+            if "==" in line and not line.startswith("#")
+        )
+        for requirement in extras["celery"]:
+            name = re.split(r"[<>=!~\[ ]", requirement, maxsplit=1)[0]
+            assert name in pins, f"{name} of the celery extra is pinned in constraints.txt"
+        assert Version(pins["celery"]) < Version("5.7")

@@ -9,16 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import socket
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Iterator
 
 import pytest
-import requests
 from marketo_exports import start_export_via_hook, wait_for_export_status
+from moto_s3 import CREDENTIALS, moto_server
 
 from airflow_provider_marketo_pm.exceptions import MarketoExportIntegrityError
 from airflow_provider_marketo_pm.operators.program_members import MarketoDownloadProgramMemberExportOperator
@@ -30,38 +26,13 @@ pytestmark = pytest.mark.slow
 
 EXPORT_MB = 110
 CONN_ID = "moto_s3_store"
-CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing", "region_name": "us-east-1"}
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
 def moto_endpoint() -> Iterator[str]:
     """moto's S3 server in its own process on a loopback port, as a real S3 endpoint would be."""
-    port = _free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    endpoint = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(200):
-            try:
-                requests.get(f"{endpoint}/moto-api/", timeout=1)
-                break
-            except requests.ConnectionError:
-                time.sleep(0.1)
-        else:
-            pytest.fail("moto server did not start")
+    with moto_server() as endpoint:
         yield endpoint
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 @pytest.fixture

@@ -1,5 +1,8 @@
 """A real Airflow (api-server, scheduler, dag-processor, triggerer; LocalExecutor) run from a test.
 
+With ``celery_workers`` it is a CeleryExecutor deployment instead: each named worker is an
+``airflow celery worker`` of its own, reporting its name as the hostname of the tasks it runs.
+
 Everything lives under one throw-away AIRFLOW_HOME and listens on loopback only. Each component is a
 subprocess in its own process group with its own log file, so a test can SIGKILL one (the triggerer,
 a task's process) and start it again, and teardown can always kill every process it started.
@@ -36,8 +39,17 @@ import psutil
 import requests
 
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
+WORKER_NAME_VARIABLE = "AIRFLOW_CLUSTER_WORKER_NAME"
 FINISHED_RUN_STATES = frozenset({"success", "failed"})
 T = TypeVar("T")
+
+
+def worker_hostname() -> str:
+    """``[core] hostname_callable`` of the Celery workers: their name, so tests see which one ran a task.
+
+    All workers of a test run on one machine, where the default (the FQDN) would be the same for all.
+    """
+    return os.environ.get(WORKER_NAME_VARIABLE) or socket.getfqdn()
 
 
 class ClusterError(RuntimeError):
@@ -95,6 +107,9 @@ class AirflowCluster:
         Airflow 3, which dropped the "no SQLite with LocalExecutor" rule).
     :param home: AIRFLOW_HOME; default a temporary folder removed by ``stop()``.
     :param parallelism: LocalExecutor worker processes (small: the suites run on 2 cores).
+    :param celery_workers: names of Celery workers to start; set ``AIRFLOW__CORE__EXECUTOR``,
+        the broker and the result backend in ``env`` to go with them.
+    :param worker_concurrency: task slots of each Celery worker.
     """
 
     dags_folder: Path
@@ -103,9 +118,12 @@ class AirflowCluster:
     home: Path | None = None
     parallelism: int = 4
     startup_timeout: float = 180.0
+    celery_workers: tuple[str, ...] = ()
+    worker_concurrency: int = 2
     components: dict[str, Component] = field(default_factory=dict, init=False)
     port: int = field(default=0, init=False)
     log_server_ports: tuple[int, int] = field(default=(0, 0), init=False)
+    _scheduler_health_port: int = field(default=0, init=False)
     _own_home: bool = field(default=False, init=False)
     _process_groups: set[int] = field(default_factory=set, init=False)
     _token: str | None = field(default=None, init=False, repr=False)
@@ -134,13 +152,16 @@ class AirflowCluster:
         self.home.mkdir(parents=True, exist_ok=True)
         # The worker and triggerer log servers default to 8793/8794: another Airflow on this machine
         # (a developer's, a concurrent test run) would make ours fail to bind.
-        self.port, worker_logs, trigger_logs = free_ports(3)
+        self.port, worker_logs, trigger_logs, scheduler_health = free_ports(4)
         self.log_server_ports = (worker_logs, trigger_logs)
+        self._scheduler_health_port = scheduler_health
         try:
             self.cli("db", "migrate", timeout=self.startup_timeout)
-            for name in COMPONENTS:
+            for name in (*COMPONENTS, *self.celery_workers):
                 self.start_component(name)
             self.wait_healthy(COMPONENTS, timeout=self.startup_timeout)
+            for name in self.celery_workers:
+                self.wait_for_worker(name, timeout=self.startup_timeout)
         except BaseException:
             sys.stderr.write(self.log_tails())
             self.stop()
@@ -187,8 +208,8 @@ class AirflowCluster:
         return found
 
     # ----------------------------------------------------------------- environment and processes
-    def environment(self) -> dict[str, str]:
-        """The environment of every component: no AIRFLOW* inherited from the test session."""
+    def environment(self, component: str | None = None) -> dict[str, str]:
+        """The environment of a component: no AIRFLOW* inherited from the test session."""
         assert self.home is not None
         base = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW_", "AIRFLOW__"))}
         sql = self.sql_alchemy_conn or f"sqlite:///{self.home / 'airflow.db'}"
@@ -223,10 +244,16 @@ class AirflowCluster:
                 "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
                 "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(self.log_server_ports[0]),
                 "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(self.log_server_ports[1]),
+                "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_PORT": str(self._scheduler_health_port),
                 "PYTHONUNBUFFERED": "1",
             }
         )
         base.update(self.env)
+        if component in self.celery_workers:
+            here = str(Path(__file__).resolve().parent)
+            base["PYTHONPATH"] = os.pathsep.join(filter(None, (here, base.get("PYTHONPATH"))))
+            base["AIRFLOW__CORE__HOSTNAME_CALLABLE"] = f"{Path(__file__).stem}.worker_hostname"
+            base[WORKER_NAME_VARIABLE] = component
         return base
 
     def _jwt_secret(self) -> str:
@@ -244,11 +271,10 @@ class AirflowCluster:
             raise ClusterError(f"{name} is already running")
         attempt = sum(1 for p in self.home.glob(f"{name}-*.log")) + 1
         log_path = self.home / f"{name}-{attempt}.log"
-        args = [name, "--port", str(self.port), "--host", "127.0.0.1"] if name == "api-server" else [name]
         with log_path.open("wb") as log:
             process = subprocess.Popen(
-                [*self._airflow(), *args],
-                env=self.environment(),
+                [*self._airflow(), *self._arguments(name)],
+                env=self.environment(name),
                 cwd=self.home,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
@@ -259,6 +285,36 @@ class AirflowCluster:
         component = Component(name, process, log_path)
         self.components[name] = component
         return component
+
+    def _arguments(self, name: str) -> list[str]:
+        if name == "api-server":
+            return [name, "--port", str(self.port), "--host", "127.0.0.1"]
+        if name in self.celery_workers:
+            assert self.home is not None
+            # Task logs are read from the shared home, so no log server (two would fight over a port);
+            # a pid file of its own, or the second worker would think the first one is itself.
+            return [
+                "celery",
+                "worker",
+                "--celery-hostname",
+                f"{name}@%h",
+                "--concurrency",
+                str(self.worker_concurrency),
+                "--skip-serve-logs",
+                "--pid",
+                str(self.home / f"{name}.pid"),
+            ]
+        return [name]
+
+    def wait_for_worker(self, name: str, *, timeout: float = 120.0) -> None:
+        """Wait until a Celery worker has connected to the broker and says it is ready."""
+
+        def ready() -> bool | None:
+            self.check_alive((name,))
+            log = self.components[name].log_path.read_text(errors="replace")
+            return True if f"{name}@" in log and " ready." in log else None
+
+        self._wait(ready, timeout=timeout, what=f"Celery worker {name} to be ready", interval=1.0)
 
     def kill_component(self, name: str, sig: signal.Signals = signal.SIGKILL) -> None:
         """Signal a component's process group and wait for its main process to exit."""

@@ -43,25 +43,34 @@ def airflow_cluster(dags_folder: Path, tmp_path_factory: pytest.TempPathFactory)
     assert not cluster.processes(), "processes outlived the cluster"
 
 
+@pytest.fixture(scope="module")
+def marketo_connection_fields() -> dict[str, Any]:
+    """Fields of ``marketo_default`` besides the emulator's address and credentials (override per module)."""
+    return {"conn_type": "marketo"}
+
+
 @pytest.fixture
 def marketo_for_airflow(
-    airflow_cluster: AirflowCluster, request: pytest.FixtureRequest
+    airflow_cluster: AirflowCluster, marketo_connection_fields: dict[str, Any], request: pytest.FixtureRequest
 ) -> Iterator[Callable[..., MarketoEmulator]]:
     """Start an emulator with the given options and make it the cluster's ``marketo_default``.
 
     The connection goes into the metadata DB rather than the components' environment, so that one
     cluster serves tests whose emulators differ (job pace, file size).
     """
+    fields = dict(marketo_connection_fields)
+    conn_type = fields.pop("conn_type")
     with contextlib.ExitStack() as stack:
 
         def start(**options: Any) -> MarketoEmulator:
             emulator = stack.enter_context(MarketoEmulator(**options))
             airflow_cluster.set_connection(
                 "marketo_default",
-                "marketo",
+                conn_type,
                 host=emulator.base_url,
                 login=emulator.client_id,
                 password=emulator.client_secret,
+                **fields,
             )
             return emulator
 
