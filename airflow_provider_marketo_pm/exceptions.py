@@ -181,14 +181,29 @@ class MarketoExportIntegrityError(MarketoError):
         )
 
 
+class MarketoExportNotCompletedError(MarketoError):
+    """A job not Completed yet (Created, Queued, Processing) was asked for its file; a retry may help."""
+
+
+class MarketoExportEventError(MarketoError):
+    """A status trigger's event could not be used (the status was unreadable, or the event malformed)."""
+
+
+class MarketoDownloadError(MarketoError):
+    """A download broke more often than its resume budget allows, or the server broke the Range contract."""
+
+
 __all__ = [
     "MARKETO_TIMEZONE",
     "MarketoApiError",
     "MarketoApiQuotaError",
     "MarketoAuthError",
     "MarketoConnectionConfigError",
+    "MarketoDownloadError",
     "MarketoError",
+    "MarketoExportEventError",
     "MarketoExportIntegrityError",
+    "MarketoExportNotCompletedError",
     "MarketoExportQuotaError",
     "MarketoFileNotAvailableError",
     "MarketoQueueFullError",

@@ -22,7 +22,7 @@ import requests
 import tenacity
 from airflow.providers.http.hooks.http import HttpHook
 
-from airflow_provider_marketo_pm import __version__
+from airflow_provider_marketo_pm import __version__, arguments
 from airflow_provider_marketo_pm.exceptions import MarketoApiError, MarketoAuthError, MarketoRequestError
 from airflow_provider_marketo_pm.get_provider_info import CONNECTION_UI_FIELD_BEHAVIOUR
 from airflow_provider_marketo_pm.hooks.answers import first_record, payload_from_answer, token_from_answer
@@ -39,15 +39,7 @@ from airflow_provider_marketo_pm.hooks.export_file import MarketoExportFile
 from airflow_provider_marketo_pm.hooks.retry_policy import retry_policy
 from airflow_provider_marketo_pm.hooks.token_cache import AccessTokenCache, TokenKey
 from airflow_provider_marketo_pm.validation import build_export_request
-
-try:
-    from airflow.sdk.log import amask_secret, mask_secret
-except ImportError:  # pragma: no cover - older task SDKs
-    from airflow.providers.common.compat.sdk import mask_secret
-
-    async def amask_secret(secret: Any, name: str | None = None) -> None:  # type: ignore[misc]
-        mask_secret(secret, name)
-
+from airflow_provider_marketo_pm.version_compat import aget_connection_and_extra, amask_secret, mask_secret
 
 T = TypeVar("T")
 
@@ -143,19 +135,7 @@ class MarketoHook(HttpHook):
 
     async def _aget_settings(self) -> MarketoConnectionSettings:
         """The parsed connection through the async lookup, for the triggerer's event loop."""
-        try:
-            from airflow.providers.common.compat.connection import (
-                get_async_connection,
-                get_async_extra_dejson,
-            )
-        except ImportError:  # pragma: no cover - older common-compat
-            from asgiref.sync import sync_to_async
-
-            conn = await sync_to_async(self.get_connection)(self.marketo_conn_id)
-            extra = await sync_to_async(lambda: conn.extra_dejson)()
-        else:
-            conn = await get_async_connection(self.marketo_conn_id)
-            extra = await get_async_extra_dejson(conn)
+        conn, extra = await aget_connection_and_extra(self.marketo_conn_id)
         settings = self._settings_from(conn, extra)
         await amask_secret(settings.client_secret)
         return settings
@@ -546,9 +526,7 @@ def _token_form(settings: MarketoConnectionSettings) -> dict[str, str]:
 
 
 def _export_path(export_id: str, action: str) -> str:
-    if not isinstance(export_id, str) or not export_id.strip():
-        raise MarketoRequestError("export_id", export_id, "must be a non-empty string (the exportId)")
-    return f"{EXPORTS_PATH}/{quote(export_id, safe='')}/{action}.json"
+    return f"{EXPORTS_PATH}/{quote(arguments.export_id(export_id), safe='')}/{action}.json"
 
 
 __all__ = ["MarketoConnectionSettings", "MarketoExportFile", "MarketoHook"]

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any, Literal
 from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException, AirflowSensorTimeout
 from airflow.sdk import Asset, AssetAlias, BaseOperator, Context, ObjectStoragePath, XComArg
 
+from airflow_provider_marketo_pm import arguments
+from airflow_provider_marketo_pm.arguments import poll_interval_seconds, rendered_later, whole_number
 from airflow_provider_marketo_pm.exceptions import (
     MarketoApiError,
     MarketoAuthError,
@@ -22,22 +24,19 @@ from airflow_provider_marketo_pm.exceptions import (
     MarketoTransientError,
     describe_quota_reset,
 )
-from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
-from airflow_provider_marketo_pm.sensors.program_members import (
+from airflow_provider_marketo_pm.export_status import (
     MARKETO_STATUS_REFRESH_SECONDS,
-    checked_timeout,
-    completed_record_from_event,
-    poll_interval_seconds,
-    rendered_later,
-)
-from airflow_provider_marketo_pm.triggers.program_members import (
     ExportState,
+    completed_record_from_event,
+    jittered_interval,
+    read_export_status,
+)
+from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
+from airflow_provider_marketo_pm.triggers.program_members import (
     MarketoExportEnqueueRetryTrigger,
     MarketoProgramMemberExportTrigger,
-    jittered_interval,
-    judge_export_status,
 )
-from airflow_provider_marketo_pm.validation import build_export_request
+from airflow_provider_marketo_pm.validation import build_export_request, parse_program_id
 from airflow_provider_marketo_pm.verified_download import VerifiedDownload, public_uri
 
 if TYPE_CHECKING:
@@ -56,37 +55,6 @@ _SHARED_QUEUE = (
 def _request_fingerprint(body: Mapping[str, Any]) -> str:
     """Identify an export request, so a retry only re-attaches to a job asked with the same request."""
     return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
-
-
-def _known_at_parse_time(value: Any) -> bool:
-    """
-    A plain value, checkable when the DAG is parsed.
-
-    A Jinja template, an XComArg or a mapped argument only gets its value on the worker; its check
-    waits for execute().
-    """
-    if isinstance(value, str):
-        return "{{" not in value
-    return value is None or isinstance(value, int | float | bytes | list | tuple | dict)
-
-
-def _counting_number(name: str, value: Any, *, minimum: int) -> int:
-    """An int (not a bool) of at least ``minimum``, or MarketoRequestError naming the argument."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise MarketoRequestError(name, value, f"must be an int >= {minimum}")
-    if value < minimum:
-        raise MarketoRequestError(name, value, f"must be >= {minimum}")
-    return value
-
-
-def _non_negative_duration(name: str, value: Any) -> timedelta:
-    """A timedelta or a number of seconds, not negative."""
-    if isinstance(value, bool) or not isinstance(value, timedelta | int | float):
-        raise MarketoRequestError(name, value, "must be a timedelta or a number of seconds")
-    duration = value if isinstance(value, timedelta) else timedelta(seconds=value)
-    if duration < timedelta(0):
-        raise MarketoRequestError(name, value, "must not be negative")
-    return duration
 
 
 def _quota_failure(what: str, err: MarketoExportQuotaError) -> AirflowFailException:
@@ -169,16 +137,16 @@ class MarketoStartProgramMemberExportOperator(BaseOperator):
         self.poll_interval: Any = (
             poll_interval if rendered_later(poll_interval) else poll_interval_seconds(poll_interval)
         )
-        timeout = checked_timeout(timeout)
-        self.timeout = timeout.total_seconds() if isinstance(timeout, timedelta) else float(timeout)
+        self.timeout = arguments.duration_seconds("timeout", timeout)
         self.deferrable = deferrable
         self.fields = fields
         self.filter = filter
         self.format = format
         self.column_header_names = column_header_names
         self.marketo_conn_id = marketo_conn_id
-        self.queue_full_retries = _counting_number("queue_full_retries", queue_full_retries, minimum=0)
-        self.queue_full_wait = _non_negative_duration("queue_full_wait", queue_full_wait)
+        self.queue_full_retries = whole_number("queue_full_retries", queue_full_retries, minimum=0)
+        wait_seconds = arguments.duration_seconds("queue_full_wait", queue_full_wait)
+        self.queue_full_wait = timedelta(seconds=wait_seconds)
         self._started_export_id: str | None = None
 
     @property
@@ -302,7 +270,7 @@ class MarketoStartProgramMemberExportOperator(BaseOperator):
         deadline = time.monotonic() + self.timeout
         hook = self.hook
         while True:
-            verdict = judge_export_status(hook.get_program_member_export_status(export_id))
+            verdict = read_export_status(hook.get_program_member_export_status(export_id))
             if verdict.state is ExportState.ERROR:
                 raise AirflowFailException(verdict.message)
             self.log.info(verdict.message)
@@ -340,13 +308,6 @@ class MarketoStartProgramMemberExportOperator(BaseOperator):
                 self.log.info("Cancelled Marketo export %s (was %s).", export_id, status)
         except MarketoError as err:
             self.log.warning("Could not cancel Marketo export %s: %s", export_id, err)
-
-
-def _export_id(value: Any) -> str:
-    """A Marketo exportId: a non-empty string (``None`` must not become the string 'None')."""
-    if not isinstance(value, str) or not value.strip():
-        raise MarketoRequestError("export_id", value, "must be a non-empty string (the exportId)")
-    return value.strip()
 
 
 def _destination_url(value: Any) -> str:
@@ -432,12 +393,12 @@ class MarketoDownloadProgramMemberExportOperator(BaseOperator):
         super().__init__(**kwargs)
         if compression not in (None, "gzip"):
             raise ValueError(f"compression={compression!r} is not supported: use None or 'gzip'")
-        self.chunk_size = _counting_number("chunk_size", chunk_size, minimum=1)
-        self.max_resumes = _counting_number("max_resumes", max_resumes, minimum=0)
+        self.chunk_size = whole_number("chunk_size", chunk_size, minimum=1)
+        self.max_resumes = whole_number("max_resumes", max_resumes, minimum=0)
         # Templated: literal values are checked now (DAG parse time), rendered ones again in execute().
-        if _known_at_parse_time(export_id):
-            _export_id(export_id)
-        if _known_at_parse_time(destination):
+        if not rendered_later(export_id):
+            arguments.export_id(export_id)
+        if not rendered_later(destination):
             _destination_url(destination)
         self.export_id: Any = export_id  # an XComArg or template until rendered: a str in execute()
         self.destination = destination
@@ -454,11 +415,11 @@ class MarketoDownloadProgramMemberExportOperator(BaseOperator):
         return MarketoHook(marketo_conn_id=self.marketo_conn_id)
 
     def execute(self, context: Context) -> dict[str, Any]:
-        export_id = _export_id(self.export_id)
+        export_id = arguments.export_id(self.export_id)
         destination = _object_storage_path(self.destination, self.dest_conn_id)
         hook = self.hook
         record = hook.get_program_member_export_status(export_id)
-        verdict = judge_export_status(record)
+        verdict = read_export_status(record)
         if verdict.state is ExportState.ERROR:
             raise AirflowFailException(verdict.message)
         if verdict.state is not ExportState.DONE:
@@ -501,14 +462,15 @@ class MarketoDownloadProgramMemberExportOperator(BaseOperator):
                 outlet_events[outlet].extra.update(extra)
 
     def _program_ids(self) -> list[int]:
+        """The lineage inputs, each id read by the filter's rule; a templated list may arrive as JSON text."""
         ids = self.program_ids
         if ids is None or ids == "":
             return []
-        if isinstance(ids, str):
-            return [int(part) for part in ids.replace("[", "").replace("]", "").split(",") if part.strip()]
-        if isinstance(ids, int):
-            return [ids]
-        return [int(i) for i in ids]
+        if isinstance(ids, str) and ids.lstrip().startswith("["):
+            ids = json.loads(ids)
+        if isinstance(ids, int | str):
+            ids = [ids]
+        return [parse_program_id("program_ids", pid) for pid in ids]
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage | None:
         """Report the Marketo program(s) as inputs and the written file as output (OpenLineage)."""

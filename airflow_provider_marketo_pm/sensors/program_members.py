@@ -2,87 +2,31 @@
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
 from airflow.providers.common.compat.sdk import (
-    AirflowException,
     AirflowFailException,
     AirflowSensorTimeout,
     BaseHook,
 )
 from airflow.sdk import BaseSensorOperator, Context, PokeReturnValue, XComArg
 
-from airflow_provider_marketo_pm.exceptions import MarketoError, MarketoRequestError
-from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
-from airflow_provider_marketo_pm.triggers.program_members import (
-    TRIGGER_ON_KILL_SUPPORTED,
+from airflow_provider_marketo_pm.arguments import duration_seconds, poll_interval_seconds, rendered_later
+from airflow_provider_marketo_pm.exceptions import MarketoError
+from airflow_provider_marketo_pm.export_status import (
+    MARKETO_STATUS_REFRESH_SECONDS,
     ExportState,
-    MarketoProgramMemberExportTrigger,
+    completed_record_from_event,
     jittered_interval,
-    judge_export_status,
+    read_export_status,
 )
+from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
+from airflow_provider_marketo_pm.triggers.program_members import MarketoProgramMemberExportTrigger
 from airflow_provider_marketo_pm.validation import is_loopback_host
-
-# Marketo refreshes a job's status at most once a minute: polling faster only burns API quota.
-MARKETO_STATUS_REFRESH_SECONDS = 60.0
-
-
-def poll_interval_seconds(value: Any) -> float:
-    """Seconds between status checks: a number > 0, or its text as a template renders it."""
-    seconds: float | None = None
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        seconds = float(value)
-    elif isinstance(value, str):
-        try:
-            seconds = float(value.strip())
-        except ValueError:
-            seconds = None
-    if seconds is None or not math.isfinite(seconds):
-        raise MarketoRequestError("poll_interval", value, "must be a number of seconds")
-    if seconds <= 0:
-        raise MarketoRequestError("poll_interval", value, "must be > 0 (0 would poll in a tight loop)")
-    return seconds
-
-
-def checked_timeout(value: Any) -> timedelta | float:
-    """Non-negative seconds or timedelta, refused as a ValueError naming ``timeout`` on every Airflow 3.x."""
-    if isinstance(value, bool) or not isinstance(value, timedelta | int | float):
-        raise MarketoRequestError("timeout", value, "must be a timedelta or a number of seconds")
-    if (value.total_seconds() if isinstance(value, timedelta) else value) < 0:
-        raise MarketoRequestError("timeout", value, "must not be negative")
-    return value
-
-
-def rendered_later(value: Any) -> bool:
-    """A Jinja template, XComArg or mapped argument: its value is only known once the task runs."""
-    return (isinstance(value, str) and "{{" in value) or callable(getattr(value, "resolve", None))
-
-
-def completed_record_from_event(event: Any) -> dict[str, Any]:
-    """
-    The Completed status record of a :class:`MarketoProgramMemberExportTrigger` event, or the failure.
-
-    Shared by the sensor and the start operator's ``wait_for_completion``: Failed/Cancelled are final
-    (AirflowFailException), an unreadable status may come right on retry (AirflowException), and the
-    deadline raises AirflowSensorTimeout. Anything but a well-formed success fails loudly.
-    """
-    if not isinstance(event, dict) or "status" not in event:
-        raise AirflowException(f"Marketo export trigger returned no usable event: {event!r}")
-    status = event["status"]
-    message = event.get("message") or ""
-    if status == "success" and isinstance(event.get("record"), dict):
-        return event["record"]
-    if status == "timeout":
-        raise AirflowSensorTimeout(message)
-    if status == "error":
-        if event.get("record") is not None:
-            raise AirflowFailException(message)  # Failed/Cancelled: a retry cannot change it
-        raise AirflowException(message)  # the status could not be read: a retry may help
-    raise AirflowException(f"Marketo export trigger returned an unknown event: {event!r}")
+from airflow_provider_marketo_pm.version_compat import TRIGGER_ON_KILL_SUPPORTED
 
 
 class MarketoProgramMemberExportSensor(BaseSensorOperator):
@@ -129,7 +73,7 @@ class MarketoProgramMemberExportSensor(BaseSensorOperator):
         # value is checked now, when the DAG is parsed.
         later = rendered_later(poll_interval)
         poke_interval = MARKETO_STATUS_REFRESH_SECONDS if later else poll_interval_seconds(poll_interval)
-        super().__init__(poke_interval=poke_interval, timeout=checked_timeout(timeout), **kwargs)
+        super().__init__(poke_interval=poke_interval, timeout=duration_seconds("timeout", timeout), **kwargs)
         self.export_id: Any = export_id  # an XComArg or template until rendered: a str in execute()
         self.marketo_conn_id = marketo_conn_id
         self.poll_interval: Any = poll_interval if later else poke_interval
@@ -157,7 +101,7 @@ class MarketoProgramMemberExportSensor(BaseSensorOperator):
     def _check(self) -> dict[str, Any] | None:
         """Return the record when Completed, None while pending; raise on a terminal failure."""
         record = self.hook.get_program_member_export_status(self.export_id)
-        verdict = judge_export_status(record)
+        verdict = read_export_status(record)
         if verdict.state is ExportState.ERROR:
             raise AirflowFailException(verdict.message)
         self.log.info(verdict.message)

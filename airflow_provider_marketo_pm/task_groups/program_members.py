@@ -28,14 +28,12 @@ from typing import Any
 
 from airflow.sdk import Param, Variable, task_group
 
+from airflow_provider_marketo_pm.export_status import MARKETO_STATUS_REFRESH_SECONDS
 from airflow_provider_marketo_pm.operators.program_members import (
     MarketoDownloadProgramMemberExportOperator,
     MarketoStartProgramMemberExportOperator,
 )
-from airflow_provider_marketo_pm.sensors.program_members import (
-    MARKETO_STATUS_REFRESH_SECONDS,
-    MarketoProgramMemberExportSensor,
-)
+from airflow_provider_marketo_pm.sensors.program_members import MarketoProgramMemberExportSensor
 from airflow_provider_marketo_pm.windows import batch_program_ids
 
 __all__ = [

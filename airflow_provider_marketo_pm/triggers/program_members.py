@@ -4,93 +4,32 @@ from __future__ import annotations
 
 import asyncio
 import math
-import random
 import time
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_marketo_pm.exceptions import MarketoError, MarketoTransientError
+from airflow_provider_marketo_pm.export_status import (
+    ExportState,
+    ExportStatusVerdict,
+    jittered_interval,
+    judge_export_status,
+    read_export_status,
+)
 from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
+from airflow_provider_marketo_pm.version_compat import TRIGGER_ON_KILL_SUPPORTED
 
-__all__ = [
-    "ExportState",
-    "ExportStatusVerdict",
-    "MarketoExportEnqueueRetryTrigger",
-    "MarketoProgramMemberExportTrigger",
-    "jittered_interval",
-    "judge_export_status",
-]
-
-
-class ExportState(StrEnum):
-    """What a waiting task should do about a job status record."""
-
-    DONE = "done"
-    PENDING = "pending"
-    ERROR = "error"
-
-
-@dataclass(frozen=True)
-class ExportStatusVerdict:
-    state: ExportState
-    message: str
+__all__ = ["MarketoExportEnqueueRetryTrigger", "MarketoProgramMemberExportTrigger"]
+# Re-exported for code that imported them from here before they moved to export_status / version_compat.
+_MOVED = (ExportState, ExportStatusVerdict, TRIGGER_ON_KILL_SUPPORTED, jittered_interval, judge_export_status)
 
 
 # on_kill must end within the triggerer's on_kill_timeout (30 s by default), retries and backoff included.
 _ON_KILL_CALL_TIMEOUT = 10.0
 _ON_KILL_RETRY_BUDGET = 10.0
 _ON_KILL_MAX_BACKOFF = 4.0
-
-_PENDING_STATUSES = frozenset({"Created", "Queued", "Processing"})
-# Marketo's prose spells both; the API answers "Cancelled" but a client must accept either.
-_CANCELLED_STATUSES = frozenset({"Cancelled", "Canceled"})
-
-
-def judge_export_status(record: Mapping[str, Any]) -> ExportStatusVerdict:
-    """
-    Map one status record to done/pending/error.
-
-    The single place where Marketo's status vocabulary is interpreted, shared by the sensor's first
-    check, its poke mode and the trigger, so the three can never disagree.
-    """
-    export_id = record.get("exportId", "?")
-    status = record.get("status")
-    if status == "Completed":
-        return ExportStatusVerdict(
-            ExportState.DONE,
-            f"Export {export_id} completed: {record.get('numberOfRecords')} records, "
-            f"{record.get('fileSize')} bytes.",
-        )
-    if status in _PENDING_STATUSES:
-        return ExportStatusVerdict(ExportState.PENDING, f"Export {export_id} is {status}.")
-    if status == "Failed":
-        error_msg = record.get("errorMsg") or "no errorMsg given"
-        return ExportStatusVerdict(ExportState.ERROR, f"Marketo export {export_id} failed: {error_msg}")
-    if status in _CANCELLED_STATUSES:
-        return ExportStatusVerdict(
-            ExportState.ERROR,
-            f"Marketo export {export_id} was cancelled (status {status!r}), by a user or another tool; "
-            "its file will never be produced.",
-        )
-    return ExportStatusVerdict(
-        ExportState.ERROR, f"Marketo export {export_id} has an unknown status {status!r}: {dict(record)!r}"
-    )
-
-
-def jittered_interval(seconds: float) -> float:
-    """
-    ``seconds`` stretched by 0-20% at random: never a poll sooner than asked (Marketo's status refresh),
-    and triggers started together drift apart instead of polling in step forever.
-    """
-    return seconds * random.uniform(1.0, 1.2)
-
-
-#: Airflow 3.3 gave triggers an async ``on_kill`` for user actions; before it, ``cancel_on_kill`` cannot act.
-TRIGGER_ON_KILL_SUPPORTED = hasattr(BaseTrigger, "on_kill")
 
 
 class MarketoProgramMemberExportTrigger(BaseTrigger):
@@ -186,7 +125,7 @@ class MarketoProgramMemberExportTrigger(BaseTrigger):
                     return
                 else:
                     consecutive_errors = 0
-                    verdict = judge_export_status(record)
+                    verdict = read_export_status(record)
                     if verdict.state is ExportState.DONE:
                         yield self._event("success", verdict.message, record)
                         return
