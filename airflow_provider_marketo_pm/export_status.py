@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -89,6 +90,18 @@ def jittered_interval(seconds: float) -> float:
     return seconds * random.uniform(1.0, 1.2)
 
 
+DEFERRAL_GRACE_SECONDS = 300.0
+"""How much longer than its own wait a deferral may last before the scheduler times the task out."""
+
+
+def deferral_timeout(wait_seconds: float) -> timedelta:
+    """
+    The ``timeout=`` of a ``defer()`` that waits ``wait_seconds``: the trigger ends the wait itself (with its
+    own timeout event); the scheduler's timeout only acts when no triggerer runs, so the task never hangs.
+    """
+    return timedelta(seconds=wait_seconds + DEFERRAL_GRACE_SECONDS)
+
+
 def completed_record_from_event(event: Any) -> dict[str, Any]:
     """
     The Completed status record of a status trigger's event, or the failure it reports.
@@ -119,6 +132,8 @@ judge_export_status = read_export_status
 __all__ = [
     "CANCELLED_STATUSES",
     "COMPLETED",
+    "CREATED",
+    "DEFERRAL_GRACE_SECONDS",
     "FINAL_FAILURE_STATUSES",
     "MARKETO_STATUS_REFRESH_SECONDS",
     "PENDING_STATUSES",
@@ -126,6 +141,7 @@ __all__ = [
     "ExportState",
     "ExportStatus",
     "completed_record_from_event",
+    "deferral_timeout",
     "jittered_interval",
     "read_export_status",
 ]

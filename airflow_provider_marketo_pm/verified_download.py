@@ -28,10 +28,15 @@ from typing import IO, Any, Literal
 
 import requests
 import urllib3
-from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException
+from airflow.providers.common.compat.sdk import AirflowFailException
 from airflow.sdk import ObjectStoragePath
 
-from airflow_provider_marketo_pm.exceptions import MarketoExportIntegrityError, MarketoTransientError
+from airflow_provider_marketo_pm.exceptions import (
+    MarketoDownloadError,
+    MarketoExportIntegrityError,
+    MarketoTransientError,
+)
+from airflow_provider_marketo_pm.export_kind import PROGRAM_MEMBERS, ExportKind
 from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
 
 __all__ = ["RESUMABLE_STREAM_ERRORS", "VerifiedDownload", "public_uri"]
@@ -176,8 +181,9 @@ class VerifiedDownload:
         *,
         expected_size: int,
         expected_sha256: str,
+        kind: ExportKind = PROGRAM_MEMBERS,
     ) -> tuple[str, int]:
-        """Copy export ``export_id`` to ``destination``; return (sha256, bytes) of the verified file."""
+        """Copy job ``export_id`` of ``kind`` to ``destination``; return the copy's (sha256, bytes)."""
         uri = public_uri(destination)
         if destination.exists() and not self.overwrite:
             raise AirflowFailException(f"{uri} already exists; set overwrite=True to replace it.")
@@ -186,7 +192,9 @@ class VerifiedDownload:
         self._remove_stale_partials(destination)
         partial = destination.parent / f"{destination.name}.{uuid.uuid4().hex}.partial"
 
-        sha256, received = self._write_verified(hook, export_id, partial, expected_size, expected_sha256, uri)
+        sha256, received = self._write_verified(
+            hook, kind, export_id, partial, expected_size, expected_sha256, uri
+        )
         try:
             if destination.exists() and not self.overwrite:
                 raise AirflowFailException(
@@ -202,6 +210,7 @@ class VerifiedDownload:
     def _write_verified(
         self,
         hook: MarketoHook,
+        kind: ExportKind,
         export_id: str,
         partial: ObjectStoragePath,
         expected_size: int,
@@ -221,7 +230,7 @@ class VerifiedDownload:
             )
             digest = hashlib.sha256()
             pipeline = _ChunkPipeline((digest.update, sink.write))
-            received = self._stream(hook, export_id, pipeline.put, expected_size)
+            received = self._stream(hook, kind, export_id, pipeline.put, expected_size)
             pipeline.close()  # every chunk hashed and written
             if sink is not out:
                 sink.close()  # flushes the gzip trailer; leaves ``out`` open
@@ -246,16 +255,18 @@ class VerifiedDownload:
         out.close()
         return actual_sha, received
 
-    def _stream(self, hook: MarketoHook, export_id: str, write: Callable[[bytes], None], total: int) -> int:
+    def _stream(
+        self, hook: MarketoHook, kind: ExportKind, export_id: str, write: Callable[[bytes], None], total: int
+    ) -> int:
         """Copy the file through ``write``, resuming with Range after a broken connection."""
         progress = _Progress(self.log, export_id, total, self.progress_interval)
         received = 0
         resumes = 0
         while True:
             try:
-                with hook.open_program_member_export_file(export_id, start=received) as stream:
+                with hook.open_export_file(kind, export_id, start=received) as stream:
                     if stream.start != received:
-                        raise AirflowException(
+                        raise MarketoDownloadError(
                             f"Asked export {export_id} from byte {received} but the server answered from "
                             f"byte {stream.start}; cannot resume safely."
                         )
@@ -270,7 +281,7 @@ class VerifiedDownload:
                 reason = err
             resumes += 1
             if resumes > self.max_resumes:
-                raise AirflowException(
+                raise MarketoDownloadError(
                     f"Download of export {export_id} broke {resumes} times (last: {reason}); "
                     f"giving up after {received} of {total} bytes."
                 )

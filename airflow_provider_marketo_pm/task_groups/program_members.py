@@ -26,9 +26,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from airflow.sdk import Param, Variable, task_group
+from airflow.sdk import Param, Variable, XComArg, task_group
 
 from airflow_provider_marketo_pm.export_status import MARKETO_STATUS_REFRESH_SECONDS
+from airflow_provider_marketo_pm.operators.bulk_export import RECORD_XCOM_KEY
 from airflow_provider_marketo_pm.operators.program_members import (
     MarketoDownloadProgramMemberExportOperator,
     MarketoStartProgramMemberExportOperator,
@@ -89,6 +90,7 @@ def program_member_export_group(
     pool: str | None = MARKETO_BULK_EXPORT_POOL,
     sensor_timeout: timedelta | float = timedelta(hours=24),
     overwrite: bool = True,
+    deferrable: bool | None = None,
 ) -> Any:
     """
     Return a task group of one export job: ``start_export`` -> ``wait_for_export`` -> ``download_export``.
@@ -102,10 +104,9 @@ def program_member_export_group(
     ``start_export`` creates and enqueues the job, then waits (deferred: no worker slot while Marketo
     works) until it is Completed, all in ``pool``: one task instance holds one pool slot from create
     to completion, so a pool created with ``--include-deferred`` counts exactly our jobs in Marketo's
-    shared 10-job queue (a separate sensor in the pool would leave the job uncounted between the
-    start's end and the sensor's scheduling, and another start would take the slot). The sensor
-    ``wait_for_export`` then confirms Completed with one status call and hands its status record on;
-    it and the download run outside the pool (their job has left the queue already).
+    shared 10-job queue (README, "Pacing and pools", says why). The start leaves the Completed status
+    record under XCom key ``record``; ``wait_for_export`` hands it on without a status call, so a
+    finished job's status is read once. The sensor and the download run outside the pool.
 
     :param group_id: id of the task group; task ids are ``<group_id>.start_export`` etc.
     :param marketo_conn_id: Marketo connection (templated, e.g. from a Variable).
@@ -113,6 +114,8 @@ def program_member_export_group(
     :param pool: pool of the start (its job from create to completion); None for the default pool.
     :param sensor_timeout: how long the start waits for the job to complete (and the sensor after it).
     :param overwrite: replace an existing file (True: re-running a window replaces its file).
+    :param deferrable: wait in the triggerer (start and sensor); defaults to ``[operators]
+        default_deferrable``, True when unset. ``False`` never defers (the waits hold a worker).
     """
 
     @task_group(group_id=group_id)
@@ -132,16 +135,19 @@ def program_member_export_group(
             wait_for_completion=True,
             poll_interval=poll_interval,
             timeout=sensor_timeout,
-            deferrable=True,
+            deferrable=deferrable,
         )
         export_id = start.output  # an XComArg, resolved when the task runs
+        # The start waited until Completed and left that status record: nobody reads it again.
+        completed = XComArg(start, key=RECORD_XCOM_KEY)
         wait = MarketoProgramMemberExportSensor(
             task_id="wait_for_export",
             marketo_conn_id=marketo_conn_id,
             export_id=export_id,
             poll_interval=poll_interval,
             timeout=sensor_timeout,
-            deferrable=True,
+            deferrable=deferrable,
+            record=completed,
             priority_weight=_WAIT_PRIORITY_WEIGHT,
             weight_rule="absolute",
         )
@@ -152,6 +158,7 @@ def program_member_export_group(
             destination=destination,
             dest_conn_id=dest_conn_id,
             overwrite=overwrite,
+            record=wait.output,
             map_index_template="{{ task.destination }}",
         )
         wait >> download

@@ -1,201 +1,25 @@
-"""Trigger that waits for a Marketo program member export job in the triggerer, without a worker slot."""
+"""The status trigger of program member exports (its class path is what deferred tasks have stored).
+
+The trigger itself is written once for every export kind, in
+:mod:`airflow_provider_marketo_pm.triggers.bulk_export`.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import math
-import time
-from collections.abc import AsyncIterator, Mapping
-from typing import Any
-
-from airflow.triggers.base import BaseTrigger, TriggerEvent
-
-from airflow_provider_marketo_pm.exceptions import MarketoError, MarketoTransientError
-from airflow_provider_marketo_pm.export_status import (
+from airflow_provider_marketo_pm.export_status import (  # noqa: F401 - older imports from this module
     ExportState,
     ExportStatusVerdict,
     jittered_interval,
     judge_export_status,
-    read_export_status,
 )
-from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
-from airflow_provider_marketo_pm.version_compat import TRIGGER_ON_KILL_SUPPORTED
+from airflow_provider_marketo_pm.triggers.bulk_export import (
+    MarketoExportEnqueueRetryTrigger,
+    MarketoExportStatusTrigger,
+)
+from airflow_provider_marketo_pm.version_compat import TRIGGER_ON_KILL_SUPPORTED  # noqa: F401
 
 __all__ = ["MarketoExportEnqueueRetryTrigger", "MarketoProgramMemberExportTrigger"]
-# Re-exported for code that imported them from here before they moved to export_status / version_compat.
-_MOVED = (ExportState, ExportStatusVerdict, TRIGGER_ON_KILL_SUPPORTED, jittered_interval, judge_export_status)
 
 
-# on_kill must end within the triggerer's on_kill_timeout (30 s by default), retries and backoff included.
-_ON_KILL_CALL_TIMEOUT = 10.0
-_ON_KILL_RETRY_BUDGET = 10.0
-_ON_KILL_MAX_BACKOFF = 4.0
-
-
-class MarketoProgramMemberExportTrigger(BaseTrigger):
-    """
-    Poll the status of a program member export until it is terminal or ``end_time`` passes.
-
-    Stateless by design: a restarted or reassigned triggerer runs it again from its kwargs and
-    simply resumes polling (a status GET is idempotent). It yields exactly one event:
-    ``{"status": "success" | "error" | "timeout", "export_id", "message", "record"}``.
-
-    :param export_id: the Marketo exportId to watch.
-    :param marketo_conn_id: Airflow connection of the Marketo instance.
-    :param poll_interval: seconds between status calls (Marketo refreshes status once a minute).
-    :param end_time: wall-clock deadline (``time.time()`` epoch seconds); ``None`` waits forever.
-    :param cancel_on_kill: cancel the job when a user kills the deferred task (Airflow 3.3+).
-    :param first_poll_at: no status call before this ``time.time()`` (the deferring task has just
-        checked); ``None`` polls at once. A trigger run again later polls at once if it has passed.
-    :param max_consecutive_errors: transient errors tolerated in a row (the hook already retried
-        each one with backoff) before giving up.
-    """
-
-    def __init__(
-        self,
-        export_id: str,
-        marketo_conn_id: str = "marketo_default",
-        poll_interval: float = 60.0,
-        end_time: float | None = None,
-        cancel_on_kill: bool = False,
-        max_consecutive_errors: int = 5,
-        first_poll_at: float | None = None,
-    ) -> None:
-        super().__init__()
-        self.first_poll_at = None if first_poll_at is None else float(first_poll_at)
-        self.export_id = str(export_id)
-        self.marketo_conn_id = marketo_conn_id
-        self.poll_interval = float(poll_interval)
-        self.end_time = None if end_time is None else float(end_time)
-        self.cancel_on_kill = bool(cancel_on_kill)
-        self.max_consecutive_errors = int(max_consecutive_errors)
-
-    def serialize(self) -> tuple[str, dict[str, Any]]:
-        return (
-            f"{type(self).__module__}.{type(self).__qualname__}",
-            {
-                "export_id": self.export_id,
-                "marketo_conn_id": self.marketo_conn_id,
-                "poll_interval": self.poll_interval,
-                "end_time": self.end_time,
-                "cancel_on_kill": self.cancel_on_kill,
-                "max_consecutive_errors": self.max_consecutive_errors,
-                "first_poll_at": self.first_poll_at,
-            },
-        )
-
-    def _hook(self) -> MarketoHook:
-        return MarketoHook(marketo_conn_id=self.marketo_conn_id)
-
-    def _event(self, status: str, message: str, record: Mapping[str, Any] | None = None) -> TriggerEvent:
-        return TriggerEvent(
-            {
-                "status": status,
-                "export_id": self.export_id,
-                "message": message,
-                "record": dict(record) if record is not None else None,
-            }
-        )
-
-    async def run(self) -> AsyncIterator[TriggerEvent]:
-        hook = self._hook()
-        try:
-            if self.first_poll_at is not None:
-                # Until the deadline at most: a trigger past its end_time still checks once, then times out.
-                wake_at = min(self.first_poll_at, self.end_time if self.end_time is not None else math.inf)
-                await asyncio.sleep(max(0.0, wake_at - time.time()))
-            consecutive_errors = 0
-            while True:
-                try:
-                    record = await hook.aget_program_member_export_status(self.export_id)
-                except MarketoTransientError as err:
-                    consecutive_errors += 1
-                    if consecutive_errors > self.max_consecutive_errors:
-                        yield self._event("error", f"Giving up on export {self.export_id} status: {err}")
-                        return
-                    self.log.warning(
-                        "Status of export %s unavailable (%s); polling again (%d/%d).",
-                        self.export_id,
-                        err,
-                        consecutive_errors,
-                        self.max_consecutive_errors,
-                    )
-                except MarketoError as err:
-                    yield self._event("error", f"Cannot read status of export {self.export_id}: {err}")
-                    return
-                else:
-                    consecutive_errors = 0
-                    verdict = read_export_status(record)
-                    if verdict.state is ExportState.DONE:
-                        yield self._event("success", verdict.message, record)
-                        return
-                    if verdict.state is ExportState.ERROR:
-                        yield self._event("error", verdict.message, record)
-                        return
-                    self.log.info("%s Next check in %.1f s.", verdict.message, self.poll_interval)
-
-                delay = jittered_interval(self.poll_interval)
-                if self.end_time is not None:
-                    remaining = self.end_time - time.time()
-                    if remaining <= 0:
-                        yield self._event(
-                            "timeout", f"Timed out waiting for Marketo export {self.export_id} to complete."
-                        )
-                        return
-                    delay = min(delay, remaining)
-                await asyncio.sleep(delay)
-        finally:
-            # One session per run, closed however the run ends (event, error, cancellation).
-            await hook.aclose()
-
-    async def on_kill(self) -> None:
-        """
-        Cancel the job when a user kills the task (3.3+ only; off unless ``cancel_on_kill``).
-
-        Runs in the triggerer's event loop, so it uses the hook's async cancel (async connection lookup,
-        aiohttp), never the sync Connection API, and retries within a budget shorter than the triggerer's
-        default ``on_kill_timeout`` (30 s).
-        """
-        if not self.cancel_on_kill:
-            return
-        hook = MarketoHook(
-            marketo_conn_id=self.marketo_conn_id,
-            timeout=_ON_KILL_CALL_TIMEOUT,
-            retry_max_time=_ON_KILL_RETRY_BUDGET,
-            retry_max_wait=_ON_KILL_MAX_BACKOFF,
-        )
-        try:
-            await hook.acancel_program_member_export(self.export_id)
-        except MarketoError as err:
-            self.log.warning("Could not cancel Marketo export %s: %s", self.export_id, err)
-        else:
-            self.log.info("Cancelled Marketo export %s on user kill.", self.export_id)
-        finally:
-            await hook.aclose()
-
-
-class MarketoExportEnqueueRetryTrigger(BaseTrigger):
-    """
-    Wait until ``retry_at`` (``time.time()`` epoch seconds), then hand the export back for another enqueue.
-
-    A timer like ``TimeDeltaTrigger``, except that its event carries ``export_id`` and ``attempt``: the
-    operator resumes from the event alone, which also works where deferral kwargs are dropped
-    (``dag.test()`` in Airflow 3.3.2 replaces them with the event).
-    """
-
-    def __init__(self, export_id: str, attempt: int, retry_at: float) -> None:
-        super().__init__()
-        self.export_id = str(export_id)
-        self.attempt = int(attempt)
-        self.retry_at = float(retry_at)
-
-    def serialize(self) -> tuple[str, dict[str, Any]]:
-        return (
-            f"{type(self).__module__}.{type(self).__qualname__}",
-            {"export_id": self.export_id, "attempt": self.attempt, "retry_at": self.retry_at},
-        )
-
-    async def run(self) -> AsyncIterator[TriggerEvent]:
-        # Deadline on the wall clock: a trigger restarted elsewhere waits only what is left.
-        await asyncio.sleep(max(0.0, self.retry_at - time.time()))
-        yield TriggerEvent({"status": "retry", "export_id": self.export_id, "attempt": self.attempt})
+class MarketoProgramMemberExportTrigger(MarketoExportStatusTrigger):
+    """Poll a program member export's status until it is terminal (:class:`MarketoExportStatusTrigger`)."""
