@@ -94,3 +94,11 @@ def test_argument_names():
         "export_id", "marketo_conn_id", "poll_interval", "timeout", "deferrable", "cancel_on_timeout",
         "cancel_on_kill",
     } <= parameters(MarketoProgramMemberExportSensor)  # fmt: skip
+
+
+def test_the_hook_offers_no_http_calls_that_would_skip_token_and_envelope():
+    from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
+
+    for name in ("run", "run_and_check", "run_with_advanced_retry"):
+        assert not hasattr(MarketoHook, name), name
+    assert MarketoHook.conn_type == "marketo"

@@ -1,8 +1,10 @@
 """MarketoHook: the one place that talks to Marketo's REST and Bulk Program Member Extract APIs.
 
-Built on the http provider's ``HttpHook`` the way the dbt Cloud provider builds its hook: a ``requests``
-session of our own for the worker (so connection extras are never sent as headers) and an ``aiohttp`` path
-for the trigger. This module holds the endpoints and the two transports; the rules they share live next
+A plain Airflow ``BaseHook`` with a ``requests`` session for the worker and an ``aiohttp`` session for the
+triggerer, as the dbt Cloud provider's hook has. It does not subclass the http provider's ``HttpHook``:
+every Marketo call needs a bearer token, reads Marketo's error envelope inside an HTTP 200 and raises the
+classified errors, so ``HttpHook``'s public ``run``/``run_and_check``/``run_with_advanced_retry`` would only
+look as if they worked. This module holds the endpoints and the two transports; the rules they share live next
 to it: the connection (``connection_settings``), the process-wide token (``token_cache``), reading answers
 (``answers``, ``error_classification``), retries (``retry_policy``) and the streamed file (``export_file``).
 """
@@ -20,7 +22,7 @@ from typing import Any, ClassVar, TypeVar
 import aiohttp
 import requests
 import tenacity
-from airflow.providers.http.hooks.http import HttpHook
+from airflow.providers.common.compat.sdk import BaseHook
 
 from airflow_provider_marketo_pm import __version__
 from airflow_provider_marketo_pm.exceptions import (
@@ -62,7 +64,7 @@ DESCRIBE_PATH = "/rest/v1/programs/members/describe.json"
 EXPORTS_PATH = PROGRAM_MEMBERS.path
 
 
-class MarketoHook(HttpHook):
+class MarketoHook(BaseHook):
     """
     Interact with Marketo's Bulk Program Member Extract API.
 
@@ -102,7 +104,7 @@ class MarketoHook(HttpHook):
             raise ValueError(
                 f"retry_min_wait={retry_min_wait} must not exceed retry_max_wait={retry_max_wait}"
             )
-        super().__init__(method="GET", http_conn_id=marketo_conn_id)
+        super().__init__()
         self.marketo_conn_id = marketo_conn_id
         self.timeout = timeout
         self.max_retries = max_retries
@@ -183,16 +185,14 @@ class MarketoHook(HttpHook):
         """
         Build the ``requests`` session for Marketo calls.
 
-        Unlike ``HttpHook.get_conn`` it never turns connection extras into HTTP headers (they hold settings,
-        not headers) and it sets no auth: the bearer token is added per call. ``extra_options`` is ignored.
+        Connection extras are settings, never HTTP headers, and no auth is set: the bearer token is added per
+        call. ``extra_options`` is accepted for ``get_conn``'s usual signature and ignored.
         """
         session = requests.Session()
-        self.base_url = self.settings.base_url
-        self._base_url_initialized = True
         session.headers.update({"Accept": "application/json", "User-Agent": USER_AGENT})
         if headers:
             session.headers.update(headers)
-        return self._configure_session_from_mount_adapters(session)
+        return session
 
     @cached_property
     def _session(self) -> requests.Session:
