@@ -26,33 +26,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import IO, Any, Literal
 
-import requests
-import urllib3
 from airflow.providers.common.compat.sdk import AirflowFailException
 from airflow.sdk import ObjectStoragePath
 
-from airflow_provider_marketo_pm.exceptions import (
-    MarketoDownloadError,
-    MarketoExportIntegrityError,
-    MarketoTransientError,
-)
+from airflow_provider_marketo_pm.exceptions import MarketoExportIntegrityError
 from airflow_provider_marketo_pm.export_kind import PROGRAM_MEMBERS, ExportKind
+from airflow_provider_marketo_pm.hooks.export_file import RESUMABLE_STREAM_ERRORS
 from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
 
 __all__ = ["RESUMABLE_STREAM_ERRORS", "VerifiedDownload", "public_uri"]
-
-#: A stream broken by one of these resumes from the last byte received (``Range``).
-RESUMABLE_STREAM_ERRORS: tuple[type[BaseException], ...] = (
-    MarketoTransientError,
-    requests.exceptions.ConnectionError,
-    requests.exceptions.ChunkedEncodingError,
-    requests.exceptions.Timeout,
-    urllib3.exceptions.ProtocolError,
-    urllib3.exceptions.ReadTimeoutError,
-    ConnectionError,
-    TimeoutError,
-)
-
 
 #: Chunks waiting per background stage: bounds memory at about (2 x depth + 3) chunks.
 _PIPELINE_DEPTH = 3
@@ -258,42 +240,14 @@ class VerifiedDownload:
     def _stream(
         self, hook: MarketoHook, kind: ExportKind, export_id: str, write: Callable[[bytes], None], total: int
     ) -> int:
-        """Copy the file through ``write``, resuming with Range after a broken connection."""
+        """Copy the file through ``write``; resuming a broken stream is the hook's (one budget, one place)."""
         progress = _Progress(self.log, export_id, total, self.progress_interval)
+        file = hook.read_export_file(kind, export_id, total_size=total, max_resumes=self.max_resumes)
         received = 0
-        resumes = 0
-        while True:
-            try:
-                with hook.open_export_file(kind, export_id, start=received) as stream:
-                    if stream.start != received:
-                        raise MarketoDownloadError(
-                            f"Asked export {export_id} from byte {received} but the server answered from "
-                            f"byte {stream.start}; cannot resume safely."
-                        )
-                    for chunk in stream.iter_chunks(self.chunk_size):
-                        write(chunk)
-                        received += len(chunk)
-                        progress.update(received)
-                if received >= total:
-                    break
-                reason: BaseException | str = f"stream ended after {received} of {total} bytes"
-            except RESUMABLE_STREAM_ERRORS as err:
-                reason = err
-            resumes += 1
-            if resumes > self.max_resumes:
-                raise MarketoDownloadError(
-                    f"Download of export {export_id} broke {resumes} times (last: {reason}); "
-                    f"giving up after {received} of {total} bytes."
-                )
-            self.log.warning(
-                "Download of export %s broke at byte %d (%s); resuming with Range (%d of %d).",
-                export_id,
-                received,
-                reason,
-                resumes,
-                self.max_resumes,
-            )
-            time.sleep(min(2.0 ** (resumes - 1) * 0.5, 10.0))
+        for chunk in file.chunks(self.chunk_size):
+            write(chunk)
+            received += len(chunk)
+            progress.update(received)
         progress.update(received, final=True)
         return received
 

@@ -1,18 +1,27 @@
-"""A Completed export's ``file.json`` answer, streamed in chunks so a file of any size never sits in memory.
+"""A Completed export's ``file.json``, streamed in chunks so a file of any size never sits in memory.
 
-Downloads resume: a cut connection, or a body shorter than the size Marketo announced, raises a transient
-error that tells the caller to open the file again from the bytes it already has (a Range request).
+:class:`MarketoExportFile` is one answer: a cut connection, or a body shorter than the size Marketo
+announced, raises a transient error. :class:`ResumableExportFile` is the one place that resumes: it opens
+the file again from the bytes already received (a Range request), within one budget.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager
+from typing import Any
 
 import requests
+import urllib3
 from urllib3.exceptions import ReadTimeoutError
 
-from airflow_provider_marketo_pm.exceptions import MarketoApiError, MarketoTransientError
+from airflow_provider_marketo_pm.exceptions import (
+    MarketoApiError,
+    MarketoDownloadError,
+    MarketoTransientError,
+)
 from airflow_provider_marketo_pm.hooks.error_classification import error_from_envelope, error_from_http_status
 
 ENVELOPE_PEEK_LIMIT = 64 * 1024
@@ -111,4 +120,89 @@ def _total_size(response: requests.Response, start: int) -> int | None:
     return start + int(length) if length and length.isdigit() else None
 
 
-__all__ = ["MarketoExportFile"]
+#: A stream broken by one of these is resumed from the last byte received (``Range``).
+RESUMABLE_STREAM_ERRORS: tuple[type[BaseException], ...] = (
+    MarketoTransientError,
+    requests.exceptions.ConnectionError,
+    requests.exceptions.ChunkedEncodingError,
+    requests.exceptions.Timeout,
+    urllib3.exceptions.ProtocolError,
+    urllib3.exceptions.ReadTimeoutError,
+    ConnectionError,
+    TimeoutError,
+)
+
+FileOpener = Callable[[int], AbstractContextManager[MarketoExportFile]]
+"""Opens the file from a byte offset, one attempt (no retry of its own: the resumes are the retries)."""
+
+
+class ResumableExportFile:
+    """
+    A whole export file as chunks, resumed with ``Range`` after a failed open or a broken stream.
+
+    Every failure counts against one budget, ``max_resumes`` (a failed open is not retried on its own as
+    well), and the wait before each resume comes from the connection's retry policy (exponential, with
+    jitter). Worst case: ``1 + max_resumes`` file calls. A failure of the caller (hashing, writing) happens
+    outside this generator and is never resumed.
+
+    :param open_at: opens the file from a byte offset (a single attempt).
+    :param wait_before: seconds to wait before resume number n (1 for the first).
+    """
+
+    def __init__(
+        self,
+        export_id: str,
+        open_at: FileOpener,
+        *,
+        total_size: int,
+        max_resumes: int,
+        wait_before: Callable[[int], float],
+        log: Any,
+    ) -> None:
+        self.export_id = export_id
+        self._open_at = open_at
+        self.total_size = total_size
+        self.max_resumes = max_resumes
+        self._wait_before = wait_before
+        self.log = log
+        self.received = 0
+
+    def chunks(self, chunk_size: int) -> Iterator[bytes]:
+        """Yield the file's bytes from the start to ``total_size``, resuming as needed."""
+        resumes = 0
+        while True:
+            try:
+                with self._open_at(self.received) as stream:
+                    if stream.start != self.received:
+                        raise MarketoDownloadError(
+                            f"Asked export {self.export_id} from byte {self.received} but the server "
+                            f"answered from byte {stream.start}; cannot resume safely."
+                        )
+                    for chunk in stream.iter_chunks(chunk_size):
+                        self.received += len(chunk)
+                        yield chunk
+                if self.received >= self.total_size:
+                    return
+                reason: BaseException | str = f"stream ended after {self.received} of {self.total_size} bytes"
+            except RESUMABLE_STREAM_ERRORS as err:
+                reason = err
+            resumes += 1
+            if resumes > self.max_resumes:
+                raise MarketoDownloadError(
+                    f"Download of export {self.export_id} broke {resumes} times (last: {reason}); "
+                    f"giving up after {self.received} of {self.total_size} bytes."
+                )
+            wait = self._wait_before(resumes)
+            self.log.warning(
+                "Download of export %s broke at byte %d (%s); resuming with Range in %.1f s (%d of %d).",
+                self.export_id,
+                self.received,
+                reason,
+                wait,
+                resumes,
+                self.max_resumes,
+            )
+            time.sleep(wait)
+
+
+__all__ = ["RESUMABLE_STREAM_ERRORS", "MarketoExportFile", "ResumableExportFile"]

@@ -5,8 +5,9 @@ triggerer, as the dbt Cloud provider's hook has. It does not subclass the http p
 every Marketo call needs a bearer token, reads Marketo's error envelope inside an HTTP 200 and raises the
 classified errors, so ``HttpHook``'s public ``run``/``run_and_check``/``run_with_advanced_retry`` would only
 look as if they worked. This module holds the endpoints and the two transports; the rules they share live next
-to it: the connection (``connection_settings``), the process-wide token (``token_cache``), reading answers
-(``answers``, ``error_classification``), retries (``retry_policy``) and the streamed file (``export_file``).
+to it: the connection (``connection_settings``), the process-wide token (``token_cache``), reading
+answers (``marketo_responses``, ``error_classification``), retries (``retry_policy``) and the streamed,
+resumed file (``export_file``).
 """
 
 from __future__ import annotations
@@ -40,7 +41,6 @@ from airflow_provider_marketo_pm.export_kind import (
 )
 from airflow_provider_marketo_pm.export_status import ExportState, jittered_interval, read_export_status
 from airflow_provider_marketo_pm.get_provider_info import CONNECTION_UI_FIELD_BEHAVIOUR
-from airflow_provider_marketo_pm.hooks.answers import first_record, payload_from_answer, token_from_answer
 from airflow_provider_marketo_pm.hooks.connection_settings import (
     MarketoConnectionSettings,
     parse_connection_settings,
@@ -50,8 +50,13 @@ from airflow_provider_marketo_pm.hooks.error_classification import (
     error_from_network,
     explain_fresh_token_refused,
 )
-from airflow_provider_marketo_pm.hooks.export_file import MarketoExportFile
-from airflow_provider_marketo_pm.hooks.retry_policy import retry_policy
+from airflow_provider_marketo_pm.hooks.export_file import MarketoExportFile, ResumableExportFile
+from airflow_provider_marketo_pm.hooks.marketo_responses import (
+    first_record,
+    payload_from_answer,
+    token_from_answer,
+)
+from airflow_provider_marketo_pm.hooks.retry_policy import RetryPolicy
 from airflow_provider_marketo_pm.hooks.token_cache import AccessTokenCache, TokenKey
 from airflow_provider_marketo_pm.version_compat import aget_connection_and_extra, amask_secret, mask_secret
 
@@ -147,7 +152,7 @@ class MarketoHook(BaseHook):
         mask_secret(settings.client_secret)
         return settings
 
-    async def _aget_settings(self) -> MarketoConnectionSettings:
+    async def aget_settings(self) -> MarketoConnectionSettings:
         """The parsed connection through the async lookup, for the triggerer's event loop."""
         conn, extra = await aget_connection_and_extra(self.marketo_conn_id)
         settings = self._settings_from(conn, extra)
@@ -303,7 +308,7 @@ class MarketoHook(BaseHook):
     # -- retries and token replay, sync and async ---------------------------------------------------------
 
     def _retry_policy(self, settings: MarketoConnectionSettings, endpoint: str) -> dict[str, Any]:
-        return retry_policy(settings, endpoint, log=self.log)
+        return RetryPolicy.from_settings(settings).tenacity_kwargs(endpoint, log=self.log)
 
     def _with_retries(self, endpoint: str, call: Callable[[], T]) -> T:
         return tenacity.Retrying(**self._retry_policy(self.settings, endpoint))(call)
@@ -392,7 +397,7 @@ class MarketoHook(BaseHook):
         The connection comes from the async lookup: the sync Connection API must not run in an event loop.
         The call reuses the hook's session: whoever makes async calls closes it with :meth:`aclose`.
         """
-        settings = await self._aget_settings()
+        settings = await self.aget_settings()
         session = self._aiohttp_session(settings)
 
         async def once(token: str) -> dict[str, Any]:
@@ -515,16 +520,39 @@ class MarketoHook(BaseHook):
             time.sleep(min(jittered_interval(poll_interval), remaining))
         return record
 
-    @contextmanager
     def open_export_file(
         self, kind: ExportKind, export_id: str, start: int = 0
-    ) -> Iterator[MarketoExportFile]:
+    ) -> AbstractContextManager[MarketoExportFile]:
         """
         Open a Completed job's file for streaming, from byte ``start`` (a Range request when > 0).
 
         Yields a :class:`MarketoExportFile`; read it with ``iter_chunks()``. The file is never loaded into
-        memory. A 404 raises :class:`MarketoFileNotAvailableError`.
+        memory. A 404 raises :class:`MarketoFileNotAvailableError`. The open is retried by the connection's
+        retry policy; :meth:`read_export_file` resumes whole downloads instead.
         """
+        return self._open_file(kind, export_id, start, retry=True)
+
+    def read_export_file(
+        self, kind: ExportKind, export_id: str, *, total_size: int, max_resumes: int
+    ) -> ResumableExportFile:
+        """
+        The whole file of a Completed job as chunks (``.chunks(size)``), resumed with Range after a failed
+        open or a broken stream, at most ``max_resumes`` times in all (see :class:`ResumableExportFile`).
+        """
+        policy = RetryPolicy.from_settings(self.settings)
+        return ResumableExportFile(
+            export_id,
+            lambda start: self._open_file(kind, export_id, start, retry=False),
+            total_size=total_size,
+            max_resumes=max_resumes,
+            wait_before=policy.wait_before,
+            log=self.log,
+        )
+
+    @contextmanager
+    def _open_file(
+        self, kind: ExportKind, export_id: str, start: int, *, retry: bool
+    ) -> Iterator[MarketoExportFile]:
         if isinstance(start, bool) or not isinstance(start, int) or start < 0:
             raise MarketoRequestError("start", start, "must be a byte offset >= 0")
         settings = self.settings
@@ -547,7 +575,10 @@ class MarketoHook(BaseHook):
                 response.close()
                 raise
 
-        export_file = self._with_retries("file", lambda: self._with_token_replay(once))
+        def replayed() -> MarketoExportFile:
+            return self._with_token_replay(once)
+
+        export_file = self._with_retries("file", replayed) if retry else replayed()
         try:
             yield export_file
         finally:

@@ -28,6 +28,7 @@ from typing import Any
 
 from airflow.sdk import Param, Variable, XComArg, task_group
 
+from airflow_provider_marketo_pm.exceptions import MarketoRequestError
 from airflow_provider_marketo_pm.export_status import MARKETO_STATUS_REFRESH_SECONDS
 from airflow_provider_marketo_pm.operators.bulk_export import RECORD_XCOM_KEY
 from airflow_provider_marketo_pm.operators.program_members import (
@@ -61,8 +62,6 @@ DEFAULT_PROGRAM_MEMBER_FIELDS: tuple[str, ...] = (
     "reachedSuccess",
     "updatedAt",
 )
-DEFAULT_PROGRAM_IDS: tuple[int, ...] = (1044,)
-DEFAULT_DESTINATION = "file:///tmp/marketo_program_members"
 
 # The scheduler gives a free worker slot to the highest weight: finishing a completed job (its
 # confirming check, then the download) beats starting a new one. "absolute", because with the default
@@ -193,20 +192,32 @@ class ProgramMemberExportSettings:
         }
 
     @classmethod
-    def from_params(cls, params: Mapping[str, Any] | None) -> ProgramMemberExportSettings:
+    def from_params(
+        cls, params: Mapping[str, Any] | None, *, defaults: Mapping[str, Any] | None = None
+    ) -> ProgramMemberExportSettings:
+        """
+        The settings of a run. ``defaults`` gives the last fallback of any setting (a DAG's own demo
+        values, say); ``fields`` falls back to :data:`DEFAULT_PROGRAM_MEMBER_FIELDS`. A ``program_ids`` or
+        ``destination`` found nowhere is an error naming the param and the Variable.
+        """
         params = params or {}
+        fallbacks = {"fields": list(DEFAULT_PROGRAM_MEMBER_FIELDS), "dest_conn_id": None, **(defaults or {})}
 
-        def setting(name: str, default: Any, *, json: bool = False) -> Any:
+        def setting(name: str, *, json: bool = False) -> Any:
             value = params.get(name)
             if value in (None, "", []):
-                value = Variable.get(f"marketo_pm_{name}", default=default, deserialize_json=json)
+                value = Variable.get(f"marketo_pm_{name}", default=fallbacks.get(name), deserialize_json=json)
+            if value is None and name not in ("dest_conn_id",):
+                raise MarketoRequestError(
+                    name, value, f"set the DAG param {name!r} or the Variable marketo_pm_{name}"
+                )
             return value
 
         return cls(
-            program_batches=batch_program_ids(setting("program_ids", list(DEFAULT_PROGRAM_IDS), json=True)),
-            destination=str(setting("destination", DEFAULT_DESTINATION)).rstrip("/"),
-            dest_conn_id=setting("dest_conn_id", None),
-            fields=list(setting("fields", list(DEFAULT_PROGRAM_MEMBER_FIELDS), json=True)),
+            program_batches=batch_program_ids(setting("program_ids", json=True)),
+            destination=str(setting("destination")).rstrip("/"),
+            dest_conn_id=setting("dest_conn_id"),
+            fields=list(setting("fields", json=True)),
         )
 
     def job(self, export_filter: Mapping[str, Any], path: str) -> dict[str, Any]:

@@ -42,8 +42,9 @@ class MarketoExportStatusTrigger(BaseTrigger):
     :param cancel_on_kill: cancel the job when a user kills the deferred task (Airflow 3.3+).
     :param first_poll_at: no status call before this ``time.time()`` (the deferring task has just
         checked); ``None`` polls at once. A trigger run again later polls at once if it has passed.
-    :param max_consecutive_errors: transient errors tolerated in a row (the hook already retried
-        each one with backoff) before giving up.
+    :param max_consecutive_errors: failed polls (transient errors) tolerated in a row before giving up;
+        ``None`` (default) takes the connection's ``max_retries``. Each poll is a single call: the polls
+        are the retries, so the budget is the retry policy's, not multiplied by it.
     :param export_path: the REST path of the job's export kind (program members by default).
     """
 
@@ -54,7 +55,7 @@ class MarketoExportStatusTrigger(BaseTrigger):
         poll_interval: float = 60.0,
         end_time: float | None = None,
         cancel_on_kill: bool = False,
-        max_consecutive_errors: int = 5,
+        max_consecutive_errors: int | None = None,
         first_poll_at: float | None = None,
         export_path: str = PROGRAM_MEMBERS.path,
     ) -> None:
@@ -66,7 +67,7 @@ class MarketoExportStatusTrigger(BaseTrigger):
         self.poll_interval = float(poll_interval)
         self.end_time = None if end_time is None else float(end_time)
         self.cancel_on_kill = bool(cancel_on_kill)
-        self.max_consecutive_errors = int(max_consecutive_errors)
+        self.max_consecutive_errors = None if max_consecutive_errors is None else int(max_consecutive_errors)
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -89,7 +90,13 @@ class MarketoExportStatusTrigger(BaseTrigger):
         return ExportKind("bulk export", self.export_path)
 
     def _hook(self) -> MarketoHook:
-        return MarketoHook(marketo_conn_id=self.marketo_conn_id)
+        # Single attempts: the poll loop is the retry loop (see hooks.retry_policy).
+        return MarketoHook(marketo_conn_id=self.marketo_conn_id, max_retries=0)
+
+    async def _tolerated_errors(self) -> int:
+        if self.max_consecutive_errors is not None:
+            return self.max_consecutive_errors
+        return (await MarketoHook(marketo_conn_id=self.marketo_conn_id).aget_settings()).max_retries
 
     def _event(self, status: str, message: str, record: Mapping[str, Any] | None = None) -> TriggerEvent:
         return TriggerEvent(
@@ -104,6 +111,7 @@ class MarketoExportStatusTrigger(BaseTrigger):
     async def run(self) -> AsyncIterator[TriggerEvent]:
         hook = self._hook()
         try:
+            tolerated = await self._tolerated_errors()
             if self.first_poll_at is not None:
                 # Until the deadline at most: a trigger past its end_time still checks once, then times out.
                 wake_at = min(self.first_poll_at, self.end_time if self.end_time is not None else math.inf)
@@ -114,7 +122,7 @@ class MarketoExportStatusTrigger(BaseTrigger):
                     record = await hook.aget_export_status(self._kind, self.export_id)
                 except MarketoTransientError as err:
                     consecutive_errors += 1
-                    if consecutive_errors > self.max_consecutive_errors:
+                    if consecutive_errors > tolerated:
                         yield self._event("error", f"Giving up on export {self.export_id} status: {err}")
                         return
                     self.log.warning(
@@ -122,7 +130,7 @@ class MarketoExportStatusTrigger(BaseTrigger):
                         self.export_id,
                         err,
                         consecutive_errors,
-                        self.max_consecutive_errors,
+                        tolerated,
                     )
                 except MarketoError as err:
                     yield self._event("error", f"Cannot read status of export {self.export_id}: {err}")

@@ -67,7 +67,7 @@ def test_serialize_round_trip_uses_json_primitives_only():
         "poll_interval": 5.0,
         "end_time": 123.5,
         "cancel_on_kill": True,
-        "max_consecutive_errors": 5,
+        "max_consecutive_errors": None,
         "first_poll_at": 120.0,
         "export_path": "/bulk/v1/program/members/export",
     }
