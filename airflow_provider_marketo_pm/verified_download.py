@@ -36,6 +36,8 @@ from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
 
 __all__ = ["RESUMABLE_STREAM_ERRORS", "VerifiedDownload", "public_uri"]
 
+Chunk = bytes | memoryview
+
 #: Chunks waiting per background stage: bounds memory at about (2 x depth + 3) chunks.
 _PIPELINE_DEPTH = 3
 
@@ -56,8 +58,8 @@ class _ChunkPipeline:
     consumed; ``abort`` drops what is queued. After either returns no consumer runs any more.
     """
 
-    def __init__(self, consumers: Sequence[Callable[[bytes], object]], depth: int = _PIPELINE_DEPTH) -> None:
-        self._queues: list[queue.Queue[bytes | None]] = [queue.Queue(maxsize=depth) for _ in consumers]
+    def __init__(self, consumers: Sequence[Callable[[Chunk], object]], depth: int = _PIPELINE_DEPTH) -> None:
+        self._queues: list[queue.Queue[Chunk | None]] = [queue.Queue(maxsize=depth) for _ in consumers]
         self._failure: BaseException | None = None
         self._dropping = threading.Event()
         self._threads = [
@@ -67,7 +69,7 @@ class _ChunkPipeline:
         for thread in self._threads:
             thread.start()
 
-    def _consume(self, chunks: queue.Queue[bytes | None], consumer: Callable[[bytes], object]) -> None:
+    def _consume(self, chunks: queue.Queue[Chunk | None], consumer: Callable[[Chunk], object]) -> None:
         while (chunk := chunks.get()) is not None:
             if self._dropping.is_set():
                 continue  # keep draining until the end marker, so that ``put`` never blocks for good
@@ -81,7 +83,7 @@ class _ChunkPipeline:
         if self._failure is not None:
             raise _ConsumerFailed(self._failure)
 
-    def put(self, chunk: bytes) -> None:
+    def put(self, chunk: Chunk) -> None:
         self._raise_failure()
         for chunks in self._queues:
             chunks.put(chunk)
@@ -238,13 +240,15 @@ class VerifiedDownload:
         return actual_sha, received
 
     def _stream(
-        self, hook: MarketoHook, kind: ExportKind, export_id: str, write: Callable[[bytes], None], total: int
+        self, hook: MarketoHook, kind: ExportKind, export_id: str, write: Callable[[Chunk], None], total: int
     ) -> int:
         """Copy the file through ``write``; resuming a broken stream is the hook's (one budget, one place)."""
         progress = _Progress(self.log, export_id, total, self.progress_interval)
         file = hook.read_export_file(kind, export_id, total_size=total, max_resumes=self.max_resumes)
         received = 0
-        for chunk in file.chunks(self.chunk_size):
+        # Each chunk is a view of a reused buffer: enough turns that no buffer is refilled while a
+        # background stage still holds it (queued or in hand: _PIPELINE_DEPTH + 1 per stage).
+        for chunk in file.chunks(self.chunk_size, turns=_PIPELINE_DEPTH + 2):
             write(chunk)
             received += len(chunk)
             progress.update(received)

@@ -7,9 +7,10 @@ the file again from the bytes already received (a Range request), within one bud
 
 from __future__ import annotations
 
+import http.client
 import json
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
@@ -87,13 +88,51 @@ class MarketoExportFile:
                     self.bytes_read += len(chunk)
                     yield chunk
         except requests.RequestException as err:
-            position = self.start + self.bytes_read
-            if _is_read_timeout(err):
-                waited = f" (no byte for {self.read_timeout:g} s)" if self.read_timeout else ""
-                what = f"download stalled after {position} bytes: read timeout{waited}"
-            else:
-                what = f"download interrupted after {position} bytes ({type(err).__name__})"
-            raise MarketoTransientError(what, endpoint="file", hint=RESUME_HINT) from err
+            raise self._interrupted(err) from err
+        self._check_complete()
+
+    def readinto_chunks(self, buffers: Sequence[bytearray]) -> Iterator[memoryview]:
+        """
+        Yield the body as views of ``buffers``, filled straight from the socket (``readinto``) and used in
+        turn: no new bytes object per chunk. The caller must be done with a view before the turn comes
+        back to its buffer. Errors as :meth:`iter_chunks`.
+
+        Reads through the ``http.client`` response under urllib3 (urllib3's own ``readinto`` reads a new
+        bytes object and copies it). A content-encoded body (gzip on the wire), which only urllib3
+        decodes, is read through :meth:`iter_chunks` instead.
+        """
+        fp = getattr(self._response.raw, "_fp", None)
+        if not isinstance(fp, http.client.HTTPResponse) or self._response.headers.get("Content-Encoding"):
+            for chunk in self.iter_chunks(len(buffers[0])):
+                yield memoryview(chunk)
+            return
+        turn = 0
+        try:
+            while True:
+                view = memoryview(buffers[turn])
+                try:
+                    size = fp.readinto(view)
+                except http.client.IncompleteRead:
+                    size = 0  # ended early: the short-body check below says so
+                if not size:
+                    break
+                self.bytes_read += size
+                yield view[:size]
+                turn = (turn + 1) % len(buffers)
+        except (OSError, http.client.HTTPException) as err:
+            raise self._interrupted(err) from err
+        self._check_complete()
+
+    def _interrupted(self, err: Exception) -> MarketoTransientError:
+        position = self.start + self.bytes_read
+        if _is_read_timeout(err):
+            waited = f" (no byte for {self.read_timeout:g} s)" if self.read_timeout else ""
+            what = f"download stalled after {position} bytes: read timeout{waited}"
+        else:
+            what = f"download interrupted after {position} bytes ({type(err).__name__})"
+        return MarketoTransientError(what, endpoint="file", hint=RESUME_HINT)
+
+    def _check_complete(self) -> None:
         if self.total_size is not None and self.start + self.bytes_read < self.total_size:
             raise MarketoTransientError(
                 f"download ended at byte {self.start + self.bytes_read} of {self.total_size}",
@@ -106,9 +145,11 @@ class MarketoExportFile:
         self._response.close()
 
 
-def _is_read_timeout(err: requests.RequestException) -> bool:
+def _is_read_timeout(err: Exception) -> bool:
     """requests reports a read timeout inside a streamed body as a ConnectionError wrapping urllib3's."""
-    return isinstance(err, requests.Timeout) or any(isinstance(arg, ReadTimeoutError) for arg in err.args)
+    return isinstance(err, requests.Timeout | TimeoutError) or any(
+        isinstance(arg, ReadTimeoutError) for arg in err.args
+    )
 
 
 def _total_size(response: requests.Response, start: int) -> int | None:
@@ -167,8 +208,13 @@ class ResumableExportFile:
         self.log = log
         self.received = 0
 
-    def chunks(self, chunk_size: int) -> Iterator[bytes]:
-        """Yield the file's bytes from the start to ``total_size``, resuming as needed."""
+    def chunks(self, chunk_size: int, *, turns: int = 2) -> Iterator[memoryview]:
+        """
+        Yield the file from the start to ``total_size``, resuming as needed, as views of ``turns`` reused
+        buffers of ``chunk_size`` bytes (see :meth:`MarketoExportFile.readinto_chunks`): a view must be
+        consumed before ``turns - 1`` more chunks have been taken.
+        """
+        buffers = [bytearray(chunk_size) for _ in range(turns)]
         resumes = 0
         while True:
             try:
@@ -178,7 +224,7 @@ class ResumableExportFile:
                             f"Asked export {self.export_id} from byte {self.received} but the server "
                             f"answered from byte {stream.start}; cannot resume safely."
                         )
-                    for chunk in stream.iter_chunks(chunk_size):
+                    for chunk in stream.readinto_chunks(buffers):
                         self.received += len(chunk)
                         yield chunk
                 if self.received >= self.total_size:
