@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import pendulum
-from airflow.providers.common.compat.sdk import AirflowException
+from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException, AirflowSensorTimeout
 
 MARKETO_TIMEZONE = "America/Chicago"
 """Marketo's daily quotas (API calls and bulk export bytes) reset at midnight US Central."""
@@ -181,15 +181,48 @@ class MarketoExportIntegrityError(MarketoError):
         )
 
 
+class MarketoExportNotCompletedError(MarketoError):
+    """A job not Completed yet (Created, Queued, Processing) was asked for its file; a retry may help."""
+
+
+class MarketoExportFailedError(AirflowFailException, MarketoError):
+    """
+    The job ended Failed or Cancelled: final, the task fails without retrying (no retry can change it).
+
+    :ivar record: the job's status record (``status``, ``errorMsg`` ...).
+    """
+
+    def __init__(self, message: str, *, record: dict[str, Any] | None = None) -> None:
+        self.record = record
+        super().__init__(message)
+
+
+class MarketoExportTimeoutError(AirflowSensorTimeout, MarketoError):
+    """The job was not Completed before the wait's deadline; it is left running in Marketo."""
+
+
+class MarketoExportEventError(MarketoError):
+    """A status trigger's event could not be used (the status was unreadable, or the event malformed)."""
+
+
+class MarketoDownloadError(MarketoError):
+    """A download broke more often than its resume budget allows, or the server broke the Range contract."""
+
+
 __all__ = [
     "MARKETO_TIMEZONE",
     "MarketoApiError",
     "MarketoApiQuotaError",
     "MarketoAuthError",
     "MarketoConnectionConfigError",
+    "MarketoDownloadError",
     "MarketoError",
+    "MarketoExportEventError",
+    "MarketoExportFailedError",
     "MarketoExportIntegrityError",
+    "MarketoExportNotCompletedError",
     "MarketoExportQuotaError",
+    "MarketoExportTimeoutError",
     "MarketoFileNotAvailableError",
     "MarketoQueueFullError",
     "MarketoRequestError",

@@ -8,13 +8,9 @@ The hook and the operators both call :func:`build_export_request`.
 from __future__ import annotations
 
 import datetime as dt
-import ipaddress
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
-from urllib.parse import urlsplit
-
-import pendulum
 
 from airflow_provider_marketo_pm.exceptions import MarketoRequestError
 
@@ -23,20 +19,6 @@ FILTER_KEYS = ("programId", "programIds", "updatedAt", "statusNames", "isExhaust
 MAX_PROGRAM_IDS = 10
 MAX_UPDATED_AT_DAYS = 31
 _CANONICAL_POSITIVE_INT = re.compile(r"[1-9][0-9]*")
-
-
-def is_loopback_host(url_or_host: str) -> bool:
-    """Tell whether a URL (or a bare host name) points at this machine: ``localhost``, 127.0.0.0/8 or ::1."""
-    text = url_or_host.strip()
-    host = urlsplit(text).hostname if "://" in text else urlsplit(f"//{text}").hostname
-    if not host:
-        return False
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def format_marketo_datetime(value: dt.datetime) -> str:
@@ -56,7 +38,7 @@ def build_export_request(
     :param fields: REST API field names to export (non-empty, unique strings).
     :param filter: exactly one of ``programId`` / ``programIds`` (positive ints, or canonical decimal
         strings such as ``"1044"`` as Jinja renders them; sent as ints), plus optional ``updatedAt``
-        (``{"startAt", "endAt"}`` as aware datetimes or ISO strings with an offset, at most 31 days),
+        (``{"startAt", "endAt"}``, each read by :func:`parse_instant`, at most 31 days),
         ``statusNames``, ``isExhausted`` and ``nurtureCadence``.
     :param format: CSV, TSV or SSV in any case.
     :param column_header_names: optional map from a field in ``fields`` to the header written for it.
@@ -110,7 +92,7 @@ def _filter(value: Any) -> dict[str, Any]:
         )
     result: dict[str, Any] = {}
     if has_one:
-        result["programId"] = _program_id("filter.programId", value["programId"])
+        result["programId"] = parse_program_id("filter.programId", value["programId"])
     else:
         result["programIds"] = _program_ids(value["programIds"])
     if "updatedAt" in value:
@@ -129,7 +111,7 @@ def _filter(value: Any) -> dict[str, Any]:
     return result
 
 
-def _program_id(key: str, value: Any) -> int:
+def parse_program_id(key: str, value: Any) -> int:
     """
     Accept a positive int, or its canonical decimal string: Jinja renders ``{{ params.program_id }}`` to
     ``"1044"`` unless the DAG sets ``render_template_as_native_obj=True``. ``"01044"``, ``" 1044"``,
@@ -159,7 +141,7 @@ def _program_ids(value: Any) -> list[int]:
     if not 1 <= len(value) <= MAX_PROGRAM_IDS:
         rule = f"must hold 1 to {MAX_PROGRAM_IDS} program ids, not {len(value)}"
         raise MarketoRequestError(key, value, rule)
-    ids = [_program_id(key, item) for item in value]
+    ids = [parse_program_id(key, item) for item in value]
     if len(set(ids)) != len(ids):
         raise MarketoRequestError(key, value, "program ids must not repeat")
     return ids
@@ -169,8 +151,9 @@ def _updated_at(value: Any) -> dict[str, str]:
     key = "filter.updatedAt"
     if not isinstance(value, Mapping) or set(value) != {"startAt", "endAt"}:
         raise MarketoRequestError(key, value, "must be a mapping with exactly the keys startAt and endAt")
-    start = _aware_datetime(f"{key}.startAt", value["startAt"])
-    end = _aware_datetime(f"{key}.endAt", value["endAt"])
+    # Marketo takes no fractions of a second: both bounds are floored.
+    start = parse_instant(f"{key}.startAt", value["startAt"]).replace(microsecond=0)
+    end = parse_instant(f"{key}.endAt", value["endAt"]).replace(microsecond=0)
     if start >= end:
         raise MarketoRequestError(key, dict(value), "startAt must be before endAt")
     if end - start > dt.timedelta(days=MAX_UPDATED_AT_DAYS):
@@ -182,25 +165,34 @@ def _updated_at(value: Any) -> dict[str, str]:
     return {"startAt": format_marketo_datetime(start), "endAt": format_marketo_datetime(end)}
 
 
-def _aware_datetime(key: str, value: Any) -> dt.datetime:
-    """Accept an aware datetime (pendulum included) or an ISO-8601 string with an offset; drop sub-seconds."""
-    rule = "must be a timezone-aware datetime or an ISO-8601 string with an offset, e.g. 2024-01-01T00:00:00Z"
+def parse_instant(key: str, value: Any) -> dt.datetime:
+    """
+    Read a time bound as an aware UTC instant (fractions of a second kept: callers round them).
+
+    The one rule for dates and times everywhere (filters and windows): an aware datetime (pendulum
+    included) or an ISO-8601 string with an offset is converted to UTC; a date (``dt.date`` or
+    ``"2024-01-01"``) is midnight UTC, the zone Marketo reports ``updatedAt`` in. A date-time without an
+    offset (a naive datetime, ``"2024-01-01T00:00:00"``) is refused: Python would read it as the
+    machine's local time and silently shift the window.
+    """
+    rule = (
+        "must be a timezone-aware datetime, a date, or an ISO-8601 string (a date, or a date-time with an "
+        "offset), e.g. 2024-01-01 or 2024-01-01T00:00:00Z"
+    )
+    parsed: Any = value
     if isinstance(value, str):
+        text = value.strip()
         try:
-            parsed = dt.datetime.fromisoformat(value.strip())
-        except ValueError:
-            try:
-                parsed = pendulum.parse(value.strip(), strict=False)  # type: ignore[assignment]
-            except Exception as err:
-                raise MarketoRequestError(key, value, rule) from err
-        value_dt: Any = parsed
-    else:
-        value_dt = value
-    if not isinstance(value_dt, dt.datetime):
-        raise MarketoRequestError(key, value, rule)
-    if value_dt.tzinfo is None or value_dt.utcoffset() is None:
-        raise MarketoRequestError(key, value, f"{rule} (naive datetimes are ambiguous)")
-    return value_dt.astimezone(dt.UTC).replace(microsecond=0)
+            parsed = dt.date.fromisoformat(text) if len(text) == 10 else dt.datetime.fromisoformat(text)
+        except ValueError as err:
+            raise MarketoRequestError(key, value, rule) from err
+    if isinstance(parsed, dt.datetime):
+        if parsed.tzinfo is None or parsed.utcoffset() is None:
+            raise MarketoRequestError(key, value, f"{rule} (naive datetimes are ambiguous)")
+        return parsed.astimezone(dt.UTC)
+    if isinstance(parsed, dt.date):
+        return dt.datetime(parsed.year, parsed.month, parsed.day, tzinfo=dt.UTC)
+    raise MarketoRequestError(key, value, f"{rule}, not {type(value).__name__}")
 
 
 def _status_names(value: Any) -> list[str]:
@@ -227,10 +219,20 @@ def _column_header_names(value: Any, fields: list[str]) -> dict[str, str]:
     return dict(value)
 
 
+def __getattr__(name: str) -> Any:
+    """``is_loopback_host`` moved to :mod:`~airflow_provider_marketo_pm.hooks.connection_settings`."""
+    if name == "is_loopback_host":
+        from airflow_provider_marketo_pm.hooks.connection_settings import is_loopback_host
+
+        return is_loopback_host
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = [
     "EXPORT_FORMATS",
     "FILTER_KEYS",
     "build_export_request",
     "format_marketo_datetime",
-    "is_loopback_host",
+    "parse_instant",
+    "parse_program_id",
 ]

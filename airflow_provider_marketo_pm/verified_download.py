@@ -26,28 +26,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import IO, Any, Literal
 
-import requests
-import urllib3
-from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException
+from airflow.providers.common.compat.sdk import AirflowFailException
 from airflow.sdk import ObjectStoragePath
 
-from airflow_provider_marketo_pm.exceptions import MarketoExportIntegrityError, MarketoTransientError
+from airflow_provider_marketo_pm.exceptions import MarketoExportIntegrityError
+from airflow_provider_marketo_pm.export_kind import PROGRAM_MEMBERS, ExportKind
+from airflow_provider_marketo_pm.hooks.export_file import RESUMABLE_STREAM_ERRORS
 from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
 
 __all__ = ["RESUMABLE_STREAM_ERRORS", "VerifiedDownload", "public_uri"]
 
-#: A stream broken by one of these resumes from the last byte received (``Range``).
-RESUMABLE_STREAM_ERRORS: tuple[type[BaseException], ...] = (
-    MarketoTransientError,
-    requests.exceptions.ConnectionError,
-    requests.exceptions.ChunkedEncodingError,
-    requests.exceptions.Timeout,
-    urllib3.exceptions.ProtocolError,
-    urllib3.exceptions.ReadTimeoutError,
-    ConnectionError,
-    TimeoutError,
-)
-
+Chunk = bytes | memoryview
 
 #: Chunks waiting per background stage: bounds memory at about (2 x depth + 3) chunks.
 _PIPELINE_DEPTH = 3
@@ -69,8 +58,8 @@ class _ChunkPipeline:
     consumed; ``abort`` drops what is queued. After either returns no consumer runs any more.
     """
 
-    def __init__(self, consumers: Sequence[Callable[[bytes], object]], depth: int = _PIPELINE_DEPTH) -> None:
-        self._queues: list[queue.Queue[bytes | None]] = [queue.Queue(maxsize=depth) for _ in consumers]
+    def __init__(self, consumers: Sequence[Callable[[Chunk], object]], depth: int = _PIPELINE_DEPTH) -> None:
+        self._queues: list[queue.Queue[Chunk | None]] = [queue.Queue(maxsize=depth) for _ in consumers]
         self._failure: BaseException | None = None
         self._dropping = threading.Event()
         self._threads = [
@@ -80,7 +69,7 @@ class _ChunkPipeline:
         for thread in self._threads:
             thread.start()
 
-    def _consume(self, chunks: queue.Queue[bytes | None], consumer: Callable[[bytes], object]) -> None:
+    def _consume(self, chunks: queue.Queue[Chunk | None], consumer: Callable[[Chunk], object]) -> None:
         while (chunk := chunks.get()) is not None:
             if self._dropping.is_set():
                 continue  # keep draining until the end marker, so that ``put`` never blocks for good
@@ -94,7 +83,7 @@ class _ChunkPipeline:
         if self._failure is not None:
             raise _ConsumerFailed(self._failure)
 
-    def put(self, chunk: bytes) -> None:
+    def put(self, chunk: Chunk) -> None:
         self._raise_failure()
         for chunks in self._queues:
             chunks.put(chunk)
@@ -176,8 +165,9 @@ class VerifiedDownload:
         *,
         expected_size: int,
         expected_sha256: str,
+        kind: ExportKind = PROGRAM_MEMBERS,
     ) -> tuple[str, int]:
-        """Copy export ``export_id`` to ``destination``; return (sha256, bytes) of the verified file."""
+        """Copy job ``export_id`` of ``kind`` to ``destination``; return the copy's (sha256, bytes)."""
         uri = public_uri(destination)
         if destination.exists() and not self.overwrite:
             raise AirflowFailException(f"{uri} already exists; set overwrite=True to replace it.")
@@ -186,7 +176,9 @@ class VerifiedDownload:
         self._remove_stale_partials(destination)
         partial = destination.parent / f"{destination.name}.{uuid.uuid4().hex}.partial"
 
-        sha256, received = self._write_verified(hook, export_id, partial, expected_size, expected_sha256, uri)
+        sha256, received = self._write_verified(
+            hook, kind, export_id, partial, expected_size, expected_sha256, uri
+        )
         try:
             if destination.exists() and not self.overwrite:
                 raise AirflowFailException(
@@ -202,6 +194,7 @@ class VerifiedDownload:
     def _write_verified(
         self,
         hook: MarketoHook,
+        kind: ExportKind,
         export_id: str,
         partial: ObjectStoragePath,
         expected_size: int,
@@ -221,7 +214,7 @@ class VerifiedDownload:
             )
             digest = hashlib.sha256()
             pipeline = _ChunkPipeline((digest.update, sink.write))
-            received = self._stream(hook, export_id, pipeline.put, expected_size)
+            received = self._stream(hook, kind, export_id, pipeline.put, expected_size)
             pipeline.close()  # every chunk hashed and written
             if sink is not out:
                 sink.close()  # flushes the gzip trailer; leaves ``out`` open
@@ -246,43 +239,19 @@ class VerifiedDownload:
         out.close()
         return actual_sha, received
 
-    def _stream(self, hook: MarketoHook, export_id: str, write: Callable[[bytes], None], total: int) -> int:
-        """Copy the file through ``write``, resuming with Range after a broken connection."""
+    def _stream(
+        self, hook: MarketoHook, kind: ExportKind, export_id: str, write: Callable[[Chunk], None], total: int
+    ) -> int:
+        """Copy the file through ``write``; resuming a broken stream is the hook's (one budget, one place)."""
         progress = _Progress(self.log, export_id, total, self.progress_interval)
+        file = hook.read_export_file(kind, export_id, total_size=total, max_resumes=self.max_resumes)
         received = 0
-        resumes = 0
-        while True:
-            try:
-                with hook.open_program_member_export_file(export_id, start=received) as stream:
-                    if stream.start != received:
-                        raise AirflowException(
-                            f"Asked export {export_id} from byte {received} but the server answered from "
-                            f"byte {stream.start}; cannot resume safely."
-                        )
-                    for chunk in stream.iter_chunks(self.chunk_size):
-                        write(chunk)
-                        received += len(chunk)
-                        progress.update(received)
-                if received >= total:
-                    break
-                reason: BaseException | str = f"stream ended after {received} of {total} bytes"
-            except RESUMABLE_STREAM_ERRORS as err:
-                reason = err
-            resumes += 1
-            if resumes > self.max_resumes:
-                raise AirflowException(
-                    f"Download of export {export_id} broke {resumes} times (last: {reason}); "
-                    f"giving up after {received} of {total} bytes."
-                )
-            self.log.warning(
-                "Download of export %s broke at byte %d (%s); resuming with Range (%d of %d).",
-                export_id,
-                received,
-                reason,
-                resumes,
-                self.max_resumes,
-            )
-            time.sleep(min(2.0 ** (resumes - 1) * 0.5, 10.0))
+        # Each chunk is a view of a reused buffer: enough turns that no buffer is refilled while a
+        # background stage still holds it (queued or in hand: _PIPELINE_DEPTH + 1 per stage).
+        for chunk in file.chunks(self.chunk_size, turns=_PIPELINE_DEPTH + 2):
+            write(chunk)
+            received += len(chunk)
+            progress.update(received)
         progress.update(received, final=True)
         return received
 

@@ -1,5 +1,7 @@
 """Date windows and program batches that fit Marketo's program member export filter.
 
+(Both are the filter's limits, split: the module is named for the windows, its best-known half.)
+
 Marketo refuses an ``updatedAt`` filter longer than 31 days and a ``programIds`` filter with more than
 10 programs, so a long backfill over many programs becomes windows x batches export jobs.
 """
@@ -17,42 +19,16 @@ from airflow_provider_marketo_pm.validation import (
     MAX_PROGRAM_IDS,
     MAX_UPDATED_AT_DAYS,
     format_marketo_datetime,
+    parse_instant,
+    parse_program_id,
 )
 
 DateLike = dt.datetime | dt.date | str
 
 
 def to_utc(value: DateLike, *, name: str = "value") -> pendulum.DateTime:
-    """Read a bound as an aware UTC instant.
-
-    Naive datetimes are refused: Python reads them as local time, which silently shifts every window
-    by the machine's UTC offset. ISO strings without an offset (``"2024-01-01"``, as typed in a DAG
-    param) and plain dates are read as UTC, the zone Marketo reports ``updatedAt`` in.
-    """
-    if isinstance(value, dt.datetime):
-        if value.tzinfo is None or value.tzinfo.utcoffset(value) is None:
-            raise MarketoRequestError(
-                name,
-                value,
-                "a naive datetime is ambiguous: give it a timezone (e.g. pendulum.datetime(..., tz='UTC')) "
-                "so that windows do not shift with the machine's local zone",
-            )
-        return pendulum.instance(value).in_timezone("UTC")
-    if isinstance(value, dt.date):
-        return pendulum.datetime(value.year, value.month, value.day, tz="UTC")
-    if isinstance(value, str):
-        try:
-            parsed = pendulum.parse(value.strip(), tz="UTC", strict=True)
-        except (ValueError, TypeError) as err:
-            raise MarketoRequestError(name, value, "must be an ISO-8601 date or datetime") from err
-        if isinstance(parsed, pendulum.DateTime):
-            return parsed.in_timezone("UTC")
-        if isinstance(parsed, pendulum.Date):
-            return pendulum.datetime(parsed.year, parsed.month, parsed.day, tz="UTC")
-        raise MarketoRequestError(name, value, f"must be a date or datetime, not a {type(parsed).__name__}")
-    raise MarketoRequestError(
-        name, value, f"must be an aware datetime, a date or an ISO-8601 string, not {type(value).__name__}"
-    )
+    """Read a bound as an aware UTC instant, by the package's one rule (:func:`validation.parse_instant`)."""
+    return pendulum.instance(parse_instant(name, value))
 
 
 def split_updated_at(
@@ -93,8 +69,9 @@ def split_updated_at(
 def batch_program_ids(program_ids: Iterable[int | str], size: int = MAX_PROGRAM_IDS) -> list[list[int]]:
     """Group program ids into ``programIds`` filters of at most ``size`` (Marketo's cap is 10).
 
-    Duplicates are dropped (keeping first-seen order) so that no program is exported twice, and
-    numeric strings are accepted because DAG params and Variables often arrive as text.
+    Duplicates are dropped (keeping first-seen order) so that no program is exported twice. Each id is
+    read by :func:`validation.parse_program_id` (an int, or its canonical decimal string, as DAG params
+    and Variables often arrive as text).
     """
     if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= MAX_PROGRAM_IDS:
         raise MarketoRequestError("size", size, f"a programIds filter holds 1 to {MAX_PROGRAM_IDS} programs")
@@ -102,20 +79,8 @@ def batch_program_ids(program_ids: Iterable[int | str], size: int = MAX_PROGRAM_
         raise MarketoRequestError("program_ids", program_ids, "must be a list of integers, not a string")
     unique: dict[int, None] = {}
     for raw in program_ids:
-        unique[_program_id(raw)] = None
+        unique[parse_program_id("program id", raw)] = None
     if not unique:
         raise MarketoRequestError("program_ids", [], "give at least one program id")
     ids = list(unique)
     return [ids[i * size : (i + 1) * size] for i in range(math.ceil(len(ids) / size))]
-
-
-def _program_id(raw: object) -> int:
-    if isinstance(raw, int) and not isinstance(raw, bool):
-        value = raw
-    elif isinstance(raw, str) and raw.strip().isdigit():
-        value = int(raw.strip())
-    else:
-        raise MarketoRequestError("program id", raw, "must be an integer")
-    if value <= 0:
-        raise MarketoRequestError("program id", value, "must be a positive integer")
-    return value

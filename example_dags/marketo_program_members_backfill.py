@@ -73,6 +73,10 @@ export_job = program_member_export_group(
 )
 
 
+#: The demo's fallbacks when neither a DAG param nor a marketo_pm_* Variable is set.
+DEMO_DEFAULTS = {"program_ids": [1044], "destination": "file:///tmp/marketo_program_members"}
+
+
 @dag(
     dag_id="marketo_program_members_backfill",
     schedule=None,
@@ -94,7 +98,7 @@ def marketo_program_members_backfill() -> None:
         """One job per 31-day window x 10-program batch; fails before any Marketo call on bad input."""
         params = params or {}
         windows = split_updated_at(params["start"], params["end"])
-        settings = ProgramMemberExportSettings.from_params(params)
+        settings = ProgramMemberExportSettings.from_params(params, defaults=DEMO_DEFAULTS)
         batches = settings.program_batches
         jobs = []
         for window in windows:

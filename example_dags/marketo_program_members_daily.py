@@ -60,6 +60,10 @@ export_job = program_member_export_group(
 )
 
 
+#: The demo's fallbacks when neither a DAG param nor a marketo_pm_* Variable is set.
+DEMO_DEFAULTS = {"program_ids": [1044], "destination": "file:///tmp/marketo_program_members"}
+
+
 @dag(
     dag_id="marketo_program_members_daily",
     schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
@@ -77,7 +81,7 @@ def marketo_program_members_daily() -> None:
         interval_start: str, interval_end: str, day: str, params: dict[str, Any] | None = None
     ) -> list[dict[str, Any]]:
         """One job per batch of 10 programs, all filtered on this run's data interval."""
-        settings = ProgramMemberExportSettings.from_params(params)
+        settings = ProgramMemberExportSettings.from_params(params, defaults=DEMO_DEFAULTS)
         windows = split_updated_at(interval_start, interval_end)
         # A day is one window; a longer custom interval would simply number more files.
         batches = settings.program_batches

@@ -51,6 +51,10 @@ export_job = program_member_export_group(
 )
 
 
+#: The demo's fallbacks when neither a DAG param nor a marketo_pm_* Variable is set.
+DEMO_DEFAULTS = {"program_ids": [1044], "destination": "file:///tmp/marketo_program_members"}
+
+
 @dag(
     dag_id="marketo_program_members_snapshot",
     schedule=CronTriggerTimetable("0 6 * * 1", timezone="UTC"),
@@ -69,7 +73,7 @@ def marketo_program_members_snapshot() -> None:
     @task
     def plan_exports(ds: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         """One job per batch of 10 programs, with no updatedAt filter."""
-        settings = ProgramMemberExportSettings.from_params(params)
+        settings = ProgramMemberExportSettings.from_params(params, defaults=DEMO_DEFAULTS)
         status_names = (params or {}).get("status_names")
         jobs = []
         for number, batch in enumerate(settings.program_batches):

@@ -101,7 +101,7 @@ def test_aware_datetimes_are_sent_in_utc_without_fraction():
          {}, "filter.updatedAt.startAt", "naive"),
         (FIELDS, window(JAN1, "yesterday"),
          {}, "filter.updatedAt.endAt", "ISO-8601"),
-        (FIELDS, window(JAN1, dt.date(2024, 1, 2)),
+        (FIELDS, window(JAN1, 20240102),
          {}, "filter.updatedAt.endAt", "timezone-aware datetime"),
         (FIELDS, {"programId": 1, "statusNames": []}, {}, "filter.statusNames", "non-empty list"),
         (FIELDS, {"programId": 1, "statusNames": "Member"}, {}, "filter.statusNames", "non-empty list"),
@@ -233,3 +233,9 @@ def test_input_is_not_mutated():
 )
 def test_is_loopback_host(url, expected):
     assert is_loopback_host(url) is expected
+
+
+def test_dates_in_a_filter_are_midnight_utc_as_in_windows():
+    # One rule for dates everywhere (windows.split_updated_at reads them the same way).
+    body = build_export_request(FIELDS, window("2024-01-01", dt.date(2024, 1, 2)))
+    assert body["filter"]["updatedAt"] == {"startAt": JAN1, "endAt": JAN2}

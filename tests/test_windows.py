@@ -112,9 +112,16 @@ class TestSplitUpdatedAt:
             {"startAt": "2024-05-31T22:00:00Z", "endAt": "2024-06-02T00:00:00Z"}
         ]
 
-    def test_iso_strings_with_offset_are_converted_and_without_offset_read_as_utc(self):
-        windows = split_updated_at("2024-06-01T02:00:00+02:00", "2024-06-01T12:00:00")
+    def test_iso_strings_with_offset_are_converted_to_utc(self):
+        windows = split_updated_at("2024-06-01T02:00:00+02:00", "2024-06-01T12:00:00Z")
         assert windows == [{"startAt": "2024-06-01T00:00:00Z", "endAt": "2024-06-01T12:00:00Z"}]
+
+    def test_iso_date_times_without_offset_are_refused_as_in_filters(self):
+        # One rule with the create filter (validation.parse_instant): a date-time without an offset
+        # would be read in the machine's zone, so it is refused; a bare date is midnight UTC.
+        with pytest.raises(MarketoRequestError, match="naive") as caught:
+            split_updated_at("2024-06-01", "2024-06-01T12:00:00")
+        assert caught.value.key == "end"
 
     def test_dates_are_midnight_utc(self):
         windows = split_updated_at(pendulum.date(2024, 1, 1), dt.date(2024, 1, 2))
@@ -182,7 +189,13 @@ class TestBatchProgramIds:
         assert [len(b) for b in batch_program_ids(range(1, 21))] == [10, 10]
 
     def test_duplicates_dropped_and_numeric_strings_accepted(self):
-        assert batch_program_ids([1044, "1045", 1044, " 1046 "]) == [[1044, 1045, 1046]]
+        assert batch_program_ids([1044, "1045", 1044, "1046"]) == [[1044, 1045, 1046]]
+
+    @pytest.mark.parametrize("bad", [" 1046 ", "01044", "+5"])
+    def test_program_ids_follow_the_filter_rule(self, bad):
+        # One parser with the create filter (validation.parse_program_id): canonical decimal text only.
+        with pytest.raises(MarketoRequestError, match="leading zeros"):
+            batch_program_ids([bad])
 
     def test_smaller_batches(self):
         assert batch_program_ids([1, 2, 3], size=2) == [[1, 2], [3]]

@@ -6,13 +6,13 @@ readable, and testable, without any HTTP.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
 from airflow_provider_marketo_pm.exceptions import MarketoConnectionConfigError
-from airflow_provider_marketo_pm.validation import is_loopback_host
 
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_MAX_RETRIES = 5
@@ -46,6 +46,20 @@ class MarketoConnectionSettings:
     retry_min_wait: float = DEFAULT_RETRY_MIN_WAIT
     retry_max_wait: float = DEFAULT_RETRY_MAX_WAIT
     retry_max_time: float = DEFAULT_RETRY_MAX_TIME
+
+
+def is_loopback_host(url_or_host: str) -> bool:
+    """Tell whether a URL (or a bare host name) points at this machine: ``localhost``, 127.0.0.0/8 or ::1."""
+    text = url_or_host.strip()
+    host = urlsplit(text).hostname if "://" in text else urlsplit(f"//{text}").hostname
+    if not host:
+        return False
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def resolve_base_url(
@@ -184,4 +198,4 @@ def _positive_number(conn_id: str, name: str, value: Any, minimum: float = 1e-9)
     return number
 
 
-__all__ = ["MarketoConnectionSettings", "parse_connection_settings", "resolve_base_url"]
+__all__ = ["MarketoConnectionSettings", "is_loopback_host", "parse_connection_settings", "resolve_base_url"]

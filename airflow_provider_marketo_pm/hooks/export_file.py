@@ -1,18 +1,28 @@
-"""A Completed export's ``file.json`` answer, streamed in chunks so a file of any size never sits in memory.
+"""A Completed export's ``file.json``, streamed in chunks so a file of any size never sits in memory.
 
-Downloads resume: a cut connection, or a body shorter than the size Marketo announced, raises a transient
-error that tells the caller to open the file again from the bytes it already has (a Range request).
+:class:`MarketoExportFile` is one answer: a cut connection, or a body shorter than the size Marketo
+announced, raises a transient error. :class:`ResumableExportFile` is the one place that resumes: it opens
+the file again from the bytes already received (a Range request), within one budget.
 """
 
 from __future__ import annotations
 
+import http.client
 import json
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
+from typing import Any
 
 import requests
+import urllib3
 from urllib3.exceptions import ReadTimeoutError
 
-from airflow_provider_marketo_pm.exceptions import MarketoApiError, MarketoTransientError
+from airflow_provider_marketo_pm.exceptions import (
+    MarketoApiError,
+    MarketoDownloadError,
+    MarketoTransientError,
+)
 from airflow_provider_marketo_pm.hooks.error_classification import error_from_envelope, error_from_http_status
 
 ENVELOPE_PEEK_LIMIT = 64 * 1024
@@ -78,13 +88,51 @@ class MarketoExportFile:
                     self.bytes_read += len(chunk)
                     yield chunk
         except requests.RequestException as err:
-            position = self.start + self.bytes_read
-            if _is_read_timeout(err):
-                waited = f" (no byte for {self.read_timeout:g} s)" if self.read_timeout else ""
-                what = f"download stalled after {position} bytes: read timeout{waited}"
-            else:
-                what = f"download interrupted after {position} bytes ({type(err).__name__})"
-            raise MarketoTransientError(what, endpoint="file", hint=RESUME_HINT) from err
+            raise self._interrupted(err) from err
+        self._check_complete()
+
+    def readinto_chunks(self, buffers: Sequence[bytearray]) -> Iterator[memoryview]:
+        """
+        Yield the body as views of ``buffers``, filled straight from the socket (``readinto``) and used in
+        turn: no new bytes object per chunk. The caller must be done with a view before the turn comes
+        back to its buffer. Errors as :meth:`iter_chunks`.
+
+        Reads through the ``http.client`` response under urllib3 (urllib3's own ``readinto`` reads a new
+        bytes object and copies it). A content-encoded body (gzip on the wire), which only urllib3
+        decodes, is read through :meth:`iter_chunks` instead.
+        """
+        fp = getattr(self._response.raw, "_fp", None)
+        if not isinstance(fp, http.client.HTTPResponse) or self._response.headers.get("Content-Encoding"):
+            for chunk in self.iter_chunks(len(buffers[0])):
+                yield memoryview(chunk)
+            return
+        turn = 0
+        try:
+            while True:
+                view = memoryview(buffers[turn])
+                try:
+                    size = fp.readinto(view)
+                except http.client.IncompleteRead:
+                    size = 0  # ended early: the short-body check below says so
+                if not size:
+                    break
+                self.bytes_read += size
+                yield view[:size]
+                turn = (turn + 1) % len(buffers)
+        except (OSError, http.client.HTTPException) as err:
+            raise self._interrupted(err) from err
+        self._check_complete()
+
+    def _interrupted(self, err: Exception) -> MarketoTransientError:
+        position = self.start + self.bytes_read
+        if _is_read_timeout(err):
+            waited = f" (no byte for {self.read_timeout:g} s)" if self.read_timeout else ""
+            what = f"download stalled after {position} bytes: read timeout{waited}"
+        else:
+            what = f"download interrupted after {position} bytes ({type(err).__name__})"
+        return MarketoTransientError(what, endpoint="file", hint=RESUME_HINT)
+
+    def _check_complete(self) -> None:
         if self.total_size is not None and self.start + self.bytes_read < self.total_size:
             raise MarketoTransientError(
                 f"download ended at byte {self.start + self.bytes_read} of {self.total_size}",
@@ -97,9 +145,11 @@ class MarketoExportFile:
         self._response.close()
 
 
-def _is_read_timeout(err: requests.RequestException) -> bool:
+def _is_read_timeout(err: Exception) -> bool:
     """requests reports a read timeout inside a streamed body as a ConnectionError wrapping urllib3's."""
-    return isinstance(err, requests.Timeout) or any(isinstance(arg, ReadTimeoutError) for arg in err.args)
+    return isinstance(err, requests.Timeout | TimeoutError) or any(
+        isinstance(arg, ReadTimeoutError) for arg in err.args
+    )
 
 
 def _total_size(response: requests.Response, start: int) -> int | None:
@@ -111,4 +161,94 @@ def _total_size(response: requests.Response, start: int) -> int | None:
     return start + int(length) if length and length.isdigit() else None
 
 
-__all__ = ["MarketoExportFile"]
+#: A stream broken by one of these is resumed from the last byte received (``Range``).
+RESUMABLE_STREAM_ERRORS: tuple[type[BaseException], ...] = (
+    MarketoTransientError,
+    requests.exceptions.ConnectionError,
+    requests.exceptions.ChunkedEncodingError,
+    requests.exceptions.Timeout,
+    urllib3.exceptions.ProtocolError,
+    urllib3.exceptions.ReadTimeoutError,
+    ConnectionError,
+    TimeoutError,
+)
+
+FileOpener = Callable[[int], AbstractContextManager[MarketoExportFile]]
+"""Opens the file from a byte offset, one attempt (no retry of its own: the resumes are the retries)."""
+
+
+class ResumableExportFile:
+    """
+    A whole export file as chunks, resumed with ``Range`` after a failed open or a broken stream.
+
+    Every failure counts against one budget, ``max_resumes`` (a failed open is not retried on its own as
+    well), and the wait before each resume comes from the connection's retry policy (exponential, with
+    jitter). Worst case: ``1 + max_resumes`` file calls. A failure of the caller (hashing, writing) happens
+    outside this generator and is never resumed.
+
+    :param open_at: opens the file from a byte offset (a single attempt).
+    :param wait_before: seconds to wait before resume number n (1 for the first).
+    """
+
+    def __init__(
+        self,
+        export_id: str,
+        open_at: FileOpener,
+        *,
+        total_size: int,
+        max_resumes: int,
+        wait_before: Callable[[int], float],
+        log: Any,
+    ) -> None:
+        self.export_id = export_id
+        self._open_at = open_at
+        self.total_size = total_size
+        self.max_resumes = max_resumes
+        self._wait_before = wait_before
+        self.log = log
+        self.received = 0
+
+    def chunks(self, chunk_size: int, *, turns: int = 2) -> Iterator[memoryview]:
+        """
+        Yield the file from the start to ``total_size``, resuming as needed, as views of ``turns`` reused
+        buffers of ``chunk_size`` bytes (see :meth:`MarketoExportFile.readinto_chunks`): a view must be
+        consumed before ``turns - 1`` more chunks have been taken.
+        """
+        buffers = [bytearray(chunk_size) for _ in range(turns)]
+        resumes = 0
+        while True:
+            try:
+                with self._open_at(self.received) as stream:
+                    if stream.start != self.received:
+                        raise MarketoDownloadError(
+                            f"Asked export {self.export_id} from byte {self.received} but the server "
+                            f"answered from byte {stream.start}; cannot resume safely."
+                        )
+                    for chunk in stream.readinto_chunks(buffers):
+                        self.received += len(chunk)
+                        yield chunk
+                if self.received >= self.total_size:
+                    return
+                reason: BaseException | str = f"stream ended after {self.received} of {self.total_size} bytes"
+            except RESUMABLE_STREAM_ERRORS as err:
+                reason = err
+            resumes += 1
+            if resumes > self.max_resumes:
+                raise MarketoDownloadError(
+                    f"Download of export {self.export_id} broke {resumes} times (last: {reason}); "
+                    f"giving up after {self.received} of {self.total_size} bytes."
+                )
+            wait = self._wait_before(resumes)
+            self.log.warning(
+                "Download of export %s broke at byte %d (%s); resuming with Range in %.1f s (%d of %d).",
+                self.export_id,
+                self.received,
+                reason,
+                wait,
+                resumes,
+                self.max_resumes,
+            )
+            time.sleep(wait)
+
+
+__all__ = ["RESUMABLE_STREAM_ERRORS", "MarketoExportFile", "ResumableExportFile"]

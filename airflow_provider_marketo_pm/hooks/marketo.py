@@ -1,31 +1,46 @@
 """MarketoHook: the one place that talks to Marketo's REST and Bulk Program Member Extract APIs.
 
-Built on the http provider's ``HttpHook`` the way the dbt Cloud provider builds its hook: a ``requests``
-session of our own for the worker (so connection extras are never sent as headers) and an ``aiohttp`` path
-for the trigger. This module holds the endpoints and the two transports; the rules they share live next
-to it: the connection (``connection_settings``), the process-wide token (``token_cache``), reading answers
-(``answers``, ``error_classification``), retries (``retry_policy``) and the streamed file (``export_file``).
+A plain Airflow ``BaseHook`` with a ``requests`` session for the worker and an ``aiohttp`` session for the
+triggerer, as the dbt Cloud provider's hook has. It does not subclass the http provider's ``HttpHook``:
+every Marketo call needs a bearer token, reads Marketo's error envelope inside an HTTP 200 and raises the
+classified errors, so ``HttpHook``'s public ``run``/``run_and_check``/``run_with_advanced_retry`` would only
+look as if they worked. This module holds the endpoints and the two transports; the rules they share live next
+to it: the connection (``connection_settings``), the process-wide token (``token_cache``), reading
+answers (``marketo_responses``, ``error_classification``), retries (``retry_policy``) and the streamed,
+resumed file (``export_file``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from functools import cached_property
 from typing import Any, ClassVar, TypeVar
-from urllib.parse import quote
 
 import aiohttp
 import requests
 import tenacity
-from airflow.providers.http.hooks.http import HttpHook
+from airflow.providers.common.compat.sdk import BaseHook
 
 from airflow_provider_marketo_pm import __version__
-from airflow_provider_marketo_pm.exceptions import MarketoApiError, MarketoAuthError, MarketoRequestError
+from airflow_provider_marketo_pm.exceptions import (
+    MarketoApiError,
+    MarketoAuthError,
+    MarketoExportFailedError,
+    MarketoExportTimeoutError,
+    MarketoRequestError,
+)
+from airflow_provider_marketo_pm.export_kind import (
+    PROGRAM_MEMBERS,
+    ExportKind,
+    ExportRequest,
+    program_member_export_request,
+)
+from airflow_provider_marketo_pm.export_status import ExportState, jittered_interval, read_export_status
 from airflow_provider_marketo_pm.get_provider_info import CONNECTION_UI_FIELD_BEHAVIOUR
-from airflow_provider_marketo_pm.hooks.answers import first_record, payload_from_answer, token_from_answer
 from airflow_provider_marketo_pm.hooks.connection_settings import (
     MarketoConnectionSettings,
     parse_connection_settings,
@@ -35,19 +50,15 @@ from airflow_provider_marketo_pm.hooks.error_classification import (
     error_from_network,
     explain_fresh_token_refused,
 )
-from airflow_provider_marketo_pm.hooks.export_file import MarketoExportFile
-from airflow_provider_marketo_pm.hooks.retry_policy import retry_policy
+from airflow_provider_marketo_pm.hooks.export_file import MarketoExportFile, ResumableExportFile
+from airflow_provider_marketo_pm.hooks.marketo_responses import (
+    first_record,
+    payload_from_answer,
+    token_from_answer,
+)
+from airflow_provider_marketo_pm.hooks.retry_policy import RetryPolicy
 from airflow_provider_marketo_pm.hooks.token_cache import AccessTokenCache, TokenKey
-from airflow_provider_marketo_pm.validation import build_export_request
-
-try:
-    from airflow.sdk.log import amask_secret, mask_secret
-except ImportError:  # pragma: no cover - older task SDKs
-    from airflow.providers.common.compat.sdk import mask_secret
-
-    async def amask_secret(secret: Any, name: str | None = None) -> None:  # type: ignore[misc]
-        mask_secret(secret, name)
-
+from airflow_provider_marketo_pm.version_compat import aget_connection_and_extra, amask_secret, mask_secret
 
 T = TypeVar("T")
 
@@ -55,10 +66,10 @@ DEFAULT_TOKEN_REFRESH_MARGIN = 60.0
 USER_AGENT = f"airflow-provider-marketo-pm/{__version__}"
 
 DESCRIBE_PATH = "/rest/v1/programs/members/describe.json"
-EXPORTS_PATH = "/bulk/v1/program/members/export"
+EXPORTS_PATH = PROGRAM_MEMBERS.path
 
 
-class MarketoHook(HttpHook):
+class MarketoHook(BaseHook):
     """
     Interact with Marketo's Bulk Program Member Extract API.
 
@@ -98,7 +109,7 @@ class MarketoHook(HttpHook):
             raise ValueError(
                 f"retry_min_wait={retry_min_wait} must not exceed retry_max_wait={retry_max_wait}"
             )
-        super().__init__(method="GET", http_conn_id=marketo_conn_id)
+        super().__init__()
         self.marketo_conn_id = marketo_conn_id
         self.timeout = timeout
         self.max_retries = max_retries
@@ -141,21 +152,9 @@ class MarketoHook(HttpHook):
         mask_secret(settings.client_secret)
         return settings
 
-    async def _aget_settings(self) -> MarketoConnectionSettings:
+    async def aget_settings(self) -> MarketoConnectionSettings:
         """The parsed connection through the async lookup, for the triggerer's event loop."""
-        try:
-            from airflow.providers.common.compat.connection import (
-                get_async_connection,
-                get_async_extra_dejson,
-            )
-        except ImportError:  # pragma: no cover - older common-compat
-            from asgiref.sync import sync_to_async
-
-            conn = await sync_to_async(self.get_connection)(self.marketo_conn_id)
-            extra = await sync_to_async(lambda: conn.extra_dejson)()
-        else:
-            conn = await get_async_connection(self.marketo_conn_id)
-            extra = await get_async_extra_dejson(conn)
+        conn, extra = await aget_connection_and_extra(self.marketo_conn_id)
         settings = self._settings_from(conn, extra)
         await amask_secret(settings.client_secret)
         return settings
@@ -191,16 +190,14 @@ class MarketoHook(HttpHook):
         """
         Build the ``requests`` session for Marketo calls.
 
-        Unlike ``HttpHook.get_conn`` it never turns connection extras into HTTP headers (they hold settings,
-        not headers) and it sets no auth: the bearer token is added per call. ``extra_options`` is ignored.
+        Connection extras are settings, never HTTP headers, and no auth is set: the bearer token is added per
+        call. ``extra_options`` is accepted for ``get_conn``'s usual signature and ignored.
         """
         session = requests.Session()
-        self.base_url = self.settings.base_url
-        self._base_url_initialized = True
         session.headers.update({"Accept": "application/json", "User-Agent": USER_AGENT})
         if headers:
             session.headers.update(headers)
-        return self._configure_session_from_mount_adapters(session)
+        return session
 
     @cached_property
     def _session(self) -> requests.Session:
@@ -311,7 +308,7 @@ class MarketoHook(HttpHook):
     # -- retries and token replay, sync and async ---------------------------------------------------------
 
     def _retry_policy(self, settings: MarketoConnectionSettings, endpoint: str) -> dict[str, Any]:
-        return retry_policy(settings, endpoint, log=self.log)
+        return RetryPolicy.from_settings(settings).tenacity_kwargs(endpoint, log=self.log)
 
     def _with_retries(self, endpoint: str, call: Callable[[], T]) -> T:
         return tenacity.Retrying(**self._retry_policy(self.settings, endpoint))(call)
@@ -400,7 +397,7 @@ class MarketoHook(HttpHook):
         The connection comes from the async lookup: the sync Connection API must not run in an event loop.
         The call reuses the hook's session: whoever makes async calls closes it with :meth:`aclose`.
         """
-        settings = await self._aget_settings()
+        settings = await self.aget_settings()
         session = self._aiohttp_session(settings)
 
         async def once(token: str) -> dict[str, Any]:
@@ -425,63 +422,57 @@ class MarketoHook(HttpHook):
 
         return await self._awith_retries(settings, endpoint, with_replay)
 
-    # -- endpoints --------------------------------------------------------------------------------------
+    # -- the export lifecycle, written once for every export kind ------------------------------------------
 
     def describe_program_members(self) -> list[dict[str, Any]]:
         """Return the describe records of program members (fields, searchable fields, dedupe fields)."""
         return list(self._call_json("describe", "GET", DESCRIBE_PATH).get("result") or [])
 
-    def create_program_member_export(
-        self,
-        fields: Sequence[str],
-        filter: Mapping[str, Any],
-        format: str = "CSV",
-        column_header_names: Mapping[str, str] | None = None,
-    ) -> dict[str, Any]:
-        """Validate the request (no call if it is bad), create the job and return its record (``Created``)."""
-        body = build_export_request(fields, filter, format, column_header_names)
-        return first_record(
-            self._call_json("create", "POST", f"{EXPORTS_PATH}/create.json", body=body), "create"
-        )
+    def create_export(self, request: ExportRequest) -> dict[str, Any]:
+        """Create a job for a validated request and return its record (``Created``)."""
+        kind = request.kind
+        payload = self._call_json("create", "POST", kind.create_path, body=request.body)
+        return first_record(payload, "create")
 
-    def enqueue_program_member_export(self, export_id: str) -> dict[str, Any]:
+    def enqueue_export(self, kind: ExportKind, export_id: str) -> dict[str, Any]:
         """
         Put a Created job in Marketo's bulk queue and return its status record.
 
         1029 "Job already queued" counts as success (the current status is returned), so a replayed enqueue
         is harmless. A full queue raises :class:`MarketoQueueFullError`; enqueue again later.
         """
-        path = _export_path(export_id, "enqueue")
         try:
-            return first_record(self._call_json("enqueue", "POST", path), "enqueue")
+            return first_record(
+                self._call_json("enqueue", "POST", kind.job_path(export_id, "enqueue")), "enqueue"
+            )
         except MarketoApiError as err:
             if err.code == "1029" and "already queued" in err.message.lower():
                 self.log.info("Export %s was already queued: reading its status", export_id)
-                return self.get_program_member_export_status(export_id)
+                return self.get_export_status(kind, export_id)
             raise
 
-    def get_program_member_export_status(self, export_id: str) -> dict[str, Any]:
+    def get_export_status(self, kind: ExportKind, export_id: str) -> dict[str, Any]:
         """Return the job's status record (status, numberOfRecords, fileSize, fileChecksum, errorMsg ...)."""
-        return first_record(self._call_json("status", "GET", _export_path(export_id, "status")), "status")
+        return first_record(self._call_json("status", "GET", kind.job_path(export_id, "status")), "status")
 
-    async def aget_program_member_export_status(self, export_id: str) -> dict[str, Any]:
+    async def aget_export_status(self, kind: ExportKind, export_id: str) -> dict[str, Any]:
         """Status record of a job, for the triggerer: async connection lookup, aiohttp, same errors."""
-        payload = await self._acall_json("status", "GET", _export_path(export_id, "status"))
+        payload = await self._acall_json("status", "GET", kind.job_path(export_id, "status"))
         return first_record(payload, "status")
 
-    def cancel_program_member_export(self, export_id: str) -> dict[str, Any]:
+    def cancel_export(self, kind: ExportKind, export_id: str) -> dict[str, Any]:
         """Cancel a job that is not finished yet and return its record."""
-        return first_record(self._call_json("cancel", "POST", _export_path(export_id, "cancel")), "cancel")
+        return first_record(self._call_json("cancel", "POST", kind.job_path(export_id, "cancel")), "cancel")
 
-    async def acancel_program_member_export(self, export_id: str) -> dict[str, Any]:
+    async def acancel_export(self, kind: ExportKind, export_id: str) -> dict[str, Any]:
         """Cancel a job from the triggerer (a trigger's ``on_kill``) without blocking its event loop."""
-        payload = await self._acall_json("cancel", "POST", _export_path(export_id, "cancel"))
+        payload = await self._acall_json("cancel", "POST", kind.job_path(export_id, "cancel"))
         return first_record(payload, "cancel")
 
-    def list_program_member_exports(
-        self, status: str | Sequence[str] | None = None, *, batch_size: int | None = None
+    def list_exports(
+        self, kind: ExportKind, status: str | Sequence[str] | None = None, *, batch_size: int | None = None
     ) -> list[dict[str, Any]]:
-        """List this API user's export jobs of the last 7 days, following ``nextPageToken`` to the end."""
+        """List this API user's jobs of a kind of the last 7 days, following ``nextPageToken`` to the end."""
         params: dict[str, Any] = {}
         if status:
             params["status"] = status if isinstance(status, str) else ",".join(status)
@@ -490,7 +481,7 @@ class MarketoHook(HttpHook):
         jobs: list[dict[str, Any]] = []
         seen_tokens: set[str] = set()
         while True:
-            payload = self._call_json("list", "GET", f"{EXPORTS_PATH}.json", params=params)
+            payload = self._call_json("list", "GET", kind.list_path, params=params)
             page = payload.get("result") or []
             jobs.extend(dict(job) for job in page)
             next_token = payload.get("nextPageToken")
@@ -499,18 +490,73 @@ class MarketoHook(HttpHook):
             seen_tokens.add(next_token)
             params["nextPageToken"] = next_token
 
-    @contextmanager
-    def open_program_member_export_file(self, export_id: str, start: int = 0) -> Iterator[MarketoExportFile]:
+    def check_export(self, kind: ExportKind, export_id: str) -> dict[str, Any] | None:
+        """
+        One status call: the Completed record, ``None`` while pending; Failed/Cancelled raise
+        :class:`MarketoExportFailedError` (final). The sensor's poke and :meth:`wait_for_export` use it.
+        """
+        record = self.get_export_status(kind, export_id)
+        status = read_export_status(record)
+        if status.state is ExportState.ERROR:
+            raise MarketoExportFailedError(status.message, record=record)
+        self.log.info(status.message)
+        return record if status.state is ExportState.DONE else None
+
+    def wait_for_export(
+        self, kind: ExportKind, export_id: str, *, poll_interval: float, timeout: float
+    ) -> dict[str, Any]:
+        """
+        Poll until the job is Completed and return its record, from a worker (as dbt's
+        ``wait_for_job_run_status``); Failed/Cancelled raise :class:`MarketoExportFailedError`, the deadline
+        :class:`MarketoExportTimeoutError`. The first check is at once.
+        """
+        deadline = time.monotonic() + timeout
+        while (record := self.check_export(kind, export_id)) is None:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise MarketoExportTimeoutError(
+                    f"Timed out waiting for Marketo export {export_id} to complete."
+                )
+            time.sleep(min(jittered_interval(poll_interval), remaining))
+        return record
+
+    def open_export_file(
+        self, kind: ExportKind, export_id: str, start: int = 0
+    ) -> AbstractContextManager[MarketoExportFile]:
         """
         Open a Completed job's file for streaming, from byte ``start`` (a Range request when > 0).
 
         Yields a :class:`MarketoExportFile`; read it with ``iter_chunks()``. The file is never loaded into
-        memory. A 404 raises :class:`MarketoFileNotAvailableError`.
+        memory. A 404 raises :class:`MarketoFileNotAvailableError`. The open is retried by the connection's
+        retry policy; :meth:`read_export_file` resumes whole downloads instead.
         """
+        return self._open_file(kind, export_id, start, retry=True)
+
+    def read_export_file(
+        self, kind: ExportKind, export_id: str, *, total_size: int, max_resumes: int
+    ) -> ResumableExportFile:
+        """
+        The whole file of a Completed job as chunks (``.chunks(size)``), resumed with Range after a failed
+        open or a broken stream, at most ``max_resumes`` times in all (see :class:`ResumableExportFile`).
+        """
+        policy = RetryPolicy.from_settings(self.settings)
+        return ResumableExportFile(
+            export_id,
+            lambda start: self._open_file(kind, export_id, start, retry=False),
+            total_size=total_size,
+            max_resumes=max_resumes,
+            wait_before=policy.wait_before,
+            log=self.log,
+        )
+
+    @contextmanager
+    def _open_file(
+        self, kind: ExportKind, export_id: str, start: int, *, retry: bool
+    ) -> Iterator[MarketoExportFile]:
         if isinstance(start, bool) or not isinstance(start, int) or start < 0:
             raise MarketoRequestError("start", start, "must be a byte offset >= 0")
         settings = self.settings
-        path = _export_path(export_id, "file")
+        path = kind.job_path(export_id, "file")
         range_header = {"Range": f"bytes={start}-"} if start else {}
 
         def once(token: str) -> MarketoExportFile:
@@ -529,11 +575,63 @@ class MarketoHook(HttpHook):
                 response.close()
                 raise
 
-        export_file = self._with_retries("file", lambda: self._with_token_replay(once))
+        def replayed() -> MarketoExportFile:
+            return self._with_token_replay(once)
+
+        export_file = self._with_retries("file", replayed) if retry else replayed()
         try:
             yield export_file
         finally:
             export_file.close()
+
+    # -- program members: the lifecycle above for PROGRAM_MEMBERS (the README's API) -----------------------
+
+    def create_program_member_export(
+        self,
+        fields: Sequence[str] | ExportRequest,
+        filter: Mapping[str, Any] | None = None,
+        format: str = "CSV",
+        column_header_names: Mapping[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """
+        Create a program member job and return its record (``Created``): from an :class:`ExportRequest`,
+        or from the request's parts, validated first (no call is made if they are bad).
+        """
+        if isinstance(fields, ExportRequest):
+            return self.create_export(fields)
+        return self.create_export(program_member_export_request(fields, filter, format, column_header_names))
+
+    def enqueue_program_member_export(self, export_id: str) -> dict[str, Any]:
+        """See :meth:`enqueue_export`."""
+        return self.enqueue_export(PROGRAM_MEMBERS, export_id)
+
+    def get_program_member_export_status(self, export_id: str) -> dict[str, Any]:
+        """See :meth:`get_export_status`."""
+        return self.get_export_status(PROGRAM_MEMBERS, export_id)
+
+    async def aget_program_member_export_status(self, export_id: str) -> dict[str, Any]:
+        """See :meth:`aget_export_status`."""
+        return await self.aget_export_status(PROGRAM_MEMBERS, export_id)
+
+    def cancel_program_member_export(self, export_id: str) -> dict[str, Any]:
+        """See :meth:`cancel_export`."""
+        return self.cancel_export(PROGRAM_MEMBERS, export_id)
+
+    async def acancel_program_member_export(self, export_id: str) -> dict[str, Any]:
+        """See :meth:`acancel_export`."""
+        return await self.acancel_export(PROGRAM_MEMBERS, export_id)
+
+    def list_program_member_exports(
+        self, status: str | Sequence[str] | None = None, *, batch_size: int | None = None
+    ) -> list[dict[str, Any]]:
+        """See :meth:`list_exports`."""
+        return self.list_exports(PROGRAM_MEMBERS, status, batch_size=batch_size)
+
+    def open_program_member_export_file(
+        self, export_id: str, start: int = 0
+    ) -> AbstractContextManager[MarketoExportFile]:
+        """See :meth:`open_export_file`."""
+        return self.open_export_file(PROGRAM_MEMBERS, export_id, start)
 
 
 def _token_form(settings: MarketoConnectionSettings) -> dict[str, str]:
@@ -543,12 +641,6 @@ def _token_form(settings: MarketoConnectionSettings) -> dict[str, str]:
         "client_id": settings.client_id,
         "client_secret": settings.client_secret,
     }
-
-
-def _export_path(export_id: str, action: str) -> str:
-    if not isinstance(export_id, str) or not export_id.strip():
-        raise MarketoRequestError("export_id", export_id, "must be a non-empty string (the exportId)")
-    return f"{EXPORTS_PATH}/{quote(export_id, safe='')}/{action}.json"
 
 
 __all__ = ["MarketoConnectionSettings", "MarketoExportFile", "MarketoHook"]

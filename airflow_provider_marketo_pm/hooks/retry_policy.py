@@ -1,12 +1,21 @@
-"""When the hook retries a Marketo call, and how long it waits in between (tenacity).
+"""When a Marketo call is tried again, and how long to wait in between: one policy, from the connection.
 
 Bounded in attempts and in time, exponential with jitter so that parallel tasks sharing Marketo's rate
 (606) and concurrency (615) limits do not retry in step. Only errors marked ``retryable`` are retried; when
 the budget runs out the last error is raised as :class:`MarketoTransientError` saying how long it tried.
+
+The same :class:`RetryPolicy` shapes the three places that try again, and their budgets never multiply:
+
+- a JSON call (token, create, enqueue, status, cancel) is retried by tenacity within the policy;
+- a download's file calls are single attempts: :class:`~airflow_provider_marketo_pm.hooks.export_file.
+  ResumableExportFile` resumes a failed open or a broken stream, waiting :meth:`RetryPolicy.wait_before`;
+- the status trigger's polls are single attempts, and it tolerates ``max_retries`` failed polls in a row.
 """
 
 from __future__ import annotations
 
+import random
+from dataclasses import dataclass
 from typing import Any
 
 import tenacity
@@ -15,42 +24,73 @@ from airflow_provider_marketo_pm.exceptions import MarketoApiError, MarketoTrans
 from airflow_provider_marketo_pm.hooks.connection_settings import MarketoConnectionSettings
 
 
-def retry_policy(settings: MarketoConnectionSettings, endpoint: str, *, log: Any) -> dict[str, Any]:
-    """Keyword arguments for ``tenacity.Retrying`` / ``AsyncRetrying`` around one call of ``endpoint``."""
+@dataclass(frozen=True)
+class RetryPolicy:
+    """
+    :param max_retries: tries after the first one.
+    :param min_wait: the first wait in seconds; each next one doubles, plus 0..min_wait of jitter.
+    :param max_wait: the longest single wait (before jitter).
+    :param max_time: stop trying one call after this many seconds.
+    """
 
-    def give_up(state: tenacity.RetryCallState) -> Any:
-        error = state.outcome.exception() if state.outcome else None
-        if not isinstance(error, MarketoApiError):  # pragma: no cover - retry only takes these
-            raise RuntimeError("retries ended without an error")
-        raise MarketoTransientError(
-            error.message,
-            code=error.code,
-            request_id=error.request_id,
-            endpoint=error.endpoint,
-            http_status=error.http_status,
-            hint=f"Gave up after {state.attempt_number} attempts in {state.seconds_since_start:.1f} s.",
-        ) from error
+    max_retries: int
+    min_wait: float
+    max_wait: float
+    max_time: float
 
-    def log_retry(state: tenacity.RetryCallState) -> None:
-        error = state.outcome.exception() if state.outcome else None
-        wait = state.next_action.sleep if state.next_action else 0.0
-        log.warning(
-            "Marketo %s call failed (attempt %d): %s; retrying in %.1f s",
-            endpoint,
-            state.attempt_number,
-            error,
-            wait,
+    @classmethod
+    def from_settings(cls, settings: MarketoConnectionSettings) -> RetryPolicy:
+        return cls(
+            settings.max_retries, settings.retry_min_wait, settings.retry_max_wait, settings.retry_max_time
         )
 
-    return {
-        "stop": tenacity.stop_after_attempt(settings.max_retries + 1)
-        | tenacity.stop_after_delay(settings.retry_max_time),
-        "wait": tenacity.wait_exponential(multiplier=settings.retry_min_wait, max=settings.retry_max_wait)
-        + tenacity.wait_random(0, settings.retry_min_wait),
-        "retry": tenacity.retry_if_exception(lambda err: isinstance(err, MarketoApiError) and err.retryable),
-        "before_sleep": log_retry,
-        "retry_error_callback": give_up,
-    }
+    def wait_before(self, retry: int) -> float:
+        """Seconds to wait before retry number ``retry`` (1 for the first): tenacity's shape, by hand."""
+        return min(self.max_wait, self.min_wait * 2.0 ** (retry - 1)) + random.uniform(0, self.min_wait)
+
+    def tenacity_kwargs(self, endpoint: str, *, log: Any) -> dict[str, Any]:
+        """Keyword arguments for ``tenacity.Retrying`` / ``AsyncRetrying`` around one call of ``endpoint``."""
+
+        def give_up(state: tenacity.RetryCallState) -> Any:
+            error = state.outcome.exception() if state.outcome else None
+            if not isinstance(error, MarketoApiError):  # pragma: no cover - retry only takes these
+                raise RuntimeError("retries ended without an error")
+            raise MarketoTransientError(
+                error.message,
+                code=error.code,
+                request_id=error.request_id,
+                endpoint=error.endpoint,
+                http_status=error.http_status,
+                hint=f"Gave up after {state.attempt_number} attempts in {state.seconds_since_start:.1f} s.",
+            ) from error
+
+        def log_retry(state: tenacity.RetryCallState) -> None:
+            error = state.outcome.exception() if state.outcome else None
+            wait = state.next_action.sleep if state.next_action else 0.0
+            log.warning(
+                "Marketo %s call failed (attempt %d): %s; retrying in %.1f s",
+                endpoint,
+                state.attempt_number,
+                error,
+                wait,
+            )
+
+        return {
+            "stop": tenacity.stop_after_attempt(self.max_retries + 1)
+            | tenacity.stop_after_delay(self.max_time),
+            "wait": tenacity.wait_exponential(multiplier=self.min_wait, max=self.max_wait)
+            + tenacity.wait_random(0, self.min_wait),
+            "retry": tenacity.retry_if_exception(
+                lambda err: isinstance(err, MarketoApiError) and err.retryable
+            ),
+            "before_sleep": log_retry,
+            "retry_error_callback": give_up,
+        }
 
 
-__all__ = ["retry_policy"]
+def retry_policy(settings: MarketoConnectionSettings, endpoint: str, *, log: Any) -> dict[str, Any]:
+    """Tenacity keyword arguments around one call of ``endpoint`` (:meth:`RetryPolicy.tenacity_kwargs`)."""
+    return RetryPolicy.from_settings(settings).tenacity_kwargs(endpoint, log=log)
+
+
+__all__ = ["RetryPolicy", "retry_policy"]

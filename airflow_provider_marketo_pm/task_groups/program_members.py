@@ -26,16 +26,16 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from airflow.sdk import Param, Variable, task_group
+from airflow.sdk import Param, Variable, XComArg, task_group
 
+from airflow_provider_marketo_pm.exceptions import MarketoRequestError
+from airflow_provider_marketo_pm.export_status import MARKETO_STATUS_REFRESH_SECONDS
+from airflow_provider_marketo_pm.operators.bulk_export import RECORD_XCOM_KEY
 from airflow_provider_marketo_pm.operators.program_members import (
     MarketoDownloadProgramMemberExportOperator,
     MarketoStartProgramMemberExportOperator,
 )
-from airflow_provider_marketo_pm.sensors.program_members import (
-    MARKETO_STATUS_REFRESH_SECONDS,
-    MarketoProgramMemberExportSensor,
-)
+from airflow_provider_marketo_pm.sensors.program_members import MarketoProgramMemberExportSensor
 from airflow_provider_marketo_pm.windows import batch_program_ids
 
 __all__ = [
@@ -62,8 +62,6 @@ DEFAULT_PROGRAM_MEMBER_FIELDS: tuple[str, ...] = (
     "reachedSuccess",
     "updatedAt",
 )
-DEFAULT_PROGRAM_IDS: tuple[int, ...] = (1044,)
-DEFAULT_DESTINATION = "file:///tmp/marketo_program_members"
 
 # The scheduler gives a free worker slot to the highest weight: finishing a completed job (its
 # confirming check, then the download) beats starting a new one. "absolute", because with the default
@@ -91,6 +89,7 @@ def program_member_export_group(
     pool: str | None = MARKETO_BULK_EXPORT_POOL,
     sensor_timeout: timedelta | float = timedelta(hours=24),
     overwrite: bool = True,
+    deferrable: bool | None = None,
 ) -> Any:
     """
     Return a task group of one export job: ``start_export`` -> ``wait_for_export`` -> ``download_export``.
@@ -104,10 +103,9 @@ def program_member_export_group(
     ``start_export`` creates and enqueues the job, then waits (deferred: no worker slot while Marketo
     works) until it is Completed, all in ``pool``: one task instance holds one pool slot from create
     to completion, so a pool created with ``--include-deferred`` counts exactly our jobs in Marketo's
-    shared 10-job queue (a separate sensor in the pool would leave the job uncounted between the
-    start's end and the sensor's scheduling, and another start would take the slot). The sensor
-    ``wait_for_export`` then confirms Completed with one status call and hands its status record on;
-    it and the download run outside the pool (their job has left the queue already).
+    shared 10-job queue (README, "Pacing and pools", says why). The start leaves the Completed status
+    record under XCom key ``record``; ``wait_for_export`` hands it on without a status call, so a
+    finished job's status is read once. The sensor and the download run outside the pool.
 
     :param group_id: id of the task group; task ids are ``<group_id>.start_export`` etc.
     :param marketo_conn_id: Marketo connection (templated, e.g. from a Variable).
@@ -115,6 +113,8 @@ def program_member_export_group(
     :param pool: pool of the start (its job from create to completion); None for the default pool.
     :param sensor_timeout: how long the start waits for the job to complete (and the sensor after it).
     :param overwrite: replace an existing file (True: re-running a window replaces its file).
+    :param deferrable: wait in the triggerer (start and sensor); defaults to ``[operators]
+        default_deferrable``, True when unset. ``False`` never defers (the waits hold a worker).
     """
 
     @task_group(group_id=group_id)
@@ -134,16 +134,19 @@ def program_member_export_group(
             wait_for_completion=True,
             poll_interval=poll_interval,
             timeout=sensor_timeout,
-            deferrable=True,
+            deferrable=deferrable,
         )
         export_id = start.output  # an XComArg, resolved when the task runs
+        # The start waited until Completed and left that status record: nobody reads it again.
+        completed = XComArg(start, key=RECORD_XCOM_KEY)
         wait = MarketoProgramMemberExportSensor(
             task_id="wait_for_export",
             marketo_conn_id=marketo_conn_id,
             export_id=export_id,
             poll_interval=poll_interval,
             timeout=sensor_timeout,
-            deferrable=True,
+            deferrable=deferrable,
+            record=completed,
             priority_weight=_WAIT_PRIORITY_WEIGHT,
             weight_rule="absolute",
         )
@@ -154,6 +157,7 @@ def program_member_export_group(
             destination=destination,
             dest_conn_id=dest_conn_id,
             overwrite=overwrite,
+            record=wait.output,
             map_index_template="{{ task.destination }}",
         )
         wait >> download
@@ -188,20 +192,32 @@ class ProgramMemberExportSettings:
         }
 
     @classmethod
-    def from_params(cls, params: Mapping[str, Any] | None) -> ProgramMemberExportSettings:
+    def from_params(
+        cls, params: Mapping[str, Any] | None, *, defaults: Mapping[str, Any] | None = None
+    ) -> ProgramMemberExportSettings:
+        """
+        The settings of a run. ``defaults`` gives the last fallback of any setting (a DAG's own demo
+        values, say); ``fields`` falls back to :data:`DEFAULT_PROGRAM_MEMBER_FIELDS`. A ``program_ids`` or
+        ``destination`` found nowhere is an error naming the param and the Variable.
+        """
         params = params or {}
+        fallbacks = {"fields": list(DEFAULT_PROGRAM_MEMBER_FIELDS), "dest_conn_id": None, **(defaults or {})}
 
-        def setting(name: str, default: Any, *, json: bool = False) -> Any:
+        def setting(name: str, *, json: bool = False) -> Any:
             value = params.get(name)
             if value in (None, "", []):
-                value = Variable.get(f"marketo_pm_{name}", default=default, deserialize_json=json)
+                value = Variable.get(f"marketo_pm_{name}", default=fallbacks.get(name), deserialize_json=json)
+            if value is None and name not in ("dest_conn_id",):
+                raise MarketoRequestError(
+                    name, value, f"set the DAG param {name!r} or the Variable marketo_pm_{name}"
+                )
             return value
 
         return cls(
-            program_batches=batch_program_ids(setting("program_ids", list(DEFAULT_PROGRAM_IDS), json=True)),
-            destination=str(setting("destination", DEFAULT_DESTINATION)).rstrip("/"),
-            dest_conn_id=setting("dest_conn_id", None),
-            fields=list(setting("fields", list(DEFAULT_PROGRAM_MEMBER_FIELDS), json=True)),
+            program_batches=batch_program_ids(setting("program_ids", json=True)),
+            destination=str(setting("destination")).rstrip("/"),
+            dest_conn_id=setting("dest_conn_id"),
+            fields=list(setting("fields", json=True)),
         )
 
     def job(self, export_filter: Mapping[str, Any], path: str) -> dict[str, Any]:

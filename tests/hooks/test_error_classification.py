@@ -13,11 +13,15 @@ from airflow_provider_marketo_pm.exceptions import (
     MarketoQueueFullError,
     MarketoTransientError,
 )
-from airflow_provider_marketo_pm.hooks.answers import first_record, payload_from_answer, token_from_answer
 from airflow_provider_marketo_pm.hooks.error_classification import (
     error_from_envelope,
     error_from_http_status,
     error_from_network,
+)
+from airflow_provider_marketo_pm.hooks.marketo_responses import (
+    first_record,
+    payload_from_answer,
+    token_from_answer,
 )
 
 

@@ -187,7 +187,7 @@ def test_session_sends_no_connection_extra_as_header(monkeypatch):
         "x-trace",
     }
     assert session.auth is None
-    assert hook.base_url == "https://123-ABC-456.mktorest.com"
+    assert hook.settings.base_url == "https://123-ABC-456.mktorest.com"
 
 
 def test_hook_metadata_and_ui_fields():

@@ -222,12 +222,13 @@ FAULT_CASES: list[FaultCase] = [
     ),
     FaultCase(
         name="HTTP 503 that does not stop",
-        injection="file.json answers HTTP 503 on every attempt of every resume (max_resumes=2)",
+        # One budget: each of the 1 + max_resumes file calls is a single attempt (no retries inside a resume).
+        injection="file.json answers HTTP 503 on every call (max_resumes=2)",
         expect="failure",
         failing_task=DOWNLOAD,
         message="broke 3 times (last: Marketo file call failed with upstream says 503 (HTTP 503)",
-        before_download=on_file(*[Fault(http_status=503, body="upstream says 503")] * 3 * ATTEMPTS_PER_CALL),
-        answers=("file:HTTP 503",) * (3 * ATTEMPTS_PER_CALL),
+        before_download=on_file(*[Fault(http_status=503, body="upstream says 503")] * 3),
+        answers=("file:HTTP 503",) * 3,
     ),
     FaultCase(
         name="dropped connection, early",

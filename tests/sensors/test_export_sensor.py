@@ -213,7 +213,7 @@ def test_fast_polling_is_quiet_against_the_emulator(emulator, capsys):
 @pytest.mark.parametrize("supported", [True, False])
 def test_cancel_on_kill_says_when_this_airflow_cannot_honour_it(emulator, monkeypatch, capsys, supported):
     monkeypatch.setattr(
-        "airflow_provider_marketo_pm.sensors.program_members.TRIGGER_ON_KILL_SUPPORTED", supported
+        "airflow_provider_marketo_pm.sensors.bulk_export.TRIGGER_ON_KILL_SUPPORTED", supported
     )
     export_id = start_export_via_hook(enqueue=False)
 

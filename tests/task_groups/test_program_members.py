@@ -9,6 +9,7 @@ import pytest
 from airflow.sdk import DAG, task
 from airflow.sdk.definitions.taskgroup import MappedTaskGroup
 
+from airflow_provider_marketo_pm.exceptions import MarketoRequestError
 from airflow_provider_marketo_pm.operators.program_members import (
     MarketoDownloadProgramMemberExportOperator,
     MarketoStartProgramMemberExportOperator,
@@ -123,7 +124,8 @@ class TestSettings:
         return looked_up
 
     def test_defaults_without_params_or_variables(self, variables_unset):
-        settings = ProgramMemberExportSettings.from_params(None)
+        demo = {"program_ids": [1044], "destination": "file:///tmp/marketo_program_members"}
+        settings = ProgramMemberExportSettings.from_params(None, defaults=demo)
 
         assert settings == ProgramMemberExportSettings(
             program_batches=[[1044]],
@@ -134,6 +136,14 @@ class TestSettings:
         assert sorted(variables_unset) == [
             f"marketo_pm_{n}" for n in ("dest_conn_id", "destination", "fields", "program_ids")
         ]
+
+    @pytest.mark.parametrize("missing", ["program_ids", "destination"])
+    def test_a_setting_found_nowhere_names_the_param_and_the_variable(self, variables_unset, missing):
+        # The library has no demo defaults (no program 1044, no /tmp): the DAG gives its own.
+        given = {"program_ids": [1044], "destination": "file:///data"}
+        del given[missing]
+        with pytest.raises(MarketoRequestError, match=f"marketo_pm_{missing}"):
+            ProgramMemberExportSettings.from_params(given)
 
     def test_params_win_over_variables(self, monkeypatch):
         monkeypatch.setenv("AIRFLOW_VAR_MARKETO_PM_PROGRAM_IDS", "[1001, 1002]")
@@ -158,7 +168,8 @@ class TestSettings:
         }
 
     def test_a_job_is_one_item_of_the_groups_expand_kwargs(self, variables_unset):
-        settings = ProgramMemberExportSettings.from_params({"destination": "file:///data/"})
+        params = {"destination": "file:///data/", "program_ids": [1]}
+        settings = ProgramMemberExportSettings.from_params(params)
 
         job = settings.job({"programIds": [1044]}, "daily/updated_date=2024-03-04/batch=00.csv")
 

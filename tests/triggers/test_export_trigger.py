@@ -67,8 +67,9 @@ def test_serialize_round_trip_uses_json_primitives_only():
         "poll_interval": 5.0,
         "end_time": 123.5,
         "cancel_on_kill": True,
-        "max_consecutive_errors": 5,
+        "max_consecutive_errors": None,
         "first_poll_at": 120.0,
+        "export_path": "/bulk/v1/program/members/export",
     }
 
 
@@ -76,13 +77,13 @@ async def test_first_poll_waits_until_first_poll_at(emulator, monkeypatch):
     """The deferring task has just checked: the trigger's first call waits, it does not come at once."""
     export_id = start_export_via_hook()
     asked_at: list[float] = []
-    status_call = MarketoHook.aget_program_member_export_status
+    status_call = MarketoHook.aget_export_status
 
-    async def timed_status_call(hook, export_id):
+    async def timed_status_call(hook, kind, export_id):
         asked_at.append(time.time())
-        return await status_call(hook, export_id)
+        return await status_call(hook, kind, export_id)
 
-    monkeypatch.setattr(MarketoHook, "aget_program_member_export_status", timed_status_call)
+    monkeypatch.setattr(MarketoHook, "aget_export_status", timed_status_call)
     first_poll_at = time.time() + 0.5
 
     trigger = MarketoProgramMemberExportTrigger(export_id, poll_interval=0.05, first_poll_at=first_poll_at)

@@ -1,0 +1,147 @@
+"""What a bulk export job's status means: Marketo's status words, and the one reading of a status record.
+
+Kind-neutral: lead, activity, program member and custom object bulk extracts share this job lifecycle
+(Created -> Queued -> Processing -> Completed | Failed | Cancelled). The hook's wait, the sensor, the
+start operator and the trigger all read a status record through :func:`read_export_status`, and a
+trigger's event through :func:`completed_record_from_event`, so they can never disagree.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
+from typing import Any
+
+from airflow.providers.common.compat.sdk import AirflowFailException, AirflowSensorTimeout
+
+from airflow_provider_marketo_pm.exceptions import MarketoExportEventError
+
+MARKETO_STATUS_REFRESH_SECONDS = 60.0
+"""Marketo refreshes a job's status at most once a minute: polling faster only spends API quota."""
+
+CREATED, QUEUED, PROCESSING, COMPLETED, FAILED, CANCELLED = (
+    "Created",
+    "Queued",
+    "Processing",
+    "Completed",
+    "Failed",
+    "Cancelled",
+)
+PENDING_STATUSES = frozenset({CREATED, QUEUED, PROCESSING})
+"""Not finished yet: still waiting to be enqueued, in the queue, or being built."""
+CANCELLED_STATUSES = frozenset({CANCELLED, "Canceled"})
+"""Marketo's prose spells both; the API answers "Cancelled" but a client must accept either."""
+FINAL_FAILURE_STATUSES = frozenset({FAILED}) | CANCELLED_STATUSES
+"""Terminal without a file: no retry of the task can change it."""
+REATTACHABLE_STATUSES = PENDING_STATUSES | {COMPLETED}
+"""A job of an earlier try in one of these can still serve the same request."""
+
+
+class ExportState(StrEnum):
+    """What a waiting task should do about a status record."""
+
+    DONE = "done"
+    PENDING = "pending"
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class ExportStatus:
+    """A status record read: its state (done / pending / error) and a sentence for the task log."""
+
+    state: ExportState
+    message: str
+
+
+def read_export_status(record: Mapping[str, Any]) -> ExportStatus:
+    """Read one status record as done (Completed), pending (Created/Queued/Processing) or error."""
+    export_id = record.get("exportId", "?")
+    status = record.get("status")
+    if status == COMPLETED:
+        return ExportStatus(
+            ExportState.DONE,
+            f"Export {export_id} completed: {record.get('numberOfRecords')} records, "
+            f"{record.get('fileSize')} bytes.",
+        )
+    if status in PENDING_STATUSES:
+        return ExportStatus(ExportState.PENDING, f"Export {export_id} is {status}.")
+    if status == FAILED:
+        error_msg = record.get("errorMsg") or "no errorMsg given"
+        return ExportStatus(ExportState.ERROR, f"Marketo export {export_id} failed: {error_msg}")
+    if status in CANCELLED_STATUSES:
+        return ExportStatus(
+            ExportState.ERROR,
+            f"Marketo export {export_id} was cancelled (status {status!r}), by a user or another tool; "
+            "its file will never be produced.",
+        )
+    return ExportStatus(
+        ExportState.ERROR, f"Marketo export {export_id} has an unknown status {status!r}: {dict(record)!r}"
+    )
+
+
+def jittered_interval(seconds: float) -> float:
+    """
+    ``seconds`` stretched by 0-20% at random: never a poll sooner than asked (Marketo's status refresh),
+    and waits started together drift apart instead of polling in step forever.
+    """
+    return seconds * random.uniform(1.0, 1.2)
+
+
+DEFERRAL_GRACE_SECONDS = 300.0
+"""How much longer than its own wait a deferral may last before the scheduler times the task out."""
+
+
+def deferral_timeout(wait_seconds: float) -> timedelta:
+    """
+    The ``timeout=`` of a ``defer()`` that waits ``wait_seconds``: the trigger ends the wait itself (with its
+    own timeout event); the scheduler's timeout only acts when no triggerer runs, so the task never hangs.
+    """
+    return timedelta(seconds=wait_seconds + DEFERRAL_GRACE_SECONDS)
+
+
+def completed_record_from_event(event: Any) -> dict[str, Any]:
+    """
+    The Completed status record of a status trigger's event, or the failure it reports.
+
+    Failed/Cancelled are final (AirflowFailException), an unreadable status may come right on retry
+    (:class:`MarketoExportEventError`), and the deadline raises AirflowSensorTimeout. Anything but a
+    well-formed success fails loudly.
+    """
+    if not isinstance(event, dict) or "status" not in event:
+        raise MarketoExportEventError(f"Marketo export trigger returned no usable event: {event!r}")
+    status = event["status"]
+    message = event.get("message") or ""
+    if status == "success" and isinstance(event.get("record"), dict):
+        return event["record"]
+    if status == "timeout":
+        raise AirflowSensorTimeout(message)
+    if status == "error":
+        if event.get("record") is not None:
+            raise AirflowFailException(message)  # Failed/Cancelled: a retry cannot change it
+        raise MarketoExportEventError(message)  # the status could not be read: a retry may help
+    raise MarketoExportEventError(f"Marketo export trigger returned an unknown event: {event!r}")
+
+
+# Older names, kept for code that imported them from the sensor or trigger modules.
+ExportStatusVerdict = ExportStatus
+judge_export_status = read_export_status
+
+__all__ = [
+    "CANCELLED_STATUSES",
+    "COMPLETED",
+    "CREATED",
+    "DEFERRAL_GRACE_SECONDS",
+    "FINAL_FAILURE_STATUSES",
+    "MARKETO_STATUS_REFRESH_SECONDS",
+    "PENDING_STATUSES",
+    "REATTACHABLE_STATUSES",
+    "ExportState",
+    "ExportStatus",
+    "completed_record_from_event",
+    "deferral_timeout",
+    "jittered_interval",
+    "read_export_status",
+]

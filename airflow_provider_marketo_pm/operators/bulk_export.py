@@ -1,0 +1,451 @@
+"""The bulk export lifecycle as operators, written once for every export kind.
+
+:class:`MarketoStartExportOperator` creates a job from an :class:`~airflow_provider_marketo_pm.export_kind.
+ExportRequest`, enqueues it (waiting while Marketo's shared queue is full), re-attaches a retried task to its
+earlier job, and optionally waits until it is Completed. :class:`MarketoDownloadExportOperator` streams a
+Completed job's file into object storage, verified. A kind subclasses them, naming its
+:class:`~airflow_provider_marketo_pm.export_kind.ExportKind` and how its request is built (program members:
+:mod:`airflow_provider_marketo_pm.operators.program_members`).
+
+The shared queue, the pool and the task state store are explained once, in the README ("Pacing and pools").
+"""
+
+from __future__ import annotations
+
+import configparser
+import os
+import time
+from collections.abc import Mapping, Sequence
+from datetime import timedelta
+from functools import cached_property
+from typing import Any, ClassVar, Literal
+
+from airflow.providers.common.compat.sdk import AirflowFailException, conf
+from airflow.sdk import Asset, AssetAlias, BaseOperator, Context, ObjectStoragePath
+
+from airflow_provider_marketo_pm import arguments
+from airflow_provider_marketo_pm.exceptions import (
+    MarketoApiError,
+    MarketoAuthError,
+    MarketoError,
+    MarketoExportEventError,
+    MarketoExportNotCompletedError,
+    MarketoExportQuotaError,
+    MarketoQueueFullError,
+    MarketoRequestError,
+    MarketoTransientError,
+    describe_quota_reset,
+)
+from airflow_provider_marketo_pm.export_kind import ExportKind, ExportRequest
+from airflow_provider_marketo_pm.export_status import (
+    COMPLETED,
+    CREATED,
+    MARKETO_STATUS_REFRESH_SECONDS,
+    PENDING_STATUSES,
+    REATTACHABLE_STATUSES,
+    ExportState,
+    completed_record_from_event,
+    deferral_timeout,
+    jittered_interval,
+    read_export_status,
+)
+from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
+from airflow_provider_marketo_pm.triggers.bulk_export import (
+    MarketoExportEnqueueRetryTrigger,
+    MarketoExportStatusTrigger,
+)
+from airflow_provider_marketo_pm.verified_download import VerifiedDownload, public_uri
+
+__all__ = ["MarketoDownloadExportOperator", "MarketoStartExportOperator", "default_deferrable"]
+
+RECORD_XCOM_KEY = "record"
+"""XCom key under which a start that waited for completion leaves the Completed status record."""
+_SHARED_QUEUE = (
+    "Marketo's bulk extract queue holds at most 10 jobs (2 processing) per instance, shared by lead, "
+    "activity, program member and custom object exports of every integration"
+)
+
+
+def default_deferrable() -> bool:
+    """
+    ``deferrable``'s default: ``[operators] default_deferrable`` when the deployment sets it (airflow.cfg
+    or ``AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE``), read as Airflow's providers read it; otherwise True.
+
+    Airflow's built-in default for the option is False; taken as is, every export wait (hours, up to the
+    24 h timeout) would hold a worker slot on a deployment that never thought about it. So only a value
+    someone chose counts, and our fallback is True.
+    """
+    env = "AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE"
+    chosen = any(os.environ.get(env + suffix) for suffix in ("", "_CMD", "_SECRET"))
+    try:
+        chosen = chosen or configparser.RawConfigParser.has_option(conf, "operators", "default_deferrable")
+    except Exception:  # pragma: no cover - a conf object that is not a ConfigParser
+        chosen = True
+    return conf.getboolean("operators", "default_deferrable", fallback=True) if chosen else True
+
+
+def _quota_failure(what: str, err: MarketoExportQuotaError) -> AirflowFailException:
+    """Final failure: a retry before the reset (12:00 AM US Central) would only be refused again."""
+    return AirflowFailException(
+        f"{what}: Marketo's bulk export daily quota is used up; {describe_quota_reset(err.resets_at)}. "
+        f"Not retrying before then. ({err})"
+    )
+
+
+class MarketoStartExportOperator(BaseOperator):
+    """
+    Create and enqueue a bulk export job of :attr:`export_kind`; the XCom return value is its ``exportId``.
+
+    Subclasses set :attr:`export_kind` and build the request in :meth:`export_request`. The arguments below
+    are the lifecycle's; the program member operator documents them for users.
+    """
+
+    #: The export kind this operator starts; a subclass sets it.
+    export_kind: ClassVar[ExportKind]
+    #: task_state_store key; renaming it would orphan the jobs of in-flight retries.
+    state_key: ClassVar[str]
+    #: The trigger a waiting start defers to (a kind may name its own subclass).
+    status_trigger: ClassVar[type[MarketoExportStatusTrigger]] = MarketoExportStatusTrigger
+
+    ui_color = "#5c4ee5"
+
+    def __init__(
+        self,
+        *,
+        marketo_conn_id: str = "marketo_default",
+        queue_full_retries: int = 30,
+        queue_full_wait: timedelta | float = timedelta(minutes=2),
+        wait_for_completion: bool = False,
+        poll_interval: float | str = MARKETO_STATUS_REFRESH_SECONDS,
+        timeout: timedelta | float = timedelta(hours=24),
+        deferrable: bool | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.wait_for_completion = wait_for_completion
+        # A template or XComArg is checked once rendered, in execute(); a plain value now (parse time).
+        self.poll_interval: Any = (
+            poll_interval
+            if arguments.rendered_later(poll_interval)
+            else arguments.poll_interval_seconds(poll_interval)
+        )
+        self.timeout = arguments.duration_seconds("timeout", timeout)
+        self.deferrable = default_deferrable() if deferrable is None else deferrable
+        self.marketo_conn_id = marketo_conn_id
+        self.queue_full_retries = arguments.whole_number("queue_full_retries", queue_full_retries, minimum=0)
+        self.queue_full_wait = timedelta(
+            seconds=arguments.duration_seconds("queue_full_wait", queue_full_wait)
+        )
+        self._started_export_id: str | None = None
+
+    def export_request(self) -> ExportRequest:
+        """The validated create request, from the rendered arguments; a subclass builds it."""
+        raise NotImplementedError
+
+    @cached_property
+    def hook(self) -> MarketoHook:
+        """One hook (one session, one token) per task."""
+        return MarketoHook(marketo_conn_id=self.marketo_conn_id)
+
+    # -- create, or re-attach ------------------------------------------------------------------------------
+
+    def execute(self, context: Context) -> str:
+        request = self.export_request()
+        if self.wait_for_completion:
+            self.poll_interval = arguments.poll_interval_seconds(self.poll_interval)  # rendered by now
+        store = context.get("task_state_store")
+        if store is None:
+            self.log.info(
+                "No task state store (Airflow < 3.3): if this try fails after the job is created, "
+                "a retry starts a new export instead of re-attaching to it."
+            )
+        previous = self._reattachable_export(store, request.fingerprint)
+        if previous is not None:
+            export_id, record = previous
+            self._started_export_id = export_id
+            status = record.get("status")
+            if status == COMPLETED:
+                self.log.info("Re-attached to export %s, already Completed.", export_id)
+                return self._completed(context, export_id, record)
+            if status != CREATED:
+                self.log.info("Re-attached to export %s (%s) started by an earlier try.", export_id, status)
+                return self._wait_if_asked(context, export_id)
+            self.log.info("Re-attached to export %s (Created); enqueueing it.", export_id)
+        else:
+            try:
+                record = self.hook.create_export(request)
+            except MarketoExportQuotaError as err:
+                raise _quota_failure("No export was created", err) from err
+            export_id = str(record["exportId"])
+            self._started_export_id = export_id
+            self.log.info("Created %s export %s.", self.export_kind.name, export_id)
+            if store is not None:
+                store.set(self.state_key, {"export_id": export_id, "request": request.fingerprint})
+        return self._enqueue(context, export_id, attempt=0)
+
+    def _reattachable_export(self, store: Any, fingerprint: str) -> tuple[str, dict[str, Any]] | None:
+        """Return (exportId, status record) of an earlier try's job that can still serve this request."""
+        saved = store.get(self.state_key) if store is not None else None
+        if not isinstance(saved, dict) or not saved.get("export_id"):
+            return None
+        export_id = str(saved["export_id"])
+        if saved.get("request") != fingerprint:
+            self.log.info(
+                "Export %s of an earlier try asked for another request; starting afresh.", export_id
+            )
+            return None
+        try:
+            record = self.hook.get_export_status(self.export_kind, export_id)
+        except (MarketoTransientError, MarketoAuthError):
+            raise
+        except MarketoApiError as err:
+            self.log.warning(
+                "Export %s of an earlier try is unreadable (%s); starting afresh.", export_id, err
+            )
+            return None
+        if record.get("status") in REATTACHABLE_STATUSES:
+            return export_id, record
+        self.log.info("Export %s of an earlier try is %s; starting afresh.", export_id, record.get("status"))
+        return None
+
+    # -- enqueue, waiting while Marketo has no room --------------------------------------------------------
+
+    def _enqueue(self, context: Context, export_id: str, attempt: int) -> str:
+        """Enqueue the job; while the queue is full, wait (see :meth:`_wait_before_enqueue`) and try again."""
+        while True:
+            try:
+                record = self.hook.enqueue_export(self.export_kind, export_id)
+            except MarketoExportQuotaError as err:
+                raise _quota_failure(f"Export {export_id} was not enqueued", err) from err
+            except MarketoQueueFullError as err:
+                if attempt >= self.queue_full_retries:
+                    waited = self.queue_full_wait * attempt
+                    raise MarketoQueueFullError(
+                        f"Export {export_id} could not be enqueued: the queue was still full after "
+                        f"{attempt + 1} attempts over {waited}. {_SHARED_QUEUE}. The job stays Created; "
+                        "raise queue_full_retries/queue_full_wait or schedule exports apart.",
+                        code=err.code,
+                        endpoint="enqueue",
+                    ) from err
+                attempt += 1
+                reason = (
+                    f"Queue full for export {export_id} ({_SHARED_QUEUE}). "
+                    f"Enqueue attempt {attempt + 1} of {self.queue_full_retries + 1} "
+                    f"in {self.queue_full_wait}."
+                )
+                self._wait_before_enqueue(export_id, attempt, self.queue_full_wait, reason)
+                continue
+            self.log.info("Enqueued export %s (%s).", export_id, record.get("status"))
+            return self._wait_if_asked(context, export_id)
+
+    def _wait_before_enqueue(self, export_id: str, attempt: int, wait: timedelta, reason: str) -> None:
+        """
+        The one place a start waits before trying the enqueue again, whatever the reason (a full queue
+        today): deferred on a timer (no worker slot; :meth:`resume_enqueue` carries on), or, with
+        ``deferrable=False``, asleep on the worker, returning when it is time.
+        """
+        self.log.info(reason)
+        if not self.deferrable:
+            time.sleep(wait.total_seconds())
+            return
+        self.defer(
+            trigger=MarketoExportEnqueueRetryTrigger(
+                export_id=export_id, attempt=attempt, retry_at=time.time() + wait.total_seconds()
+            ),
+            method_name="resume_enqueue",
+            timeout=deferral_timeout(wait.total_seconds()),
+        )
+
+    def resume_enqueue(self, context: Context, event: dict[str, Any] | None = None) -> str:
+        """Called back after a wait on the enqueue timer: try the enqueue again."""
+        if not isinstance(event, dict) or event.get("status") != "retry" or not event.get("export_id"):
+            raise MarketoExportEventError(f"Enqueue retry timer returned no usable event: {event!r}")
+        export_id = str(event["export_id"])
+        self._started_export_id = export_id
+        return self._enqueue(context, export_id, int(event["attempt"]))
+
+    # -- wait for completion ---------------------------------------------------------------------------------
+
+    def _wait_if_asked(self, context: Context, export_id: str) -> str:
+        """With ``wait_for_completion``, return only once the enqueued job is Completed."""
+        if not self.wait_for_completion:
+            return export_id
+        poll_interval = arguments.poll_interval_seconds(self.poll_interval)
+        if not self.deferrable:
+            record = self.hook.wait_for_export(
+                self.export_kind, export_id, poll_interval=poll_interval, timeout=self.timeout
+            )
+            return self._completed(context, export_id, record)
+        self.defer(
+            trigger=self.status_trigger(
+                export_id=export_id,
+                marketo_conn_id=self.marketo_conn_id,
+                poll_interval=poll_interval,
+                end_time=time.time() + self.timeout,
+                # Just enqueued: nothing to see before one (jittered) interval.
+                first_poll_at=time.time() + jittered_interval(poll_interval),
+                export_path=self.export_kind.path,
+            ),
+            method_name="resume_after_completion",
+            timeout=deferral_timeout(self.timeout),
+        )
+
+    def resume_after_completion(self, context: Context, event: dict[str, Any] | None = None) -> str:
+        """Called back by the status trigger: the exportId once Completed, else the sensor's failure."""
+        record = completed_record_from_event(event)
+        self.log.info((event or {}).get("message") or "")
+        return self._completed(context, str(record.get("exportId") or (event or {})["export_id"]), record)
+
+    def _completed(self, context: Context, export_id: str, record: Mapping[str, Any]) -> str:
+        """Leave the Completed record under XCom key ``record`` (the download makes no status call)."""
+        ti = context.get("ti")
+        if ti is not None:
+            ti.xcom_push(key=RECORD_XCOM_KEY, value=dict(record))
+        return export_id
+
+    def on_kill(self) -> None:
+        """Cancel the job this task started, unless it already completed (its file is paid for)."""
+        export_id = self._started_export_id
+        if export_id is None:
+            return
+        try:
+            status = self.hook.get_export_status(self.export_kind, export_id).get("status")
+            if status in PENDING_STATUSES:
+                self.hook.cancel_export(self.export_kind, export_id)
+                self.log.info("Cancelled Marketo export %s (was %s).", export_id, status)
+        except MarketoError as err:
+            self.log.warning("Could not cancel Marketo export %s: %s", export_id, err)
+
+
+def _destination_url(value: Any) -> str:
+    """An object storage URL with a scheme: a bare path would land relative to the worker's cwd."""
+    if not isinstance(value, str) or not value.strip():
+        raise MarketoRequestError("destination", value, "must be a non-empty object storage URL")
+    scheme, separator, rest = value.strip().partition("://")
+    if not separator or not scheme or not rest:
+        raise MarketoRequestError(
+            "destination", value, "must be a URL with a scheme, e.g. file:///data/members.csv or s3://b/k"
+        )
+    return value.strip()
+
+
+def _object_storage_path(value: Any, conn_id: str | None) -> ObjectStoragePath:
+    """The destination as a path of a registered filesystem, before anything is asked of Marketo."""
+    url = _destination_url(value)
+    try:
+        path = ObjectStoragePath(url, conn_id=conn_id)
+        path.fs  # noqa: B018  # Airflow < 3.3 only refuses an unknown scheme here
+    except (ValueError, ImportError) as err:  # "Unsupported filesystem: 'ftp2'", no s3fs installed, ...
+        raise MarketoRequestError("destination", value, f"is not a usable object storage URL: {err}") from err
+    return path
+
+
+class MarketoDownloadExportOperator(BaseOperator):
+    """
+    Stream a Completed job's file of :attr:`export_kind` to object storage, verified before it is published.
+
+    The program member operator documents the arguments for users. ``record``, when given, is the job's
+    Completed status record already read (the sensor's or the waiting start's XCom): no status call is made.
+    """
+
+    export_kind: ClassVar[ExportKind]
+
+    template_fields: Sequence[str] = ("export_id", "destination", "dest_conn_id", "marketo_conn_id", "record")
+    ui_color = "#5c4ee5"
+
+    def __init__(
+        self,
+        *,
+        export_id: Any,
+        destination: str,
+        marketo_conn_id: str = "marketo_default",
+        dest_conn_id: str | None = None,
+        overwrite: bool = False,
+        compression: Literal["gzip"] | None = None,
+        chunk_size: int = 1024 * 1024,
+        max_resumes: int = 5,
+        progress_interval: float = 30.0,
+        record: Any = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if compression not in (None, "gzip"):
+            raise ValueError(f"compression={compression!r} is not supported: use None or 'gzip'")
+        self.chunk_size = arguments.whole_number("chunk_size", chunk_size, minimum=1)
+        self.max_resumes = arguments.whole_number("max_resumes", max_resumes, minimum=0)
+        # Templated: literal values are checked now (DAG parse time), rendered ones again in execute().
+        if not arguments.rendered_later(export_id):
+            arguments.export_id(export_id)
+        if not arguments.rendered_later(destination):
+            _destination_url(destination)
+        self.export_id: Any = export_id  # an XComArg or template until rendered: a str in execute()
+        self.destination = destination
+        self.marketo_conn_id = marketo_conn_id
+        self.dest_conn_id = dest_conn_id
+        self.overwrite = overwrite
+        self.compression = compression
+        self.progress_interval = progress_interval
+        self.record: Any = record
+        self._result: dict[str, Any] | None = None
+
+    @cached_property
+    def hook(self) -> MarketoHook:
+        """One hook (one session, one token) per task."""
+        return MarketoHook(marketo_conn_id=self.marketo_conn_id)
+
+    def _completed_record(self, export_id: str) -> dict[str, Any]:
+        """The job's Completed record: the one handed in, else one status call."""
+        given = self.record
+        if isinstance(given, Mapping) and str(given.get("exportId")) == export_id:
+            record = dict(given)
+        else:
+            record = self.hook.get_export_status(self.export_kind, export_id)
+        status = read_export_status(record)
+        if status.state is ExportState.ERROR:
+            raise AirflowFailException(status.message)
+        if status.state is not ExportState.DONE:
+            raise MarketoExportNotCompletedError(
+                f"{status.message} Only a Completed export has a file to download."
+            )
+        return record
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        export_id = arguments.export_id(self.export_id)
+        destination = _object_storage_path(self.destination, self.dest_conn_id)
+        record = self._completed_record(export_id)
+        copier = VerifiedDownload(
+            log=self.log,
+            chunk_size=self.chunk_size,
+            max_resumes=self.max_resumes,
+            progress_interval=self.progress_interval,
+            compression=self.compression,
+            overwrite=self.overwrite,
+        )
+        sha256, received = copier.copy(
+            self.hook,
+            export_id,
+            destination,
+            expected_size=int(record["fileSize"]),
+            expected_sha256=str(record.get("fileChecksum", "")).removeprefix("sha256:").lower(),
+            kind=self.export_kind,
+        )
+        self._result = {
+            "uri": public_uri(destination),
+            "bytes": received,
+            "records": int(record.get("numberOfRecords", 0) or 0),
+            "sha256": sha256,
+            "export_id": export_id,
+        }
+        self._emit_asset_events(context, self._result)
+        return self._result
+
+    def _emit_asset_events(self, context: Context, result: Mapping[str, Any]) -> None:
+        extra = {key: result[key] for key in ("export_id", "records", "sha256", "bytes")}
+        outlet_events = context.get("outlet_events")
+        if outlet_events is None:
+            return
+        for outlet in self.outlets:
+            if isinstance(outlet, AssetAlias):
+                outlet_events[outlet].add(Asset(uri=result["uri"]), extra=extra)
+            elif isinstance(outlet, Asset):
+                outlet_events[outlet].extra.update(extra)

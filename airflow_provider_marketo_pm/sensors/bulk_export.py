@@ -1,0 +1,180 @@
+"""The wait for a bulk export job to complete, as a sensor, written once for every export kind."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from datetime import timedelta
+from functools import cached_property
+from typing import Any, ClassVar
+
+from airflow.providers.common.compat.sdk import AirflowSensorTimeout, BaseHook
+from airflow.sdk import BaseSensorOperator, Context, PokeReturnValue
+
+from airflow_provider_marketo_pm import arguments
+from airflow_provider_marketo_pm.exceptions import MarketoError, MarketoRequestError
+from airflow_provider_marketo_pm.export_kind import ExportKind
+from airflow_provider_marketo_pm.export_status import (
+    COMPLETED,
+    MARKETO_STATUS_REFRESH_SECONDS,
+    completed_record_from_event,
+    deferral_timeout,
+    jittered_interval,
+)
+from airflow_provider_marketo_pm.hooks.connection_settings import is_loopback_host
+from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
+from airflow_provider_marketo_pm.operators.bulk_export import default_deferrable
+from airflow_provider_marketo_pm.triggers.bulk_export import MarketoExportStatusTrigger
+from airflow_provider_marketo_pm.version_compat import TRIGGER_ON_KILL_SUPPORTED
+
+__all__ = ["MarketoExportSensor"]
+
+_NOT_SET: Any = object()
+
+
+class MarketoExportSensor(BaseSensorOperator):
+    """
+    Wait until a job of :attr:`export_kind` is Completed and return its status record.
+
+    The program member sensor documents the arguments for users. Airflow's own ``poke_interval``,
+    ``timeout`` and ``mode`` work as on any sensor; ``poll_interval`` is the same interval under
+    Marketo's name (templated), and giving both is refused.
+    """
+
+    export_kind: ClassVar[ExportKind]
+    status_trigger: ClassVar[type[MarketoExportStatusTrigger]] = MarketoExportStatusTrigger
+
+    template_fields: Sequence[str] = ("export_id", "marketo_conn_id", "poll_interval", "record")
+    ui_color = "#5c4ee5"
+
+    def __init__(
+        self,
+        *,
+        export_id: Any,
+        marketo_conn_id: str = "marketo_default",
+        poll_interval: Any = _NOT_SET,
+        timeout: timedelta | float = timedelta(hours=24),
+        deferrable: bool | None = None,
+        cancel_on_timeout: bool = False,
+        cancel_on_kill: bool = False,
+        record: Any = None,
+        **kwargs: Any,
+    ) -> None:
+        name = "poll_interval"
+        if "poke_interval" in kwargs:
+            if poll_interval is not _NOT_SET:
+                raise MarketoRequestError(
+                    "poll_interval",
+                    poll_interval,
+                    f"give poll_interval or Airflow's poke_interval={kwargs['poke_interval']!r}, not both "
+                    "(they are the same interval)",
+                )
+            poll_interval, name = kwargs.pop("poke_interval"), "poke_interval"
+        elif poll_interval is _NOT_SET:
+            poll_interval = MARKETO_STATUS_REFRESH_SECONDS
+        # A template (or an XComArg / mapped argument) is checked once rendered, in execute(); a plain
+        # value is checked now, when the DAG is parsed.
+        later = arguments.rendered_later(poll_interval)
+        poke_interval = (
+            MARKETO_STATUS_REFRESH_SECONDS if later else arguments.poll_interval_seconds(poll_interval, name)
+        )
+        super().__init__(
+            poke_interval=poke_interval, timeout=arguments.duration_seconds("timeout", timeout), **kwargs
+        )
+        self.export_id: Any = export_id  # an XComArg or template until rendered: a str in execute()
+        self.marketo_conn_id = marketo_conn_id
+        self.poll_interval: Any = poll_interval if later else poke_interval
+        self.deferrable = default_deferrable() if deferrable is None else deferrable
+        self.cancel_on_timeout = cancel_on_timeout
+        self.cancel_on_kill = cancel_on_kill
+        self.record: Any = record
+
+    @cached_property
+    def hook(self) -> MarketoHook:
+        """One hook (one session, one token) per task."""
+        return MarketoHook(marketo_conn_id=self.marketo_conn_id)
+
+    def _warn_if_polling_too_fast(self) -> None:
+        poll_interval = arguments.poll_interval_seconds(self.poll_interval)
+        if poll_interval >= MARKETO_STATUS_REFRESH_SECONDS:
+            return
+        host = BaseHook.get_connection(self.marketo_conn_id).host
+        if not host or not is_loopback_host(host):
+            self.log.warning(
+                "poll_interval=%g s is below Marketo's %d s status refresh: every extra poll spends "
+                "API quota for no news. Use poll_interval>=60 against a real instance.",
+                poll_interval,
+                MARKETO_STATUS_REFRESH_SECONDS,
+            )
+
+    def _record_handed_in(self) -> dict[str, Any] | None:
+        """A Completed record of this job already read (e.g. the waiting start's XCom): no call needed."""
+        given = self.record
+        if (
+            isinstance(given, Mapping)
+            and given.get("status") == COMPLETED
+            and str(given.get("exportId")) == str(self.export_id)
+        ):
+            self.log.info("Export %s is Completed (status read by an earlier task).", self.export_id)
+            return dict(given)
+        return None
+
+    def poke(self, context: Context) -> PokeReturnValue:
+        record = self.hook.check_export(self.export_kind, arguments.export_id(self.export_id))
+        return PokeReturnValue(is_done=record is not None, xcom_value=record)
+
+    def execute(self, context: Context) -> Any:
+        poll_interval = arguments.poll_interval_seconds(self.poll_interval)  # rendered by now
+        self.poll_interval = self.poke_interval = poll_interval
+        handed_in = self._record_handed_in()
+        if handed_in is not None:
+            return handed_in
+        self._warn_if_polling_too_fast()
+        if not self.deferrable:
+            try:
+                return super().execute(context)
+            except AirflowSensorTimeout:
+                self._cancel_after_timeout()
+                raise
+        record = self.hook.check_export(self.export_kind, arguments.export_id(self.export_id))
+        if record is not None:
+            return record
+        if self.cancel_on_kill and not TRIGGER_ON_KILL_SUPPORTED:
+            self.log.warning(
+                "cancel_on_kill needs Airflow 3.3+ (the trigger's on_kill): on this Airflow, marking the "
+                "deferred task failed leaves export %s running in Marketo.",
+                self.export_id,
+            )
+        self.defer(
+            trigger=self.status_trigger(
+                export_id=str(self.export_id),
+                marketo_conn_id=self.marketo_conn_id,
+                poll_interval=poll_interval,
+                end_time=time.time() + self.timeout,
+                cancel_on_kill=self.cancel_on_kill,
+                # It has just checked: the trigger's first call comes one (jittered) interval later.
+                first_poll_at=time.time() + jittered_interval(poll_interval),
+                export_path=self.export_kind.path,
+            ),
+            method_name="execute_complete",
+            timeout=deferral_timeout(self.timeout),
+        )
+
+    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Return the Completed record of the trigger's event; anything else fails (see the event rules)."""
+        try:
+            record = completed_record_from_event(event)
+        except AirflowSensorTimeout:
+            self._cancel_after_timeout()
+            raise
+        self.log.info((event or {}).get("message") or "")
+        return record
+
+    def _cancel_after_timeout(self) -> None:
+        if not self.cancel_on_timeout:
+            return
+        try:
+            self.hook.cancel_export(self.export_kind, self.export_id)
+            self.log.info("Cancelled Marketo export %s after the sensor timed out.", self.export_id)
+        except MarketoError as err:
+            self.log.warning("Could not cancel Marketo export %s: %s", self.export_id, err)

@@ -1,0 +1,213 @@
+"""Triggers of the bulk export lifecycle, for every export kind: the status wait and the enqueue timer.
+
+Both wait in the triggerer, holding no worker slot; each serializes to JSON primitives and yields one event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+from airflow.triggers.base import BaseTrigger, TriggerEvent
+
+from airflow_provider_marketo_pm.exceptions import MarketoError, MarketoTransientError
+from airflow_provider_marketo_pm.export_kind import PROGRAM_MEMBERS, ExportKind
+from airflow_provider_marketo_pm.export_status import ExportState, jittered_interval, read_export_status
+from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
+
+__all__ = ["MarketoExportEnqueueRetryTrigger", "MarketoExportStatusTrigger"]
+
+
+# on_kill must end within the triggerer's on_kill_timeout (30 s by default), retries and backoff included.
+_ON_KILL_CALL_TIMEOUT = 10.0
+_ON_KILL_RETRY_BUDGET = 10.0
+_ON_KILL_MAX_BACKOFF = 4.0
+
+
+class MarketoExportStatusTrigger(BaseTrigger):
+    """
+    Poll the status of an export job until it is terminal or ``end_time`` passes.
+
+    Stateless by design: a restarted or reassigned triggerer runs it again from its kwargs and
+    simply resumes polling (a status GET is idempotent). It yields exactly one event:
+    ``{"status": "success" | "error" | "timeout", "export_id", "message", "record"}``.
+
+    :param export_id: the Marketo exportId to watch.
+    :param marketo_conn_id: Airflow connection of the Marketo instance.
+    :param poll_interval: seconds between status calls (Marketo refreshes status once a minute).
+    :param end_time: wall-clock deadline (``time.time()`` epoch seconds); ``None`` waits forever.
+    :param cancel_on_kill: cancel the job when a user kills the deferred task (Airflow 3.3+).
+    :param first_poll_at: no status call before this ``time.time()`` (the deferring task has just
+        checked); ``None`` polls at once. A trigger run again later polls at once if it has passed.
+    :param max_consecutive_errors: failed polls (transient errors) tolerated in a row before giving up;
+        ``None`` (default) takes the connection's ``max_retries``. Each poll is a single call: the polls
+        are the retries, so the budget is the retry policy's, not multiplied by it.
+    :param export_path: the REST path of the job's export kind (program members by default).
+    """
+
+    def __init__(
+        self,
+        export_id: str,
+        marketo_conn_id: str = "marketo_default",
+        poll_interval: float = 60.0,
+        end_time: float | None = None,
+        cancel_on_kill: bool = False,
+        max_consecutive_errors: int | None = None,
+        first_poll_at: float | None = None,
+        export_path: str = PROGRAM_MEMBERS.path,
+    ) -> None:
+        super().__init__()
+        self.export_path = str(export_path)
+        self.first_poll_at = None if first_poll_at is None else float(first_poll_at)
+        self.export_id = str(export_id)
+        self.marketo_conn_id = marketo_conn_id
+        self.poll_interval = float(poll_interval)
+        self.end_time = None if end_time is None else float(end_time)
+        self.cancel_on_kill = bool(cancel_on_kill)
+        self.max_consecutive_errors = None if max_consecutive_errors is None else int(max_consecutive_errors)
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {
+                "export_id": self.export_id,
+                "marketo_conn_id": self.marketo_conn_id,
+                "poll_interval": self.poll_interval,
+                "end_time": self.end_time,
+                "cancel_on_kill": self.cancel_on_kill,
+                "max_consecutive_errors": self.max_consecutive_errors,
+                "first_poll_at": self.first_poll_at,
+                "export_path": self.export_path,
+            },
+        )
+
+    @property
+    def _kind(self) -> ExportKind:
+        # Only the path is needed to watch a job: a trigger never builds a request.
+        return ExportKind("bulk export", self.export_path)
+
+    def _hook(self) -> MarketoHook:
+        # Single attempts: the poll loop is the retry loop (see hooks.retry_policy).
+        return MarketoHook(marketo_conn_id=self.marketo_conn_id, max_retries=0)
+
+    async def _tolerated_errors(self) -> int:
+        if self.max_consecutive_errors is not None:
+            return self.max_consecutive_errors
+        return (await MarketoHook(marketo_conn_id=self.marketo_conn_id).aget_settings()).max_retries
+
+    def _event(self, status: str, message: str, record: Mapping[str, Any] | None = None) -> TriggerEvent:
+        return TriggerEvent(
+            {
+                "status": status,
+                "export_id": self.export_id,
+                "message": message,
+                "record": dict(record) if record is not None else None,
+            }
+        )
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        hook = self._hook()
+        try:
+            tolerated = await self._tolerated_errors()
+            if self.first_poll_at is not None:
+                # Until the deadline at most: a trigger past its end_time still checks once, then times out.
+                wake_at = min(self.first_poll_at, self.end_time if self.end_time is not None else math.inf)
+                await asyncio.sleep(max(0.0, wake_at - time.time()))
+            consecutive_errors = 0
+            while True:
+                try:
+                    record = await hook.aget_export_status(self._kind, self.export_id)
+                except MarketoTransientError as err:
+                    consecutive_errors += 1
+                    if consecutive_errors > tolerated:
+                        yield self._event("error", f"Giving up on export {self.export_id} status: {err}")
+                        return
+                    self.log.warning(
+                        "Status of export %s unavailable (%s); polling again (%d/%d).",
+                        self.export_id,
+                        err,
+                        consecutive_errors,
+                        tolerated,
+                    )
+                except MarketoError as err:
+                    yield self._event("error", f"Cannot read status of export {self.export_id}: {err}")
+                    return
+                else:
+                    consecutive_errors = 0
+                    verdict = read_export_status(record)
+                    if verdict.state is ExportState.DONE:
+                        yield self._event("success", verdict.message, record)
+                        return
+                    if verdict.state is ExportState.ERROR:
+                        yield self._event("error", verdict.message, record)
+                        return
+                    self.log.info("%s Next check in %.1f s.", verdict.message, self.poll_interval)
+
+                delay = jittered_interval(self.poll_interval)
+                if self.end_time is not None:
+                    remaining = self.end_time - time.time()
+                    if remaining <= 0:
+                        yield self._event(
+                            "timeout", f"Timed out waiting for Marketo export {self.export_id} to complete."
+                        )
+                        return
+                    delay = min(delay, remaining)
+                await asyncio.sleep(delay)
+        finally:
+            # One session per run, closed however the run ends (event, error, cancellation).
+            await hook.aclose()
+
+    async def on_kill(self) -> None:
+        """
+        Cancel the job when a user kills the task (3.3+ only; off unless ``cancel_on_kill``).
+
+        Runs in the triggerer's event loop, so it uses the hook's async cancel (async connection lookup,
+        aiohttp), never the sync Connection API, and retries within a budget shorter than the triggerer's
+        default ``on_kill_timeout`` (30 s).
+        """
+        if not self.cancel_on_kill:
+            return
+        hook = MarketoHook(
+            marketo_conn_id=self.marketo_conn_id,
+            timeout=_ON_KILL_CALL_TIMEOUT,
+            retry_max_time=_ON_KILL_RETRY_BUDGET,
+            retry_max_wait=_ON_KILL_MAX_BACKOFF,
+        )
+        try:
+            await hook.acancel_export(self._kind, self.export_id)
+        except MarketoError as err:
+            self.log.warning("Could not cancel Marketo export %s: %s", self.export_id, err)
+        else:
+            self.log.info("Cancelled Marketo export %s on user kill.", self.export_id)
+        finally:
+            await hook.aclose()
+
+
+class MarketoExportEnqueueRetryTrigger(BaseTrigger):
+    """
+    Wait until ``retry_at`` (``time.time()`` epoch seconds), then hand the export back for another enqueue.
+
+    A timer like ``TimeDeltaTrigger``, except that its event carries ``export_id`` and ``attempt``: the
+    operator resumes from the event alone, which also works where deferral kwargs are dropped
+    (``dag.test()`` in Airflow 3.3.2 replaces them with the event).
+    """
+
+    def __init__(self, export_id: str, attempt: int, retry_at: float) -> None:
+        super().__init__()
+        self.export_id = str(export_id)
+        self.attempt = int(attempt)
+        self.retry_at = float(retry_at)
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {"export_id": self.export_id, "attempt": self.attempt, "retry_at": self.retry_at},
+        )
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        # Deadline on the wall clock: a trigger restarted elsewhere waits only what is left.
+        await asyncio.sleep(max(0.0, self.retry_at - time.time()))
+        yield TriggerEvent({"status": "retry", "export_id": self.export_id, "attempt": self.attempt})
