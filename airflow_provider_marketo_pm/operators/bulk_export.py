@@ -12,8 +12,6 @@ The shared queue, the pool and the task state store are explained once, in the R
 
 from __future__ import annotations
 
-import configparser
-import os
 import time
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
@@ -68,20 +66,13 @@ _SHARED_QUEUE = (
 
 def default_deferrable() -> bool:
     """
-    ``deferrable``'s default: ``[operators] default_deferrable`` when the deployment sets it (airflow.cfg
-    or ``AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE``), read as Airflow's providers read it; otherwise True.
+    ``deferrable``'s default, read as Airflow's own providers read it: ``[operators] default_deferrable``.
 
-    Airflow's built-in default for the option is False; taken as is, every export wait (hours, up to the
-    24 h timeout) would hold a worker slot on a deployment that never thought about it. So only a value
-    someone chose counts, and our fallback is True.
+    Our fallback is True (an export wait can last hours), but Airflow ships the option as False and
+    ``airflow db migrate`` writes it into airflow.cfg: a deployment that wants waits in the triggerer sets
+    it to True (our docker-compose.yaml does), or passes ``deferrable=True``.
     """
-    env = "AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE"
-    chosen = any(os.environ.get(env + suffix) for suffix in ("", "_CMD", "_SECRET"))
-    try:
-        chosen = chosen or configparser.RawConfigParser.has_option(conf, "operators", "default_deferrable")
-    except Exception:  # pragma: no cover - a conf object that is not a ConfigParser
-        chosen = True
-    return conf.getboolean("operators", "default_deferrable", fallback=True) if chosen else True
+    return conf.getboolean("operators", "default_deferrable", fallback=True)
 
 
 def _quota_failure(what: str, err: MarketoExportQuotaError) -> AirflowFailException:

@@ -1,6 +1,6 @@
 """Deferral conventions shared by the start operator, the sensor and the task group.
 
-``deferrable`` defaults to ``[operators] default_deferrable`` when the deployment sets it, else True;
+``deferrable`` defaults to ``[operators] default_deferrable`` (fallback True where the option is absent);
 ``deferrable=False`` never defers; every ``defer()`` carries a ``timeout``; the sensor speaks Airflow's
 ``poke_interval``/``mode``; the hook is made once per task.
 """
@@ -17,6 +17,7 @@ from marketo_exports import FIELDS, PROGRAM_ID, start_export_via_hook
 
 import airflow_provider_marketo_pm
 from airflow_provider_marketo_pm.exceptions import MarketoQueueFullError, MarketoRequestError
+from airflow_provider_marketo_pm.operators import bulk_export
 from airflow_provider_marketo_pm.operators.program_members import MarketoStartProgramMemberExportOperator
 from airflow_provider_marketo_pm.sensors.program_members import MarketoProgramMemberExportSensor
 from airflow_provider_marketo_pm.testing import Fault
@@ -30,17 +31,28 @@ def start(**kwargs) -> MarketoStartProgramMemberExportOperator:
     )
 
 
-@pytest.mark.parametrize(
-    ("setting", "expected"), [(None, True), ("false", False), ("true", True), ("False", False)]
-)
-def test_deferrable_follows_default_deferrable_when_set_and_is_true_otherwise(monkeypatch, setting, expected):
-    monkeypatch.delenv("AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE", raising=False)
-    if setting is not None:
-        monkeypatch.setenv("AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE", setting)
+@pytest.mark.parametrize(("setting", "expected"), [("false", False), ("true", True), ("False", False)])
+def test_deferrable_follows_default_deferrable(monkeypatch, setting, expected):
+    monkeypatch.setenv("AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE", setting)
 
     assert start().deferrable is expected
     assert MarketoProgramMemberExportSensor(task_id="wait", export_id="e1").deferrable is expected
     assert start(deferrable=not expected).deferrable is (not expected)  # an explicit argument wins
+
+
+def test_deferrable_default_is_read_as_airflow_providers_read_it(monkeypatch):
+    """``conf.getboolean("operators", "default_deferrable", fallback=True)``: Airflow's shipped value wins."""
+    monkeypatch.delenv("AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE", raising=False)
+    seen = {}
+
+    def getboolean(section, key, **kwargs):
+        seen.update(section=section, key=key, **kwargs)
+        return False
+
+    monkeypatch.setattr(bulk_export.conf, "getboolean", getboolean)
+
+    assert start().deferrable is False
+    assert seen == {"section": "operators", "key": "default_deferrable", "fallback": True}
 
 
 def test_not_deferrable_waits_for_a_full_queue_on_the_worker_and_never_defers(emulator):
@@ -75,7 +87,9 @@ def test_every_defer_has_a_timeout(emulator):
 
     export_id = start_export_via_hook(enqueue=False)
     with pytest.raises(TaskDeferred) as sensor_wait:
-        MarketoProgramMemberExportSensor(task_id="wait", export_id=export_id, timeout=600).execute(context={})
+        MarketoProgramMemberExportSensor(
+            task_id="wait", export_id=export_id, timeout=600, deferrable=True
+        ).execute(context={})
     assert dt.timedelta(minutes=10) < sensor_wait.value.timeout
 
 
