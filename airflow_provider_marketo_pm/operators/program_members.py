@@ -8,6 +8,7 @@ import time
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import urlsplit
 
 from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException, AirflowSensorTimeout
 from airflow.sdk import Asset, AssetAlias, BaseOperator, Context, ObjectStoragePath, XComArg
@@ -372,6 +373,17 @@ def _object_storage_path(value: Any, conn_id: str | None) -> ObjectStoragePath:
     return path
 
 
+def openlineage_dataset_name(uri: str) -> tuple[str, str]:
+    """
+    ``(namespace, name)`` of a stored file by the OpenLineage dataset naming spec: ``file`` and the absolute
+    path for local files; ``<scheme>://<bucket>`` and the object key for object stores (``s3://bucket``).
+    """
+    parts = urlsplit(uri)
+    if parts.scheme in ("", "file"):
+        return "file", "/" + parts.path.lstrip("/")
+    return f"{parts.scheme}://{parts.netloc}", parts.path.lstrip("/")
+
+
 class MarketoDownloadProgramMemberExportOperator(BaseOperator):
     """
     Stream a Completed export's file to any Airflow object store, verified before it is published.
@@ -401,7 +413,7 @@ class MarketoDownloadProgramMemberExportOperator(BaseOperator):
     :param chunk_size: bytes read and written per chunk.
     :param max_resumes: how many times a broken stream is resumed with ``Range``.
     :param progress_interval: seconds between progress log lines.
-    :param program_ids: Marketo program id(s) of the export, reported as lineage input.
+    :param program_ids: Marketo program id(s) of the export (or its create filter), reported as lineage input.
     :param marketo_conn_id: Airflow connection of the Marketo instance (templated).
     """
 
@@ -502,6 +514,8 @@ class MarketoDownloadProgramMemberExportOperator(BaseOperator):
 
     def _program_ids(self) -> list[int]:
         ids = self.program_ids
+        if isinstance(ids, Mapping):  # the export's filter, as the task group passes it
+            ids = ids.get("programIds") or ids.get("programId")
         if ids is None or ids == "":
             return []
         if isinstance(ids, str):
@@ -522,7 +536,5 @@ class MarketoDownloadProgramMemberExportOperator(BaseOperator):
         host = MarketoHook.get_connection(self.marketo_conn_id).host or "marketo"
         namespace = f"marketo://{host.split('://')[-1].rstrip('/')}"
         inputs = [Dataset(namespace=namespace, name=f"program/{pid}/members") for pid in self._program_ids()]
-        output_path = ObjectStoragePath(self._result["uri"])
-        scheme_host = f"{output_path.protocol}://{output_path.bucket or ''}".rstrip("/")
-        outputs = [Dataset(namespace=scheme_host, name=output_path.key or output_path.path)]
-        return OperatorLineage(inputs=inputs, outputs=outputs)
+        namespace, name = openlineage_dataset_name(self._result["uri"])
+        return OperatorLineage(inputs=inputs, outputs=[Dataset(namespace=namespace, name=name)])

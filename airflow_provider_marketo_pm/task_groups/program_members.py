@@ -154,6 +154,7 @@ def program_member_export_group(
             destination=destination,
             dest_conn_id=dest_conn_id,
             overwrite=overwrite,
+            program_ids=export_filter,  # its programId(s): the lineage inputs
             map_index_template="{{ task.destination }}",
         )
         wait >> download
