@@ -438,7 +438,7 @@ class MarketoDownloadProgramMemberExportOperator(BaseOperator):
         chunk_size: int = 1024 * 1024,
         max_resumes: int = 5,
         progress_interval: float = 30.0,
-        program_ids: int | Sequence[int] | None = None,
+        program_ids: int | Sequence[int] | Mapping[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
