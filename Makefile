@@ -41,8 +41,9 @@ $(COMPAT_STAMP): pyproject.toml constraints-compat.txt
 	touch $(COMPAT_STAMP)
 
 # The wheel as a user gets it (not an editable checkout), each dependency at exactly its declared floor:
-# constraints-floors.txt pins them (tests/test_floors.py checks it against pyproject.toml) on Airflow 3.0.6,
-# where the compat fallbacks that set the highest floors run.
+# constraints-floors.txt pins them (tests/test_floors.py checks it against pyproject.toml). On Airflow 3.0.6,
+# not the newest: the floors must hold on the oldest Airflow we claim, where the compat fallbacks that set
+# the highest floors (common-compat's mask_secret) run, and newer Airflow requires newer providers anyway.
 $(FLOORS_STAMP): pyproject.toml constraints-floors.txt $(shell find airflow_provider_marketo_pm -name '*.py')
 	test -x $(FLOORS_VENV)/bin/python || $(PYTHON) -m venv $(FLOORS_VENV)
 	$(FLOORS_VENV)/bin/python -m pip install --quiet --upgrade "pip>=25.1"
