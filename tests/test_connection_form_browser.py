@@ -116,15 +116,19 @@ def api_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def _button(driver, *, text: str | None = None, label: str | None = None):
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
 
-    deadline = time.monotonic() + 15  # the React UI renders after its API calls return
+    deadline = time.monotonic() + 15  # the React UI renders (and re-renders) after its API calls return
     while time.monotonic() < deadline:
-        for button in driver.find_elements(By.TAG_NAME, "button"):
-            if (text is not None and button.text.strip() == text) or (
-                label is not None and button.get_attribute("aria-label") == label
-            ):
-                return button
+        try:
+            for button in driver.find_elements(By.TAG_NAME, "button"):
+                if (text is not None and button.text.strip() == text) or (
+                    label is not None and button.get_attribute("aria-label") == label
+                ):
+                    return button
+        except StaleElementReferenceException:
+            pass
         time.sleep(0.3)
     raise AssertionError(f"no button {text or label!r} on {driver.current_url}")
 
@@ -142,7 +146,7 @@ def test_a_user_adds_a_marketo_connection_in_the_ui(browser, api_server, marketo
     conn_type.send_keys("Marketo")
     time.sleep(1)
     conn_type.send_keys(Keys.ENTER)
-    host = driver.find_element(By.NAME, "host")
+    driver.find_element(By.NAME, "host")  # waits (implicitly) until the Marketo fields are there
 
     # Our relabelled fields and placeholders; schema and port hidden; the extras as their own fields.
     labels = {label.text.strip() for label in driver.find_elements(By.TAG_NAME, "label")}
@@ -157,7 +161,7 @@ def test_a_user_adds_a_marketo_connection_in_the_ui(browser, api_server, marketo
     if os.environ.get("MARKETO_PM_UPDATE_DOCS") == "1":
         shutil.copy(screenshot, REPO_ROOT / "docs" / "connection-form.png")
 
-    host.send_keys(marketo_emulator.base_url)
+    driver.find_element(By.NAME, "host").send_keys(marketo_emulator.base_url)
     driver.find_element(By.NAME, "login").send_keys(marketo_emulator.options.client_id)
     driver.find_element(By.NAME, "password").send_keys(marketo_emulator.options.client_secret)
     _button(driver, text="Save").click()
