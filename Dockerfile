@@ -4,7 +4,7 @@
 FROM apache/airflow:3.3.2-python3.11
 
 # Only what the wheel build needs: changes to tests, DAGs or docs do not invalidate this layer.
-COPY --chown=airflow:0 pyproject.toml README.md /opt/airflow-provider-marketo-pm/
+COPY --chown=airflow:0 pyproject.toml README.md LICENSE NOTICE /opt/airflow-provider-marketo-pm/
 COPY --chown=airflow:0 airflow_provider_marketo_pm /opt/airflow-provider-marketo-pm/airflow_provider_marketo_pm
 
 # Pinning apache-airflow to the image's own version stops pip from up- or downgrading Airflow to satisfy a

@@ -9,30 +9,50 @@ PYTEST_ARGS ?=
 COMPAT_VENV  := .venv-compat
 COMPAT_STAMP := $(COMPAT_VENV)/.installed
 
-.PHONY: help install test test-fast test-compat lint format demo bench emulator clean
+FLOORS_VENV  := .venv-floors
+FLOORS_STAMP := $(FLOORS_VENV)/.installed
+# The extras a user installs; tooling comes from the PEP 735 dependency groups (pip >= 25.1).
+EXTRAS := emulator,s3,openlineage
+
+.PHONY: help install test test-fast test-compat test-floors lint format demo bench emulator clean
 
 help:
 	@echo "make demo       run the backfill example DAG against the bundled Marketo emulator"
 	@echo "make test       lint + type-check + the whole test suite (slow suites included)"
 	@echo "make test-fast  the test suite without the suites marked slow"
 	@echo "make test-compat  unit tests and one example DAG on the oldest supported Airflow (3.0.x)"
+	@echo "make test-floors  the built wheel with every dependency at its declared floor (fast suites)"
 	@echo "make lint       ruff check, ruff format --check, mypy"
 	@echo "make bench      benchmarks (prints ratios and figures, see bench/RESULTS.md)"
 	@echo "make emulator   serve the Marketo emulator on 127.0.0.1:8766"
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[test,celery]"
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=25.1"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[$(EXTRAS),celery]" --group dev
 	touch $(STAMP)
 
 install: $(STAMP)
 
 $(COMPAT_STAMP): pyproject.toml constraints-compat.txt
 	test -x $(COMPAT_VENV)/bin/python || $(PYTHON) -m venv $(COMPAT_VENV)
-	$(COMPAT_VENV)/bin/python -m pip install --quiet --upgrade "pip>=24"
-	$(COMPAT_VENV)/bin/python -m pip install --quiet -c constraints-compat.txt -e ".[test]"
+	$(COMPAT_VENV)/bin/python -m pip install --quiet --upgrade "pip>=25.1"
+	$(COMPAT_VENV)/bin/python -m pip install --quiet -c constraints-compat.txt -e ".[$(EXTRAS)]" --group dev
 	touch $(COMPAT_STAMP)
+
+# The wheel as a user gets it (not an editable checkout), each dependency at exactly its declared floor:
+# constraints-floors.txt pins them (tests/test_floors.py checks it against pyproject.toml). On Airflow 3.0.6,
+# not the newest: the floors must hold on the oldest Airflow we claim, where the compat fallbacks that set
+# the highest floors (common-compat's mask_secret) run, and newer Airflow requires newer providers anyway.
+$(FLOORS_STAMP): pyproject.toml constraints-floors.txt $(shell find airflow_provider_marketo_pm -name '*.py')
+	test -x $(FLOORS_VENV)/bin/python || $(PYTHON) -m venv $(FLOORS_VENV)
+	$(FLOORS_VENV)/bin/python -m pip install --quiet --upgrade "pip>=25.1"
+	rm -rf $(FLOORS_VENV)/dist
+	$(FLOORS_VENV)/bin/python -m pip wheel --quiet --no-deps -w $(FLOORS_VENV)/dist .
+	$(FLOORS_VENV)/bin/python -m pip install --quiet --force-reinstall --no-deps $(FLOORS_VENV)/dist/*.whl
+	$(FLOORS_VENV)/bin/python -m pip install --quiet -c constraints-floors.txt \
+		"$$(ls $(FLOORS_VENV)/dist/*.whl)[$(EXTRAS)]" --group test
+	touch $(FLOORS_STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -49,6 +69,12 @@ test-fast: $(STAMP)
 test-compat: $(COMPAT_STAMP)
 	$(COMPAT_VENV)/bin/python -m pytest -m "not slow or compat" $(PYTEST_ARGS)
 
+# Run by the pytest script (not `python -m pytest`, which puts the checkout first on sys.path), so the
+# tests import the installed wheel. Subset: the fast suites minus tests/testing (the emulator's own
+# behaviour does not depend on our floors; it is a test tool exercised by every other suite anyway).
+test-floors: $(FLOORS_STAMP)
+	$(FLOORS_VENV)/bin/pytest -m "not slow" -p no:cacheprovider --ignore=tests/testing $(PYTEST_ARGS)
+
 format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
@@ -63,4 +89,4 @@ emulator: $(STAMP)
 	$(BIN)/python -m airflow_provider_marketo_pm.testing.emulator --port 8766
 
 clean:
-	rm -rf $(VENV) $(COMPAT_VENV) .airflow-home demo-output bench/out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(COMPAT_VENV) $(FLOORS_VENV) .airflow-home demo-output bench/out .pytest_cache .mypy_cache .ruff_cache

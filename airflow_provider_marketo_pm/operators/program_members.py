@@ -8,9 +8,10 @@ its request arguments.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import urlsplit
 
 from airflow.sdk import ObjectStoragePath, XComArg
 
@@ -128,6 +129,17 @@ class MarketoStartProgramMemberExportOperator(MarketoStartExportOperator):
         return program_member_export_request(self.fields, self.filter, self.format, self.column_header_names)
 
 
+def openlineage_dataset_name(uri: str) -> tuple[str, str]:
+    """
+    ``(namespace, name)`` of a stored file by the OpenLineage dataset naming spec: ``file`` and the absolute
+    path for local files; ``<scheme>://<bucket>`` and the object key for object stores (``s3://bucket``).
+    """
+    parts = urlsplit(uri)
+    if parts.scheme in ("", "file"):
+        return "file", "/" + parts.path.lstrip("/")
+    return f"{parts.scheme}://{parts.netloc}", parts.path.lstrip("/")
+
+
 class MarketoDownloadProgramMemberExportOperator(MarketoDownloadExportOperator):
     """
     Stream a Completed export's file to any Airflow object store, verified before it is published.
@@ -157,7 +169,7 @@ class MarketoDownloadProgramMemberExportOperator(MarketoDownloadExportOperator):
     :param chunk_size: bytes read and written per chunk.
     :param max_resumes: how many times a broken stream is resumed with ``Range``.
     :param progress_interval: seconds between progress log lines.
-    :param program_ids: Marketo program id(s) of the export, reported as lineage input.
+    :param program_ids: Marketo program id(s) of the export (or its create filter), reported as lineage input.
     :param marketo_conn_id: Airflow connection of the Marketo instance (templated).
     :param record: the job's Completed status record if already read (templated, e.g. the sensor's
         XCom): then no status call is made.
@@ -186,7 +198,7 @@ class MarketoDownloadProgramMemberExportOperator(MarketoDownloadExportOperator):
         chunk_size: int = 1024 * 1024,
         max_resumes: int = 5,
         progress_interval: float = 30.0,
-        program_ids: int | Sequence[int] | None = None,
+        program_ids: int | Sequence[int] | Mapping[str, Any] | None = None,
         record: dict[str, Any] | XComArg | None = None,
         **kwargs: Any,
     ) -> None:
@@ -208,6 +220,8 @@ class MarketoDownloadProgramMemberExportOperator(MarketoDownloadExportOperator):
     def _program_ids(self) -> list[int]:
         """The lineage inputs, each id read by the filter's rule; a templated list may arrive as JSON text."""
         ids = self.program_ids
+        if isinstance(ids, Mapping):  # the export's filter, as the task group passes it
+            ids = ids.get("programIds") or ids.get("programId")
         if ids is None or ids == "":
             return []
         if isinstance(ids, str) and ids.lstrip().startswith("["):
@@ -228,7 +242,5 @@ class MarketoDownloadProgramMemberExportOperator(MarketoDownloadExportOperator):
         host = MarketoHook.get_connection(self.marketo_conn_id).host or "marketo"
         namespace = f"marketo://{host.split('://')[-1].rstrip('/')}"
         inputs = [Dataset(namespace=namespace, name=f"program/{pid}/members") for pid in self._program_ids()]
-        output_path = ObjectStoragePath(self._result["uri"])
-        scheme_host = f"{output_path.protocol}://{output_path.bucket or ''}".rstrip("/")
-        outputs = [Dataset(namespace=scheme_host, name=output_path.key or output_path.path)]
-        return OperatorLineage(inputs=inputs, outputs=outputs)
+        namespace, name = openlineage_dataset_name(self._result["uri"])
+        return OperatorLineage(inputs=inputs, outputs=[Dataset(namespace=namespace, name=name)])

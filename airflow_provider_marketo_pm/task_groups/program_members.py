@@ -158,6 +158,7 @@ def program_member_export_group(
             dest_conn_id=dest_conn_id,
             overwrite=overwrite,
             record=wait.output,
+            program_ids=export_filter,  # its programId(s): the lineage inputs
             map_index_template="{{ task.destination }}",
         )
         wait >> download

@@ -11,7 +11,10 @@ from airflow.providers.common.compat.sdk import AirflowException, AirflowFailExc
 from marketo_exports import start_export_via_hook, wait_for_export_status
 
 from airflow_provider_marketo_pm.exceptions import MarketoExportIntegrityError, MarketoRequestError
-from airflow_provider_marketo_pm.operators.program_members import MarketoDownloadProgramMemberExportOperator
+from airflow_provider_marketo_pm.operators.program_members import (
+    MarketoDownloadProgramMemberExportOperator,
+    openlineage_dataset_name,
+)
 
 
 def completed_export(emulator) -> str:
@@ -228,18 +231,38 @@ def test_asset_alias_outlet_gets_an_event_for_the_written_file(emulator, tmp_pat
     assert outlet_events[declared].extra["sha256"] == result["sha256"]
 
 
-def test_openlineage_facets_need_the_openlineage_provider(emulator, tmp_path):
-    op = download(completed_export(emulator), tmp_path / "members.csv", program_ids=[1044])
+def test_openlineage_facets_name_programs_and_the_file_by_the_naming_spec(emulator, tmp_path):
+    pytest.importorskip("airflow.providers.openlineage")
+    dest = tmp_path / "members.csv"
+    op = download(completed_export(emulator), dest, program_ids=[1044])
     op.execute(context={})
 
-    try:
-        import airflow.providers.openlineage  # noqa: F401
-    except ImportError:
-        assert op.get_openlineage_facets_on_complete(task_instance=None) is None
-    else:
-        lineage = op.get_openlineage_facets_on_complete(task_instance=None)
-        assert [d.name for d in lineage.inputs] == ["program/1044/members"]
-        assert lineage.outputs[0].name.endswith("members.csv")
+    lineage = op.get_openlineage_facets_on_complete(task_instance=None)
+
+    assert [d.name for d in lineage.inputs] == ["program/1044/members"]
+    assert [(d.namespace, d.name) for d in lineage.outputs] == [("file", str(dest))]
+
+
+def test_openlineage_inputs_come_from_an_export_filter_too(emulator, tmp_path):
+    pytest.importorskip("airflow.providers.openlineage")
+    op = download(completed_export(emulator), tmp_path / "m.csv", program_ids={"programIds": [1044, 1045]})
+    op.execute(context={})
+
+    lineage = op.get_openlineage_facets_on_complete(task_instance=None)
+
+    assert [d.name for d in lineage.inputs] == ["program/1044/members", "program/1045/members"]
+
+
+@pytest.mark.parametrize(
+    ("uri", "expected"),
+    [
+        ("file:///data/marketo/members.csv", ("file", "/data/marketo/members.csv")),
+        ("s3://lake/marketo/members.csv", ("s3://lake", "marketo/members.csv")),
+        ("gs://lake/a/b.csv.gz", ("gs://lake", "a/b.csv.gz")),
+    ],
+)
+def test_openlineage_dataset_names_follow_the_spec(uri, expected):
+    assert openlineage_dataset_name(uri) == expected
 
 
 def test_partials_of_a_killed_earlier_try_are_removed_others_left_alone(emulator, tmp_path):

@@ -105,6 +105,14 @@ def test_called_once_without_mapping():
     assert not isinstance(dag.task_group_dict["export_job"], MappedTaskGroup)
 
 
+def test_the_download_reports_the_jobs_programs_as_lineage_inputs():
+    with DAG("one_job", schedule=None, start_date=pendulum.datetime(2024, 1, 1, tz="UTC")) as dag:
+        program_member_export_group()(**JOB)
+
+    *_, download = group_tasks(dag)
+    assert download._program_ids() == [1044]
+
+
 class TestSettings:
     @pytest.fixture(autouse=True)
     def _no_variables(self, monkeypatch):

@@ -1,0 +1,189 @@
+"""The Marketo connection form as a user meets it: Admin > Connections > Add, in headless Chromium.
+
+Starts a real api-server (SimpleAuthManager, everyone admin; ``[core] test_connection`` enabled), adds a
+Marketo connection through the form pointing at the emulator, and checks our relabelled fields,
+placeholders and hidden fields. Set ``MARKETO_PM_UPDATE_DOCS=1`` to refresh docs/connection-form.png.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from airflow_provider_marketo_pm.get_provider_info import CONNECTION_UI_FIELD_BEHAVIOUR
+
+pytestmark = pytest.mark.slow
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
+
+
+def _browser_installed() -> bool:
+    return CHROMIUM.exists() and CHROMEDRIVER.exists()
+
+
+def _install_browser() -> str | None:
+    """Install Debian's chromium and chromium-driver when missing; the reason it cannot, or None."""
+    if _browser_installed():
+        return None
+    if shutil.which("apt-get") is None or os.geteuid() != 0:
+        return "chromium is not installed and apt-get (as root) is not available to install it"
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    install = ["apt-get", "install", "-y", "-q", "chromium", "chromium-driver"]
+    for command in (["apt-get", "update", "-q"], install):
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600, check=False)
+        if done.returncode != 0:
+            return f"{' '.join(command)} failed: {done.stderr[-500:]}"
+    return None if _browser_installed() else "chromium or chromedriver still missing after apt-get install"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    reason = _install_browser()
+    if reason is not None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,900"):
+        options.add_argument(argument)
+    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    driver.implicitly_wait(10)
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture(scope="module")
+def api_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """An Airflow api-server on a free loopback port, with connection testing enabled."""
+    home = tmp_path_factory.mktemp("airflow-ui")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
+    env.update(
+        AIRFLOW_HOME=str(home),
+        AIRFLOW__CORE__LOAD_EXAMPLES="False",
+        AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS="True",
+        AIRFLOW__CORE__TEST_CONNECTION="Enabled",
+        AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"sqlite:///{home / 'airflow.db'}",
+        AIRFLOW__API__HOST="127.0.0.1",
+        AIRFLOW__API__PORT=str(port),
+        AIRFLOW__API__BASE_URL=url,
+        AIRFLOW__API__WORKERS="1",
+    )
+    migrate = [sys.executable, "-m", "airflow", "db", "migrate"]
+    subprocess.run(migrate, env=env, check=True, capture_output=True)
+    with (home / "api-server.log").open("w") as log:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "airflow", "api-server", "--port", str(port)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(f"{url}/api/v2/monitor/health", timeout=2).ok:
+                    break
+            except requests.ConnectionError:
+                pass
+            assert server.poll() is None, (home / "api-server.log").read_text()[-3000:]
+            time.sleep(0.5)
+        else:
+            pytest.fail("api-server did not answer within 90 s")
+        yield url
+    finally:
+        os.killpg(server.pid, 15)
+        server.wait(timeout=20)
+
+
+def _button(driver, *, text: str | None = None, label: str | None = None):
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.common.by import By
+
+    deadline = time.monotonic() + 15  # the React UI renders (and re-renders) after its API calls return
+    while time.monotonic() < deadline:
+        try:
+            for button in driver.find_elements(By.TAG_NAME, "button"):
+                if (text is not None and button.text.strip() == text) or (
+                    label is not None and button.get_attribute("aria-label") == label
+                ):
+                    return button
+        except StaleElementReferenceException:
+            pass
+        time.sleep(0.3)
+    raise AssertionError(f"no button {text or label!r} on {driver.current_url}")
+
+
+def test_a_user_adds_a_marketo_connection_in_the_ui(browser, api_server, marketo_emulator, tmp_path):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    driver = browser
+    driver.get(f"{api_server}/connections")
+    _button(driver, text="Add Connection").click()
+    driver.find_element(By.NAME, "connection_id").send_keys("marketo_ui")
+    conn_type = driver.find_element(By.CSS_SELECTOR, "input[role=combobox]")
+    conn_type.click()
+    conn_type.send_keys("Marketo")
+    time.sleep(1)
+    conn_type.send_keys(Keys.ENTER)
+    driver.find_element(By.NAME, "host")  # waits (implicitly) until the Marketo fields are there
+
+    # Our relabelled fields and placeholders; schema and port hidden; the extras as their own fields.
+    labels = {label.text.strip() for label in driver.find_elements(By.TAG_NAME, "label")}
+    assert set(CONNECTION_UI_FIELD_BEHAVIOUR["relabeling"].values()) <= labels
+    for field, placeholder in CONNECTION_UI_FIELD_BEHAVIOUR["placeholders"].items():
+        assert driver.find_element(By.NAME, field).get_attribute("placeholder") == placeholder
+    names = {e.get_attribute("name") for e in driver.find_elements(By.CSS_SELECTOR, "input, textarea")}
+    assert not names & {"schema", "port"}
+    assert {"element_identity_url", "element_timeout", "element_max_retries"} <= names
+    screenshot = tmp_path / "connection-form.png"
+    driver.save_screenshot(str(screenshot))
+    if os.environ.get("MARKETO_PM_UPDATE_DOCS") == "1":
+        shutil.copy(screenshot, REPO_ROOT / "docs" / "connection-form.png")
+
+    driver.find_element(By.NAME, "host").send_keys(marketo_emulator.base_url)
+    driver.find_element(By.NAME, "login").send_keys(marketo_emulator.options.client_id)
+    driver.find_element(By.NAME, "password").send_keys(marketo_emulator.options.client_secret)
+    _button(driver, text="Save").click()
+    _button(driver, label="Test Connection")  # the list is back: the dialog saved
+
+    saved = requests.get(f"{api_server}/api/v2/connections/marketo_ui", timeout=10).json()
+    assert saved["conn_type"] == "marketo"
+    assert saved["host"] == marketo_emulator.base_url
+    assert saved["login"] == marketo_emulator.options.client_id
+    assert json.loads(saved["extra"])["timeout"] == 60  # the form's defaults for our extras
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="Airflow 3.3.2's UI posts port=0 for a hidden port field and the test endpoint then answers "
+    "400 'host or port differs from the stored connection'",
+)
+def test_the_test_button_reaches_marketo(browser, api_server, marketo_emulator):
+    driver = browser
+    driver.get(f"{api_server}/connections")
+    _button(driver, label="Test Connection").click()
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and not marketo_emulator.calls("token"):
+        time.sleep(0.5)
+    assert marketo_emulator.calls("token"), "the Test button never reached the emulator"
