@@ -13,7 +13,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
-from airflow.sdk import ObjectStoragePath, XComArg
+from airflow.sdk import XComArg
 
 from airflow_provider_marketo_pm.export_kind import (
     PROGRAM_MEMBERS,
