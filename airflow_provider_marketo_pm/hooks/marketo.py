@@ -393,8 +393,8 @@ class MarketoHook(HttpHook):
         ``HttpHook.run`` for a Marketo REST path (``hook.method``, ``GET`` by default): with the bearer token,
         replayed once with a new token after 601/602, retried by the connection's policy, and checked by
         :meth:`check_response` (an HTTP 200 with ``success: false`` raises the classified error). Returns
-        the ``requests.Response``. With ``extra_options={"check_response": False}`` nothing is checked,
-        so neither replayed nor retried.
+        the ``requests.Response``. With ``extra_options={"check_response": False}`` the answer is handed back
+        unchecked (so a 601/602 is not replayed); only a network failure is still retried.
         """
         http_run = super().run
 
