@@ -93,12 +93,24 @@ def get_provider_info() -> dict[str, Any]:
         ],
         "hooks": [{"integration-name": INTEGRATION, "python-modules": [f"{PACKAGE}.hooks.marketo"]}],
         "operators": [
-            {"integration-name": INTEGRATION, "python-modules": [f"{PACKAGE}.operators.program_members"]}
+            {
+                "integration-name": INTEGRATION,
+                "python-modules": [
+                    f"{PACKAGE}.operators.bulk_export",
+                    f"{PACKAGE}.operators.program_members",
+                ],
+            }
         ],
         "sensors": [
-            {"integration-name": INTEGRATION, "python-modules": [f"{PACKAGE}.sensors.program_members"]}
+            {
+                "integration-name": INTEGRATION,
+                "python-modules": [f"{PACKAGE}.sensors.bulk_export", f"{PACKAGE}.sensors.program_members"],
+            }
         ],
         "triggers": [
-            {"integration-name": INTEGRATION, "python-modules": [f"{PACKAGE}.triggers.program_members"]}
+            {
+                "integration-name": INTEGRATION,
+                "python-modules": [f"{PACKAGE}.triggers.bulk_export", f"{PACKAGE}.triggers.program_members"],
+            }
         ],
     }

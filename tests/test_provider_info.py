@@ -81,10 +81,27 @@ def test_module_lists_name_the_public_modules():
                ("hooks", "operators", "sensors", "triggers")}  # fmt: skip
     assert modules == {
         "hooks": ["airflow_provider_marketo_pm.hooks.marketo"],
-        "operators": ["airflow_provider_marketo_pm.operators.program_members"],
-        "sensors": ["airflow_provider_marketo_pm.sensors.program_members"],
-        "triggers": ["airflow_provider_marketo_pm.triggers.program_members"],
+        **{
+            kind: [
+                f"airflow_provider_marketo_pm.{kind}.{name}" for name in ("bulk_export", "program_members")
+            ]
+            for kind in ("operators", "sensors", "triggers")
+        },
     }
+
+
+@pytest.mark.parametrize("kind", ["operators", "sensors", "triggers"])
+def test_every_module_of_a_listed_kind_is_listed_and_imports(kind):
+    package = importlib.import_module(f"airflow_provider_marketo_pm.{kind}")
+    on_disk = {
+        f"{package.__name__}.{path.stem}"
+        for path in Path(package.__file__).parent.glob("*.py")
+        if path.stem != "__init__"
+    }
+    (item,) = get_provider_info()[kind]
+    assert set(item["python-modules"]) == on_disk
+    for module in item["python-modules"]:
+        importlib.import_module(module)
 
 
 def airflow_providers_cli(tmp_path, command: str) -> list[dict]:

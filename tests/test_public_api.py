@@ -96,9 +96,12 @@ def test_argument_names():
     } <= parameters(MarketoProgramMemberExportSensor)  # fmt: skip
 
 
-def test_the_hook_offers_no_http_calls_that_would_skip_token_and_envelope():
+def test_the_hook_is_an_http_hook_whose_calls_are_made_for_marketo():
+    from airflow.providers.http.hooks.http import HttpHook
+
     from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
 
-    for name in ("run", "run_and_check", "run_with_advanced_retry"):
-        assert not hasattr(MarketoHook, name), name
+    assert issubclass(MarketoHook, HttpHook)
+    for name in ("get_conn", "run", "run_and_check", "check_response", "run_with_advanced_retry"):
+        assert name in vars(MarketoHook), f"{name} is HttpHook's, not made for Marketo"
     assert MarketoHook.conn_type == "marketo"

@@ -26,6 +26,8 @@ TOKEN_CODES = frozenset({"601", "602"})
 """The access token is invalid or expired: get a new one and replay the call once."""
 TRANSIENT_CODES = frozenset({"604", "606", "608", "611", "615", "713"})
 """Worth retrying with backoff: time-outs, rate and concurrency limits, temporary unavailability."""
+SHARED_QUEUE = 'bulk export queue (10 jobs, shared by every integration; see the README, "Pacing and pools")'
+"""Marketo's one bulk queue, named in errors: the README's "Pacing and pools" explains it, once."""
 
 
 ERROR_HINTS = {
@@ -77,7 +79,7 @@ def error_from_envelope(
             )
             return MarketoExportQuotaError(message, resets_at=resets_at, hint=hint, **common)
         if "queue" in lowered and "already" not in lowered:
-            hint = "The bulk export queue shared by every integration is full (10 jobs): enqueue again later."
+            hint = f"Marketo's {SHARED_QUEUE} is full: enqueue again later."
             return MarketoQueueFullError(message, hint=hint, **common)
         return MarketoApiError(message, **common)
     if code == "607":
@@ -136,6 +138,7 @@ def explain_fresh_token_refused(err: MarketoAuthError) -> None:
 
 __all__ = [
     "ERROR_HINTS",
+    "SHARED_QUEUE",
     "TOKEN_CODES",
     "TRANSIENT_CODES",
     "error_from_envelope",

@@ -1,13 +1,15 @@
 """MarketoHook: the one place that talks to Marketo's REST and Bulk Program Member Extract APIs.
 
-A plain Airflow ``BaseHook`` with a ``requests`` session for the worker and an ``aiohttp`` session for the
-triggerer, as the dbt Cloud provider's hook has. It does not subclass the http provider's ``HttpHook``:
-every Marketo call needs a bearer token, reads Marketo's error envelope inside an HTTP 200 and raises the
-classified errors, so ``HttpHook``'s public ``run``/``run_and_check``/``run_with_advanced_retry`` would only
-look as if they worked. This module holds the endpoints and the two transports; the rules they share live next
-to it: the connection (``connection_settings``), the process-wide token (``token_cache``), reading
-answers (``marketo_responses``, ``error_classification``), retries (``retry_policy``) and the streamed,
-resumed file (``export_file``).
+Built on the http provider's ``HttpHook`` the way the dbt Cloud provider builds its hook: ``get_conn`` makes
+the ``requests`` session (base URL from the connection settings, HttpHook's TCP keep-alive adapter, no
+connection extra ever sent as a header) and every worker-side call is sent by ``HttpHook.run_and_check``.
+HttpHook's public ``run``/``run_and_check``/``check_response``/``run_with_advanced_retry`` are made right for
+Marketo: the bearer token per call, a replay after 601/602, and Marketo's envelope read, so an HTTP 200 with
+``success: false`` raises the classified error. The triggerer's path is ``aiohttp`` (see
+:meth:`MarketoHook._acall_json` for why not ``HttpAsyncHook``). This module holds the endpoints and the two
+transports; the rules they share live next to it: the connection (``connection_settings``), the
+process-wide token (``token_cache``), reading answers (``marketo_responses``, ``error_classification``),
+retries (``retry_policy``) and the streamed, resumed file (``export_file``).
 """
 
 from __future__ import annotations
@@ -19,11 +21,12 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from functools import cached_property
 from typing import Any, ClassVar, TypeVar
+from urllib.parse import urlsplit
 
 import aiohttp
 import requests
 import tenacity
-from airflow.providers.common.compat.sdk import BaseHook
+from airflow.providers.http.hooks.http import HttpHook
 
 from airflow_provider_marketo_pm import __version__
 from airflow_provider_marketo_pm.exceptions import (
@@ -69,9 +72,14 @@ DESCRIBE_PATH = "/rest/v1/programs/members/describe.json"
 EXPORTS_PATH = PROGRAM_MEMBERS.path
 
 
-class MarketoHook(BaseHook):
+class MarketoHook(HttpHook):
     """
     Interact with Marketo's Bulk Program Member Extract API.
+
+    An ``HttpHook``: its ``run(endpoint, data, headers, extra_options, **request_kwargs)`` calls any Marketo
+    REST path (``hook.method`` picks the verb, as for HttpHook) with the bearer token, the connection's retry
+    policy and Marketo's errors raised as this package's exceptions; the endpoint methods below send through
+    the same ``run_and_check``.
 
     :param marketo_conn_id: the Airflow connection: host = REST base URL or Munchkin id, login = client id,
         password = client secret; extras ``identity_url``, ``timeout``, ``max_retries``, ``retry_min_wait``,
@@ -109,7 +117,7 @@ class MarketoHook(BaseHook):
             raise ValueError(
                 f"retry_min_wait={retry_min_wait} must not exceed retry_max_wait={retry_max_wait}"
             )
-        super().__init__()
+        super().__init__(method="GET", http_conn_id=marketo_conn_id)
         self.marketo_conn_id = marketo_conn_id
         self.timeout = timeout
         self.max_retries = max_retries
@@ -188,20 +196,41 @@ class MarketoHook(BaseHook):
         self, headers: dict[Any, Any] | None = None, extra_options: dict[str, Any] | None = None
     ) -> requests.Session:
         """
-        Build the ``requests`` session for Marketo calls.
+        Build the ``requests`` session for Marketo calls, as the dbt Cloud provider's hook builds its own.
 
-        Connection extras are settings, never HTTP headers, and no auth is set: the bearer token is added per
-        call. ``extra_options`` is accepted for ``get_conn``'s usual signature and ignored.
+        The base URL comes from the connection settings (a Munchkin id becomes its REST URL) and HttpHook's
+        TCP keep-alive adapter is mounted. Unlike ``HttpHook.get_conn``, no connection extra ever becomes an
+        HTTP header (Marketo's extras are settings) and login/password are no basic auth: the bearer token
+        is added per call. ``extra_options`` takes HttpHook's request options (``stream``, ``verify``,
+        ``proxies``, ``cert``, ``timeout``, ``allow_redirects``, ``check_response``); the timeout defaults to
+        the connection's.
         """
+        settings = self.settings
+        self.base_url = settings.base_url
+        self.merged_extra = {"timeout": settings.timeout, **(extra_options or {})}
         session = requests.Session()
+        for option in ("stream", "verify", "proxies", "cert"):
+            if option in self.merged_extra:
+                setattr(session, option, self.merged_extra[option])
         session.headers.update({"Accept": "application/json", "User-Agent": USER_AGENT})
         if headers:
             session.headers.update(headers)
-        return session
+        return self._configure_session_from_mount_adapters(session)
+
+    def url_from_endpoint(self, endpoint: str | None) -> str:
+        """The URL of a REST path, on the base URL of the connection settings (never the raw host)."""
+        self.base_url = self.settings.base_url
+        return super().url_from_endpoint(endpoint)
 
     @cached_property
     def _session(self) -> requests.Session:
+        """The session the hook's own JSON calls share (keep-alive)."""
         return self.get_conn()
+
+    @cached_property
+    def _stream_session(self) -> requests.Session:
+        """The session for file downloads: HttpHook's ``run_and_check`` streams when its session streams."""
+        return self.get_conn(extra_options={"stream": True})
 
     def _aiohttp_session(self, settings: MarketoConnectionSettings) -> aiohttp.ClientSession:
         """
@@ -350,6 +379,98 @@ class MarketoHook(BaseHook):
             explain_fresh_token_refused(err)
             raise
 
+    # -- HttpHook's calls, made right for Marketo ---------------------------------------------------------
+
+    def run(
+        self,
+        endpoint: str | None = None,
+        data: dict[str, Any] | str | None = None,
+        headers: dict[str, Any] | None = None,
+        extra_options: dict[str, Any] | None = None,
+        **request_kwargs: Any,
+    ) -> requests.Response:
+        """
+        ``HttpHook.run`` for a Marketo REST path (``hook.method``, ``GET`` by default): with the bearer token,
+        replayed once with a new token after 601/602, retried by the connection's policy, and checked by
+        :meth:`check_response` (an HTTP 200 with ``success: false`` raises the classified error). Returns
+        the ``requests.Response``. With ``extra_options={"check_response": False}`` the answer is handed back
+        unchecked (so a 601/602 is not replayed); only a network failure is still retried.
+        """
+        http_run = super().run
+
+        def once(token: str) -> requests.Response:
+            authorized = {**(headers or {}), "Authorization": f"Bearer {token}"}
+            return http_run(endpoint, data, authorized, extra_options, **request_kwargs)
+
+        return self._with_retries(endpoint_name(endpoint or ""), lambda: self._with_token_replay(once))
+
+    def run_and_check(
+        self,
+        session: requests.Session,
+        prepped_request: requests.PreparedRequest,
+        extra_options: dict[Any, Any],
+    ) -> requests.Response:
+        """
+        ``HttpHook.run_and_check``: send one request, with the connection's timeout unless given; no answer at
+        all raises :class:`MarketoTransientError`, and the answer is checked by :meth:`check_response` unless
+        ``check_response`` is false. It adds no token: :meth:`run` does.
+        """
+        options = {"timeout": self.settings.timeout, **(extra_options or {})}
+        try:
+            response = super().run_and_check(session, prepped_request, {**options, "check_response": False})
+        except requests.RequestException as err:
+            raise error_from_network(err, endpoint_name(prepped_request.url or "")) from err
+        if options.get("check_response", True):
+            try:
+                self.check_response(response)
+            except BaseException:
+                response.close()
+                raise
+        return response
+
+    def check_response(self, response: requests.Response) -> None:
+        """
+        Raise the classified Marketo error for an answer that is not a success: an HTTP error status, or
+        Marketo's ``success: false`` envelope inside an HTTP 200 (which ``HttpHook``'s check lets through).
+        A ``file.json`` answer is checked as the downloads check it (its body is CSV, not JSON).
+        """
+        endpoint = endpoint_name(response.url or "")
+        if endpoint == "file":
+            MarketoExportFile.from_response(response, 0)
+        else:
+            payload_from_answer(response.status_code, response.text, endpoint=endpoint)
+
+    def run_with_advanced_retry(self, _retry_args: dict[Any, Any], *args: Any, **kwargs: Any) -> Any:
+        """
+        ``HttpHook.run_with_advanced_retry``: :meth:`run` inside ``tenacity.Retrying(**_retry_args)`` of your
+        own. Your retries come on top of :meth:`run`'s (the connection's policy), so the budgets multiply;
+        make the hook with ``max_retries=0`` for yours to be the only layer. The hook's own methods never
+        call this.
+        """
+        return super().run_with_advanced_retry(_retry_args, *args, **kwargs)
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        token: str,
+        *,
+        stream: bool = False,
+        headers: Mapping[str, str] | None = None,
+        **request: Any,
+    ) -> requests.Response:
+        """
+        One call of the hook's own methods through ``HttpHook.run_and_check``, on the hook's kept session,
+        with the bearer token. The answer is read by the caller, who knows the endpoint and the request
+        (hints name the request's fields), so ``check_response`` is off here.
+        """
+        session = self._stream_session if stream else self._session
+        authorized = {**(headers or {}), "Authorization": f"Bearer {token}"}
+        request_ = requests.Request(method, self.settings.base_url + path, headers=authorized, **request)
+        self.log.debug("Marketo %s %s", method, path)
+        options = {"stream": stream, "check_response": False}
+        return self.run_and_check(session, session.prepare_request(request_), options)
+
     # -- JSON calls, sync and async ---------------------------------------------------------------------
 
     def _call_json(
@@ -361,21 +482,8 @@ class MarketoHook(BaseHook):
         params: Mapping[str, Any] | None = None,
         body: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
-        settings = self.settings
-
         def once(token: str) -> dict[str, Any]:
-            self.log.debug("Marketo %s %s", method, path)
-            try:
-                response = self._session.request(
-                    method,
-                    settings.base_url + path,
-                    params=params,
-                    json=body,
-                    headers={"Authorization": f"Bearer {token}"},
-                    timeout=settings.timeout,
-                )
-            except requests.RequestException as err:
-                raise error_from_network(err, endpoint) from err
+            response = self._send(method, path, token, params=params, json=body)
             return payload_from_answer(
                 response.status_code, response.text, endpoint=endpoint, request_body=body
             )
@@ -396,6 +504,12 @@ class MarketoHook(BaseHook):
 
         The connection comes from the async lookup: the sync Connection API must not run in an event loop.
         The call reuses the hook's session: whoever makes async calls closes it with :meth:`aclose`.
+
+        Plain ``aiohttp``, not the http provider's ``HttpAsyncHook``: that hook would send the client id and
+        secret as basic auth and the connection extras as headers, take the raw host as the base URL (a
+        Munchkin id is none), add its own fixed-wait retries on top of the policy, turn Marketo's error
+        answers into ``HttpErrorException(status:reason)`` without the body, and open a session per call
+        unless handed one (a polling trigger keeps one).
         """
         settings = await self.aget_settings()
         session = self._aiohttp_session(settings)
@@ -560,15 +674,7 @@ class MarketoHook(BaseHook):
         range_header = {"Range": f"bytes={start}-"} if start else {}
 
         def once(token: str) -> MarketoExportFile:
-            try:
-                response = self._session.get(
-                    settings.base_url + path,
-                    headers={"Authorization": f"Bearer {token}", "Accept": "*/*", **range_header},
-                    timeout=settings.timeout,
-                    stream=True,
-                )
-            except requests.RequestException as err:
-                raise error_from_network(err, "file") from err
+            response = self._send("GET", path, token, stream=True, headers={"Accept": "*/*", **range_header})
             try:
                 return MarketoExportFile.from_response(response, start, read_timeout=settings.timeout)
             except BaseException:
@@ -641,6 +747,15 @@ def _token_form(settings: MarketoConnectionSettings) -> dict[str, str]:
         "client_id": settings.client_id,
         "client_secret": settings.client_secret,
     }
+
+
+def endpoint_name(url: str) -> str:
+    """
+    The short name of a Marketo endpoint (``status``, ``file``, ``list`` ...) from its URL or path, as errors
+    and retry logs name it: the last path segment without ``.json``; a kind's job list is ``list``.
+    """
+    last = urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1]
+    return "list" if last == "export.json" else last.removesuffix(".json") or url
 
 
 __all__ = ["MarketoConnectionSettings", "MarketoExportFile", "MarketoHook"]

@@ -47,6 +47,7 @@ from airflow_provider_marketo_pm.export_status import (
     jittered_interval,
     read_export_status,
 )
+from airflow_provider_marketo_pm.hooks.error_classification import SHARED_QUEUE
 from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
 from airflow_provider_marketo_pm.triggers.bulk_export import (
     MarketoExportEnqueueRetryTrigger,
@@ -58,10 +59,6 @@ __all__ = ["MarketoDownloadExportOperator", "MarketoStartExportOperator", "defau
 
 RECORD_XCOM_KEY = "record"
 """XCom key under which a start that waited for completion leaves the Completed status record."""
-_SHARED_QUEUE = (
-    "Marketo's bulk extract queue holds at most 10 jobs (2 processing) per instance, shared by lead, "
-    "activity, program member and custom object exports of every integration"
-)
 
 
 def default_deferrable() -> bool:
@@ -213,14 +210,14 @@ class MarketoStartExportOperator(BaseOperator):
                     waited = self.queue_full_wait * attempt
                     raise MarketoQueueFullError(
                         f"Export {export_id} could not be enqueued: the queue was still full after "
-                        f"{attempt + 1} attempts over {waited}. {_SHARED_QUEUE}. The job stays Created; "
-                        "raise queue_full_retries/queue_full_wait or schedule exports apart.",
+                        f"{attempt + 1} attempts over {waited} (Marketo's {SHARED_QUEUE}). The job stays "
+                        "Created; raise queue_full_retries/queue_full_wait or schedule exports apart.",
                         code=err.code,
                         endpoint="enqueue",
                     ) from err
                 attempt += 1
                 reason = (
-                    f"Queue full for export {export_id} ({_SHARED_QUEUE}). "
+                    f"Queue full for export {export_id} (Marketo's {SHARED_QUEUE}). "
                     f"Enqueue attempt {attempt + 1} of {self.queue_full_retries + 1} "
                     f"in {self.queue_full_wait}."
                 )

@@ -47,10 +47,10 @@ class MarketoStartProgramMemberExportOperator(MarketoStartExportOperator):
     "{{ data_interval_start | ts }}", ...}}``) and are validated once, into an
     :class:`~airflow_provider_marketo_pm.export_kind.ExportRequest`, before any call is made.
 
-    When the shared bulk queue is full (1029 "Too many jobs in queue") the operator waits and retries the
-    enqueue up to ``queue_full_retries`` times, ``queue_full_wait`` apart: deferred on a timer (no worker
-    slot), or on the worker with ``deferrable=False``. The daily export quota fails at once (no retry)
-    and says when it resets.
+    When the shared bulk queue is full (1029 "Too many jobs in queue"; README, "Pacing and pools") the
+    operator waits and retries the enqueue up to ``queue_full_retries`` times, ``queue_full_wait`` apart:
+    deferred on a timer (no worker slot), or on the worker with ``deferrable=False``. The daily export
+    quota fails at once (no retry) and says when it resets.
 
     On Airflow 3.3+ the exportId is kept in the task state store, so a retried task re-attaches to
     its job instead of starting a second one (a Created job is enqueued, a Queued, Processing or
