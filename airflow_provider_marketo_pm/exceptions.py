@@ -7,6 +7,7 @@ and support can trace them; they never carry the client secret or an access toke
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import pendulum
@@ -17,9 +18,16 @@ MARKETO_TIMEZONE = "America/Chicago"
 
 
 def next_quota_reset(now: pendulum.DateTime | None = None) -> pendulum.DateTime:
-    """Return the next 12:00 AM US Central after ``now``, in UTC (DST-aware)."""
-    current = (now or pendulum.now("UTC")).in_timezone(MARKETO_TIMEZONE)
-    return current.add(days=1).start_of("day").in_timezone("UTC")
+    """Deprecated: use :func:`airflow_provider_marketo_pm.daily_quota.next_quota_reset` (one rule)."""
+    warnings.warn(
+        "airflow_provider_marketo_pm.exceptions.next_quota_reset is deprecated; use "
+        "airflow_provider_marketo_pm.daily_quota.next_quota_reset",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    from airflow_provider_marketo_pm import daily_quota  # imports this module: import it late
+
+    return daily_quota.next_quota_reset(now)
 
 
 def describe_quota_reset(resets_at: pendulum.DateTime) -> str:

@@ -61,6 +61,14 @@ CONNECTION_FIELDS: dict[str, Any] = {
         "description": "Give up retrying a call after this long.",
         "schema": {"type": ["number", "null"], "default": 300},
     },
+    "daily_export_budget_mb": {
+        "label": "Daily export budget (MB)",
+        "description": (
+            "Program member exports this API user allows itself per quota day; the start operator waits for "
+            "the reset once they are reached. Empty: no budget."
+        ),
+        "schema": {"type": ["number", "null"], "default": None},
+    },
 }
 
 

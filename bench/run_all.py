@@ -31,18 +31,24 @@ FULL = {
     "fanout": ["--triggers", "500", "--poll", "5", "--seconds", "15", "--rounds", "2"],
     "backfill": ["--windows", "24"],
     "backfill_pool6": ["--windows", "24", "--pool", "6", "--json", str(OUT / "backfill_pool6.json")],
+    "quota_backfill": ["--json", str(OUT / "quota_backfill.json")],
 }
 QUICK = {
     "download": ["--sizes", "50", "300", "--chunks-kib", "256", "1024", "--rounds", "1"],
     "fanout": ["--triggers", "500", "--poll", "5", "--seconds", "8"],
     "backfill": ["--windows", "4"],
     "backfill_pool6": ["--windows", "4", "--pool", "6", "--json", str(OUT / "backfill_pool6.json")],
+    "quota_backfill": [
+        *("--start", "2024-01-01", "--end", "2025-01-01", "--day-seconds", "6"),
+        *("--no-check", "--json", str(OUT / "quota_backfill.json")),
+    ],
 }
 SCRIPTS = {
     "download": "bench_download_vs_curl.py",
     "fanout": "bench_trigger_fanout.py",
     "backfill": "bench_backfill_pacing.py",
     "backfill_pool6": "bench_backfill_pacing.py",
+    "quota_backfill": "bench_quota_backfill.py",
 }
 
 
@@ -104,6 +110,21 @@ def summary_lines() -> list[str]:
             f"{verdict(b.get('poll_gaps_below_poll') == 0)}); "
             f"most calls in 20 s {b['max_calls_any_20s']} [<= 50: {verdict(b['max_calls_any_20s'] <= 50)}]",
         ]
+    quota = OUT / "quota_backfill.json"
+    if quota.exists():
+        q = json.loads(quota.read_text())
+        plan, run = q["plan"], q.get("run") or {}
+        if run:
+            one_each = run["cells_with_one_job"] == plan["jobs"] and not run["jobs_outside_the_plan"]
+            in_queue_ok = run["max_our_jobs_in_queue"] <= run["pool_slots"]
+            lines.append(
+                f"quota backfill {plan['range']}, {plan['jobs']} jobs, data {plan['lower_bound_days']} x "
+                f"quota: {run['quota_days_used']} quota days = {run['days_vs_lower_bound']} x the lower "
+                f"bound; 1 job per window x batch [{verdict(one_each)}], failed tasks "
+                f"{run['failed_tasks']} [0: {verdict(run['failed_tasks'] == 0)}], our jobs in queue "
+                f"{run['max_our_jobs_in_queue']} [<= pool {run['pool_slots']}: {verdict(in_queue_ok)}], "
+                f"files verified {run['files_verified']}/{plan['jobs']}"
+            )
     return lines
 
 

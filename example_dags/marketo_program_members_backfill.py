@@ -3,7 +3,9 @@
 
 Exports the members of a list of programs **updated** between `start` (inclusive) and `end`
 (exclusive), for a manual, one-off load of history. Trigger it with params, e.g.
-`{"start": "2024-01-01", "end": "2024-07-01", "program_ids": [1044, 1045]}`.
+`{"start": "2024-01-01", "end": "2024-07-01", "program_ids": [1044, 1045]}`, or every program with
+`"program_ids": "all"` (or one workspace: `{"workspace": "Default"}`), looked up in Marketo's
+Asset API when `plan_exports` runs.
 
 **How the range becomes jobs.** Marketo takes at most 31 days of `updatedAt` and at most 10
 programs per export job, so `plan_exports` splits the range into contiguous 31-day UTC windows
@@ -36,7 +38,7 @@ queue already.
 
 | param | Variable | default |
 | --- | --- | --- |
-| `program_ids` | `marketo_pm_program_ids` (JSON list) | `[1044]` |
+| `program_ids` | `marketo_pm_program_ids` (JSON list, `all`, or a filter) | `[1044]` |
 | `destination` | `marketo_pm_destination` | `file:///tmp/marketo_program_members` |
 | `dest_conn_id` | `marketo_pm_dest_conn_id` | none (e.g. an aws connection for `s3://`) |
 | `fields` | `marketo_pm_fields` (JSON list) | a few lead and membership fields |

@@ -19,7 +19,8 @@ places in Marketo's shared 10-job queue. `wait_for_export` (one confirming statu
 `program_member_export_group`.
 
 **Settings** (DAG params win, then Airflow Variables, then defaults): `program_ids` /
-`marketo_pm_program_ids` (JSON list, default `[1044]`), `destination` / `marketo_pm_destination`
+`marketo_pm_program_ids` (JSON list, `all` or a filter such as `{"workspace": "Default"}`, default
+`[1044]`), `destination` / `marketo_pm_destination`
 (default `file:///tmp/marketo_program_members`), `dest_conn_id` / `marketo_pm_dest_conn_id`,
 `fields` / `marketo_pm_fields` (JSON list). `marketo_pm_conn_id` (default `marketo_default`) and
 `marketo_pm_poll_interval` (default 60 s, Marketo's status refresh) are read through templates when

@@ -8,6 +8,7 @@ import pendulum
 import pytest
 from airflow.providers.common.compat.sdk import AirflowException
 
+from airflow_provider_marketo_pm.daily_quota import next_quota_reset
 from airflow_provider_marketo_pm.exceptions import (
     MarketoApiError,
     MarketoApiQuotaError,
@@ -19,8 +20,8 @@ from airflow_provider_marketo_pm.exceptions import (
     MarketoRequestError,
     MarketoTransientError,
     describe_quota_reset,
-    next_quota_reset,
 )
+from airflow_provider_marketo_pm.exceptions import next_quota_reset as deprecated_next_quota_reset
 
 
 def test_every_error_is_an_airflow_exception():
@@ -108,6 +109,12 @@ def test_quota_resets_at_midnight_us_central(now, expected):
     resets_at = next_quota_reset(now)
     assert resets_at == expected
     assert resets_at.timezone_name == "UTC"
+
+
+def test_the_old_reset_function_warns_and_follows_the_one_rule():
+    now = pendulum.datetime(2024, 3, 10, 12, 0, tz="UTC")
+    with pytest.warns(DeprecationWarning, match="daily_quota.next_quota_reset"):
+        assert deprecated_next_quota_reset(now) == next_quota_reset(now)
 
 
 def test_quota_reset_message_names_central_time_and_utc():

@@ -53,6 +53,7 @@ def test_connection_type_and_hook():
         "retry_min_wait",
         "retry_max_wait",
         "retry_max_time",
+        "daily_export_budget_mb",
     }
     for field in conn_type["conn-fields"].values():
         assert field["label"]
@@ -72,6 +73,7 @@ def test_conn_fields_are_the_extras_the_hook_accepts_with_its_defaults():
         "retry_min_wait": connection_settings.DEFAULT_RETRY_MIN_WAIT,
         "retry_max_wait": connection_settings.DEFAULT_RETRY_MAX_WAIT,
         "retry_max_time": connection_settings.DEFAULT_RETRY_MAX_TIME,
+        "daily_export_budget_mb": None,
     }
 
 

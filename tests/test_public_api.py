@@ -28,6 +28,9 @@ DOCUMENTED = {
     ],
     "airflow_provider_marketo_pm.windows": ["split_updated_at", "batch_program_ids"],
     "airflow_provider_marketo_pm.validation": ["build_export_request", "is_loopback_host"],
+    "airflow_provider_marketo_pm.triggers.bulk_export": ["MarketoQuotaResetTrigger"],
+    "airflow_provider_marketo_pm.program_selection": ["parse_program_selection", "resolve_program_ids"],
+    "airflow_provider_marketo_pm.testing.quota_day": ["compressed_quota_day"],
     # Moved; the old paths keep working.
     "airflow_provider_marketo_pm.sensors.program_members ": [
         "MARKETO_STATUS_REFRESH_SECONDS",
@@ -85,6 +88,7 @@ def test_argument_names():
     assert {
         "fields", "filter", "format", "column_header_names", "marketo_conn_id", "queue_full_retries",
         "queue_full_wait", "wait_for_completion", "poll_interval", "timeout", "deferrable",
+        "on_quota_exceeded", "quota_waits", "daily_export_budget_mb",
     } <= parameters(MarketoStartProgramMemberExportOperator)  # fmt: skip
     assert {
         "export_id", "destination", "marketo_conn_id", "dest_conn_id", "overwrite", "compression",

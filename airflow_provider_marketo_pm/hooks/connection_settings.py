@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from airflow_provider_marketo_pm.exceptions import MarketoConnectionConfigError
+from airflow_provider_marketo_pm.export_budget import BUDGET_FIELD, validate_daily_budget_mb
 
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_MAX_RETRIES = 5
@@ -28,6 +29,7 @@ KNOWN_EXTRAS = frozenset(
         "retry_min_wait",
         "retry_max_wait",
         "retry_max_time",
+        "daily_export_budget_mb",
     }
 )
 
@@ -46,6 +48,8 @@ class MarketoConnectionSettings:
     retry_min_wait: float = DEFAULT_RETRY_MIN_WAIT
     retry_max_wait: float = DEFAULT_RETRY_MAX_WAIT
     retry_max_time: float = DEFAULT_RETRY_MAX_TIME
+    #: MB of program member exports this API user allows itself per quota day (None: no budget).
+    daily_export_budget_mb: float | None = None
 
 
 def is_loopback_host(url_or_host: str) -> bool:
@@ -131,8 +135,9 @@ def parse_connection_settings(
     Validate the connection fields and extras.
 
     Extras: ``identity_url``, ``timeout``, ``max_retries``, ``retry_min_wait`` and ``retry_max_wait`` (the
-    first and the longest backoff wait, seconds), ``retry_max_time`` and ``allow_insecure_http`` (emulators
-    on a private network only). A numeric extra set to null means its default. Anything else is refused, so
+    first and the longest backoff wait, seconds), ``retry_max_time``, ``daily_export_budget_mb`` (see
+    :mod:`~airflow_provider_marketo_pm.export_budget`) and ``allow_insecure_http`` (emulators on a private
+    network only). A numeric extra set to null means its default. Anything else is refused, so
     a typo does not pass silently.
     """
     if not login or not password:
@@ -175,6 +180,9 @@ def parse_connection_settings(
         retry_min_wait=number("retry_min_wait", DEFAULT_RETRY_MIN_WAIT),
         retry_max_wait=number("retry_max_wait", DEFAULT_RETRY_MAX_WAIT),
         retry_max_time=number("retry_max_time", DEFAULT_RETRY_MAX_TIME),
+        daily_export_budget_mb=validate_daily_budget_mb(
+            extra.get(BUDGET_FIELD), field=f"extra.{BUDGET_FIELD}"
+        ),
     )
     if settings.retry_min_wait > settings.retry_max_wait:
         raise MarketoConnectionConfigError(

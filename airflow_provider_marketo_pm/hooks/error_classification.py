@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from airflow_provider_marketo_pm.daily_quota import next_quota_reset
 from airflow_provider_marketo_pm.exceptions import (
     MarketoApiError,
     MarketoApiQuotaError,
@@ -19,7 +20,6 @@ from airflow_provider_marketo_pm.exceptions import (
     MarketoQueueFullError,
     MarketoTransientError,
     describe_quota_reset,
-    next_quota_reset,
 )
 
 TOKEN_CODES = frozenset({"601", "602"})

@@ -61,6 +61,8 @@ from airflow_provider_marketo_pm.hooks.marketo_responses import (
 )
 from airflow_provider_marketo_pm.hooks.retry_policy import RetryPolicy
 from airflow_provider_marketo_pm.hooks.token_cache import AccessTokenCache, TokenKey
+from airflow_provider_marketo_pm.program_selection import MAX_RETURN as MAX_PROGRAMS_PAGE
+from airflow_provider_marketo_pm.program_selection import PROGRAMS_PATH, program_list_params
 from airflow_provider_marketo_pm.version_compat import aget_connection_and_extra, amask_secret, mask_secret
 
 T = TypeVar("T")
@@ -541,6 +543,36 @@ class MarketoHook(HttpHook):
     def describe_program_members(self) -> list[dict[str, Any]]:
         """Return the describe records of program members (fields, searchable fields, dedupe fields)."""
         return list(self._call_json("describe", "GET", DESCRIBE_PATH).get("result") or [])
+
+    def list_programs(
+        self,
+        filter_type: str | None = None,
+        filter_values: str | int | Sequence[str | int] | None = None,
+        *,
+        earliest_updated_at: str | None = None,
+        latest_updated_at: str | None = None,
+        max_return: int = MAX_PROGRAMS_PAGE,
+    ) -> list[dict[str, Any]]:
+        """
+        Every program of Marketo's Asset API browse (``GET /rest/asset/v1/programs.json``), paged with
+        ``offset`` by ``max_return`` (at most 200); ``filter_type`` (``id``, ``programId``, ``folderId``,
+        ``workspace``) with ``filter_values`` narrows them. Past the last program Marketo answers success
+        with the warning "No assets found" and no ``result``: that ends the list.
+        """
+        params = program_list_params(
+            filter_type,
+            filter_values,
+            earliest_updated_at=earliest_updated_at,
+            latest_updated_at=latest_updated_at,
+            max_return=max_return,
+        )
+        programs: list[dict[str, Any]] = []
+        while True:
+            page = self._call_json("programs", "GET", PROGRAMS_PATH, params=params).get("result") or []
+            programs.extend(dict(program) for program in page)
+            if len(page) < params["maxReturn"]:
+                return programs
+            params["offset"] += len(page)
 
     def create_export(self, request: ExportRequest) -> dict[str, Any]:
         """Create a job for a validated request and return its record (``Created``)."""

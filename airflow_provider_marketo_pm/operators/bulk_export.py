@@ -16,12 +16,13 @@ import time
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from functools import cached_property
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, NoReturn
 
+import pendulum
 from airflow.providers.common.compat.sdk import AirflowFailException, conf
 from airflow.sdk import Asset, AssetAlias, BaseOperator, Context, ObjectStoragePath
 
-from airflow_provider_marketo_pm import arguments
+from airflow_provider_marketo_pm import arguments, daily_quota, export_budget
 from airflow_provider_marketo_pm.exceptions import (
     MarketoApiError,
     MarketoAuthError,
@@ -49,9 +50,11 @@ from airflow_provider_marketo_pm.export_status import (
 )
 from airflow_provider_marketo_pm.hooks.error_classification import SHARED_QUEUE
 from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
+from airflow_provider_marketo_pm.retry_policy import _jitter_seed
 from airflow_provider_marketo_pm.triggers.bulk_export import (
     MarketoExportEnqueueRetryTrigger,
     MarketoExportStatusTrigger,
+    MarketoQuotaResetTrigger,
 )
 from airflow_provider_marketo_pm.verified_download import VerifiedDownload, public_uri
 
@@ -72,12 +75,29 @@ def default_deferrable() -> bool:
     return conf.getboolean("operators", "default_deferrable", fallback=True)
 
 
-def _quota_failure(what: str, err: MarketoExportQuotaError) -> AirflowFailException:
-    """Final failure: a retry before the reset (12:00 AM US Central) would only be refused again."""
-    return AirflowFailException(
-        f"{what}: Marketo's bulk export daily quota is used up; {describe_quota_reset(err.resets_at)}. "
-        f"Not retrying before then. ({err})"
-    )
+ON_QUOTA_EXCEEDED = ("wait", "fail")
+"""What a start does when Marketo's daily export quota (or the budget) is used up."""
+
+
+class QuotaDay:
+    """
+    When the current quota day began and when a waiting start tries again: Marketo's rule (12:00 AM US
+    Central, :mod:`~airflow_provider_marketo_pm.daily_quota`) plus a jitter per task instance.
+
+    Production always uses this rule. Tests compress the day by swapping in another one with
+    :func:`airflow_provider_marketo_pm.testing.compressed_quota_day` (testing only).
+    """
+
+    def last_reset(self) -> pendulum.DateTime:
+        """The start of the current quota day, on the clock of Marketo's ``finishedAt`` timestamps."""
+        return daily_quota.last_quota_reset()
+
+    def resume_at(self, seed: str | None) -> float:
+        """When to try again (``time.time()`` epoch seconds): the next reset plus this task's jitter."""
+        return daily_quota.quota_resume_time(seed=seed).timestamp()
+
+
+_quota_day = QuotaDay()
 
 
 class MarketoStartExportOperator(BaseOperator):
@@ -107,9 +127,21 @@ class MarketoStartExportOperator(BaseOperator):
         poll_interval: float | str = MARKETO_STATUS_REFRESH_SECONDS,
         timeout: timedelta | float = timedelta(hours=24),
         deferrable: bool | None = None,
+        on_quota_exceeded: Literal["wait", "fail"] = "wait",
+        quota_waits: int = 3,
+        daily_export_budget_mb: float | str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        if on_quota_exceeded not in ON_QUOTA_EXCEEDED:
+            raise MarketoRequestError("on_quota_exceeded", on_quota_exceeded, "must be 'wait' or 'fail'")
+        self.on_quota_exceeded = on_quota_exceeded
+        self.quota_waits = arguments.whole_number("quota_waits", quota_waits, minimum=0)
+        if not arguments.rendered_later(daily_export_budget_mb):
+            export_budget.validate_daily_budget_mb(daily_export_budget_mb)
+        self.daily_export_budget_mb: Any = daily_export_budget_mb
+        #: Quota resets this task waited for so far (carried through the quota trigger's event).
+        self._quota_waits_done = 0
         self.wait_for_completion = wait_for_completion
         # A template or XComArg is checked once rendered, in execute(); a plain value now (parse time).
         self.poll_interval: Any = (
@@ -139,6 +171,8 @@ class MarketoStartExportOperator(BaseOperator):
 
     def execute(self, context: Context) -> str:
         request = self.export_request()
+        # The rendered argument, checked before any call (the connection extra is read only without one).
+        budget_arg = export_budget.validate_daily_budget_mb(self.daily_export_budget_mb)
         if self.wait_for_completion:
             self.poll_interval = arguments.poll_interval_seconds(self.poll_interval)  # rendered by now
         store = context.get("task_state_store")
@@ -160,16 +194,22 @@ class MarketoStartExportOperator(BaseOperator):
                 return self._wait_if_asked(context, export_id)
             self.log.info("Re-attached to export %s (Created); enqueueing it.", export_id)
         else:
-            try:
-                record = self.hook.create_export(request)
-            except MarketoExportQuotaError as err:
-                raise _quota_failure("No export was created", err) from err
-            export_id = str(record["exportId"])
-            self._started_export_id = export_id
-            self.log.info("Created %s export %s.", self.export_kind.name, export_id)
-            if store is not None:
-                store.set(self.state_key, {"export_id": export_id, "request": request.fingerprint})
+            export_id = self._create(context, request, store, budget_arg)
         return self._enqueue(context, export_id, attempt=0)
+
+    def _create(self, context: Context, request: ExportRequest, store: Any, budget_arg: float | None) -> str:
+        """Create the job, unless the budget is spent or Marketo refuses for the quota: then wait."""
+        self._wait_if_budget_spent(context, budget_arg)
+        try:
+            record = self.hook.create_export(request)
+        except MarketoExportQuotaError as err:
+            self._wait_for_quota_reset(context, None, err, "No export was created")
+        export_id = str(record["exportId"])
+        self._started_export_id = export_id
+        self.log.info("Created %s export %s.", self.export_kind.name, export_id)
+        if store is not None:
+            store.set(self.state_key, {"export_id": export_id, "request": request.fingerprint})
+        return export_id
 
     def _reattachable_export(self, store: Any, fingerprint: str) -> tuple[str, dict[str, Any]] | None:
         """Return (exportId, status record) of an earlier try's job that can still serve this request."""
@@ -204,7 +244,7 @@ class MarketoStartExportOperator(BaseOperator):
             try:
                 record = self.hook.enqueue_export(self.export_kind, export_id)
             except MarketoExportQuotaError as err:
-                raise _quota_failure(f"Export {export_id} was not enqueued", err) from err
+                self._wait_for_quota_reset(context, export_id, err, f"Export {export_id} was not enqueued")
             except MarketoQueueFullError as err:
                 if attempt >= self.queue_full_retries:
                     waited = self.queue_full_wait * attempt
@@ -251,6 +291,100 @@ class MarketoStartExportOperator(BaseOperator):
         export_id = str(event["export_id"])
         self._started_export_id = export_id
         return self._enqueue(context, export_id, int(event["attempt"]))
+
+    # -- the daily export quota and the budget: wait for the reset -----------------------------------------
+
+    def _wait_if_budget_spent(self, context: Context, budget_arg: float | None) -> None:
+        """
+        With a daily budget (the argument, else the connection extra), sum this API user's program member
+        exports of the current quota day (the list endpoint, paged) and wait for the reset once it is spent.
+        """
+        budget_mb = budget_arg if budget_arg is not None else self.hook.settings.daily_export_budget_mb
+        if budget_mb is None:
+            return
+        jobs = self.hook.list_exports(self.export_kind, "Completed")
+        spent = export_budget.exported_bytes_since(jobs, _quota_day.last_reset())
+        used = f"{spent / export_budget.BYTES_PER_MB:.1f} MB of the {budget_mb:g} MB daily budget"
+        if not export_budget.budget_spent(spent, budget_mb):
+            self.log.info("Daily export budget: %s used so far today.", used)
+            return
+        self._wait_for_quota_reset(context, None, None, f"No export was created ({used} are used)")
+
+    def _wait_for_quota_reset(
+        self, context: Context, export_id: str | None, err: MarketoExportQuotaError | None, what: str
+    ) -> NoReturn:
+        """
+        The daily export quota (``err``) or the budget (``err`` None) is used up: defer until just after
+        the reset and try again (the Created job ``export_id`` is kept: no second export), at most
+        ``quota_waits`` times in a row; else fail. With ``on_quota_exceeded="fail"`` or ``deferrable=False``
+        (a worker must not sleep for a day) fail at once.
+        """
+        resets_at = err.resets_at if err is not None else daily_quota.next_quota_reset()
+        quota = "Marketo's bulk export daily quota" if err is not None else "The daily export budget"
+        if self.on_quota_exceeded == "fail" or not self.deferrable:
+            raise self._quota_failure(f"{what}: {quota} is used up", resets_at, err)
+        if self._quota_waits_done >= self.quota_waits:
+            raise self._quota_failure(
+                f"{what}: {quota} is still used up after waiting for {self._quota_waits_done} reset(s) "
+                f"(quota_waits={self.quota_waits})",
+                resets_at,
+                err,
+            )
+        resume_at = _quota_day.resume_at(_jitter_seed(context))
+        wait = max(0.0, resume_at - time.time())
+        self.log.info(
+            "%s: %s is used up; %s. Waiting for reset %d of at most %d, until %sZ%s.",
+            what,
+            quota,
+            describe_quota_reset(resets_at),
+            self._quota_waits_done + 1,
+            self.quota_waits,
+            pendulum.from_timestamp(resume_at).format("YYYY-MM-DDTHH:mm:ss"),
+            f" (export {export_id} stays Created)" if export_id else "",
+        )
+        self.defer(
+            trigger=MarketoQuotaResetTrigger(
+                export_id=export_id, quota_waits=self._quota_waits_done + 1, resume_at=resume_at
+            ),
+            method_name="resume_after_quota_reset",
+            timeout=deferral_timeout(wait),
+        )
+
+    def _quota_failure(
+        self, what: str, resets_at: pendulum.DateTime, err: MarketoExportQuotaError | None
+    ) -> AirflowFailException | MarketoExportQuotaError:
+        """
+        The final failure. A task with a ``retry_policy`` (e.g. MarketoRetryPolicy, Airflow 3.3+) gets the
+        quota error itself, so the policy can retry at the reset; Airflow gives an AirflowFailException no
+        retry and no policy. Without a policy the failure is final: a retry before the reset would only be
+        refused again (and, before Airflow 3.3, start a second export).
+        """
+        message = f"{what}; {describe_quota_reset(resets_at)}."
+        if getattr(self, "retry_policy", None) is not None:
+            return MarketoExportQuotaError(
+                message,
+                resets_at=resets_at,
+                code=err.code if err is not None else None,
+                request_id=err.request_id if err is not None else None,
+                endpoint=err.endpoint if err is not None else None,
+            )
+        return AirflowFailException(f"{message} Not retrying before then." + (f" ({err})" if err else ""))
+
+    def resume_after_quota_reset(self, context: Context, event: dict[str, Any] | None = None) -> str:
+        """Called back just after the quota reset: enqueue the kept job, or create one (budget checked)."""
+        if not isinstance(event, dict) or event.get("status") != "quota_reset":
+            raise MarketoExportEventError(f"Quota reset timer returned no usable event: {event!r}")
+        self._quota_waits_done = int(event.get("quota_waits") or 0)
+        if event.get("export_id"):
+            export_id = str(event["export_id"])
+            self._started_export_id = export_id
+            self.log.info("Quota reset passed: enqueueing export %s again.", export_id)
+        else:
+            self.log.info("Quota reset passed: creating the export.")
+            request = self.export_request()
+            budget_arg = export_budget.validate_daily_budget_mb(self.daily_export_budget_mb)
+            export_id = self._create(context, request, context.get("task_state_store"), budget_arg)
+        return self._enqueue(context, export_id, attempt=0)
 
     # -- wait for completion ---------------------------------------------------------------------------------
 

@@ -49,8 +49,15 @@ class MarketoStartProgramMemberExportOperator(MarketoStartExportOperator):
 
     When the shared bulk queue is full (1029 "Too many jobs in queue"; README, "Pacing and pools") the
     operator waits and retries the enqueue up to ``queue_full_retries`` times, ``queue_full_wait`` apart:
-    deferred on a timer (no worker slot), or on the worker with ``deferrable=False``. The daily export
-    quota fails at once (no retry) and says when it resets.
+    deferred on a timer (no worker slot), or on the worker with ``deferrable=False``.
+
+    When Marketo's daily export quota is used up (1029 "Export daily quota ... exceeded" on create or
+    enqueue), the start by default defers until just after the reset (12:00 AM US Central, plus a jitter
+    of up to 5 minutes per task instance) and tries again, keeping the Created job (no second export), up
+    to ``quota_waits`` resets in a row; then it fails naming the quota and the reset time. With
+    ``daily_export_budget_mb`` it first sums this API user's program member exports of the current quota
+    day (the list endpoint) and, when the budget is spent, waits for the reset the same way before
+    creating the job. README, "Large backfills", has the arithmetic and what the budget cannot see.
 
     On Airflow 3.3+ the exportId is kept in the task state store, so a retried task re-attaches to
     its job instead of starting a second one (a Created job is enqueued, a Queued, Processing or
@@ -77,7 +84,15 @@ class MarketoStartProgramMemberExportOperator(MarketoStartExportOperator):
     :param timeout: how long to wait for completion (seconds or timedelta) before failing with
         AirflowSensorTimeout; the job is left running (a retry re-attaches to it on Airflow 3.3+).
     :param deferrable: wait in the triggerer instead of on a worker; defaults to
-        ``[operators] default_deferrable``, True when unset. ``False`` never defers.
+        ``[operators] default_deferrable``, True when unset. ``False`` never defers (the quota then
+        fails at once: a worker must not sleep until the reset).
+    :param on_quota_exceeded: ``"wait"`` (default) for the reset, or ``"fail"`` at once. The failure is
+        final (AirflowFailException), except on a task with a ``retry_policy`` (e.g.
+        ``MarketoRetryPolicy``, Airflow 3.3+): there it is the ``MarketoExportQuotaError`` itself, so that
+        the policy retries just after the reset.
+    :param quota_waits: how many quota resets in a row to wait for before failing (default 3).
+    :param daily_export_budget_mb: MB of program member exports this API user allows itself per quota
+        day (templated; default: the connection extra of the same name; none: no budget).
     """
 
     export_kind = PROGRAM_MEMBERS
@@ -91,6 +106,7 @@ class MarketoStartProgramMemberExportOperator(MarketoStartExportOperator):
         "column_header_names",
         "marketo_conn_id",
         "poll_interval",
+        "daily_export_budget_mb",
     )
     template_fields_renderers = {"filter": "json", "column_header_names": "json", "fields": "json"}
 
@@ -108,9 +124,15 @@ class MarketoStartProgramMemberExportOperator(MarketoStartExportOperator):
         poll_interval: float | str = MARKETO_STATUS_REFRESH_SECONDS,
         timeout: timedelta | float = timedelta(hours=24),
         deferrable: bool | None = None,
+        on_quota_exceeded: Literal["wait", "fail"] = "wait",
+        quota_waits: int = 3,
+        daily_export_budget_mb: float | str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(
+            on_quota_exceeded=on_quota_exceeded,
+            quota_waits=quota_waits,
+            daily_export_budget_mb=daily_export_budget_mb,
             marketo_conn_id=marketo_conn_id,
             queue_full_retries=queue_full_retries,
             queue_full_wait=queue_full_wait,

@@ -30,11 +30,13 @@ from airflow.sdk import Param, Variable, XComArg, task_group
 
 from airflow_provider_marketo_pm.exceptions import MarketoRequestError
 from airflow_provider_marketo_pm.export_status import MARKETO_STATUS_REFRESH_SECONDS
+from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
 from airflow_provider_marketo_pm.operators.bulk_export import RECORD_XCOM_KEY
 from airflow_provider_marketo_pm.operators.program_members import (
     MarketoDownloadProgramMemberExportOperator,
     MarketoStartProgramMemberExportOperator,
 )
+from airflow_provider_marketo_pm.program_selection import parse_program_selection, resolve_program_ids
 from airflow_provider_marketo_pm.sensors.program_members import MarketoProgramMemberExportSensor
 from airflow_provider_marketo_pm.windows import batch_program_ids
 
@@ -186,7 +188,11 @@ class ProgramMemberExportSettings:
     def dag_params() -> dict[str, Param]:
         """The DAG params :meth:`from_params` reads; each left empty falls back to its Variable."""
         return {
-            "program_ids": Param(None, type=["null", "array"], items={"type": "integer"}),
+            "program_ids": Param(
+                None,
+                type=["null", "array", "string", "object"],
+                description='program ids, "all", or a filter such as {"workspace": "Default"}',
+            ),
             "destination": Param(None, type=["null", "string"], description="object storage URL"),
             "dest_conn_id": Param(None, type=["null", "string"]),
             "fields": Param(None, type=["null", "array"], items={"type": "string"}),
@@ -194,12 +200,23 @@ class ProgramMemberExportSettings:
 
     @classmethod
     def from_params(
-        cls, params: Mapping[str, Any] | None, *, defaults: Mapping[str, Any] | None = None
+        cls,
+        params: Mapping[str, Any] | None,
+        *,
+        defaults: Mapping[str, Any] | None = None,
+        marketo_conn_id: str | None = None,
     ) -> ProgramMemberExportSettings:
         """
         The settings of a run. ``defaults`` gives the last fallback of any setting (a DAG's own demo
         values, say); ``fields`` falls back to :data:`DEFAULT_PROGRAM_MEMBER_FIELDS`. A ``program_ids`` or
         ``destination`` found nowhere is an error naming the param and the Variable.
+
+        ``program_ids`` is a list of ids, ``"all"``, or one filter of Marketo's program browse
+        (``{"workspace": "Default"}``, ``{"folderId": 1023}``, ``{"filterType": ..., "filterValues": ...}``;
+        :mod:`~airflow_provider_marketo_pm.program_selection`). ``"all"`` and filters are looked up here,
+        with Marketo's Asset API through ``marketo_conn_id`` (default: the Variable ``marketo_pm_conn_id``,
+        else ``marketo_default``): call this in a task, never at parse time. Every setting is checked
+        before that call.
         """
         params = params or {}
         fallbacks = {"fields": list(DEFAULT_PROGRAM_MEMBER_FIELDS), "dest_conn_id": None, **(defaults or {})}
@@ -214,11 +231,18 @@ class ProgramMemberExportSettings:
                 )
             return value
 
+        selection = parse_program_selection(setting("program_ids"))
+        destination = str(setting("destination")).rstrip("/")
+        dest_conn_id = setting("dest_conn_id")
+        fields = list(setting("fields", json=True))
+        if not isinstance(selection, list):
+            conn_id = marketo_conn_id or Variable.get("marketo_pm_conn_id", default="marketo_default")
+            selection = resolve_program_ids(selection, MarketoHook(marketo_conn_id=conn_id))
         return cls(
-            program_batches=batch_program_ids(setting("program_ids", json=True)),
-            destination=str(setting("destination")).rstrip("/"),
-            dest_conn_id=setting("dest_conn_id"),
-            fields=list(setting("fields", json=True)),
+            program_batches=batch_program_ids(selection),
+            destination=destination,
+            dest_conn_id=dest_conn_id,
+            fields=fields,
         )
 
     def job(self, export_filter: Mapping[str, Any], path: str) -> dict[str, Any]:

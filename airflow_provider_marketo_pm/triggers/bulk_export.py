@@ -18,7 +18,7 @@ from airflow_provider_marketo_pm.export_kind import PROGRAM_MEMBERS, ExportKind
 from airflow_provider_marketo_pm.export_status import ExportState, jittered_interval, read_export_status
 from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
 
-__all__ = ["MarketoExportEnqueueRetryTrigger", "MarketoExportStatusTrigger"]
+__all__ = ["MarketoExportEnqueueRetryTrigger", "MarketoExportStatusTrigger", "MarketoQuotaResetTrigger"]
 
 
 # on_kill must end within the triggerer's on_kill_timeout (30 s by default), retries and backoff included.
@@ -211,3 +211,32 @@ class MarketoExportEnqueueRetryTrigger(BaseTrigger):
         # Deadline on the wall clock: a trigger restarted elsewhere waits only what is left.
         await asyncio.sleep(max(0.0, self.retry_at - time.time()))
         yield TriggerEvent({"status": "retry", "export_id": self.export_id, "attempt": self.attempt})
+
+
+class MarketoQuotaResetTrigger(BaseTrigger):
+    """
+    Wait until ``resume_at`` (``time.time()`` epoch seconds, just after Marketo's daily quota reset), then
+    hand the start back to try again.
+
+    The event carries everything the operator resumes from: ``export_id`` (the Created job to enqueue, or
+    ``None`` when Marketo refused to create one) and ``quota_waits`` (resets waited for so far).
+    """
+
+    def __init__(self, export_id: str | None, quota_waits: int, resume_at: float) -> None:
+        super().__init__()
+        self.export_id = None if export_id is None else str(export_id)
+        self.quota_waits = int(quota_waits)
+        self.resume_at = float(resume_at)
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {"export_id": self.export_id, "quota_waits": self.quota_waits, "resume_at": self.resume_at},
+        )
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        # Deadline on the wall clock: a trigger restarted elsewhere waits only what is left.
+        await asyncio.sleep(max(0.0, self.resume_at - time.time()))
+        yield TriggerEvent(
+            {"status": "quota_reset", "export_id": self.export_id, "quota_waits": self.quota_waits}
+        )

@@ -303,3 +303,60 @@ def test_airflow_backfill_create_makes_one_run_per_utc_day_of_the_daily_dag(airf
         )
     days = [pendulum.datetime(2023, 12, 30, tz="UTC").add(days=n) for n in range(5)]
     assert intervals == list(itertools.pairwise(days))
+
+
+# A compressed quota day: 20 s, long enough for the first jobs of the run, short for the test. The quota
+# (6000 bytes) is less than the run's files (about 10 KB for the Default workspace's 20 programs over three
+# windows, 6 jobs) and more than what is left after day one: the backfill runs into it on day one and
+# finishes on day two.
+QUOTA_DAY = {"daily_quota_bytes": 6000, "quota_day_seconds": 20.0}
+
+
+@pytest.mark.slow
+@pytest.mark.e2e
+@pytest.mark.parametrize("marketo_emulator_options", [QUOTA_DAY])
+def test_backfill_of_a_workspace_waits_out_the_daily_quota_and_finishes_on_day_two(
+    example_dags, marketo_emulator, tmp_path
+):
+    from airflow_provider_marketo_pm.testing.quota_day import compressed_quota_day
+
+    conf = {"start": "2024-01-01", "end": "2024-04-01", "program_ids": {"workspace": "Default"}}
+    with compressed_quota_day(marketo_emulator):
+        run = example_dags.dags["marketo_program_members_backfill"].test(
+            run_conf={**conf, "destination": tmp_path.as_uri()}
+        )
+
+    assert run.state == DagRunState.SUCCESS
+    assert {ti.state for ti in run.get_task_instances()} == {"success"}  # no failed task, no retry
+    jobs = marketo_emulator.instance.jobs
+    quota_refusals = [
+        call
+        for endpoint in ("create", "enqueue")
+        for call in marketo_emulator.calls(endpoint)
+        if call.marketo_code == "1029"
+    ]
+    assert quota_refusals, "the run never met the daily quota"
+    created = [
+        json.loads(call.body)["filter"]
+        for call in marketo_emulator.calls("create")
+        if call.marketo_code is None
+    ]
+    enqueued = {
+        call.path.split("/")[-2] for call in marketo_emulator.calls("enqueue") if call.marketo_code is None
+    }
+    finished_days = {jobs.quota_day(jobs.get(export_id).finished_at) for export_id in enqueued}
+    assert finished_days == {0, 1}, "every job completes on day one or day two"
+
+    # Exactly one export job per window x batch: a wait neither lost nor repeated a job.
+    dataset = marketo_emulator.instance.dataset
+    programs = sorted(p.id for p in dataset.programs.values() if p.workspace == "Default")
+    windows = split_updated_at(conf["start"], conf["end"])
+    assert sorted((f["updatedAt"]["startAt"], f["programIds"]) for f in created) == sorted(
+        (w["startAt"], batch) for w in windows for batch in (programs[:10], programs[10:])
+    )
+    assert len(enqueued) == len(created) == 6
+    files = written_files(tmp_path)
+    assert len(files) == 6
+    assert {hashlib.sha256(data).hexdigest() for data in files.values()} == completed_export_checksums(
+        marketo_emulator
+    )

@@ -200,7 +200,8 @@ ROWS: tuple[FidelityRow, ...] = (
         BULK,
         "Refuses create and enqueue with 1029 `Export daily quota ... exceeded.`; days end at 00:00 "
         "America/Chicago on the emulated clock (DST-aware); `quota_day_seconds` compresses days for tests",
-        "MarketoExportQuotaError naming the reset time; waiting for the reset is " + PENDING,
+        "MarketoExportQuotaError naming the reset time; the start operator defers until just after the "
+        "reset and tries again on the same job (`on_quota_exceeded`, `quota_waits`)",
         (
             emulator_test(
                 "test_emulator_jobs.py::TestQuotaDay::test_the_reset_is_midnight_in_chicago_across_a_dst_change"
@@ -209,6 +210,7 @@ ROWS: tuple[FidelityRow, ...] = (
                 "test_emulator_jobs.py::TestQuotaDay::test_quota_day_seconds_compresses_a_day_for_tests"
             ),
             HOOK_TESTS + "test_export_quota_fails_with_reset_time",
+            "tests/operators/test_quota_wait.py::test_after_the_reset_the_same_job_is_enqueued_no_second_export",
         ),
     ),
     FidelityRow(
@@ -284,13 +286,16 @@ ROWS: tuple[FidelityRow, ...] = (
         "`filterType` `id`/`programId`/`folderId`/`workspace` with `filterValues`",
         f"{PROGRAMS_PAGE}; Swagger of the Asset API",
         "Serves the dataset's programs (with folders and workspaces) in the Asset API's envelope",
-        PENDING,
+        "`MarketoHook.list_programs` pages by `offset` with `maxReturn` 200 and sends the filter "
+        'comma-separated; `program_ids="all"` or a filter uses it',
         (
             emulator_test(
                 "test_emulator_programs.py::test_offset_paging_with_max_return_lists_every_program_once"
             ),
             emulator_test("test_emulator_programs.py::test_filter_by_workspace_and_by_folder"),
             emulator_test("test_emulator_programs.py::test_max_return_is_at_most_200"),
+            "tests/hooks/test_list_programs.py::test_lists_every_program_in_pages_of_at_most_200",
+            "tests/hooks/test_list_programs.py::test_filters_by_workspace",
         ),
     ),
     FidelityRow(
@@ -298,11 +303,12 @@ ROWS: tuple[FidelityRow, ...] = (
         "search criteria.` and no `result`",
         f"{EMAILS}; [marketo-rest-python #5](https://github.com/jepcastelein/marketo-rest-python/pull/5)",
         "Answers exactly that after the last program",
-        PENDING,
+        "`MarketoHook.list_programs` ends the list there (a page without `result`)",
         (
             emulator_test(
                 "test_emulator_programs.py::test_offset_paging_with_max_return_lists_every_program_once"
             ),
+            "tests/hooks/test_list_programs.py::test_stops_on_marketos_no_assets_found_answer",
         ),
     ),
     FidelityRow(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import datetime as dt
+import time
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,7 @@ from airflow_provider_marketo_pm.sensors.program_members import MarketoProgramMe
 from airflow_provider_marketo_pm.testing import Fault
 
 QUEUE_FULL = Fault(code="1029", message="Too many jobs in queue")
+QUOTA_USED = Fault(code="1029", message="Export daily quota 500MB exceeded.")
 
 
 def start(**kwargs) -> MarketoStartProgramMemberExportOperator:
@@ -84,6 +86,12 @@ def test_every_defer_has_a_timeout(emulator):
     with pytest.raises(TaskDeferred) as completion_wait:
         start(deferrable=True, wait_for_completion=True, timeout=3600).execute(context={})
     assert dt.timedelta(hours=1) < completion_wait.value.timeout
+
+    emulator.inject("enqueue", QUOTA_USED)
+    with pytest.raises(TaskDeferred) as quota_wait:
+        start(deferrable=True).execute(context={})
+    trigger = quota_wait.value.trigger
+    assert dt.timedelta(seconds=trigger.resume_at - time.time()) < quota_wait.value.timeout
 
     export_id = start_export_via_hook(enqueue=False)
     with pytest.raises(TaskDeferred) as sensor_wait:

@@ -58,6 +58,7 @@ def test_marketo_request_fields_are_templated():
         "column_header_names",
         "marketo_conn_id",
         "poll_interval",
+        "daily_export_budget_mb",
     }
 
 
@@ -180,11 +181,11 @@ def test_queue_still_full_after_the_last_retry_fails_naming_the_shared_queue(emu
     assert "shared" in str(raised.value)
 
 
-def test_daily_quota_fails_at_once_with_the_reset_time(emulator):
+def test_daily_quota_fails_at_once_with_the_reset_time_when_asked_to(emulator):
     emulator.inject("enqueue", QUOTA_USED)
 
     with pytest.raises(AirflowFailException, match="12:00 AM US Central"):
-        start_operator().execute(context={})
+        start_operator(on_quota_exceeded="fail").execute(context={})
 
     assert len(emulator.calls("enqueue")) == 1
 
@@ -211,7 +212,7 @@ def test_retry_enqueues_a_created_export_of_an_earlier_try(emulator):
     store = FakeTaskStateStore()
     emulator.inject("enqueue", QUOTA_USED)
     with pytest.raises(AirflowFailException):
-        start_operator().execute(context={"task_state_store": store})
+        start_operator(on_quota_exceeded="fail").execute(context={"task_state_store": store})
     export_id = store.values[EXPORT_STATE_KEY]["export_id"]
 
     assert start_operator().execute(context={"task_state_store": store}) == export_id

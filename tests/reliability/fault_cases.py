@@ -317,20 +317,22 @@ FAULT_CASES: list[FaultCase] = [
     ),
     FaultCase(
         name="1029 daily export quota (create)",
-        injection="daily_quota_bytes=1000, used up by an earlier export",
+        injection="daily_quota_bytes=1000, used up by an earlier export; on_quota_exceeded='fail'",
         expect="failure",
         failing_task=START,
         message="daily quota is used up; it resets at 12:00 AM US Central",
+        settings=PipelineSettings(on_quota_exceeded="fail"),
         options={"daily_quota_bytes": 1000},
         setup=use_up_export_quota,
         answers=("create:1029",),
     ),
     FaultCase(
         name="1029 daily export quota (enqueue)",
-        injection='enqueue answers 1029 "Export daily quota 500MB exceeded."',
+        injection="enqueue answers 1029 \"Export daily quota 500MB exceeded.\"; on_quota_exceeded='fail'",
         expect="failure",
         failing_task=START,
         message="daily quota is used up; it resets at 12:00 AM US Central",
+        settings=PipelineSettings(on_quota_exceeded="fail"),
         setup=lambda emu: emu.inject(
             "enqueue", Fault(code="1029", message="Export daily quota 500MB exceeded.")
         ),

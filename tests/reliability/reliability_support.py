@@ -96,6 +96,7 @@ class PipelineSettings:
     queue_full_wait: float = 0.1
     max_resumes: int = 2
     sensor_deferrable: bool = False
+    on_quota_exceeded: str = "wait"
 
 
 def run_pipeline(
@@ -115,6 +116,7 @@ def run_pipeline(
         filter=dict(settings.filter),
         queue_full_retries=settings.queue_full_retries,
         queue_full_wait=dt.timedelta(seconds=settings.queue_full_wait),
+        on_quota_exceeded=settings.on_quota_exceeded,
     )
     try:
         outcome.export_id = drive(start, context)

@@ -167,6 +167,38 @@ class TestSettings:
         assert settings.dest_conn_id == "aws_marketo"
         assert settings.fields == ["leadId"]
 
+    def test_all_programs_are_looked_up_when_the_run_reads_its_settings(self, emulator, monkeypatch):
+        monkeypatch.setenv("AIRFLOW_VAR_MARKETO_PM_PROGRAM_IDS", "all")
+
+        settings = ProgramMemberExportSettings.from_params(
+            {"destination": "file:///data"}, marketo_conn_id="marketo_default"
+        )
+
+        every_id = sorted(emulator.instance.dataset.programs)
+        assert [pid for batch in settings.program_batches for pid in batch] == every_id
+        assert [len(batch) for batch in settings.program_batches] == [10] * 6
+        assert len(emulator.calls("programs")) == 1
+
+    def test_a_workspace_filter_exports_that_workspaces_programs(self, emulator, monkeypatch):
+        monkeypatch.setenv("AIRFLOW_VAR_MARKETO_PM_CONN_ID", "marketo_default")
+
+        settings = ProgramMemberExportSettings.from_params(
+            {"program_ids": {"workspace": "EMEA"}, "destination": "file:///data"}
+        )
+
+        expected = sorted(p.id for p in emulator.instance.dataset.programs.values() if p.workspace == "EMEA")
+        assert [pid for batch in settings.program_batches for pid in batch] == expected
+        assert emulator.calls("programs")[0].query["filterValues"] == "EMEA"
+
+    @pytest.mark.parametrize(
+        "program_ids", ["some", {"name": "x"}, {"workspace": "a", "folderId": 1}, {"workspace": []}]
+    )
+    def test_a_bad_program_selection_is_refused_before_any_call(self, emulator, program_ids):
+        with pytest.raises(MarketoRequestError, match="program_ids"):
+            ProgramMemberExportSettings.from_params({"program_ids": program_ids, "destination": "file:///d"})
+
+        assert emulator.requests == []
+
     def test_dag_params_are_the_settings_it_reads(self):
         assert set(ProgramMemberExportSettings.dag_params()) == {
             "program_ids",
