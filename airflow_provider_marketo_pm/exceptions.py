@@ -201,6 +201,13 @@ class MarketoExportTimeoutError(AirflowSensorTimeout, MarketoError):
     """The job was not Completed before the wait's deadline; it is left running in Marketo."""
 
 
+class MarketoExportNotEnqueuedError(MarketoError):
+    """
+    A job kept reading ``Created`` after it was enqueued, and enqueueing it again (a bounded number of times)
+    did not help: Marketo never took it into its queue. A retry of the task tries again.
+    """
+
+
 class MarketoExportEventError(MarketoError):
     """A status trigger's event could not be used (the status was unreadable, or the event malformed)."""
 
@@ -221,6 +228,7 @@ __all__ = [
     "MarketoExportFailedError",
     "MarketoExportIntegrityError",
     "MarketoExportNotCompletedError",
+    "MarketoExportNotEnqueuedError",
     "MarketoExportQuotaError",
     "MarketoExportTimeoutError",
     "MarketoFileNotAvailableError",

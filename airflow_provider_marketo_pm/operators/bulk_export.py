@@ -43,11 +43,14 @@ from airflow_provider_marketo_pm.export_status import (
     MARKETO_STATUS_REFRESH_SECONDS,
     PENDING_STATUSES,
     REATTACHABLE_STATUSES,
+    REENQUEUE_AFTER_CREATED_POLLS,
+    CreatedWatch,
     ExportState,
     completed_record_from_event,
     deferral_timeout,
     jittered_interval,
     read_export_status,
+    still_created_event,
 )
 from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
 from airflow_provider_marketo_pm.triggers.bulk_export import (
@@ -119,6 +122,7 @@ class MarketoStartExportOperator(BaseOperator):
         poll_interval: float | str = MARKETO_STATUS_REFRESH_SECONDS,
         timeout: timedelta | float = timedelta(hours=24),
         deferrable: bool | None = None,
+        reenqueue_after_polls: int | None = REENQUEUE_AFTER_CREATED_POLLS,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -137,6 +141,14 @@ class MarketoStartExportOperator(BaseOperator):
             seconds=arguments.duration_seconds("queue_full_wait", queue_full_wait)
         )
         self._started_export_id: str | None = None
+        self.reenqueue_after_polls = (
+            None
+            if reenqueue_after_polls is None
+            else arguments.whole_number("reenqueue_after_polls", reenqueue_after_polls, minimum=1)
+        )
+        # A wait resumed after enqueueing a still-Created job again: its count and its first deadline.
+        self._reenqueues = 0
+        self._wait_end_time: float | None = None
 
     def export_request(self) -> ExportRequest:
         """The validated create request, from the rendered arguments; a subclass builds it."""
@@ -273,28 +285,56 @@ class MarketoStartExportOperator(BaseOperator):
         poll_interval = arguments.poll_interval_seconds(self.poll_interval)
         if not self.deferrable:
             record = self.hook.wait_for_export(
-                self.export_kind, export_id, poll_interval=poll_interval, timeout=self.timeout
+                self.export_kind,
+                export_id,
+                poll_interval=poll_interval,
+                timeout=self.timeout,
+                reenqueue_after_polls=self.reenqueue_after_polls,
             )
             return self._completed(context, export_id, record)
+        end_time = self._wait_end_time if self._wait_end_time is not None else time.time() + self.timeout
         self.defer(
             trigger=self.status_trigger(
                 export_id=export_id,
                 marketo_conn_id=self.marketo_conn_id,
                 poll_interval=poll_interval,
-                end_time=time.time() + self.timeout,
+                end_time=end_time,
                 # Just enqueued: nothing to see before one (jittered) interval.
                 first_poll_at=time.time() + jittered_interval(poll_interval),
                 export_path=self.export_kind.path,
+                reenqueue_after_polls=self.reenqueue_after_polls,
+                reenqueues=self._reenqueues,
             ),
             method_name="resume_after_completion",
-            timeout=deferral_timeout(self.timeout),
+            timeout=deferral_timeout(max(0.0, end_time - time.time())),
         )
 
     def resume_after_completion(self, context: Context, event: dict[str, Any] | None = None) -> str:
-        """Called back by the status trigger: the exportId once Completed, else the sensor's failure."""
+        """
+        Called back by the status trigger: the exportId once Completed, else the sensor's failure.
+
+        A job that still reads Created after it was enqueued is enqueued again here, on the worker (a POST
+        never runs in the triggerer), and the wait defers again until the same deadline.
+        """
+        if still_created_event(event):
+            assert event is not None
+            return self._reenqueue_and_wait(context, event)
         record = completed_record_from_event(event)
         self.log.info((event or {}).get("message") or "")
         return self._completed(context, str(record.get("exportId") or (event or {})["export_id"]), record)
+
+    def _reenqueue_and_wait(self, context: Context, event: dict[str, Any]) -> str:
+        export_id = str(event["export_id"])
+        self._started_export_id = export_id
+        self.log.info(event.get("message") or "")
+        watch = CreatedWatch(export_id, self.reenqueue_after_polls, int(event.get("reenqueues") or 0))
+        record = self.hook.reenqueue_export(self.export_kind, export_id, watch)
+        if record.get("status") == COMPLETED:
+            return self._completed(context, export_id, record)
+        self._reenqueues = watch.reenqueues
+        end_time = event.get("end_time")
+        self._wait_end_time = float(end_time) if end_time is not None else None
+        return self._wait_if_asked(context, export_id)
 
     def _completed(self, context: Context, export_id: str, record: Mapping[str, Any]) -> str:
         """Leave the Completed record under XCom key ``record`` (the download makes no status call)."""

@@ -19,7 +19,10 @@ from airflow_provider_marketo_pm.export_kind import (
     ExportRequest,
     program_member_export_request,
 )
-from airflow_provider_marketo_pm.export_status import MARKETO_STATUS_REFRESH_SECONDS
+from airflow_provider_marketo_pm.export_status import (
+    MARKETO_STATUS_REFRESH_SECONDS,
+    REENQUEUE_AFTER_CREATED_POLLS,
+)
 from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
 from airflow_provider_marketo_pm.operators.bulk_export import (
     MarketoDownloadExportOperator,
@@ -77,6 +80,9 @@ class MarketoStartProgramMemberExportOperator(MarketoStartExportOperator):
         AirflowSensorTimeout; the job is left running (a retry re-attaches to it on Airflow 3.3+).
     :param deferrable: wait in the triggerer instead of on a worker; defaults to
         ``[operators] default_deferrable``, True when unset. ``False`` never defers.
+    :param reenqueue_after_polls: while waiting, when the job reads ``Created`` this many status reads in
+        a row after it was enqueued (default 3), enqueue it again from the worker, at most 3 times (see the
+        sensor's argument of the same name). ``None`` never enqueues again.
     """
 
     export_kind = PROGRAM_MEMBERS
@@ -107,6 +113,7 @@ class MarketoStartProgramMemberExportOperator(MarketoStartExportOperator):
         poll_interval: float | str = MARKETO_STATUS_REFRESH_SECONDS,
         timeout: timedelta | float = timedelta(hours=24),
         deferrable: bool | None = None,
+        reenqueue_after_polls: int | None = REENQUEUE_AFTER_CREATED_POLLS,
         **kwargs: Any,
     ) -> None:
         super().__init__(
@@ -117,6 +124,7 @@ class MarketoStartProgramMemberExportOperator(MarketoStartExportOperator):
             poll_interval=poll_interval,
             timeout=timeout,
             deferrable=deferrable,
+            reenqueue_after_polls=reenqueue_after_polls,
             **kwargs,
         )
         self.fields = fields
