@@ -606,11 +606,20 @@ class MarketoHook(BaseHook):
         return self._open_file(kind, export_id, start, retry=True)
 
     def read_export_file(
-        self, kind: ExportKind, export_id: str, *, total_size: int, max_resumes: int
+        self,
+        kind: ExportKind,
+        export_id: str,
+        *,
+        total_size: int | None,
+        max_resumes: int,
+        file_available_timeout: float = 0.0,
     ) -> ResumableExportFile:
         """
         The whole file of a Completed job as chunks (``.chunks(size)``), resumed with Range after a failed
         open or a broken stream, at most ``max_resumes`` times in all (see :class:`ResumableExportFile`).
+
+        A file that answers 404 is asked for again, with the retry policy's waits, for about
+        ``file_available_timeout`` seconds (0: not at all). ``total_size`` ``None``: the size is unknown.
         """
         policy = RetryPolicy.from_settings(self.settings)
         return ResumableExportFile(
@@ -620,6 +629,7 @@ class MarketoHook(BaseHook):
             max_resumes=max_resumes,
             wait_before=policy.wait_before,
             log=self.log,
+            not_yet_available_waits=policy.waits_within(file_available_timeout),
         )
 
     @contextmanager

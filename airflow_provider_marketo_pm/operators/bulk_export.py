@@ -57,7 +57,7 @@ from airflow_provider_marketo_pm.triggers.bulk_export import (
     MarketoExportEnqueueRetryTrigger,
     MarketoExportStatusTrigger,
 )
-from airflow_provider_marketo_pm.verified_download import VerifiedDownload, public_uri
+from airflow_provider_marketo_pm.verified_download import VerifiedDownload, expected_file, public_uri
 
 __all__ = ["MarketoDownloadExportOperator", "MarketoStartExportOperator", "default_deferrable"]
 
@@ -67,6 +67,14 @@ _SHARED_QUEUE = (
     "Marketo's bulk extract queue holds at most 10 jobs (2 processing) per instance, shared by lead, "
     "activity, program member and custom object exports of every integration"
 )
+
+
+FILE_AVAILABLE_TIMEOUT = timedelta(minutes=5)
+"""
+How long a download keeps asking for a Completed job's file that answers 404 (tap-marketo met files that
+appear a while after the job reads Completed), with the connection's retry waits; an expired file (kept 7
+days) fails once it is spent.
+"""
 
 
 def default_deferrable() -> bool:
@@ -406,6 +414,8 @@ class MarketoDownloadExportOperator(BaseOperator):
         max_resumes: int = 5,
         progress_interval: float = 30.0,
         record: Any = None,
+        verify_checksum: bool = True,
+        file_available_timeout: timedelta | float = FILE_AVAILABLE_TIMEOUT,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -426,6 +436,10 @@ class MarketoDownloadExportOperator(BaseOperator):
         self.compression = compression
         self.progress_interval = progress_interval
         self.record: Any = record
+        self.verify_checksum = verify_checksum
+        self.file_available_timeout = arguments.duration_seconds(
+            "file_available_timeout", file_available_timeout
+        )
         self._result: dict[str, Any] | None = None
 
     @cached_property
@@ -453,6 +467,9 @@ class MarketoDownloadExportOperator(BaseOperator):
         export_id = arguments.export_id(self.export_id)
         destination = _object_storage_path(self.destination, self.dest_conn_id)
         record = self._completed_record(export_id)
+        expected_size, expected_sha256 = expected_file(
+            record, verify_checksum=self.verify_checksum, log=self.log
+        )
         copier = VerifiedDownload(
             log=self.log,
             chunk_size=self.chunk_size,
@@ -460,13 +477,14 @@ class MarketoDownloadExportOperator(BaseOperator):
             progress_interval=self.progress_interval,
             compression=self.compression,
             overwrite=self.overwrite,
+            file_available_timeout=self.file_available_timeout,
         )
         sha256, received = copier.copy(
             self.hook,
             export_id,
             destination,
-            expected_size=int(record["fileSize"]),
-            expected_sha256=str(record.get("fileChecksum", "")).removeprefix("sha256:").lower(),
+            expected_size=expected_size,
+            expected_sha256=expected_sha256,
             kind=self.export_kind,
         )
         self._result = {

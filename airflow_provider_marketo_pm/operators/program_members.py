@@ -25,6 +25,7 @@ from airflow_provider_marketo_pm.export_status import (
 )
 from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
 from airflow_provider_marketo_pm.operators.bulk_export import (
+    FILE_AVAILABLE_TIMEOUT,
     MarketoDownloadExportOperator,
     MarketoStartExportOperator,
 )
@@ -169,6 +170,14 @@ class MarketoDownloadProgramMemberExportOperator(MarketoDownloadExportOperator):
     :param marketo_conn_id: Airflow connection of the Marketo instance (templated).
     :param record: the job's Completed status record if already read (templated, e.g. the sensor's
         XCom): then no status call is made.
+    :param verify_checksum: refuse a Completed record without ``fileChecksum`` (default: nothing
+        unverified is published). ``False`` publishes such a file verified by its ``fileSize`` only, with a
+        warning; a checksum that is there is always verified. A record without ``fileSize`` is verified by
+        its checksum. Either way the log says which is missing.
+    :param file_available_timeout: how long (seconds or timedelta, default 5 minutes) to keep asking
+        for the file of a Completed job that answers 404, with the connection's retry waits; then the
+        download fails with :class:`~airflow_provider_marketo_pm.exceptions.MarketoFileNotAvailableError`
+        (an expired file too: files are kept 7 days).
     """
 
     export_kind = PROGRAM_MEMBERS
@@ -196,6 +205,8 @@ class MarketoDownloadProgramMemberExportOperator(MarketoDownloadExportOperator):
         progress_interval: float = 30.0,
         program_ids: int | Sequence[int] | None = None,
         record: dict[str, Any] | XComArg | None = None,
+        verify_checksum: bool = True,
+        file_available_timeout: timedelta | float = FILE_AVAILABLE_TIMEOUT,
         **kwargs: Any,
     ) -> None:
         super().__init__(
@@ -209,6 +220,8 @@ class MarketoDownloadProgramMemberExportOperator(MarketoDownloadExportOperator):
             max_resumes=max_resumes,
             progress_interval=progress_interval,
             record=record,
+            verify_checksum=verify_checksum,
+            file_available_timeout=file_available_timeout,
             **kwargs,
         )
         self.program_ids = program_ids

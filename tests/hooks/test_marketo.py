@@ -385,6 +385,19 @@ def test_wait_for_export_enqueues_a_still_created_job_again_a_bounded_number_of_
     assert [r.marketo_code for r in emu.calls("enqueue")] == [None] + ["1029"] * MAX_REENQUEUES
 
 
+@pytest.mark.parametrize("cadence", ["pause", "paused", "paus", "norm", "normal"])
+def test_nurture_cadence_is_sent_as_given(emu, hook, cadence):
+    hook.create_program_member_export(FIELDS, {**PROGRAM, "nurtureCadence": cadence})
+
+    assert json.loads(emu.calls("create")[-1].body)["filter"]["nurtureCadence"] == cadence
+
+
+def test_an_undocumented_nurture_cadence_fails_with_marketos_1003(emu, hook):
+    with pytest.raises(MarketoApiError, match="1003") as raised:
+        hook.create_program_member_export(FIELDS, {**PROGRAM, "nurtureCadence": "PAUSEXYZ"})
+    assert not raised.value.retryable
+
+
 # --- endpoints ---------------------------------------------------------------------------------------------
 
 
