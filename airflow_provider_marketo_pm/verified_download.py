@@ -111,7 +111,7 @@ def public_uri(path: ObjectStoragePath) -> str:
 class _Progress:
     """Log bytes, percent, MB/s and ETA at most every ``interval`` seconds."""
 
-    def __init__(self, log: Any, export_id: str, total: int, interval: float) -> None:
+    def __init__(self, log: Any, export_id: str, total: int | None, interval: float) -> None:
         self.log, self.export_id, self.total, self.interval = log, export_id, total, interval
         self.started = self.last = time.monotonic()
         self.logged: int | None = None
@@ -123,6 +123,9 @@ class _Progress:
         self.last, self.logged = now, received
         elapsed = max(now - self.started, 1e-9)
         rate = received / elapsed
+        if self.total is None:  # a record without fileSize: no percent, no ETA
+            self.log.info("Export %s: %d bytes, %.2f MB/s.", self.export_id, received, rate / 1e6)
+            return
         percent = 100.0 * received / self.total if self.total else 100.0
         eta = (self.total - received) / rate if rate > 0 else float("inf")
         self.log.info(
@@ -294,7 +297,7 @@ class VerifiedDownload:
         total: int | None,
     ) -> int:
         """Copy the file through ``write``; resuming a broken stream is the hook's (one budget, one place)."""
-        progress = _Progress(self.log, export_id, total or 0, self.progress_interval)
+        progress = _Progress(self.log, export_id, total, self.progress_interval)
         file = hook.read_export_file(
             kind,
             export_id,

@@ -420,13 +420,16 @@ ROWS: tuple[FidelityRow, ...] = (
         "NUL bytes inside exported values, and a UTF-8 BOM",
         f"[tap-marketo strips `\\0`]({TAP}sync.py)",
         "`nul_bytes=True` and `utf8_bom=True`; size and checksum are of the bytes served",
-        "Copied byte for byte and verified, never altered",
+        "Copied byte for byte and verified, never altered (gzipped too); the README tells loaders how to "
+        "handle them",
         (
             emulator_test(
                 "test_emulator_production_faults.py::"
                 "test_files_with_a_utf8_bom_and_nul_bytes_are_served_and_summed_as_written"
             ),
             "tests/fidelity/test_provider_fidelity.py::test_a_file_with_a_bom_and_nul_bytes_is_copied_byte_for_byte",
+            "tests/fidelity/test_provider_fidelity.py::"
+            "test_a_gzipped_copy_of_a_file_with_a_bom_and_nul_bytes_holds_the_same_bytes",
         ),
         production=True,
     ),
