@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeGuard
 
 from airflow.providers.common.compat.sdk import AirflowFailException, AirflowSensorTimeout
 
@@ -175,7 +175,7 @@ class CreatedWatch:
         self.created_polls = 0
 
 
-def still_created_event(event: Any) -> bool:
+def still_created_event(event: Any) -> TypeGuard[dict[str, Any]]:
     """Whether a status trigger's event says the job still reads Created (see :class:`CreatedWatch`)."""
     return isinstance(event, dict) and event.get("status") == STILL_CREATED_EVENT and "export_id" in event
 

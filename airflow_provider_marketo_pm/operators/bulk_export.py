@@ -325,7 +325,6 @@ class MarketoStartExportOperator(BaseOperator):
         never runs in the triggerer), and the wait defers again until the same deadline.
         """
         if still_created_event(event):
-            assert event is not None
             return self._reenqueue_and_wait(context, event)
         record = completed_record_from_event(event)
         self.log.info((event or {}).get("message") or "")

@@ -6,7 +6,7 @@ import time
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from functools import cached_property
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NoReturn
 
 from airflow.providers.common.compat.sdk import AirflowSensorTimeout, BaseHook
 from airflow.sdk import BaseSensorOperator, Context, PokeReturnValue
@@ -161,7 +161,7 @@ class MarketoExportSensor(BaseSensorOperator):
             )
         self._defer(str(self.export_id), end_time=time.time() + self.timeout, reenqueues=0)
 
-    def _defer(self, export_id: str, *, end_time: float, reenqueues: int) -> None:
+    def _defer(self, export_id: str, *, end_time: float, reenqueues: int) -> NoReturn:
         poll_interval = arguments.poll_interval_seconds(self.poll_interval)
         self.defer(
             trigger=self.status_trigger(
@@ -188,7 +188,6 @@ class MarketoExportSensor(BaseSensorOperator):
         wait defers again until the same deadline.
         """
         if still_created_event(event):
-            assert event is not None
             return self._reenqueue_and_wait(event)
         try:
             record = completed_record_from_event(event)
@@ -211,7 +210,6 @@ class MarketoExportSensor(BaseSensorOperator):
             end_time=float(end_time) if end_time is not None else time.time() + self.timeout,
             reenqueues=watch.reenqueues,
         )
-        raise AssertionError("defer() returns only by raising")  # pragma: no cover
 
     def _cancel_after_timeout(self) -> None:
         if not self.cancel_on_timeout:
