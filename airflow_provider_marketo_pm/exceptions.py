@@ -158,8 +158,10 @@ class MarketoExportIntegrityError(MarketoError):
     published. A mismatch that survives every retry points at Marketo's side of the file.
 
     :ivar export_id: the exportId whose file failed verification.
-    :ivar expected_size: ``fileSize`` from the status record; ``actual_size`` the bytes received.
-    :ivar expected_sha256: ``fileChecksum`` (hex, without ``sha256:``); ``actual_sha256`` what was received.
+    :ivar expected_size: ``fileSize`` from the status record (``None`` if it had none); ``actual_size`` the
+        bytes received.
+    :ivar expected_sha256: ``fileChecksum`` (hex, without ``sha256:``; ``None`` if it had none);
+        ``actual_sha256`` what was received.
     :ivar destination: where the file would have been written (nothing was).
     """
 
@@ -169,9 +171,9 @@ class MarketoExportIntegrityError(MarketoError):
         self,
         export_id: str,
         *,
-        expected_size: int,
+        expected_size: int | None,
         actual_size: int,
-        expected_sha256: str,
+        expected_sha256: str | None,
         actual_sha256: str,
         destination: str | None = None,
     ) -> None:
@@ -182,11 +184,21 @@ class MarketoExportIntegrityError(MarketoError):
         self.actual_sha256 = actual_sha256
         self.destination = destination
         nothing_written = f"; nothing written to {destination}" if destination else ""
+        size = "an unknown size (no fileSize)" if expected_size is None else f"{expected_size} bytes"
+        checksum = f"sha256:{expected_sha256}" if expected_sha256 else "no checksum (no fileChecksum)"
         super().__init__(
             f"Export {export_id} failed verification{nothing_written}. "
-            f"Expected {expected_size} bytes with sha256:{expected_sha256}, "
+            f"Expected {size} with {checksum}, "
             f"got {actual_size} bytes with sha256:{actual_sha256}."
         )
+
+
+class MarketoExportUnverifiableError(MarketoError):
+    """
+    A Completed record lacks ``fileChecksum`` (or both it and ``fileSize``), so the file cannot be verified
+    as the download requires; nothing was downloaded. A retry reads the status again;
+    ``verify_checksum=False`` publishes a file verified by its size only.
+    """
 
 
 class MarketoExportNotCompletedError(MarketoError):
@@ -209,6 +221,13 @@ class MarketoExportTimeoutError(AirflowSensorTimeout, MarketoError):
     """The job was not Completed before the wait's deadline; it is left running in Marketo."""
 
 
+class MarketoExportNotEnqueuedError(MarketoError):
+    """
+    A job kept reading ``Created`` after it was enqueued, and enqueueing it again (a bounded number of times)
+    did not help: Marketo never took it into its queue. A retry of the task tries again.
+    """
+
+
 class MarketoExportEventError(MarketoError):
     """A status trigger's event could not be used (the status was unreadable, or the event malformed)."""
 
@@ -229,8 +248,10 @@ __all__ = [
     "MarketoExportFailedError",
     "MarketoExportIntegrityError",
     "MarketoExportNotCompletedError",
+    "MarketoExportNotEnqueuedError",
     "MarketoExportQuotaError",
     "MarketoExportTimeoutError",
+    "MarketoExportUnverifiableError",
     "MarketoFileNotAvailableError",
     "MarketoQueueFullError",
     "MarketoRequestError",

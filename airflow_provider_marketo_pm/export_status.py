@@ -13,11 +13,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeGuard
 
 from airflow.providers.common.compat.sdk import AirflowFailException, AirflowSensorTimeout
 
-from airflow_provider_marketo_pm.exceptions import MarketoExportEventError
+from airflow_provider_marketo_pm.exceptions import MarketoExportEventError, MarketoExportNotEnqueuedError
 
 MARKETO_STATUS_REFRESH_SECONDS = 60.0
 """Marketo refreshes a job's status at most once a minute: polling faster only spends API quota."""
@@ -125,6 +125,61 @@ def completed_record_from_event(event: Any) -> dict[str, Any]:
     raise MarketoExportEventError(f"Marketo export trigger returned an unknown event: {event!r}")
 
 
+REENQUEUE_AFTER_CREATED_POLLS = 3
+"""
+Status reads in a row answering ``Created`` after a job was enqueued before it is enqueued again.
+
+Marketo has been seen answering ``Created`` again for a job it had accepted into its queue, or losing the
+enqueue altogether (tap-marketo and Airbyte's source-marketo enqueue such a job again). A few reads allow
+for a status that lags the enqueue (Marketo refreshes it once a minute); enqueueing again is harmless,
+since Marketo answers "Job already queued" (1029) for a job it does hold, which counts as success.
+"""
+MAX_REENQUEUES = 3
+"""How many times one wait enqueues a job again before failing with MarketoExportNotEnqueuedError."""
+STILL_CREATED_EVENT = "created"
+"""The status of a trigger event saying the job still reads Created: the task enqueues it on the worker."""
+
+
+@dataclass
+class CreatedWatch:
+    """
+    Counts the status reads of an enqueued job that answer ``Created``, to know when to enqueue it again.
+
+    :param after_polls: Created reads in a row before enqueueing again; ``None`` never enqueues again.
+    :param reenqueues: enqueues done so far by this wait (a trigger event carries it across deferrals).
+    """
+
+    export_id: str
+    after_polls: int | None = REENQUEUE_AFTER_CREATED_POLLS
+    reenqueues: int = 0
+    created_polls: int = 0
+
+    def should_reenqueue(self, record: Mapping[str, Any]) -> bool:
+        """Count one status record; True when the job has read Created ``after_polls`` times in a row."""
+        if record.get("status") != CREATED:
+            self.created_polls = 0
+            return False
+        self.created_polls += 1
+        return self.after_polls is not None and self.created_polls >= self.after_polls
+
+    def count_reenqueue(self) -> None:
+        """Count an enqueue about to be made again, or fail when :data:`MAX_REENQUEUES` are spent."""
+        if self.reenqueues >= MAX_REENQUEUES:
+            raise MarketoExportNotEnqueuedError(
+                f"Marketo export {self.export_id} still reads Created after it was enqueued "
+                f"{self.reenqueues + 1} times, each followed by {self.after_polls} status reads answering "
+                "Created: Marketo is not taking the job into its queue. The job stays Created; a retry of "
+                "the task enqueues it again. If it persists, ask Marketo support about the job."
+            )
+        self.reenqueues += 1
+        self.created_polls = 0
+
+
+def still_created_event(event: Any) -> TypeGuard[dict[str, Any]]:
+    """Whether a status trigger's event says the job still reads Created (see :class:`CreatedWatch`)."""
+    return isinstance(event, dict) and event.get("status") == STILL_CREATED_EVENT and "export_id" in event
+
+
 # Older names, kept for code that imported them from the sensor or trigger modules.
 ExportStatusVerdict = ExportStatus
 judge_export_status = read_export_status
@@ -136,12 +191,17 @@ __all__ = [
     "DEFERRAL_GRACE_SECONDS",
     "FINAL_FAILURE_STATUSES",
     "MARKETO_STATUS_REFRESH_SECONDS",
+    "MAX_REENQUEUES",
     "PENDING_STATUSES",
     "REATTACHABLE_STATUSES",
+    "REENQUEUE_AFTER_CREATED_POLLS",
+    "STILL_CREATED_EVENT",
+    "CreatedWatch",
     "ExportState",
     "ExportStatus",
     "completed_record_from_event",
     "deferral_timeout",
     "jittered_interval",
     "read_export_status",
+    "still_created_event",
 ]

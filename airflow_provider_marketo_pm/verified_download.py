@@ -22,19 +22,19 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import IO, Any, Literal
 
 from airflow.providers.common.compat.sdk import AirflowFailException
 from airflow.sdk import ObjectStoragePath
 
-from airflow_provider_marketo_pm.exceptions import MarketoExportIntegrityError
+from airflow_provider_marketo_pm.exceptions import MarketoExportIntegrityError, MarketoExportUnverifiableError
 from airflow_provider_marketo_pm.export_kind import PROGRAM_MEMBERS, ExportKind
 from airflow_provider_marketo_pm.hooks.export_file import RESUMABLE_STREAM_ERRORS
 from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
 
-__all__ = ["RESUMABLE_STREAM_ERRORS", "VerifiedDownload", "public_uri"]
+__all__ = ["RESUMABLE_STREAM_ERRORS", "VerifiedDownload", "expected_file", "public_uri"]
 
 Chunk = bytes | memoryview
 
@@ -111,7 +111,7 @@ def public_uri(path: ObjectStoragePath) -> str:
 class _Progress:
     """Log bytes, percent, MB/s and ETA at most every ``interval`` seconds."""
 
-    def __init__(self, log: Any, export_id: str, total: int, interval: float) -> None:
+    def __init__(self, log: Any, export_id: str, total: int | None, interval: float) -> None:
         self.log, self.export_id, self.total, self.interval = log, export_id, total, interval
         self.started = self.last = time.monotonic()
         self.logged: int | None = None
@@ -123,6 +123,9 @@ class _Progress:
         self.last, self.logged = now, received
         elapsed = max(now - self.started, 1e-9)
         rate = received / elapsed
+        if self.total is None:  # a record without fileSize: no percent, no ETA
+            self.log.info("Export %s: %d bytes, %.2f MB/s.", self.export_id, received, rate / 1e6)
+            return
         percent = 100.0 * received / self.total if self.total else 100.0
         eta = (self.total - received) / rate if rate > 0 else float("inf")
         self.log.info(
@@ -134,6 +137,43 @@ class _Progress:
             rate / 1e6,
             eta,
         )
+
+
+def expected_file(
+    record: Mapping[str, Any], *, verify_checksum: bool, log: Any
+) -> tuple[int | None, str | None]:
+    """
+    ``(fileSize, sha256 hex)`` to verify a Completed record's file against, ``None`` for what it lacks.
+
+    Marketo's spec marks neither as required and other clients met records without them. Without
+    ``fileSize`` the checksum is verified (and the answer's own length); without ``fileChecksum`` the file
+    is refused (:class:`MarketoExportUnverifiableError`, before any download) unless ``verify_checksum`` is
+    False: then the size alone is verified, with a warning. A checksum that is there is always verified.
+    """
+    export_id = record.get("exportId", "?")
+    size = record.get("fileSize")
+    has_size = size not in (None, "")
+    checksum = str(record.get("fileChecksum") or "").removeprefix("sha256:").lower() or None
+    missing = [name for name, there in (("fileChecksum", checksum), ("fileSize", has_size)) if not there]
+    if checksum is None and verify_checksum:
+        fallback = (
+            "set verify_checksum=False to publish it verified by its fileSize only"
+            if has_size
+            else "set verify_checksum=False to publish it unverified"
+        )
+        raise MarketoExportUnverifiableError(
+            f"The Completed record of export {export_id} has no {' and no '.join(missing)}: refusing to "
+            f"publish a file that cannot be verified. A retry reads the status again; or {fallback}."
+        )
+    if missing:
+        checked = "its sha256" if checksum else ("its size" if has_size else "nothing but the HTTP length")
+        log.warning(
+            "The Completed record of export %s has no %s: verifying %s only.",
+            export_id,
+            " and no ".join(missing),
+            checked,
+        )
+    return (int(size) if size is not None and has_size else None), checksum
 
 
 @dataclass(frozen=True)
@@ -148,6 +188,8 @@ class VerifiedDownload:
     :param compression: ``None`` or ``"gzip"`` (the stored file is gzipped; bytes and sha256 are still
         those Marketo served).
     :param overwrite: replace an existing destination; by default it is refused.
+    :param file_available_timeout: seconds to keep asking for a file that answers 404 (see
+        :meth:`MarketoHook.read_export_file`).
     """
 
     log: Any
@@ -156,6 +198,7 @@ class VerifiedDownload:
     progress_interval: float
     compression: Literal["gzip"] | None = None
     overwrite: bool = False
+    file_available_timeout: float = 0.0
 
     def copy(
         self,
@@ -163,11 +206,16 @@ class VerifiedDownload:
         export_id: str,
         destination: ObjectStoragePath,
         *,
-        expected_size: int,
-        expected_sha256: str,
+        expected_size: int | None,
+        expected_sha256: str | None,
         kind: ExportKind = PROGRAM_MEMBERS,
     ) -> tuple[str, int]:
-        """Copy job ``export_id`` of ``kind`` to ``destination``; return the copy's (sha256, bytes)."""
+        """
+        Copy job ``export_id`` of ``kind`` to ``destination``; return the copy's (sha256, bytes).
+
+        Whichever of ``expected_size`` and ``expected_sha256`` is given is verified; which ones a download
+        may do without is the caller's decision (see :func:`expected_file`).
+        """
         uri = public_uri(destination)
         if destination.exists() and not self.overwrite:
             raise AirflowFailException(f"{uri} already exists; set overwrite=True to replace it.")
@@ -197,8 +245,8 @@ class VerifiedDownload:
         kind: ExportKind,
         export_id: str,
         partial: ObjectStoragePath,
-        expected_size: int,
-        expected_sha: str,
+        expected_size: int | None,
+        expected_sha: str | None,
         uri: str,
     ) -> tuple[str, int]:
         """Stream into ``partial`` and verify; on any failure nothing of ``partial`` remains."""
@@ -219,7 +267,8 @@ class VerifiedDownload:
             if sink is not out:
                 sink.close()  # flushes the gzip trailer; leaves ``out`` open
             actual_sha = digest.hexdigest()
-            if received != expected_size or actual_sha != expected_sha:
+            wrong_size = expected_size is not None and received != expected_size
+            if wrong_size or (expected_sha and actual_sha != expected_sha):
                 raise MarketoExportIntegrityError(
                     export_id,
                     expected_size=expected_size,
@@ -240,11 +289,22 @@ class VerifiedDownload:
         return actual_sha, received
 
     def _stream(
-        self, hook: MarketoHook, kind: ExportKind, export_id: str, write: Callable[[Chunk], None], total: int
+        self,
+        hook: MarketoHook,
+        kind: ExportKind,
+        export_id: str,
+        write: Callable[[Chunk], None],
+        total: int | None,
     ) -> int:
         """Copy the file through ``write``; resuming a broken stream is the hook's (one budget, one place)."""
         progress = _Progress(self.log, export_id, total, self.progress_interval)
-        file = hook.read_export_file(kind, export_id, total_size=total, max_resumes=self.max_resumes)
+        file = hook.read_export_file(
+            kind,
+            export_id,
+            total_size=total,
+            max_resumes=self.max_resumes,
+            file_available_timeout=self.file_available_timeout,
+        )
         received = 0
         # Each chunk is a view of a reused buffer: enough turns that no buffer is refilled while a
         # background stage still holds it (queued or in hand: _PIPELINE_DEPTH + 1 per stage).

@@ -10,7 +10,7 @@ from __future__ import annotations
 import http.client
 import json
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
@@ -21,6 +21,7 @@ from urllib3.exceptions import ReadTimeoutError
 from airflow_provider_marketo_pm.exceptions import (
     MarketoApiError,
     MarketoDownloadError,
+    MarketoFileNotAvailableError,
     MarketoTransientError,
 )
 from airflow_provider_marketo_pm.hooks.error_classification import error_from_envelope, error_from_http_status
@@ -186,8 +187,16 @@ class ResumableExportFile:
     jitter). Worst case: ``1 + max_resumes`` file calls. A failure of the caller (hashing, writing) happens
     outside this generator and is never resumed.
 
+    A 404 is not a broken stream: Marketo has been seen answering 404 for a while for the file of a job it
+    reports Completed (tap-marketo notes it). It is asked for again after each of ``not_yet_available_waits``
+    (a bounded, policy-shaped series, see :meth:`RetryPolicy.waits_within`), apart from ``max_resumes``;
+    when they are spent the last :class:`MarketoFileNotAvailableError` is raised saying how long it waited.
+    An expired file (kept 7 days) fails the same way once the waits are spent.
+
     :param open_at: opens the file from a byte offset (a single attempt).
+    :param total_size: the file's size when known (``fileSize``); ``None`` trusts the answer's length.
     :param wait_before: seconds to wait before resume number n (1 for the first).
+    :param not_yet_available_waits: the waits before asking again for a file that answers 404.
     """
 
     def __init__(
@@ -195,16 +204,18 @@ class ResumableExportFile:
         export_id: str,
         open_at: FileOpener,
         *,
-        total_size: int,
+        total_size: int | None,
         max_resumes: int,
         wait_before: Callable[[int], float],
         log: Any,
+        not_yet_available_waits: Iterable[float] = (),
     ) -> None:
         self.export_id = export_id
         self._open_at = open_at
         self.total_size = total_size
         self.max_resumes = max_resumes
         self._wait_before = wait_before
+        self._not_yet_available_waits = not_yet_available_waits
         self.log = log
         self.received = 0
 
@@ -216,6 +227,7 @@ class ResumableExportFile:
         """
         buffers = [bytearray(chunk_size) for _ in range(turns)]
         resumes = 0
+        not_yet_available = _NotYetAvailable(self.export_id, self._not_yet_available_waits, self.log)
         while True:
             try:
                 with self._open_at(self.received) as stream:
@@ -224,19 +236,23 @@ class ResumableExportFile:
                             f"Asked export {self.export_id} from byte {self.received} but the server "
                             f"answered from byte {stream.start}; cannot resume safely."
                         )
+                    total = self.total_size if self.total_size is not None else stream.total_size
                     for chunk in stream.readinto_chunks(buffers):
                         self.received += len(chunk)
                         yield chunk
-                if self.received >= self.total_size:
-                    return
-                reason: BaseException | str = f"stream ended after {self.received} of {self.total_size} bytes"
+                if total is None or self.received >= total:
+                    return  # an unknown size: the answer's own length was checked by the stream
+                reason: BaseException | str = f"stream ended after {self.received} of {total} bytes"
+            except MarketoFileNotAvailableError as err:
+                not_yet_available.wait_or_raise(err)
+                continue
             except RESUMABLE_STREAM_ERRORS as err:
                 reason = err
             resumes += 1
             if resumes > self.max_resumes:
                 raise MarketoDownloadError(
                     f"Download of export {self.export_id} broke {resumes} times (last: {reason}); "
-                    f"giving up after {self.received} of {self.total_size} bytes."
+                    f"giving up after {self.received} of {self.total_size or 'an unknown number of'} bytes."
                 )
             wait = self._wait_before(resumes)
             self.log.warning(
@@ -249,6 +265,35 @@ class ResumableExportFile:
                 self.max_resumes,
             )
             time.sleep(wait)
+
+
+class _NotYetAvailable:
+    """The waits for a Completed job's file that answers 404, and the error once they are spent."""
+
+    def __init__(self, export_id: str, waits: Iterable[float], log: Any) -> None:
+        self.export_id, self._waits, self.log = export_id, iter(waits), log
+        self.calls = 0
+        self.waited = 0.0
+
+    def wait_or_raise(self, err: MarketoFileNotAvailableError) -> None:
+        self.calls += 1
+        wait = next(self._waits, None)
+        if wait is None:
+            if self.calls > 1:
+                err.hint = (
+                    f"{err.hint} It still answered 404 after {self.calls} calls over {self.waited:.1f} s "
+                    "(file_available_timeout)."
+                )
+                err.args = (err._render(),)
+            raise err
+        self.log.warning(
+            "The file of export %s answers 404 although the job is Completed; asking again in %.1f s (%d).",
+            self.export_id,
+            wait,
+            self.calls,
+        )
+        time.sleep(wait)
+        self.waited += wait
 
 
 __all__ = ["RESUMABLE_STREAM_ERRORS", "MarketoExportFile", "ResumableExportFile"]

@@ -42,7 +42,15 @@ from airflow_provider_marketo_pm.export_kind import (
     ExportRequest,
     program_member_export_request,
 )
-from airflow_provider_marketo_pm.export_status import ExportState, jittered_interval, read_export_status
+from airflow_provider_marketo_pm.export_status import (
+    CANCELLED,
+    CANCELLED_STATUSES,
+    MAX_REENQUEUES,
+    CreatedWatch,
+    ExportState,
+    jittered_interval,
+    read_export_status,
+)
 from airflow_provider_marketo_pm.get_provider_info import CONNECTION_UI_FIELD_BEHAVIOUR
 from airflow_provider_marketo_pm.hooks.connection_settings import (
     MarketoConnectionSettings,
@@ -483,12 +491,16 @@ class MarketoHook(HttpHook):
         *,
         params: Mapping[str, Any] | None = None,
         body: Mapping[str, Any] | None = None,
+        needs_record: bool = False,
     ) -> dict[str, Any]:
         def once(token: str) -> dict[str, Any]:
             response = self._send(method, path, token, params=params, json=body)
-            return payload_from_answer(
+            payload = payload_from_answer(
                 response.status_code, response.text, endpoint=endpoint, request_body=body
             )
+            if needs_record:
+                first_record(payload, endpoint)  # no ``result``: transient, retried like an empty body
+            return payload
 
         return self._with_retries(endpoint, lambda: self._with_token_replay(once))
 
@@ -500,6 +512,7 @@ class MarketoHook(HttpHook):
         *,
         params: Mapping[str, Any] | None = None,
         body: Mapping[str, Any] | None = None,
+        needs_record: bool = False,
     ) -> dict[str, Any]:
         """
         One async JSON call for the triggerer, with ``_call_json``'s errors, 601/602 replay and retries.
@@ -530,7 +543,10 @@ class MarketoHook(HttpHook):
                     status = response.status
             except (aiohttp.ClientError, TimeoutError) as err:
                 raise error_from_network(err, endpoint) from err
-            return payload_from_answer(status, text, endpoint=endpoint, request_body=body)
+            payload = payload_from_answer(status, text, endpoint=endpoint, request_body=body)
+            if needs_record:
+                first_record(payload, endpoint)
+            return payload
 
         async def with_replay() -> dict[str, Any]:
             # A coroutine function, not a lambda: tenacity only awaits what it sees is async.
@@ -575,9 +591,18 @@ class MarketoHook(HttpHook):
             params["offset"] += len(page)
 
     def create_export(self, request: ExportRequest) -> dict[str, Any]:
-        """Create a job for a validated request and return its record (``Created``)."""
+        """
+        Create a job for a validated request and return its record (``Created``).
+
+        An answer without ``result`` (or an empty one) is retried within the retry policy, then fails naming
+        the create call. Retrying create cannot leave two export jobs that both run: an answer without
+        ``result`` carries no exportId, so no later call can enqueue whatever that attempt may have created.
+        At worst such a job stays Created, which uses no export quota and no queue slot, and Marketo drops
+        it; only the job whose record this returns is ever enqueued. (The emulator's ``no_result`` fault
+        creates nothing at all.)
+        """
         kind = request.kind
-        payload = self._call_json("create", "POST", kind.create_path, body=request.body)
+        payload = self._call_json("create", "POST", kind.create_path, body=request.body, needs_record=True)
         return first_record(payload, "create")
 
     def enqueue_export(self, kind: ExportKind, export_id: str) -> dict[str, Any]:
@@ -589,7 +614,8 @@ class MarketoHook(HttpHook):
         """
         try:
             return first_record(
-                self._call_json("enqueue", "POST", kind.job_path(export_id, "enqueue")), "enqueue"
+                self._call_json("enqueue", "POST", kind.job_path(export_id, "enqueue"), needs_record=True),
+                "enqueue",
             )
         except MarketoApiError as err:
             if err.code == "1029" and "already queued" in err.message.lower():
@@ -599,29 +625,40 @@ class MarketoHook(HttpHook):
 
     def get_export_status(self, kind: ExportKind, export_id: str) -> dict[str, Any]:
         """Return the job's status record (status, numberOfRecords, fileSize, fileChecksum, errorMsg ...)."""
-        return first_record(self._call_json("status", "GET", kind.job_path(export_id, "status")), "status")
+        payload = self._call_json("status", "GET", kind.job_path(export_id, "status"), needs_record=True)
+        return first_record(payload, "status")
 
     async def aget_export_status(self, kind: ExportKind, export_id: str) -> dict[str, Any]:
         """Status record of a job, for the triggerer: async connection lookup, aiohttp, same errors."""
-        payload = await self._acall_json("status", "GET", kind.job_path(export_id, "status"))
+        payload = await self._acall_json(
+            "status", "GET", kind.job_path(export_id, "status"), needs_record=True
+        )
         return first_record(payload, "status")
 
     def cancel_export(self, kind: ExportKind, export_id: str) -> dict[str, Any]:
         """Cancel a job that is not finished yet and return its record."""
-        return first_record(self._call_json("cancel", "POST", kind.job_path(export_id, "cancel")), "cancel")
+        payload = self._call_json("cancel", "POST", kind.job_path(export_id, "cancel"), needs_record=True)
+        return first_record(payload, "cancel")
 
     async def acancel_export(self, kind: ExportKind, export_id: str) -> dict[str, Any]:
         """Cancel a job from the triggerer (a trigger's ``on_kill``) without blocking its event loop."""
-        payload = await self._acall_json("cancel", "POST", kind.job_path(export_id, "cancel"))
+        payload = await self._acall_json(
+            "cancel", "POST", kind.job_path(export_id, "cancel"), needs_record=True
+        )
         return first_record(payload, "cancel")
 
     def list_exports(
         self, kind: ExportKind, status: str | Sequence[str] | None = None, *, batch_size: int | None = None
     ) -> list[dict[str, Any]]:
-        """List this API user's jobs of a kind of the last 7 days, following ``nextPageToken`` to the end."""
+        """
+        List this API user's jobs of a kind of the last 7 days, following ``nextPageToken`` to the end.
+
+        ``status`` filters by one status word or several; ``Canceled`` and ``Cancelled`` (Marketo's docs spell
+        it both ways) are both accepted in any case and sent as ``Cancelled``, the word status answers use.
+        """
         params: dict[str, Any] = {}
         if status:
-            params["status"] = status if isinstance(status, str) else ",".join(status)
+            params["status"] = ",".join(list_status_filter(status))
         if batch_size:
             params["batchSize"] = batch_size
         jobs: list[dict[str, Any]] = []
@@ -636,28 +673,64 @@ class MarketoHook(HttpHook):
             seen_tokens.add(next_token)
             params["nextPageToken"] = next_token
 
-    def check_export(self, kind: ExportKind, export_id: str) -> dict[str, Any] | None:
+    def check_export(
+        self, kind: ExportKind, export_id: str, *, created_watch: CreatedWatch | None = None
+    ) -> dict[str, Any] | None:
         """
         One status call: the Completed record, ``None`` while pending; Failed/Cancelled raise
         :class:`MarketoExportFailedError` (final). The sensor's poke and :meth:`wait_for_export` use it.
+
+        With ``created_watch``, a job that has read Created too often since it was enqueued is enqueued
+        again (:meth:`reenqueue_export`).
         """
         record = self.get_export_status(kind, export_id)
         status = read_export_status(record)
         if status.state is ExportState.ERROR:
             raise MarketoExportFailedError(status.message, record=record)
         self.log.info(status.message)
+        if created_watch is not None and created_watch.should_reenqueue(record):
+            self.reenqueue_export(kind, export_id, created_watch)
         return record if status.state is ExportState.DONE else None
 
+    def reenqueue_export(
+        self, kind: ExportKind, export_id: str, created_watch: CreatedWatch
+    ) -> dict[str, Any]:
+        """
+        Enqueue again a job that still reads Created after it was enqueued, and return its status record.
+
+        "Job already queued" (1029) is success: Marketo holds the job and only its status lagged. After
+        :data:`~airflow_provider_marketo_pm.export_status.MAX_REENQUEUES` enqueues of one wait this raises
+        :class:`MarketoExportNotEnqueuedError`. A POST: only ever called on a worker, never in a trigger.
+        """
+        created_watch.count_reenqueue()
+        self.log.warning(
+            "Export %s still reads Created after %s status reads since it was enqueued: enqueueing it again "
+            "(%d of at most %d).",
+            export_id,
+            created_watch.after_polls,
+            created_watch.reenqueues,
+            MAX_REENQUEUES,
+        )
+        return self.enqueue_export(kind, export_id)
+
     def wait_for_export(
-        self, kind: ExportKind, export_id: str, *, poll_interval: float, timeout: float
+        self,
+        kind: ExportKind,
+        export_id: str,
+        *,
+        poll_interval: float,
+        timeout: float,
+        reenqueue_after_polls: int | None = None,
     ) -> dict[str, Any]:
         """
         Poll until the job is Completed and return its record, from a worker (as dbt's
         ``wait_for_job_run_status``); Failed/Cancelled raise :class:`MarketoExportFailedError`, the deadline
-        :class:`MarketoExportTimeoutError`. The first check is at once.
+        :class:`MarketoExportTimeoutError`. The first check is at once. With ``reenqueue_after_polls``, a job
+        that reads Created that many times in a row is enqueued again (see :class:`CreatedWatch`).
         """
         deadline = time.monotonic() + timeout
-        while (record := self.check_export(kind, export_id)) is None:
+        watch = None if reenqueue_after_polls is None else CreatedWatch(export_id, reenqueue_after_polls)
+        while (record := self.check_export(kind, export_id, created_watch=watch)) is None:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise MarketoExportTimeoutError(
@@ -679,11 +752,20 @@ class MarketoHook(HttpHook):
         return self._open_file(kind, export_id, start, retry=True)
 
     def read_export_file(
-        self, kind: ExportKind, export_id: str, *, total_size: int, max_resumes: int
+        self,
+        kind: ExportKind,
+        export_id: str,
+        *,
+        total_size: int | None,
+        max_resumes: int,
+        file_available_timeout: float = 0.0,
     ) -> ResumableExportFile:
         """
         The whole file of a Completed job as chunks (``.chunks(size)``), resumed with Range after a failed
         open or a broken stream, at most ``max_resumes`` times in all (see :class:`ResumableExportFile`).
+
+        A file that answers 404 is asked for again, with the retry policy's waits, for about
+        ``file_available_timeout`` seconds (0: not at all). ``total_size`` ``None``: the size is unknown.
         """
         policy = RetryPolicy.from_settings(self.settings)
         return ResumableExportFile(
@@ -693,6 +775,7 @@ class MarketoHook(HttpHook):
             max_resumes=max_resumes,
             wait_before=policy.wait_before,
             log=self.log,
+            not_yet_available_waits=policy.waits_within(file_available_timeout),
         )
 
     @contextmanager
@@ -770,6 +853,18 @@ class MarketoHook(HttpHook):
     ) -> AbstractContextManager[MarketoExportFile]:
         """See :meth:`open_export_file`."""
         return self.open_export_file(PROGRAM_MEMBERS, export_id, start)
+
+
+def list_status_filter(status: str | Sequence[str]) -> list[str]:
+    """The list endpoint's status values as sent: either spelling of cancelled becomes ``Cancelled``, once."""
+    words = [status] if isinstance(status, str) else list(status)
+    sent: list[str] = []
+    for word in words:
+        if str(word).strip().lower() in {spelling.lower() for spelling in CANCELLED_STATUSES}:
+            word = CANCELLED
+        if word not in sent:
+            sent.append(word)
+    return sent
 
 
 def _token_form(settings: MarketoConnectionSettings) -> dict[str, str]:

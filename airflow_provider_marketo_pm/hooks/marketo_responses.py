@@ -10,12 +10,24 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from airflow_provider_marketo_pm.exceptions import MarketoApiError, MarketoAuthError
+from airflow_provider_marketo_pm.exceptions import MarketoApiError, MarketoAuthError, MarketoTransientError
 from airflow_provider_marketo_pm.hooks.error_classification import error_from_envelope, error_from_http_status
 
 
 def json_object(text: str, endpoint: str, status: int) -> dict[str, Any]:
-    """The answer as a JSON object; anything else means the connection does not point at Marketo."""
+    """
+    The answer as a JSON object; anything else means the connection does not point at Marketo.
+
+    An empty body is the exception: Marketo has been seen answering HTTP 200 with nothing at all (other
+    clients retry it), so it is transient and retried within the retry policy.
+    """
+    if not text.strip():
+        raise MarketoTransientError(
+            "an empty answer (HTTP 200 without a body)",
+            endpoint=endpoint,
+            http_status=status,
+            hint="Marketo sometimes answers so under load; the call was retried within the retry policy.",
+        )
     try:
         payload = json.loads(text)
     except ValueError:
@@ -43,11 +55,18 @@ def payload_from_answer(
 
 
 def first_record(payload: Mapping[str, Any], endpoint: str) -> dict[str, Any]:
-    """The first record of ``result`` (create, enqueue, status and cancel answer with exactly one)."""
+    """
+    The first record of ``result`` (create, enqueue, status and cancel answer with exactly one).
+
+    A success envelope without ``result`` is transient: Marketo has been seen answering so (other clients
+    retry it), and the hook's JSON calls that need a record check it inside their retries.
+    """
     result = payload.get("result") or []
     if not result:
-        raise MarketoApiError(
-            "the answer holds no record", endpoint=endpoint, request_id=payload.get("requestId")
+        raise MarketoTransientError(
+            "a success answer without `result`: it holds no record",
+            endpoint=endpoint,
+            request_id=payload.get("requestId"),
         )
     return dict(result[0])
 

@@ -9,12 +9,15 @@ The same :class:`RetryPolicy` shapes the three places that try again, and their 
 - a JSON call (token, create, enqueue, status, cancel) is retried by tenacity within the policy;
 - a download's file calls are single attempts: :class:`~airflow_provider_marketo_pm.hooks.export_file.
   ResumableExportFile` resumes a failed open or a broken stream, waiting :meth:`RetryPolicy.wait_before`;
-- the status trigger's polls are single attempts, and it tolerates ``max_retries`` failed polls in a row.
+- the status trigger's polls are single attempts, and it tolerates ``max_retries`` failed polls in a row;
+- a Completed job's file that answers 404 is asked for again, with these waits, for a bounded time
+  (:meth:`RetryPolicy.waits_within` the download's ``file_available_timeout``).
 """
 
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,7 +49,24 @@ class RetryPolicy:
 
     def wait_before(self, retry: int) -> float:
         """Seconds to wait before retry number ``retry`` (1 for the first): tenacity's shape, by hand."""
-        return min(self.max_wait, self.min_wait * 2.0 ** (retry - 1)) + random.uniform(0, self.min_wait)
+        return self._backoff(retry) + random.uniform(0, self.min_wait)
+
+    def _backoff(self, retry: int) -> float:
+        return min(self.max_wait, self.min_wait * 2.0 ** (retry - 1))
+
+    def waits_within(self, budget: float) -> Iterator[float]:
+        """
+        The waits (jittered, as :meth:`wait_before`) of retries that fit in ``budget`` seconds, for waiting
+        on something that is not there yet rather than broken (a Completed job's file answering 404).
+
+        Their number is what fits without the jitter, so it depends only on the policy and the budget; the
+        jitter adds at most ``min_wait`` per wait.
+        """
+        planned, retry = 0.0, 1
+        while planned + self._backoff(retry) <= budget:
+            planned += self._backoff(retry)
+            yield self.wait_before(retry)
+            retry += 1
 
     def tenacity_kwargs(self, endpoint: str, *, log: Any) -> dict[str, Any]:
         """Keyword arguments for ``tenacity.Retrying`` / ``AsyncRetrying`` around one call of ``endpoint``."""

@@ -42,11 +42,14 @@ from airflow_provider_marketo_pm.export_status import (
     MARKETO_STATUS_REFRESH_SECONDS,
     PENDING_STATUSES,
     REATTACHABLE_STATUSES,
+    REENQUEUE_AFTER_CREATED_POLLS,
+    CreatedWatch,
     ExportState,
     completed_record_from_event,
     deferral_timeout,
     jittered_interval,
     read_export_status,
+    still_created_event,
 )
 from airflow_provider_marketo_pm.hooks.error_classification import SHARED_QUEUE
 from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
@@ -56,12 +59,20 @@ from airflow_provider_marketo_pm.triggers.bulk_export import (
     MarketoExportStatusTrigger,
     MarketoQuotaResetTrigger,
 )
-from airflow_provider_marketo_pm.verified_download import VerifiedDownload, public_uri
+from airflow_provider_marketo_pm.verified_download import VerifiedDownload, expected_file, public_uri
 
 __all__ = ["MarketoDownloadExportOperator", "MarketoStartExportOperator", "default_deferrable"]
 
 RECORD_XCOM_KEY = "record"
 """XCom key under which a start that waited for completion leaves the Completed status record."""
+
+
+FILE_AVAILABLE_TIMEOUT = timedelta(minutes=5)
+"""
+How long a download keeps asking for a Completed job's file that answers 404 (tap-marketo met files that
+appear a while after the job reads Completed), with the connection's retry waits; an expired file (kept 7
+days) fails once it is spent.
+"""
 
 
 def default_deferrable() -> bool:
@@ -130,6 +141,7 @@ class MarketoStartExportOperator(BaseOperator):
         on_quota_exceeded: Literal["wait", "fail"] = "wait",
         quota_waits: int = 3,
         daily_export_budget_mb: float | str | None = None,
+        reenqueue_after_polls: int | None = REENQUEUE_AFTER_CREATED_POLLS,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -157,6 +169,14 @@ class MarketoStartExportOperator(BaseOperator):
             seconds=arguments.duration_seconds("queue_full_wait", queue_full_wait)
         )
         self._started_export_id: str | None = None
+        self.reenqueue_after_polls = (
+            None
+            if reenqueue_after_polls is None
+            else arguments.whole_number("reenqueue_after_polls", reenqueue_after_polls, minimum=1)
+        )
+        # A wait resumed after enqueueing a still-Created job again: its count and its first deadline.
+        self._reenqueues = 0
+        self._wait_end_time: float | None = None
 
     def export_request(self) -> ExportRequest:
         """The validated create request, from the rendered arguments; a subclass builds it."""
@@ -395,28 +415,55 @@ class MarketoStartExportOperator(BaseOperator):
         poll_interval = arguments.poll_interval_seconds(self.poll_interval)
         if not self.deferrable:
             record = self.hook.wait_for_export(
-                self.export_kind, export_id, poll_interval=poll_interval, timeout=self.timeout
+                self.export_kind,
+                export_id,
+                poll_interval=poll_interval,
+                timeout=self.timeout,
+                reenqueue_after_polls=self.reenqueue_after_polls,
             )
             return self._completed(context, export_id, record)
+        end_time = self._wait_end_time if self._wait_end_time is not None else time.time() + self.timeout
         self.defer(
             trigger=self.status_trigger(
                 export_id=export_id,
                 marketo_conn_id=self.marketo_conn_id,
                 poll_interval=poll_interval,
-                end_time=time.time() + self.timeout,
+                end_time=end_time,
                 # Just enqueued: nothing to see before one (jittered) interval.
                 first_poll_at=time.time() + jittered_interval(poll_interval),
                 export_path=self.export_kind.path,
+                reenqueue_after_polls=self.reenqueue_after_polls,
+                reenqueues=self._reenqueues,
             ),
             method_name="resume_after_completion",
-            timeout=deferral_timeout(self.timeout),
+            timeout=deferral_timeout(max(0.0, end_time - time.time())),
         )
 
     def resume_after_completion(self, context: Context, event: dict[str, Any] | None = None) -> str:
-        """Called back by the status trigger: the exportId once Completed, else the sensor's failure."""
+        """
+        Called back by the status trigger: the exportId once Completed, else the sensor's failure.
+
+        A job that still reads Created after it was enqueued is enqueued again here, on the worker (a POST
+        never runs in the triggerer), and the wait defers again until the same deadline.
+        """
+        if still_created_event(event):
+            return self._reenqueue_and_wait(context, event)
         record = completed_record_from_event(event)
         self.log.info((event or {}).get("message") or "")
         return self._completed(context, str(record.get("exportId") or (event or {})["export_id"]), record)
+
+    def _reenqueue_and_wait(self, context: Context, event: dict[str, Any]) -> str:
+        export_id = str(event["export_id"])
+        self._started_export_id = export_id
+        self.log.info(event.get("message") or "")
+        watch = CreatedWatch(export_id, self.reenqueue_after_polls, int(event.get("reenqueues") or 0))
+        record = self.hook.reenqueue_export(self.export_kind, export_id, watch)
+        if record.get("status") == COMPLETED:
+            return self._completed(context, export_id, record)
+        self._reenqueues = watch.reenqueues
+        end_time = event.get("end_time")
+        self._wait_end_time = float(end_time) if end_time is not None else None
+        return self._wait_if_asked(context, export_id)
 
     def _completed(self, context: Context, export_id: str, record: Mapping[str, Any]) -> str:
         """Leave the Completed record under XCom key ``record`` (the download makes no status call)."""
@@ -488,6 +535,8 @@ class MarketoDownloadExportOperator(BaseOperator):
         max_resumes: int = 5,
         progress_interval: float = 30.0,
         record: Any = None,
+        verify_checksum: bool = True,
+        file_available_timeout: timedelta | float = FILE_AVAILABLE_TIMEOUT,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -508,6 +557,10 @@ class MarketoDownloadExportOperator(BaseOperator):
         self.compression = compression
         self.progress_interval = progress_interval
         self.record: Any = record
+        self.verify_checksum = verify_checksum
+        self.file_available_timeout = arguments.duration_seconds(
+            "file_available_timeout", file_available_timeout
+        )
         self._result: dict[str, Any] | None = None
 
     @cached_property
@@ -535,6 +588,9 @@ class MarketoDownloadExportOperator(BaseOperator):
         export_id = arguments.export_id(self.export_id)
         destination = _object_storage_path(self.destination, self.dest_conn_id)
         record = self._completed_record(export_id)
+        expected_size, expected_sha256 = expected_file(
+            record, verify_checksum=self.verify_checksum, log=self.log
+        )
         copier = VerifiedDownload(
             log=self.log,
             chunk_size=self.chunk_size,
@@ -542,13 +598,14 @@ class MarketoDownloadExportOperator(BaseOperator):
             progress_interval=self.progress_interval,
             compression=self.compression,
             overwrite=self.overwrite,
+            file_available_timeout=self.file_available_timeout,
         )
         sha256, received = copier.copy(
             self.hook,
             export_id,
             destination,
-            expected_size=int(record["fileSize"]),
-            expected_sha256=str(record.get("fileChecksum", "")).removeprefix("sha256:").lower(),
+            expected_size=expected_size,
+            expected_sha256=expected_sha256,
             kind=self.export_kind,
         )
         self._result = {

@@ -20,9 +20,13 @@ from airflow_provider_marketo_pm.export_kind import (
     ExportRequest,
     program_member_export_request,
 )
-from airflow_provider_marketo_pm.export_status import MARKETO_STATUS_REFRESH_SECONDS
+from airflow_provider_marketo_pm.export_status import (
+    MARKETO_STATUS_REFRESH_SECONDS,
+    REENQUEUE_AFTER_CREATED_POLLS,
+)
 from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
 from airflow_provider_marketo_pm.operators.bulk_export import (
+    FILE_AVAILABLE_TIMEOUT,
     MarketoDownloadExportOperator,
     MarketoStartExportOperator,
 )
@@ -93,6 +97,9 @@ class MarketoStartProgramMemberExportOperator(MarketoStartExportOperator):
     :param quota_waits: how many quota resets in a row to wait for before failing (default 3).
     :param daily_export_budget_mb: MB of program member exports this API user allows itself per quota
         day (templated; default: the connection extra of the same name; none: no budget).
+    :param reenqueue_after_polls: while waiting, when the job reads ``Created`` this many status reads in
+        a row after it was enqueued (default 3), enqueue it again from the worker, at most 3 times (see the
+        sensor's argument of the same name). ``None`` never enqueues again.
     """
 
     export_kind = PROGRAM_MEMBERS
@@ -127,6 +134,7 @@ class MarketoStartProgramMemberExportOperator(MarketoStartExportOperator):
         on_quota_exceeded: Literal["wait", "fail"] = "wait",
         quota_waits: int = 3,
         daily_export_budget_mb: float | str | None = None,
+        reenqueue_after_polls: int | None = REENQUEUE_AFTER_CREATED_POLLS,
         **kwargs: Any,
     ) -> None:
         super().__init__(
@@ -140,6 +148,7 @@ class MarketoStartProgramMemberExportOperator(MarketoStartExportOperator):
             poll_interval=poll_interval,
             timeout=timeout,
             deferrable=deferrable,
+            reenqueue_after_polls=reenqueue_after_polls,
             **kwargs,
         )
         self.fields = fields
@@ -195,6 +204,14 @@ class MarketoDownloadProgramMemberExportOperator(MarketoDownloadExportOperator):
     :param marketo_conn_id: Airflow connection of the Marketo instance (templated).
     :param record: the job's Completed status record if already read (templated, e.g. the sensor's
         XCom): then no status call is made.
+    :param verify_checksum: refuse a Completed record without ``fileChecksum`` (default: nothing
+        unverified is published). ``False`` publishes such a file verified by its ``fileSize`` only, with a
+        warning; a checksum that is there is always verified. A record without ``fileSize`` is verified by
+        its checksum. Either way the log says which is missing.
+    :param file_available_timeout: how long (seconds or timedelta, default 5 minutes) to keep asking
+        for the file of a Completed job that answers 404, with the connection's retry waits; then the
+        download fails with :class:`~airflow_provider_marketo_pm.exceptions.MarketoFileNotAvailableError`
+        (an expired file too: files are kept 7 days).
     """
 
     export_kind = PROGRAM_MEMBERS
@@ -222,6 +239,8 @@ class MarketoDownloadProgramMemberExportOperator(MarketoDownloadExportOperator):
         progress_interval: float = 30.0,
         program_ids: int | Sequence[int] | Mapping[str, Any] | None = None,
         record: dict[str, Any] | XComArg | None = None,
+        verify_checksum: bool = True,
+        file_available_timeout: timedelta | float = FILE_AVAILABLE_TIMEOUT,
         **kwargs: Any,
     ) -> None:
         super().__init__(
@@ -235,6 +254,8 @@ class MarketoDownloadProgramMemberExportOperator(MarketoDownloadExportOperator):
             max_resumes=max_resumes,
             progress_interval=progress_interval,
             record=record,
+            verify_checksum=verify_checksum,
+            file_available_timeout=file_available_timeout,
             **kwargs,
         )
         self.program_ids = program_ids

@@ -6,7 +6,7 @@ import time
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from functools import cached_property
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NoReturn
 
 from airflow.providers.common.compat.sdk import AirflowSensorTimeout, BaseHook
 from airflow.sdk import BaseSensorOperator, Context, PokeReturnValue
@@ -17,9 +17,12 @@ from airflow_provider_marketo_pm.export_kind import ExportKind
 from airflow_provider_marketo_pm.export_status import (
     COMPLETED,
     MARKETO_STATUS_REFRESH_SECONDS,
+    REENQUEUE_AFTER_CREATED_POLLS,
+    CreatedWatch,
     completed_record_from_event,
     deferral_timeout,
     jittered_interval,
+    still_created_event,
 )
 from airflow_provider_marketo_pm.hooks.connection_settings import is_loopback_host
 from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
@@ -58,6 +61,7 @@ class MarketoExportSensor(BaseSensorOperator):
         cancel_on_timeout: bool = False,
         cancel_on_kill: bool = False,
         record: Any = None,
+        reenqueue_after_polls: int | None = REENQUEUE_AFTER_CREATED_POLLS,
         **kwargs: Any,
     ) -> None:
         name = "poll_interval"
@@ -88,6 +92,13 @@ class MarketoExportSensor(BaseSensorOperator):
         self.cancel_on_timeout = cancel_on_timeout
         self.cancel_on_kill = cancel_on_kill
         self.record: Any = record
+        self.reenqueue_after_polls = (
+            None
+            if reenqueue_after_polls is None
+            else arguments.whole_number("reenqueue_after_polls", reenqueue_after_polls, minimum=1)
+        )
+        # Poke mode: the Created reads of this try (reschedule mode starts counting afresh each poke).
+        self._created_watch: CreatedWatch | None = None
 
     @cached_property
     def hook(self) -> MarketoHook:
@@ -120,7 +131,10 @@ class MarketoExportSensor(BaseSensorOperator):
         return None
 
     def poke(self, context: Context) -> PokeReturnValue:
-        record = self.hook.check_export(self.export_kind, arguments.export_id(self.export_id))
+        export_id = arguments.export_id(self.export_id)
+        if self._created_watch is None and self.reenqueue_after_polls is not None:
+            self._created_watch = CreatedWatch(export_id, self.reenqueue_after_polls)
+        record = self.hook.check_export(self.export_kind, export_id, created_watch=self._created_watch)
         return PokeReturnValue(is_done=record is not None, xcom_value=record)
 
     def execute(self, context: Context) -> Any:
@@ -145,23 +159,36 @@ class MarketoExportSensor(BaseSensorOperator):
                 "deferred task failed leaves export %s running in Marketo.",
                 self.export_id,
             )
+        self._defer(str(self.export_id), end_time=time.time() + self.timeout, reenqueues=0)
+
+    def _defer(self, export_id: str, *, end_time: float, reenqueues: int) -> NoReturn:
+        poll_interval = arguments.poll_interval_seconds(self.poll_interval)
         self.defer(
             trigger=self.status_trigger(
-                export_id=str(self.export_id),
+                export_id=export_id,
                 marketo_conn_id=self.marketo_conn_id,
                 poll_interval=poll_interval,
-                end_time=time.time() + self.timeout,
+                end_time=end_time,
                 cancel_on_kill=self.cancel_on_kill,
                 # It has just checked: the trigger's first call comes one (jittered) interval later.
                 first_poll_at=time.time() + jittered_interval(poll_interval),
                 export_path=self.export_kind.path,
+                reenqueue_after_polls=self.reenqueue_after_polls,
+                reenqueues=reenqueues,
             ),
             method_name="execute_complete",
-            timeout=deferral_timeout(self.timeout),
+            timeout=deferral_timeout(max(0.0, end_time - time.time())),
         )
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
-        """Return the Completed record of the trigger's event; anything else fails (see the event rules)."""
+        """
+        Return the Completed record of the trigger's event; anything else fails (see the event rules).
+
+        A job that still reads Created after it was enqueued is enqueued again here, on the worker, and the
+        wait defers again until the same deadline.
+        """
+        if still_created_event(event):
+            return self._reenqueue_and_wait(event)
         try:
             record = completed_record_from_event(event)
         except AirflowSensorTimeout:
@@ -169,6 +196,20 @@ class MarketoExportSensor(BaseSensorOperator):
             raise
         self.log.info((event or {}).get("message") or "")
         return record
+
+    def _reenqueue_and_wait(self, event: dict[str, Any]) -> dict[str, Any]:
+        export_id = str(event["export_id"])
+        self.log.info(event.get("message") or "")
+        watch = CreatedWatch(export_id, self.reenqueue_after_polls, int(event.get("reenqueues") or 0))
+        record = self.hook.reenqueue_export(self.export_kind, export_id, watch)
+        if record.get("status") == COMPLETED:
+            return record
+        end_time = event.get("end_time")
+        self._defer(
+            export_id,
+            end_time=float(end_time) if end_time is not None else time.time() + self.timeout,
+            reenqueues=watch.reenqueues,
+        )
 
     def _cancel_after_timeout(self) -> None:
         if not self.cancel_on_timeout:

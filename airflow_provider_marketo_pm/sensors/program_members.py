@@ -44,6 +44,12 @@ class MarketoProgramMemberExportSensor(MarketoExportSensor):
         failed/success or clears it. It can also fire when a trigger is reassigned: off by default.
     :param record: the job's Completed status record if already read (templated, e.g. the waiting
         start's XCom ``record``): returned at once, with no status call.
+    :param reenqueue_after_polls: when the job reads ``Created`` this many status reads in a row (default
+        :data:`~airflow_provider_marketo_pm.export_status.REENQUEUE_AFTER_CREATED_POLLS`, 3), enqueue it
+        again from the worker ("Job already queued" counts as success), at most
+        :data:`~airflow_provider_marketo_pm.export_status.MAX_REENQUEUES` times, then fail with
+        :class:`~airflow_provider_marketo_pm.exceptions.MarketoExportNotEnqueuedError`. Marketo has been
+        seen answering Created again for an enqueued job, or losing the enqueue. ``None`` never enqueues.
     """
 
     export_kind = PROGRAM_MEMBERS

@@ -15,7 +15,13 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_marketo_pm.exceptions import MarketoError, MarketoTransientError
 from airflow_provider_marketo_pm.export_kind import PROGRAM_MEMBERS, ExportKind
-from airflow_provider_marketo_pm.export_status import ExportState, jittered_interval, read_export_status
+from airflow_provider_marketo_pm.export_status import (
+    STILL_CREATED_EVENT,
+    CreatedWatch,
+    ExportState,
+    jittered_interval,
+    read_export_status,
+)
 from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
 
 __all__ = ["MarketoExportEnqueueRetryTrigger", "MarketoExportStatusTrigger", "MarketoQuotaResetTrigger"]
@@ -33,7 +39,8 @@ class MarketoExportStatusTrigger(BaseTrigger):
 
     Stateless by design: a restarted or reassigned triggerer runs it again from its kwargs and
     simply resumes polling (a status GET is idempotent). It yields exactly one event:
-    ``{"status": "success" | "error" | "timeout", "export_id", "message", "record"}``.
+    ``{"status": "success" | "error" | "timeout", "export_id", "message", "record"}``, or with
+    ``reenqueue_after_polls`` a ``"created"`` event (see :meth:`_still_created_event`).
 
     :param export_id: the Marketo exportId to watch.
     :param marketo_conn_id: Airflow connection of the Marketo instance.
@@ -46,6 +53,10 @@ class MarketoExportStatusTrigger(BaseTrigger):
         ``None`` (default) takes the connection's ``max_retries``. Each poll is a single call: the polls
         are the retries, so the budget is the retry policy's, not multiplied by it.
     :param export_path: the REST path of the job's export kind (program members by default).
+    :param reenqueue_after_polls: after this many status reads in a row answering Created, yield a
+        ``"created"`` event instead of polling on: the task enqueues the job again on the worker (an enqueue
+        is a POST, never made from the triggerer) and defers again. ``None`` (default) just polls on.
+    :param reenqueues: how many times the task has enqueued the job again; carried into the event.
     """
 
     def __init__(
@@ -58,9 +69,13 @@ class MarketoExportStatusTrigger(BaseTrigger):
         max_consecutive_errors: int | None = None,
         first_poll_at: float | None = None,
         export_path: str = PROGRAM_MEMBERS.path,
+        reenqueue_after_polls: int | None = None,
+        reenqueues: int = 0,
     ) -> None:
         super().__init__()
         self.export_path = str(export_path)
+        self.reenqueue_after_polls = None if reenqueue_after_polls is None else int(reenqueue_after_polls)
+        self.reenqueues = int(reenqueues)
         self.first_poll_at = None if first_poll_at is None else float(first_poll_at)
         self.export_id = str(export_id)
         self.marketo_conn_id = marketo_conn_id
@@ -81,6 +96,8 @@ class MarketoExportStatusTrigger(BaseTrigger):
                 "max_consecutive_errors": self.max_consecutive_errors,
                 "first_poll_at": self.first_poll_at,
                 "export_path": self.export_path,
+                "reenqueue_after_polls": self.reenqueue_after_polls,
+                "reenqueues": self.reenqueues,
             },
         )
 
@@ -108,6 +125,19 @@ class MarketoExportStatusTrigger(BaseTrigger):
             }
         )
 
+    def _still_created_event(self, record: Mapping[str, Any], polls: int) -> TriggerEvent:
+        """The job reads Created after it was enqueued: the task enqueues it again (see CreatedWatch)."""
+        return TriggerEvent(
+            {
+                "status": STILL_CREATED_EVENT,
+                "export_id": self.export_id,
+                "message": f"Export {self.export_id} still reads Created after {polls} status reads.",
+                "record": dict(record),
+                "reenqueues": self.reenqueues,
+                "end_time": self.end_time,
+            }
+        )
+
     async def run(self) -> AsyncIterator[TriggerEvent]:
         hook = self._hook()
         try:
@@ -117,6 +147,7 @@ class MarketoExportStatusTrigger(BaseTrigger):
                 wake_at = min(self.first_poll_at, self.end_time if self.end_time is not None else math.inf)
                 await asyncio.sleep(max(0.0, wake_at - time.time()))
             consecutive_errors = 0
+            watch = CreatedWatch(self.export_id, self.reenqueue_after_polls, self.reenqueues)
             while True:
                 try:
                     record = await hook.aget_export_status(self._kind, self.export_id)
@@ -143,6 +174,9 @@ class MarketoExportStatusTrigger(BaseTrigger):
                         return
                     if verdict.state is ExportState.ERROR:
                         yield self._event("error", verdict.message, record)
+                        return
+                    if watch.should_reenqueue(record):
+                        yield self._still_created_event(record, watch.created_polls)
                         return
                     self.log.info("%s Next check in %.1f s.", verdict.message, self.poll_interval)
 

@@ -25,6 +25,7 @@ AIRBYTE = "https://github.com/airbytehq/airbyte/"
 
 EMULATOR_TESTS = "tests/testing/"
 HOOK_TESTS = "tests/hooks/test_marketo.py::"
+DOWNLOAD_TESTS = "tests/operators/test_download_operator.py::"
 
 
 @dataclass(frozen=True)
@@ -97,12 +98,15 @@ ROWS: tuple[FidelityRow, ...] = (
         "`nurtureCadence`: the copies disagree (`pause`/`norm`, `paused`/`normal`, `paus`/`norm`)",
         f"{EXTRACT}; {SPEC}",
         "Accepts exactly those five spellings; anything else (`PAUSEXYZ`, `PAUSE`) is 1003",
-        PENDING,
+        "Sends the value as given (any non-empty string: the copies disagree); Marketo's 1003 is raised as a "
+        "MarketoApiError, not retried",
         (
             emulator_test(
                 "test_emulator_strictness.py::TestNurtureCadence::test_each_documented_spelling_is_accepted"
             ),
             emulator_test("test_emulator_strictness.py::TestNurtureCadence::test_anything_else_is_1003"),
+            HOOK_TESTS + "test_nurture_cadence_is_sent_as_given",
+            HOOK_TESTS + "test_an_undocumented_nurture_cadence_fails_with_marketos_1003",
         ),
     ),
     FidelityRow(
@@ -121,7 +125,7 @@ ROWS: tuple[FidelityRow, ...] = (
         "Unknown names in `fields` are refused: 1003 `Invalid fields: x`",
         EXTRACT,
         "Answers 1003 naming every unknown field",
-        "Raises MarketoApiError with Marketo's code and message; a did-you-mean hint is " + PENDING,
+        "Raises MarketoApiError with Marketo's code and message, which names every unknown field",
         (
             emulator_test(
                 "test_emulator_strictness.py::TestFields::test_unknown_fields_are_named_in_marketos_error"
@@ -134,7 +138,8 @@ ROWS: tuple[FidelityRow, ...] = (
         "`GET /rest/v1/leads/describe.json` and `describe2.json` list them",
         f"{EXTRACT}; {LEADS}",
         "Accepts and fills realistic lead fields and `lead_custom_fields` of your own; serves both describes",
-        "Passes field names through unchanged; use of the lead describes is " + PENDING,
+        "Passes field names through unchanged (checked only as non-empty names); it does not call the lead "
+        "describes",
         (
             HOOK_TESTS + "test_create_sends_the_validated_body",
             emulator_test(
@@ -203,6 +208,7 @@ ROWS: tuple[FidelityRow, ...] = (
         "MarketoExportQuotaError naming the reset time; the start operator defers until just after the "
         "reset and tries again on the same job (`on_quota_exceeded`, `quota_waits`)",
         (
+            "tests/operators/test_start_export_operator.py::test_daily_quota_fails_at_once_with_the_reset_time",
             emulator_test(
                 "test_emulator_jobs.py::TestQuotaDay::test_the_reset_is_midnight_in_chicago_across_a_dst_change"
             ),
@@ -273,8 +279,10 @@ ROWS: tuple[FidelityRow, ...] = (
         "`Cancelled` and `Canceled`: the docs spell it both ways, in status answers and the list filter",
         EXTRACT,
         '`cancelled_spelling="Canceled"` answers the other spelling; the list filter takes both',
-        "Both spellings are a final, failed state",
+        "Both spellings are a final, failed state; the hook's list filter takes either spelling (any case) "
+        "and sends `Cancelled`",
         (
+            HOOK_TESTS + "test_list_takes_either_spelling_of_cancelled_and_sends_cancelled",
             emulator_test(
                 "test_emulator_production_faults.py::test_cancelled_is_answered_in_either_spelling_and_both_filter"
             ),
@@ -315,10 +323,14 @@ ROWS: tuple[FidelityRow, ...] = (
         "An HTTP 200 with an empty body",
         f"[Airbyte source-marketo]({AIRBYTE}tree/master/airbyte-integrations/connectors/source-marketo)",
         "`Fault(empty_body=True)` on any endpoint",
-        "Today a MarketoApiError (`the answer is not a JSON object`); retried as transient: " + PENDING,
+        "Transient: retried within the connection's retry policy (sync and async), then a "
+        "MarketoTransientError naming the call and the empty answer",
         (
             emulator_test("test_emulator_production_faults.py::test_an_http_200_with_an_empty_body"),
             "tests/hooks/test_error_classification.py::test_an_error_envelope_or_status_or_non_json_answer_raises",
+            HOOK_TESTS + "test_an_empty_answer_is_transient_and_retried",
+            HOOK_TESTS + "test_retries_of_a_missing_answer_end_in_an_error_naming_the_call",
+            HOOK_TESTS + "test_async_status_retries_an_answer_without_result",
         ),
         production=True,
     ),
@@ -326,12 +338,17 @@ ROWS: tuple[FidelityRow, ...] = (
         "A create answer without `result`",
         f"[Airbyte #13930]({AIRBYTE}pull/13930), [#9322]({AIRBYTE}issues/9322)",
         "`Fault(no_result=True)`: a success envelope without `result`; no job is created",
-        "Today a MarketoApiError (`the answer holds no record`); retried as transient: " + PENDING,
+        "Transient for create, enqueue, status and cancel: retried within the retry policy, then a "
+        "MarketoTransientError naming the call and the missing `result`. Retrying create leaves one job to "
+        "enqueue: an answer without `result` carries no exportId",
         (
             emulator_test(
                 "test_emulator_production_faults.py::test_a_create_answer_without_result_creates_nothing"
             ),
             "tests/hooks/test_error_classification.py::test_an_answer_without_a_record_raises",
+            HOOK_TESTS + "test_a_create_without_result_is_retried_and_leaves_exactly_one_job",
+            HOOK_TESTS + "test_an_answer_without_result_is_transient_and_retried",
+            HOOK_TESTS + "test_retries_of_a_missing_answer_end_in_an_error_naming_the_call",
         ),
         production=True,
     ),
@@ -340,8 +357,24 @@ ROWS: tuple[FidelityRow, ...] = (
         f"[tap-marketo `wait_for_export`]({TAP}client.py)",
         "`created_after_enqueue(polls=N)`: N status reads answer Created while the job runs (re-enqueue "
         "answers `Job already queued`); `lost=True`: the job stays Created until enqueued again",
-        PENDING,
+        "After `reenqueue_after_polls` Created reads in a row (default 3) the sensor and the waiting start "
+        "enqueue it again on the worker (the trigger yields a `created` event; 1029 `Job already queued` is "
+        "success), at most 3 times, then MarketoExportNotEnqueuedError",
         (
+            "tests/operators/test_start_export_operator.py::TestCreatedAfterEnqueue::"
+            "test_a_lost_enqueue_is_enqueued_again_from_the_worker_and_the_wait_goes_on",
+            "tests/operators/test_start_export_operator.py::TestCreatedAfterEnqueue::"
+            "test_a_job_in_fact_queued_answers_job_already_queued_which_is_success",
+            "tests/operators/test_start_export_operator.py::TestCreatedAfterEnqueue::"
+            "test_re_enqueues_are_bounded_then_the_start_fails_saying_why",
+            "tests/operators/test_start_export_operator.py::TestCreatedAfterEnqueue::"
+            "test_not_deferrable_enqueues_again_on_the_worker",
+            "tests/sensors/test_export_sensor.py::TestCreatedAfterEnqueue::"
+            "test_deferred_the_trigger_hands_back_and_the_worker_enqueues_again",
+            "tests/sensors/test_export_sensor.py::TestCreatedAfterEnqueue::test_poke_mode_enqueues_again_on_the_worker",
+            "tests/triggers/test_export_trigger.py::"
+            "test_a_job_still_created_after_n_polls_yields_a_created_event_and_enqueues_nothing",
+            HOOK_TESTS + "test_wait_for_export_enqueues_a_still_created_job_again_a_bounded_number_of_times",
             emulator_test(
                 "test_emulator_production_faults.py::TestCreatedAfterEnqueue::"
                 "test_the_job_reads_created_for_n_polls_while_it_is_in_fact_queued"
@@ -357,12 +390,15 @@ ROWS: tuple[FidelityRow, ...] = (
         "`Completed`, but file.json answers 404 for a while",
         f"[tap-marketo `export_available`]({TAP}client.py)",
         "`delay_next_file(seconds)`: 404 until that long after completion (emulated clock)",
-        "Today MarketoFileNotAvailableError at once; retried with backoff for a bounded time: " + PENDING,
+        "The download asks again with the retry policy's waits for `file_available_timeout` (default 5 min), "
+        "then MarketoFileNotAvailableError saying how many calls over how long (an expired file too)",
         (
             emulator_test(
                 "test_emulator_production_faults.py::test_a_completed_file_answers_404_for_a_while"
             ),
             HOOK_TESTS + "test_file_of_an_unfinished_or_unknown_job_is_not_available",
+            DOWNLOAD_TESTS + "test_a_file_answering_404_for_a_while_is_asked_for_again_until_it_appears",
+            DOWNLOAD_TESTS + "test_a_file_still_404_after_file_available_timeout_fails_with_the_cause",
         ),
         production=True,
     ),
@@ -370,11 +406,18 @@ ROWS: tuple[FidelityRow, ...] = (
         "A `Completed` record without `fileChecksum` and/or `fileSize`",
         "Marketo FACTS collected from other clients; the spec marks neither as required",
         "`omit_from_next_completion(*keys)` leaves them out of status and list answers",
-        PENDING,
+        "The download names what is missing. No `fileSize`: verifies the checksum. No `fileChecksum`: "
+        "refused before any download (MarketoExportUnverifiableError) unless `verify_checksum=False`, which "
+        "verifies the size and publishes with a warning",
         (
             emulator_test(
                 "test_emulator_production_faults.py::test_a_completed_record_without_file_checksum_or_size"
             ),
+            DOWNLOAD_TESTS + "test_a_record_without_a_checksum_is_refused_by_default_naming_what_is_missing",
+            DOWNLOAD_TESTS
+            + "test_verify_checksum_false_publishes_a_file_verified_by_its_size_with_a_warning",
+            DOWNLOAD_TESTS + "test_without_a_checksum_the_size_is_still_verified",
+            DOWNLOAD_TESTS + "test_a_record_without_file_size_is_verified_by_its_checksum",
         ),
         production=True,
     ),
@@ -382,13 +425,16 @@ ROWS: tuple[FidelityRow, ...] = (
         "NUL bytes inside exported values, and a UTF-8 BOM",
         f"[tap-marketo strips `\\0`]({TAP}sync.py)",
         "`nul_bytes=True` and `utf8_bom=True`; size and checksum are of the bytes served",
-        "Copied byte for byte and verified, never altered",
+        "Copied byte for byte and verified, never altered (gzipped too); the README tells loaders how to "
+        "handle them",
         (
             emulator_test(
                 "test_emulator_production_faults.py::"
                 "test_files_with_a_utf8_bom_and_nul_bytes_are_served_and_summed_as_written"
             ),
             "tests/fidelity/test_provider_fidelity.py::test_a_file_with_a_bom_and_nul_bytes_is_copied_byte_for_byte",
+            "tests/fidelity/test_provider_fidelity.py::"
+            "test_a_gzipped_copy_of_a_file_with_a_bom_and_nul_bytes_holds_the_same_bytes",
         ),
         production=True,
     ),

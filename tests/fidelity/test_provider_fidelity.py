@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import gzip
 import hashlib
 import time
 
@@ -40,3 +41,28 @@ def test_a_file_with_a_bom_and_nul_bytes_is_copied_byte_for_byte(emulator, tmp_p
     assert b"\x00" in written
     assert result["sha256"] == hashlib.sha256(written).hexdigest()
     assert "sha256:" + result["sha256"] == emulator.job(created["exportId"])["fileChecksum"]
+
+
+def test_a_gzipped_copy_of_a_file_with_a_bom_and_nul_bytes_holds_the_same_bytes(emulator, tmp_path):
+    MarketoHook.clear_token_cache()
+    hook = MarketoHook()
+    created = hook.create_program_member_export(["leadId", "leadCustomField01"], {"programId": 1044})
+    hook.enqueue_program_member_export(created["exportId"])
+    for _ in range(100):
+        if emulator.job(created["exportId"])["status"] == "Completed":
+            break
+        time.sleep(0.05)
+    destination = tmp_path / "members.csv.gz"
+
+    result = MarketoDownloadProgramMemberExportOperator(
+        task_id="download",
+        export_id=created["exportId"],
+        destination=destination.as_uri(),
+        compression="gzip",
+    ).execute(context={})
+
+    served = emulator.file_bytes(created["exportId"])
+    assert gzip.decompress(destination.read_bytes()) == served
+    assert served.startswith(codecs.BOM_UTF8)
+    assert b"\x00" in served
+    assert result["sha256"] == hashlib.sha256(served).hexdigest()

@@ -93,12 +93,16 @@ def test_an_error_envelope_or_status_or_non_json_answer_raises():
         payload_from_answer(502, "<html>bad gateway</html>", endpoint="status")
     with pytest.raises(MarketoApiError, match=r"not a JSON object.*REST base URL"):
         payload_from_answer(200, "<html>login page</html>", endpoint="status")
+    with pytest.raises(MarketoTransientError, match=r"status call failed with an empty answer"):
+        payload_from_answer(200, "", endpoint="status")
 
 
 def test_an_answer_without_a_record_raises():
     assert first_record({"result": [{"exportId": "x"}, {"exportId": "y"}]}, "status") == {"exportId": "x"}
-    with pytest.raises(MarketoApiError, match="holds no record"):
+    with pytest.raises(MarketoTransientError, match="holds no record"):
         first_record({"success": True, "result": []}, "status")
+    with pytest.raises(MarketoTransientError, match=r"create call failed with .*without `result`"):
+        first_record({"success": True, "requestId": "r1"}, "create")
 
 
 def test_token_answers():

@@ -14,12 +14,15 @@ from airflow_provider_marketo_pm.exceptions import (
     MarketoApiError,
     MarketoApiQuotaError,
     MarketoAuthError,
+    MarketoExportNotEnqueuedError,
     MarketoExportQuotaError,
     MarketoFileNotAvailableError,
     MarketoQueueFullError,
     MarketoRequestError,
     MarketoTransientError,
 )
+from airflow_provider_marketo_pm.export_kind import PROGRAM_MEMBERS
+from airflow_provider_marketo_pm.export_status import MAX_REENQUEUES
 from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
 from airflow_provider_marketo_pm.testing import Fault
 
@@ -315,6 +318,86 @@ def test_enqueue_of_an_already_queued_job_succeeds(emu, hook):
     assert [r.marketo_code for r in emu.calls("enqueue")] == [None, "1029"]
 
 
+# --- answers seen in production: empty, without result -----------------------------------------------------
+
+
+def test_an_empty_answer_is_transient_and_retried(emu, hook):
+    export_id = hook.create_program_member_export(FIELDS, PROGRAM)["exportId"]
+    emu.inject("status", Fault(empty_body=True), Fault(empty_body=True))
+
+    assert hook.get_program_member_export_status(export_id)["exportId"] == export_id
+    assert len(emu.calls("status")) == 3
+
+
+def test_an_answer_without_result_is_transient_and_retried(emu, hook):
+    export_id = hook.create_program_member_export(FIELDS, PROGRAM)["exportId"]
+    emu.inject("enqueue", Fault(no_result=True))
+
+    assert hook.enqueue_program_member_export(export_id)["status"] in ("Queued", "Processing", "Completed")
+    assert len(emu.calls("enqueue")) == 2
+
+
+def test_a_create_without_result_is_retried_and_leaves_exactly_one_job(emu, hook):
+    emu.inject("create", Fault(no_result=True), Fault(empty_body=True))
+
+    created = hook.create_program_member_export(FIELDS, PROGRAM)
+
+    assert len(emu.calls("create")) == 3
+    assert [job["exportId"] for job in hook.list_program_member_exports()] == [created["exportId"]]
+
+
+@pytest.mark.parametrize(
+    ("fault", "missing"),
+    [(Fault(no_result=True), "without `result`"), (Fault(empty_body=True), "empty")],
+)
+def test_retries_of_a_missing_answer_end_in_an_error_naming_the_call(emu, fault, missing):
+    hook = MarketoHook(max_retries=2, **FAST)
+    emu.inject("create", *[fault] * 3)
+
+    with pytest.raises(
+        MarketoTransientError, match=rf"Marketo create call failed with .*{missing}.*Gave up after 3"
+    ):
+        hook.create_program_member_export(FIELDS, PROGRAM)
+    assert len(emu.calls("create")) == 3
+    assert hook.list_program_member_exports() == []  # nothing was created, nothing to enqueue twice
+
+
+async def test_async_status_retries_an_answer_without_result(emu, hook):
+    export_id = hook.create_program_member_export(FIELDS, PROGRAM)["exportId"]
+    emu.inject("status", Fault(no_result=True), Fault(empty_body=True))
+    try:
+        assert (await hook.aget_program_member_export_status(export_id))["exportId"] == export_id
+    finally:
+        await hook.aclose()
+    assert len(emu.calls("status")) == 3
+
+
+def test_wait_for_export_enqueues_a_still_created_job_again_a_bounded_number_of_times(emu, hook):
+    export_id = hook.create_program_member_export(FIELDS, PROGRAM)["exportId"]
+    emu.created_after_enqueue(polls=10_000)
+    hook.enqueue_program_member_export(export_id)
+
+    with pytest.raises(MarketoExportNotEnqueuedError, match=f"export {export_id} still reads Created"):
+        hook.wait_for_export(
+            PROGRAM_MEMBERS, export_id, poll_interval=0.01, timeout=30, reenqueue_after_polls=2
+        )
+
+    assert [r.marketo_code for r in emu.calls("enqueue")] == [None] + ["1029"] * MAX_REENQUEUES
+
+
+@pytest.mark.parametrize("cadence", ["pause", "paused", "paus", "norm", "normal"])
+def test_nurture_cadence_is_sent_as_given(emu, hook, cadence):
+    hook.create_program_member_export(FIELDS, {**PROGRAM, "nurtureCadence": cadence})
+
+    assert json.loads(emu.calls("create")[-1].body)["filter"]["nurtureCadence"] == cadence
+
+
+def test_an_undocumented_nurture_cadence_fails_with_marketos_1003(emu, hook):
+    with pytest.raises(MarketoApiError, match="1003") as raised:
+        hook.create_program_member_export(FIELDS, {**PROGRAM, "nurtureCadence": "PAUSEXYZ"})
+    assert not raised.value.retryable
+
+
 # --- endpoints ---------------------------------------------------------------------------------------------
 
 
@@ -385,6 +468,16 @@ def test_list_filters_by_status(emu, hook):
     hook.create_program_member_export(FIELDS, PROGRAM)
     assert [job["exportId"] for job in hook.list_program_member_exports(status=["Completed"])] == [done]
     assert emu.calls("list")[-1].query["status"] == "Completed"
+
+
+@pytest.mark.parametrize("spelling", ["Canceled", "Cancelled", "canceled", ["Cancelled", "Canceled"]])
+def test_list_takes_either_spelling_of_cancelled_and_sends_cancelled(emu, hook, spelling):
+    cancelled = hook.create_program_member_export(FIELDS, PROGRAM)["exportId"]
+    hook.cancel_program_member_export(cancelled)
+    hook.create_program_member_export(FIELDS, PROGRAM)
+
+    assert [job["exportId"] for job in hook.list_program_member_exports(status=spelling)] == [cancelled]
+    assert emu.calls("list")[-1].query["status"] == "Cancelled"
 
 
 # --- file --------------------------------------------------------------------------------------------------

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import json
 from pathlib import Path
 
 import pytest
 from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException
 from marketo_exports import start_export_via_hook, wait_for_export_status
 
-from airflow_provider_marketo_pm.exceptions import MarketoExportIntegrityError, MarketoRequestError
+from airflow_provider_marketo_pm.exceptions import (
+    MarketoExportIntegrityError,
+    MarketoExportUnverifiableError,
+    MarketoFileNotAvailableError,
+    MarketoRequestError,
+)
 from airflow_provider_marketo_pm.operators.program_members import (
     MarketoDownloadProgramMemberExportOperator,
     openlineage_dataset_name,
@@ -310,3 +316,108 @@ def test_a_failing_write_fails_the_task_as_itself_without_resuming_and_leaves_no
 
     assert len(emulator.calls("file")) == 1, "a full disk is not a broken stream: no Range resume"
     assert list(dest.parent.iterdir()) == []
+
+
+# --- a Completed job whose file is not there yet, or whose record lacks fileChecksum / fileSize -----------
+
+
+def fast_retries(monkeypatch, emulator, **extra):
+    """``marketo_default`` with short retry waits: 0.05 s doubling up to 0.2 s."""
+    conn = json.loads(emulator.connection_json())
+    conn["extra"] = {"retry_min_wait": 0.05, "retry_max_wait": 0.2, **extra}
+    monkeypatch.setenv("AIRFLOW_CONN_MARKETO_DEFAULT", json.dumps(conn))
+
+
+def test_a_file_answering_404_for_a_while_is_asked_for_again_until_it_appears(
+    emulator, tmp_path, monkeypatch
+):
+    fast_retries(monkeypatch, emulator)
+    emulator.delay_next_file(0.6)
+    export_id = completed_export(emulator)
+    dest = tmp_path / "members.csv"
+
+    download(export_id, dest, file_available_timeout=30).execute(context={})
+
+    assert dest.read_bytes() == emulator.file_bytes(export_id)
+    statuses = [call.status for call in emulator.calls("file")]
+    assert statuses[-1] == 200
+    assert len(statuses) >= 2
+    assert set(statuses[:-1]) == {404}
+
+
+def test_a_file_still_404_after_file_available_timeout_fails_with_the_cause(emulator, tmp_path, monkeypatch):
+    fast_retries(monkeypatch, emulator)
+    emulator.delay_next_file(3600)
+    export_id = completed_export(emulator)
+
+    with pytest.raises(MarketoFileNotAvailableError, match=r"HTTP 404.*still answered 404 after 4 calls"):
+        download(export_id, tmp_path / "members.csv", file_available_timeout=0.4).execute(context={})
+
+    # 0.05 + 0.1 + 0.2 s of backoff fit in 0.4 s: three waits, four calls; then nothing is left behind
+    assert [call.status for call in emulator.calls("file")] == [404] * 4
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_without_file_available_timeout_a_404_fails_at_once(emulator, tmp_path):
+    emulator.delay_next_file(3600)
+    export_id = completed_export(emulator)
+
+    with pytest.raises(MarketoFileNotAvailableError, match="expired"):
+        download(export_id, tmp_path / "members.csv", file_available_timeout=0).execute(context={})
+    assert len(emulator.calls("file")) == 1
+
+
+@pytest.mark.parametrize("missing", [("fileChecksum",), ("fileChecksum", "fileSize")])
+def test_a_record_without_a_checksum_is_refused_by_default_naming_what_is_missing(
+    emulator, tmp_path, missing
+):
+    emulator.omit_from_next_completion(*missing)
+    export_id = completed_export(emulator)
+
+    with pytest.raises(MarketoExportUnverifiableError, match=" and no ".join(missing) + ": refusing"):
+        download(export_id, tmp_path / "members.csv").execute(context={})
+
+    assert emulator.calls("file") == [], "refused before any download"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_verify_checksum_false_publishes_a_file_verified_by_its_size_with_a_warning(
+    emulator, tmp_path, capsys
+):
+    emulator.omit_from_next_completion("fileChecksum")
+    export_id = completed_export(emulator)
+    dest = tmp_path / "members.csv"
+
+    result = download(export_id, dest, verify_checksum=False).execute(context={})
+
+    assert dest.read_bytes() == emulator.file_bytes(export_id)
+    assert result["sha256"] == hashlib.sha256(dest.read_bytes()).hexdigest()
+    assert f"export {export_id} has no fileChecksum: verifying its size only" in capsys.readouterr().out
+
+
+def test_without_a_checksum_the_size_is_still_verified(emulator, tmp_path):
+    emulator.omit_from_next_completion("fileChecksum")
+    export_id = completed_export(emulator)
+    record = {**emulator.job(export_id), "fileSize": len(emulator.file_bytes(export_id)) - 1}
+
+    with pytest.raises(MarketoExportIntegrityError, match=r"Expected \d+ bytes with no checksum"):
+        download(export_id, tmp_path / "members.csv", verify_checksum=False, record=record).execute(
+            context={}
+        )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_record_without_file_size_is_verified_by_its_checksum(emulator, tmp_path, capsys):
+    emulator.omit_from_next_completion("fileSize")
+    export_id = completed_export(emulator)
+    dest = tmp_path / "members.csv"
+
+    download(export_id, dest).execute(context={})
+
+    assert dest.read_bytes() == emulator.file_bytes(export_id)
+    out = capsys.readouterr().out
+    assert f"export {export_id} has no fileSize: verifying its sha256 only" in out
+    assert f"Export {export_id}: {dest.stat().st_size} bytes, " in out  # progress without percent or ETA
+    corrupted = {**emulator.job(export_id), "fileChecksum": "sha256:" + "0" * 64}
+    with pytest.raises(MarketoExportIntegrityError, match="an unknown size"):
+        download(export_id, tmp_path / "again.csv", record=corrupted).execute(context={})

@@ -16,7 +16,8 @@ from airflow.providers.common.compat.sdk import (
 )
 from marketo_exports import FIELDS, PROGRAM_ID, start_export_via_hook
 
-from airflow_provider_marketo_pm.exceptions import MarketoRequestError
+from airflow_provider_marketo_pm.exceptions import MarketoExportNotEnqueuedError, MarketoRequestError
+from airflow_provider_marketo_pm.export_status import MAX_REENQUEUES, REENQUEUE_AFTER_CREATED_POLLS
 from airflow_provider_marketo_pm.operators.program_members import (
     EXPORT_STATE_KEY,
     MarketoStartProgramMemberExportOperator,
@@ -380,3 +381,74 @@ class TestWaitForCompletion:
 
         with pytest.raises(AirflowFailException, match="cancelled"):
             op.execute(context={})
+
+
+class TestCreatedAfterEnqueue:
+    """A job reading Created again after it was enqueued is enqueued again, not waited on till the timeout."""
+
+    @pytest.fixture
+    def marketo_emulator_options(self):
+        return {"processing_seconds": 0.5}
+
+    async def test_a_lost_enqueue_is_enqueued_again_from_the_worker_and_the_wait_goes_on(self, emulator):
+        emulator.created_after_enqueue(lost=True)
+        with pytest.raises(TaskDeferred) as first:
+            waiting_start(reenqueue_after_polls=2).execute(context={})
+        assert first.value.trigger.serialize()[1]["reenqueue_after_polls"] == 2
+        event = await completion_event(first.value)
+        assert (event["status"], event["reenqueues"]) == ("created", 0)
+        assert len(emulator.calls("enqueue")) == 1, "the trigger never enqueues: a POST runs on the worker"
+
+        with pytest.raises(TaskDeferred) as again:  # a fresh operator: Airflow resumes from the event alone
+            waiting_start(reenqueue_after_polls=2).resume_after_completion(context={}, event=event)
+
+        assert again.value.trigger.reenqueues == 1
+        assert again.value.trigger.end_time == event["end_time"], "the re-enqueue keeps the first deadline"
+        done = await completion_event(again.value)
+        export_id = waiting_start().resume_after_completion(context={}, event=done)
+        assert emulator.job(export_id)["status"] == "Completed"
+        assert [call.marketo_code for call in emulator.calls("enqueue")] == [None, None]
+
+    async def test_a_job_in_fact_queued_answers_job_already_queued_which_is_success(self, emulator):
+        emulator.created_after_enqueue(polls=3)
+        with pytest.raises(TaskDeferred) as first:
+            waiting_start(reenqueue_after_polls=2).execute(context={})
+        event = await completion_event(first.value)
+
+        with pytest.raises(TaskDeferred) as again:
+            waiting_start(reenqueue_after_polls=2).resume_after_completion(context={}, event=event)
+        done = await completion_event(again.value)
+
+        assert done["status"] == "success"
+        assert [call.marketo_code for call in emulator.calls("enqueue")] == [None, "1029"]
+        assert len(emulator.calls("create")) == 1
+
+    async def test_re_enqueues_are_bounded_then_the_start_fails_saying_why(self, emulator):
+        emulator.created_after_enqueue(polls=10_000)
+        with pytest.raises(TaskDeferred) as deferred:
+            waiting_start(reenqueue_after_polls=1).execute(context={})
+        for _ in range(MAX_REENQUEUES):
+            event = await completion_event(deferred.value)
+            with pytest.raises(TaskDeferred) as deferred:
+                waiting_start(reenqueue_after_polls=1).resume_after_completion(context={}, event=event)
+        event = await completion_event(deferred.value)
+
+        with pytest.raises(
+            MarketoExportNotEnqueuedError, match=r"still reads Created after it was enqueued 4"
+        ):
+            waiting_start(reenqueue_after_polls=1).resume_after_completion(context={}, event=event)
+        assert len(emulator.calls("enqueue")) == 1 + MAX_REENQUEUES
+
+    def test_not_deferrable_enqueues_again_on_the_worker(self, emulator):
+        emulator.created_after_enqueue(lost=True)
+
+        export_id = waiting_start(deferrable=False, reenqueue_after_polls=2).execute(context={})
+
+        assert emulator.job(export_id)["status"] == "Completed"
+        assert len(emulator.calls("enqueue")) == 2
+
+    def test_reenqueue_after_polls_is_checked_when_the_dag_is_parsed(self):
+        with pytest.raises(MarketoRequestError, match="reenqueue_after_polls"):
+            waiting_start(reenqueue_after_polls=0)
+        assert waiting_start().reenqueue_after_polls == REENQUEUE_AFTER_CREATED_POLLS
+        assert waiting_start(reenqueue_after_polls=None).reenqueue_after_polls is None

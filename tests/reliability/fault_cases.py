@@ -396,9 +396,9 @@ FAULT_CASES: list[FaultCase] = [
         injection="emu.advance(7 days + 60 s) between sensor and download",
         expect="failure",
         failing_task=DOWNLOAD,
-        message="expired (files are kept 7 days)",
+        message="expired (files are kept 7 days) … still answered 404 after 7 calls",
         before_download=expire_file,
-        answers=("file:HTTP 404",),
+        answers=("file:HTTP 404",) * 7,
     ),
     FaultCase(
         name="wrong checksum",

@@ -17,8 +17,8 @@ with `-k` leaves it alone).
 Each row runs start -> sensor -> download against the Marketo emulator with one fault injected, through
 the operators' own `execute` paths (the sensor pokes; queue-full waits run their timer trigger). The
 connection extras are `timeout=2`, `max_retries=3`, `retry_min_wait=0.005`, `retry_max_wait=0.02`,
-`retry_max_time=15` unless the row says otherwise; the download uses `max_resumes=2`. A run must end in
-one of two ways:
+`retry_max_time=15` unless the row says otherwise; the download uses `max_resumes=2` and
+`file_available_timeout=0.1`. A run must end in one of two ways:
 
 - **success**: the destination holds a file byte-identical to the one the emulator served, and nothing else;
 - **failure**: the task named fails with a message naming the cause, and the destination directory holds

@@ -95,6 +95,8 @@ class PipelineSettings:
     queue_full_retries: int = 30
     queue_full_wait: float = 0.1
     max_resumes: int = 2
+    #: seconds a download keeps asking for a file answering 404: 6 waits with FAST_EXTRAS' backoff
+    file_available_timeout: float = 0.1
     sensor_deferrable: bool = False
     on_quota_exceeded: str = "wait"
 
@@ -144,6 +146,7 @@ def run_pipeline(
         destination=destination.as_uri(),
         chunk_size=256,  # small emulator files: many chunks, so a cut lands mid-file
         max_resumes=settings.max_resumes,
+        file_available_timeout=settings.file_available_timeout,
         progress_interval=0.0,
     )
     try:

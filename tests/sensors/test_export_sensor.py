@@ -15,6 +15,7 @@ from airflow.providers.common.compat.sdk import (
 from marketo_exports import start_export_via_hook, wait_for_export_status
 
 from airflow_provider_marketo_pm.exceptions import MarketoRequestError
+from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
 from airflow_provider_marketo_pm.sensors.program_members import MarketoProgramMemberExportSensor
 from airflow_provider_marketo_pm.triggers.program_members import MarketoProgramMemberExportTrigger
 
@@ -221,3 +222,44 @@ def test_cancel_on_kill_says_when_this_airflow_cannot_honour_it(emulator, monkey
         sensor(export_id, cancel_on_kill=True).execute(context={})
 
     assert ("cancel_on_kill needs Airflow 3.3+" in capsys.readouterr().out) is not supported
+
+
+class TestCreatedAfterEnqueue:
+    """A watched job that reads Created again after it was enqueued is enqueued again by the sensor."""
+
+    async def test_deferred_the_trigger_hands_back_and_the_worker_enqueues_again(self, emulator):
+        export_id = start_export_via_hook(enqueue=False)
+        emulator.created_after_enqueue(lost=True)
+        MarketoHook().enqueue_program_member_export(export_id)
+        with pytest.raises(TaskDeferred) as first:
+            sensor(export_id, reenqueue_after_polls=2, timeout=60).execute(context={})
+        (event,) = [e.payload async for e in first.value.trigger.run()]
+        assert event["status"] == "created"
+
+        with pytest.raises(TaskDeferred) as again:
+            sensor(export_id, reenqueue_after_polls=2, timeout=60).execute_complete(context={}, event=event)
+        assert (again.value.trigger.reenqueues, again.value.trigger.end_time) == (1, event["end_time"])
+        (done,) = [e.payload async for e in again.value.trigger.run()]
+
+        record = sensor(export_id).execute_complete(context={}, event=done)
+        assert record["status"] == "Completed"
+        assert len(emulator.calls("enqueue")) == 2
+
+    def test_poke_mode_enqueues_again_on_the_worker(self, emulator):
+        export_id = start_export_via_hook(enqueue=False)
+        emulator.created_after_enqueue(lost=True)
+        MarketoHook().enqueue_program_member_export(export_id)
+
+        record = sensor(export_id, deferrable=False, reenqueue_after_polls=2, timeout=30).execute(context={})
+
+        assert record["status"] == "Completed"
+        assert len(emulator.calls("enqueue")) == 2
+
+    def test_without_reenqueue_a_lost_enqueue_waits_until_the_timeout(self, emulator):
+        export_id = start_export_via_hook(enqueue=False)
+        emulator.created_after_enqueue(lost=True)
+        MarketoHook().enqueue_program_member_export(export_id)
+
+        with pytest.raises(AirflowSensorTimeout):
+            sensor(export_id, deferrable=False, reenqueue_after_polls=None, timeout=0.5).execute(context={})
+        assert len(emulator.calls("enqueue")) == 1

@@ -70,6 +70,8 @@ def test_serialize_round_trip_uses_json_primitives_only():
         "max_consecutive_errors": None,
         "first_poll_at": 120.0,
         "export_path": "/bulk/v1/program/members/export",
+        "reenqueue_after_polls": None,
+        "reenqueues": 0,
     }
 
 
@@ -262,3 +264,24 @@ async def test_on_kill_of_a_finished_job_leaves_it_alone_and_does_not_raise(emul
 
     assert emulator.job(export_id)["status"] == "Completed"
     assert [call.marketo_code for call in emulator.calls("cancel")] == ["1003"]
+
+
+async def test_a_job_still_created_after_n_polls_yields_a_created_event_and_enqueues_nothing(emulator):
+    export_id = start_export_via_hook(enqueue=False)
+    emulator.created_after_enqueue(lost=True)
+    MarketoHook().enqueue_program_member_export(export_id)
+    end_time = time.time() + 60
+    trigger = MarketoProgramMemberExportTrigger(
+        export_id=export_id, poll_interval=0.01, end_time=end_time, reenqueue_after_polls=3, reenqueues=1
+    )
+    kwargs = trigger.serialize()[1]
+    json.dumps(kwargs)
+    assert (kwargs["reenqueue_after_polls"], kwargs["reenqueues"]) == (3, 1)
+
+    (event,) = await events_of(MarketoProgramMemberExportTrigger(**kwargs))
+
+    assert (event["status"], event["export_id"], event["reenqueues"]) == ("created", export_id, 1)
+    assert event["end_time"] == end_time
+    assert event["record"]["status"] == "Created"
+    assert len(emulator.calls("status")) == 3
+    assert len(emulator.calls("enqueue")) == 1, "a trigger never enqueues (a POST runs on the worker)"
