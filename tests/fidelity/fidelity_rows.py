@@ -208,7 +208,7 @@ ROWS: tuple[FidelityRow, ...] = (
         "MarketoExportQuotaError naming the reset time; the start operator defers until just after the "
         "reset and tries again on the same job (`on_quota_exceeded`, `quota_waits`)",
         (
-            "tests/operators/test_start_export_operator.py::test_daily_quota_fails_at_once_with_the_reset_time",
+            "tests/operators/test_start_export_operator.py::test_daily_quota_fails_at_once_with_the_reset_time_when_asked_to",
             emulator_test(
                 "test_emulator_jobs.py::TestQuotaDay::test_the_reset_is_midnight_in_chicago_across_a_dst_change"
             ),
