@@ -246,11 +246,18 @@ class MarketoHook(BaseHook):
 
     def get_access_token(self) -> str:
         """Return a valid access token, reusing the process-wide cached one until shortly before expiry."""
+        return self._with_retries("token", self._access_token)
+
+    def _access_token(self) -> str:
+        """
+        The cached token, or one token call: a single attempt, so inside a call it spends that call's
+        retry budget instead of multiplying it.
+        """
         settings = self.settings
         cached = self._token_cache.get(self._token_key(settings), self.token_refresh_margin)
         if cached:
             return cached
-        return self._with_retries("token", lambda: self._fetch_token(settings))
+        return self._fetch_token(settings)
 
     def _fetch_token(self, settings: MarketoConnectionSettings) -> str:
         self.log.debug("Requesting a Marketo access token from %s", settings.identity_url)
@@ -321,13 +328,13 @@ class MarketoHook(BaseHook):
 
     def _with_token_replay(self, call: Callable[[str], T]) -> T:
         """Run ``call(token)``; on 601/602 drop the token, get a new one and replay once."""
-        token = self.get_access_token()
+        token = self._access_token()
         try:
             return call(token)
         except MarketoAuthError as err:
             self._drop_stale_token(err, self.settings, token)
         try:
-            return call(self.get_access_token())
+            return call(self._access_token())
         except MarketoAuthError as err:
             explain_fresh_token_refused(err)
             raise
