@@ -77,6 +77,12 @@ class MarketoStartProgramMemberExportOperator(MarketoStartExportOperator):
         AirflowSensorTimeout; the job is left running (a retry re-attaches to it on Airflow 3.3+).
     :param deferrable: wait in the triggerer instead of on a worker; defaults to
         ``[operators] default_deferrable``, True when unset. ``False`` never defers.
+    :param destination: where the download will write the file (templated, optional): checked before
+        the job is created, so that a URL without a scheme, or a file that exists without ``overwrite``,
+        fails the start instead of the download (after the export used a queue slot and daily quota).
+    :param dest_conn_id: Airflow connection of the destination store (templated).
+    :param overwrite: the download will replace an existing destination; without it an existing one is
+        refused at start.
     """
 
     export_kind = PROGRAM_MEMBERS
@@ -90,6 +96,8 @@ class MarketoStartProgramMemberExportOperator(MarketoStartExportOperator):
         "column_header_names",
         "marketo_conn_id",
         "poll_interval",
+        "destination",
+        "dest_conn_id",
     )
     template_fields_renderers = {"filter": "json", "column_header_names": "json", "fields": "json"}
 
@@ -107,6 +115,9 @@ class MarketoStartProgramMemberExportOperator(MarketoStartExportOperator):
         poll_interval: float | str = MARKETO_STATUS_REFRESH_SECONDS,
         timeout: timedelta | float = timedelta(hours=24),
         deferrable: bool | None = None,
+        destination: str | None = None,
+        dest_conn_id: str | None = None,
+        overwrite: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(
@@ -117,6 +128,9 @@ class MarketoStartProgramMemberExportOperator(MarketoStartExportOperator):
             poll_interval=poll_interval,
             timeout=timeout,
             deferrable=deferrable,
+            destination=destination,
+            dest_conn_id=dest_conn_id,
+            overwrite=overwrite,
             **kwargs,
         )
         self.fields = fields

@@ -135,6 +135,9 @@ def program_member_export_group(
             poll_interval=poll_interval,
             timeout=sensor_timeout,
             deferrable=deferrable,
+            destination=destination,
+            dest_conn_id=dest_conn_id,
+            overwrite=overwrite,
         )
         export_id = start.output  # an XComArg, resolved when the task runs
         # The start waited until Completed and left that status record: nobody reads it again.

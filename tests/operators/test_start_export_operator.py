@@ -58,6 +58,8 @@ def test_marketo_request_fields_are_templated():
         "column_header_names",
         "marketo_conn_id",
         "poll_interval",
+        "destination",
+        "dest_conn_id",
     }
 
 

@@ -88,6 +88,16 @@ def test_settings_are_passed_to_every_task_and_stay_templated():
     assert start.poll_interval == wait.poll_interval == "{{ params.poll }}"
     assert start.pool == wait.pool == "default_pool"
     assert download.overwrite is False
+    assert start.overwrite is False, "the start checks the download's destination before create"
+
+
+def test_the_start_knows_the_jobs_destination_to_check_it_before_create():
+    with DAG("one_job", schedule=None, start_date=pendulum.datetime(2024, 1, 1, tz="UTC")) as dag:
+        program_member_export_group()(**{**JOB, "dest_conn_id": "my_store"})
+
+    start, _, download = group_tasks(dag)
+    assert (start.destination, start.dest_conn_id) == (download.destination, download.dest_conn_id)
+    assert start.overwrite is download.overwrite is True
 
 
 def test_a_bad_poll_interval_is_refused_when_the_dag_is_parsed():
