@@ -24,6 +24,7 @@ from airflow_provider_marketo_pm.exceptions import (
     describe_quota_reset,
     next_quota_reset,
 )
+from airflow_provider_marketo_pm.hooks.field_suggestions import describe_hint, invalid_field_names
 
 TOKEN_CODES = frozenset({"601", "602"})
 """The access token is invalid or expired: get a new one and replay the call once."""
@@ -90,7 +91,9 @@ def error_from_envelope(
     if code == "1003":
         status_names = ((request_body or {}).get("filter") or {}).get("statusNames")
         hint = "Marketo refused the request data."
-        if status_names:
+        if invalid_field_names(message):
+            hint = describe_hint({})
+        elif status_names:
             hint = (
                 f"Check filter.statusNames {status_names!r}: each value must be a program status of the "
                 "channel of at least one of the programs (see the program's channel in Marketo Admin)."

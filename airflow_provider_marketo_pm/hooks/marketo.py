@@ -29,6 +29,7 @@ from airflow_provider_marketo_pm import __version__
 from airflow_provider_marketo_pm.exceptions import (
     MarketoApiError,
     MarketoAuthError,
+    MarketoError,
     MarketoExportFailedError,
     MarketoExportTimeoutError,
     MarketoRequestError,
@@ -51,6 +52,12 @@ from airflow_provider_marketo_pm.hooks.error_classification import (
     explain_fresh_token_refused,
 )
 from airflow_provider_marketo_pm.hooks.export_file import MarketoExportFile, ResumableExportFile
+from airflow_provider_marketo_pm.hooks.field_suggestions import (
+    describe_hint,
+    described_field_names,
+    invalid_field_names,
+    suggest_fields,
+)
 from airflow_provider_marketo_pm.hooks.marketo_responses import (
     first_record,
     payload_from_answer,
@@ -66,6 +73,7 @@ DEFAULT_TOKEN_REFRESH_MARGIN = 60.0
 USER_AGENT = f"airflow-provider-marketo-pm/{__version__}"
 
 DESCRIBE_PATH = "/rest/v1/programs/members/describe.json"
+LEAD_DESCRIBE_PATH = "/rest/v1/leads/describe.json"
 EXPORTS_PATH = PROGRAM_MEMBERS.path
 
 
@@ -436,10 +444,34 @@ class MarketoHook(BaseHook):
         return list(self._call_json("describe", "GET", DESCRIBE_PATH).get("result") or [])
 
     def create_export(self, request: ExportRequest) -> dict[str, Any]:
-        """Create a job for a validated request and return its record (``Created``)."""
+        """
+        Create a job for a validated request and return its record (``Created``). When Marketo refuses a
+        field name (1003 "Invalid fields: leadID"), the error suggests the described field meant.
+        """
         kind = request.kind
-        payload = self._call_json("create", "POST", kind.create_path, body=request.body)
+        try:
+            payload = self._call_json("create", "POST", kind.create_path, body=request.body)
+        except MarketoApiError as err:
+            if err.code == "1003":
+                self._suggest_fields_meant(err)
+            raise
         return first_record(payload, "create")
+
+    def _suggest_fields_meant(self, err: MarketoApiError) -> None:
+        """Read the describe fields once (program members, leads) and add "did you mean" to ``err``."""
+        unknown = invalid_field_names(err.message)
+        if not unknown:
+            return
+        try:
+            describes = [
+                *(self._call_json("describe", "GET", DESCRIBE_PATH).get("result") or []),
+                *(self._call_json("describe", "GET", LEAD_DESCRIBE_PATH).get("result") or []),
+            ]
+        except MarketoError as describe_error:
+            self.log.warning("Could not read the described fields to suggest one: %s", describe_error)
+            return
+        err.hint = describe_hint(suggest_fields(unknown, described_field_names(describes)))
+        err.args = (err._render(),)
 
     def enqueue_export(self, kind: ExportKind, export_id: str) -> dict[str, Any]:
         """
