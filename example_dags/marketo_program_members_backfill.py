@@ -60,6 +60,7 @@ from typing import Any
 import pendulum
 from airflow.sdk import Param, dag, task
 
+from airflow_provider_marketo_pm.export_status import counted
 from airflow_provider_marketo_pm.task_groups.program_members import (
     ProgramMemberExportSettings,
     export_results,
@@ -117,7 +118,8 @@ def marketo_program_members_backfill() -> None:
         # A list, also when the run made one job (Airflow then hands over that job's result alone).
         files = sorted(export_results(results), key=lambda r: r["uri"])
         for item in files:
-            print(f"{item['uri']}: {item['records']} records, {item['bytes']} bytes, sha256 {item['sha256']}")
+            counts = f"{counted(item['records'], 'record')}, {counted(item['bytes'], 'byte')}"
+            print(f"{item['uri']}: {counts}, sha256 {item['sha256']}")
         return {
             "jobs": len(files),
             "records": sum(r["records"] for r in files),
