@@ -56,9 +56,9 @@ class ExportStatus:
     message: str
 
 
-def counted(number: Any, noun: str) -> str:
-    """``1 record``, ``2 records``: a count and its noun, singular for one."""
-    return f"{number} {noun}" if str(number) == "1" else f"{number} {noun}s"
+def counted(number: Any, noun: str, plural: str | None = None) -> str:
+    """``1 record``, ``2 records``: a count and its noun, singular for one (``plural`` if not noun + s)."""
+    return f"{number} {noun}" if str(number) == "1" else f"{number} {plural or noun + 's'}"
 
 
 def read_export_status(record: Mapping[str, Any]) -> ExportStatus:

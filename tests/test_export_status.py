@@ -26,3 +26,4 @@ def test_a_completed_record_counts_in_good_english(records, size, words):
 def test_counted_is_singular_for_one_only():
     words = [counted(n, "record") for n in (0, 1, 2, "1")]
     assert words == ["0 records", "1 record", "2 records", "1 record"]
+    assert [counted(n, "batch", "batches") for n in (1, 2)] == ["1 batch", "2 batches"]
