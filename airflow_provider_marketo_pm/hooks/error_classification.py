@@ -173,6 +173,8 @@ def error_from_network(err: Exception, endpoint: str) -> MarketoNetworkError:
     reason, cause = _network_failure(err)
     what, check, max_retries = NETWORK_FAILURES[reason]
     host = _host_of(err)
+    if not str(cause).strip():  # e.g. a bare ConnectionResetError(): the wrapper's text says more
+        cause = err
     detail = " ".join(f"{type(cause).__name__}: {cause}".split())
     return MarketoNetworkError(
         f"{what.format(host=repr(host) if host else 'Marketo')} ({detail})",

@@ -23,6 +23,7 @@ from typing import Any
 import tenacity
 
 from airflow_provider_marketo_pm.exceptions import MarketoApiError, MarketoTransientError
+from airflow_provider_marketo_pm.export_status import counted
 from airflow_provider_marketo_pm.hooks.connection_settings import MarketoConnectionSettings
 
 
@@ -57,7 +58,8 @@ class RetryPolicy:
             error = state.outcome.exception() if state.outcome else None
             if not isinstance(error, MarketoApiError):  # pragma: no cover - retry only takes these
                 raise RuntimeError("retries ended without an error")
-            gave_up = f"Gave up after {state.attempt_number} attempts in {state.seconds_since_start:.1f} s."
+            attempts = counted(state.attempt_number, "attempt")
+            gave_up = f"Gave up after {attempts} in {state.seconds_since_start:.1f} s."
             raise MarketoTransientError(
                 error.message,
                 code=error.code,

@@ -21,6 +21,7 @@ import tenacity
 from airflow_provider_marketo_pm.exceptions import MarketoNetworkError, MarketoTransientError
 from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
 from airflow_provider_marketo_pm.hooks.retry_policy import RetryPolicy
+from airflow_provider_marketo_pm.triggers.program_members import MarketoProgramMemberExportTrigger
 
 CONN_ID = "marketo_bad_host"
 MAX_RETRIES = 3
@@ -59,13 +60,19 @@ def closed_port() -> int:
         return int(sock.getsockname()[1])
 
 
+class _PlainHttpAnswer(socketserver.BaseRequestHandler):
+    def handle(self) -> None:
+        self.request.recv(4096)  # the client's TLS hello
+        self.request.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+
+
 class _CountingPlainServer(socketserver.ThreadingTCPServer):
     daemon_threads = True
     allow_reuse_address = True
 
     def __init__(self) -> None:
         self.accepted = 0
-        super().__init__(("127.0.0.1", 0), socketserver.BaseRequestHandler)
+        super().__init__(("127.0.0.1", 0), _PlainHttpAnswer)
 
     def process_request(self, request, client_address):  # type: ignore[no-untyped-def]
         self.accepted += 1
@@ -74,7 +81,7 @@ class _CountingPlainServer(socketserver.ThreadingTCPServer):
 
 @pytest.fixture
 def plain_server() -> Iterator[_CountingPlainServer]:
-    """A plain TCP server that answers nothing TLS: the handshake of an https client fails."""
+    """A plain-HTTP server: it answers a TLS hello with HTTP, so an https client's handshake fails."""
     server = _CountingPlainServer()
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -145,7 +152,7 @@ def test_a_tls_failure_is_named_says_what_to_check_and_is_not_retried(monkeypatc
     assert caught.value.reason == "tls"
     line = first_line(caught.value)
     assert "Marketo token call failed with TLS error" in line
-    assert "WRONG_VERSION_NUMBER" in line or "SSL" in line
+    assert "SSL" in line, "the TLS library's own words survive"
     assert "CA bundle" in line
 
 
@@ -174,3 +181,26 @@ def test_a_network_error_may_allow_fewer_retries_than_the_policy():
     with pytest.raises(MarketoTransientError, match="Gave up after 2 attempts"):
         tenacity.Retrying(**policy.tenacity_kwargs("token", log=logging.getLogger(__name__)))(fails)
     assert len(attempts) == 2
+
+
+async def test_the_status_trigger_gives_up_on_a_host_that_does_not_resolve_after_one_more_poll(monkeypatch):
+    use_host(monkeypatch, "https://nonexistent.invalid")
+    lookups = count_lookups(monkeypatch, "nonexistent.invalid")
+    trigger = MarketoProgramMemberExportTrigger("a1b2c3d4-0000", marketo_conn_id=CONN_ID, poll_interval=0.01)
+
+    events = [event.payload async for event in trigger.run()]
+
+    assert [event["status"] for event in events] == ["error"]
+    assert "DNS error" in events[0]["message"]
+    assert len(lookups) == 2, f"one poll and one more, not the connection's {MAX_RETRIES} retries"
+
+
+async def test_the_status_trigger_gives_up_on_a_tls_failure_at_once(monkeypatch, plain_server):
+    use_host(monkeypatch, f"https://127.0.0.1:{plain_server.server_address[1]}")
+    trigger = MarketoProgramMemberExportTrigger("a1b2c3d4-0000", marketo_conn_id=CONN_ID, poll_interval=0.01)
+
+    events = [event.payload async for event in trigger.run()]
+
+    assert [event["status"] for event in events] == ["error"]
+    assert "TLS error" in events[0]["message"]
+    assert plain_server.accepted == 1
