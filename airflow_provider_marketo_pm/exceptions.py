@@ -121,6 +121,24 @@ class MarketoTransientError(MarketoApiError):
     default_retryable = True
 
 
+class MarketoNetworkError(MarketoTransientError):
+    """
+    No answer at all: the host name did not resolve, the connection was refused, TLS failed, a time-out.
+
+    :ivar reason: ``"dns"``, ``"refused"``, ``"tls"``, ``"timeout"`` or ``"network"`` (anything else).
+    :ivar max_retries: at most this many retries within the connection's policy (``None``: the policy's).
+        A name that does not resolve gets one retry (a resolver hiccup passes, a wrong host does not);
+        a TLS failure none (a certificate or protocol mismatch does not heal itself).
+    """
+
+    def __init__(self, message: str, *, reason: str, max_retries: int | None = None, **kwargs: Any) -> None:
+        self.reason = reason
+        self.max_retries = max_retries
+        super().__init__(message, **kwargs)
+        if max_retries == 0:
+            self.retryable = False
+
+
 class MarketoAuthError(MarketoApiError):
     """Bad client id/secret (HTTP 401 from the token endpoint), or 601/602 again right after a new token."""
 
@@ -253,6 +271,7 @@ __all__ = [
     "MarketoExportTimeoutError",
     "MarketoExportUnverifiableError",
     "MarketoFileNotAvailableError",
+    "MarketoNetworkError",
     "MarketoQueueFullError",
     "MarketoRequestError",
     "MarketoTransientError",

@@ -56,6 +56,11 @@ class ExportStatus:
     message: str
 
 
+def counted(number: Any, noun: str, plural: str | None = None) -> str:
+    """``1 record``, ``2 records``: a count and its noun, singular for one (``plural`` if not noun + s)."""
+    return f"{number} {noun}" if str(number) == "1" else f"{number} {plural or noun + 's'}"
+
+
 def read_export_status(record: Mapping[str, Any]) -> ExportStatus:
     """Read one status record as done (Completed), pending (Created/Queued/Processing) or error."""
     export_id = record.get("exportId", "?")
@@ -63,8 +68,8 @@ def read_export_status(record: Mapping[str, Any]) -> ExportStatus:
     if status == COMPLETED:
         return ExportStatus(
             ExportState.DONE,
-            f"Export {export_id} completed: {record.get('numberOfRecords')} records, "
-            f"{record.get('fileSize')} bytes.",
+            f"Export {export_id} completed: {counted(record.get('numberOfRecords'), 'record')}, "
+            f"{counted(record.get('fileSize'), 'byte')}.",
         )
     if status in PENDING_STATUSES:
         return ExportStatus(ExportState.PENDING, f"Export {export_id} is {status}.")
@@ -200,6 +205,7 @@ __all__ = [
     "ExportState",
     "ExportStatus",
     "completed_record_from_event",
+    "counted",
     "deferral_timeout",
     "jittered_interval",
     "read_export_status",

@@ -19,6 +19,12 @@ FILTER_KEYS = ("programId", "programIds", "updatedAt", "statusNames", "isExhaust
 MAX_PROGRAM_IDS = 10
 MAX_UPDATED_AT_DAYS = 31
 _CANONICAL_POSITIVE_INT = re.compile(r"[1-9][0-9]*")
+ZERO_LENGTH_WINDOW = (
+    "they are equal, which is what data_interval_start/end give in Airflow 3 with a plain cron schedule "
+    '(schedule="@daily" runs have zero-length data intervals): schedule the DAG with '
+    'CronDataIntervalTimetable("@daily", timezone="UTC") (from airflow.sdk; on Airflow 3.0 from '
+    "airflow.timetables.interval) so that each run covers the period before it"
+)
 
 
 def format_marketo_datetime(value: dt.datetime) -> str:
@@ -154,7 +160,9 @@ def _updated_at(value: Any) -> dict[str, str]:
     # Marketo takes no fractions of a second: both bounds are floored.
     start = parse_instant(f"{key}.startAt", value["startAt"]).replace(microsecond=0)
     end = parse_instant(f"{key}.endAt", value["endAt"]).replace(microsecond=0)
-    if start >= end:
+    if start == end:
+        raise MarketoRequestError(key, dict(value), f"startAt must be before endAt; {ZERO_LENGTH_WINDOW}")
+    if start > end:
         raise MarketoRequestError(key, dict(value), "startAt must be before endAt")
     if end - start > dt.timedelta(days=MAX_UPDATED_AT_DAYS):
         raise MarketoRequestError(

@@ -62,8 +62,10 @@ from typing import Any
 import pendulum
 from airflow.sdk import Param, dag, task
 
+from airflow_provider_marketo_pm.export_status import counted
 from airflow_provider_marketo_pm.task_groups.program_members import (
     ProgramMemberExportSettings,
+    export_results,
     program_member_export_group,
 )
 from airflow_provider_marketo_pm.windows import split_updated_at, to_utc
@@ -113,11 +115,13 @@ def marketo_program_members_backfill() -> None:
         return jobs
 
     @task
-    def report(results: list[dict[str, Any]]) -> dict[str, Any]:
+    def report(results: Any) -> dict[str, Any]:
         """One line per file and the totals, so a run's output can be checked at a glance."""
-        files = sorted(results, key=lambda r: r["uri"])
+        # A list, also when the run made one job (Airflow then hands over that job's result alone).
+        files = sorted(export_results(results), key=lambda r: r["uri"])
         for item in files:
-            print(f"{item['uri']}: {item['records']} records, {item['bytes']} bytes, sha256 {item['sha256']}")
+            counts = f"{counted(item['records'], 'record')}, {counted(item['bytes'], 'byte')}"
+            print(f"{item['uri']}: {counts}, sha256 {item['sha256']}")
         return {
             "jobs": len(files),
             "records": sum(r["records"] for r in files),

@@ -202,6 +202,7 @@ def main() -> int:
     from airflow.dag_processing.dagbag import DagBag
     from airflow.utils.state import DagRunState
 
+    from airflow_provider_marketo_pm.export_status import counted
     from airflow_provider_marketo_pm.testing import MarketoEmulator
     from airflow_provider_marketo_pm.windows import batch_program_ids, split_updated_at
 
@@ -244,9 +245,11 @@ def main() -> int:
         problems.append(f"{len(results)} files downloaded, expected {expected_jobs}")
     print()
     print("Marketo program member backfill demo")
-    print(f"  windows    {len(windows)} updatedAt windows of <= 31 days, {args.start} -> {args.end} (UTC)")
-    print(f"  programs   {len(program_ids)} in {len(batches)} batches of <= 10 (programIds)")
-    print(f"  jobs       {creates} export jobs created ({polls} status calls)")
+    window_count = counted(len(windows), "updatedAt window")
+    print(f"  windows    {window_count} of <= 31 days, {args.start} -> {args.end} (UTC)")
+    batch_count = counted(len(batches), "batch", "batches")
+    print(f"  programs   {len(program_ids)} in {batch_count} of <= 10 (programIds)")
+    print(f"  jobs       {counted(creates, 'export job')} created ({counted(polls, 'status call')})")
     print(f"  records    {sum(r['records'] for r in results)}")
     print(f"  bytes      {sum(r['bytes'] for r in results)}")
     shown = output.relative_to(REPO_ROOT) if output.is_relative_to(REPO_ROOT) else output

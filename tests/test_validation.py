@@ -67,6 +67,20 @@ def test_aware_datetimes_are_sent_in_utc_without_fraction():
     assert body["filter"]["updatedAt"] == {"startAt": "2024-03-10T06:30:15Z", "endAt": "2024-04-10T06:30:15Z"}
 
 
+def test_an_empty_window_says_why_plain_cron_schedules_give_one_and_what_to_use():
+    with pytest.raises(MarketoRequestError, match="startAt must be before endAt") as caught:
+        build_export_request(FIELDS, window(JAN1, JAN1))
+    assert "plain cron schedule" in caught.value.rule
+    assert "zero-length data intervals" in caught.value.rule
+    assert "CronDataIntervalTimetable" in caught.value.rule
+
+
+def test_a_reversed_window_is_not_blamed_on_the_schedule():
+    with pytest.raises(MarketoRequestError, match="startAt must be before endAt") as caught:
+        build_export_request(FIELDS, window(JAN2, JAN1))
+    assert "CronDataIntervalTimetable" not in caught.value.rule
+
+
 @pytest.mark.parametrize(
     ("fields", "filter_", "kwargs", "key", "rule"),
     [

@@ -93,6 +93,12 @@ def resolve_base_url(
     parts = urlsplit(text)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise MarketoConnectionConfigError(f"The Marketo connection host {host!r} is not an http(s) URL.")
+    if is_marketo_ui_host(parts.hostname):
+        raise MarketoConnectionConfigError(
+            f"The Marketo connection host {host!r} is Marketo's web UI, not its REST API: set the REST API "
+            "Endpoint from Admin > Integration > Web Services > REST API, like "
+            "https://123-ABC-456.mktorest.com/rest (or the Munchkin id alone, 123-ABC-456)."
+        )
     if parts.scheme == "http" and not allow_insecure_http and not is_loopback_host(text):
         raise MarketoConnectionConfigError(
             f"Refusing plain http for {parts.hostname!r}: the client secret and access token would travel "
@@ -108,6 +114,12 @@ def resolve_base_url(
         if path.endswith(suffix):
             path = path[: -len(suffix)]
     return f"{parts.scheme}://{netloc}{path}"
+
+
+def is_marketo_ui_host(hostname: str) -> bool:
+    """``app-ab12.marketo.com``: where users log in to Marketo, often pasted instead of the REST endpoint."""
+    name = hostname.lower().rstrip(".")
+    return name.startswith("app-") and name.endswith(".marketo.com")
 
 
 def _is_munchkin_id(text: str) -> bool:
@@ -206,4 +218,10 @@ def _positive_number(conn_id: str, name: str, value: Any, minimum: float = 1e-9)
     return number
 
 
-__all__ = ["MarketoConnectionSettings", "is_loopback_host", "parse_connection_settings", "resolve_base_url"]
+__all__ = [
+    "MarketoConnectionSettings",
+    "is_loopback_host",
+    "is_marketo_ui_host",
+    "parse_connection_settings",
+    "resolve_base_url",
+]

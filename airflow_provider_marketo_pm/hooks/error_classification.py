@@ -7,6 +7,8 @@ both raise the same exception with the same hint for the same answer.
 
 from __future__ import annotations
 
+import socket
+import ssl
 from collections.abc import Mapping
 from typing import Any
 
@@ -17,10 +19,12 @@ from airflow_provider_marketo_pm.exceptions import (
     MarketoAuthError,
     MarketoExportQuotaError,
     MarketoFileNotAvailableError,
+    MarketoNetworkError,
     MarketoQueueFullError,
     MarketoTransientError,
     describe_quota_reset,
 )
+from airflow_provider_marketo_pm.hooks.field_suggestions import describe_hint, invalid_field_names
 
 TOKEN_CODES = frozenset({"601", "602"})
 """The access token is invalid or expired: get a new one and replay the call once."""
@@ -89,7 +93,9 @@ def error_from_envelope(
     if code == "1003":
         status_names = ((request_body or {}).get("filter") or {}).get("statusNames")
         hint = "Marketo refused the request data."
-        if status_names:
+        if invalid_field_names(message):
+            hint = describe_hint({})
+        elif status_names:
             hint = (
                 f"Check filter.statusNames {status_names!r}: each value must be a program status of the "
                 "channel of at least one of the programs (see the program's channel in Marketo Admin)."
@@ -124,9 +130,119 @@ def error_from_http_status(status: int, body: str, *, endpoint: str) -> MarketoA
     return MarketoApiError(excerpt, **common)
 
 
-def error_from_network(err: Exception, endpoint: str) -> MarketoTransientError:
-    """A connection error or time-out (no answer at all): transient."""
-    return MarketoTransientError(f"network error {type(err).__name__}: {err}"[:300], endpoint=endpoint)
+CHECK_HOST = (
+    "Check the connection's host: the REST API endpoint from Admin > Integration > Web Services "
+    "(https://<munchkin-id>.mktorest.com/rest) or the Munchkin id alone"
+)
+NETWORK_FAILURES: dict[str, tuple[str, str, int | None]] = {
+    # reason: (what happened, what to check, most retries it deserves; None = the connection's policy)
+    "dns": (
+        "DNS error: the host name {host} does not resolve",
+        f"{CHECK_HOST}; then this machine's DNS and proxy settings (HTTPS_PROXY, NO_PROXY).",
+        1,
+    ),
+    "refused": (
+        "connection refused: {host} refused the connection",
+        f"{CHECK_HOST}, and its port; then proxies (HTTPS_PROXY, NO_PROXY) and firewalls between this "
+        "machine and Marketo.",
+        None,
+    ),
+    "tls": (
+        "TLS error: the TLS handshake with {host} failed",
+        "Use the https REST API endpoint (https://<munchkin-id>.mktorest.com/rest); behind a proxy that "
+        "inspects TLS, point REQUESTS_CA_BUNDLE / SSL_CERT_FILE at its CA bundle; a plain-http emulator "
+        "needs an http:// host.",
+        0,
+    ),
+    "timeout": (
+        "time-out: no answer from {host} in time",
+        "Raise the connection's timeout extra if Marketo is slow; check proxies and firewalls.",
+        None,
+    ),
+    "network": ("network error: the connection to {host} failed", "Check proxies and firewalls.", None),
+}
+
+
+def error_from_network(err: Exception, endpoint: str) -> MarketoNetworkError:
+    """
+    No answer at all, named for what it was (the host does not resolve, the connection was refused, TLS
+    failed, a time-out) with what to check, and the whole cause on the first line: never cut.
+
+    How often each is retried, within the connection's retry policy: a refused connection or a time-out
+    as any transient error; a name that does not resolve once (a resolver hiccup passes within seconds,
+    a wrong host never does); a TLS failure not at all.
+    """
+    reason, cause = _network_failure(err)
+    what, check, max_retries = NETWORK_FAILURES[reason]
+    host = _host_of(err)
+    if not str(cause).strip():  # e.g. a bare ConnectionResetError(): the wrapper's text says more
+        cause = err
+    detail = " ".join(f"{type(cause).__name__}: {cause}".split())
+    return MarketoNetworkError(
+        f"{what.format(host=repr(host) if host else 'Marketo')} ({detail})",
+        reason=reason,
+        max_retries=max_retries,
+        endpoint=endpoint,
+        hint=check,
+    )
+
+
+def _causes(err: BaseException) -> list[BaseException]:
+    """``err`` and what it wraps (requests -> urllib3 -> socket/ssl; aiohttp -> OSError), outermost first."""
+    found: list[BaseException] = []
+    todo: list[BaseException] = [err]
+    while todo and len(found) < 20:
+        current = todo.pop(0)
+        if any(current is seen for seen in found):
+            continue
+        found.append(current)
+        for inner in (
+            current.__cause__,
+            current.__context__,
+            getattr(current, "reason", None),
+            getattr(current, "os_error", None),
+            *current.args[:1],
+        ):
+            if isinstance(inner, BaseException):
+                todo.append(inner)
+    return found
+
+
+def _network_failure(err: BaseException) -> tuple[str, BaseException]:
+    """(reason, the exception that says it): the most telling wrapped exception."""
+    causes = _causes(err)
+    for reason, test in (
+        ("tls", lambda e: isinstance(e, ssl.SSLError) or "SSLError" in type(e).__name__),
+        ("dns", lambda e: isinstance(e, socket.gaierror) or type(e).__name__ in _DNS_ERRORS),
+        ("refused", lambda e: isinstance(e, ConnectionRefusedError)),
+        ("timeout", lambda e: isinstance(e, TimeoutError) or "Timeout" in type(e).__name__),
+    ):
+        # The outermost that matches says it best (urllib3's names the host, the socket's only the errno).
+        matches = [cause for cause in causes if test(cause)]
+        if matches:
+            return reason, matches[0] if reason != "refused" else _outer_text(causes, matches[0])
+    return "network", causes[-1] if len(causes) > 1 else err
+
+
+_DNS_ERRORS = frozenset({"NameResolutionError", "ClientConnectorDNSError"})
+
+
+def _outer_text(causes: list[BaseException], fallback: BaseException) -> BaseException:
+    """urllib3's NewConnectionError wraps a refused socket with the host and port: prefer its text."""
+    for cause in causes:
+        if type(cause).__name__ in ("NewConnectionError", "ClientConnectorError"):
+            return cause
+    return fallback
+
+
+def _host_of(err: BaseException) -> str | None:
+    """The host that was called, from whichever wrapper knows it (aiohttp's error, urllib3's pool)."""
+    for cause in _causes(err):
+        for holder in (cause, getattr(cause, "pool", None), getattr(cause, "conn", None)):
+            host = getattr(holder, "host", None)
+            if isinstance(host, str) and host:
+                return host
+    return None
 
 
 def explain_fresh_token_refused(err: MarketoAuthError) -> None:

@@ -32,6 +32,7 @@ from airflow_provider_marketo_pm import __version__
 from airflow_provider_marketo_pm.exceptions import (
     MarketoApiError,
     MarketoAuthError,
+    MarketoError,
     MarketoExportFailedError,
     MarketoExportTimeoutError,
     MarketoRequestError,
@@ -62,6 +63,12 @@ from airflow_provider_marketo_pm.hooks.error_classification import (
     explain_fresh_token_refused,
 )
 from airflow_provider_marketo_pm.hooks.export_file import MarketoExportFile, ResumableExportFile
+from airflow_provider_marketo_pm.hooks.field_suggestions import (
+    describe_hint,
+    described_field_names,
+    invalid_field_names,
+    suggest_fields,
+)
 from airflow_provider_marketo_pm.hooks.marketo_responses import (
     first_record,
     payload_from_answer,
@@ -79,6 +86,7 @@ DEFAULT_TOKEN_REFRESH_MARGIN = 60.0
 USER_AGENT = f"airflow-provider-marketo-pm/{__version__}"
 
 DESCRIBE_PATH = "/rest/v1/programs/members/describe.json"
+LEAD_DESCRIBE_PATH = "/rest/v1/leads/describe.json"
 EXPORTS_PATH = PROGRAM_MEMBERS.path
 
 
@@ -285,11 +293,18 @@ class MarketoHook(HttpHook):
 
     def get_access_token(self) -> str:
         """Return a valid access token, reusing the process-wide cached one until shortly before expiry."""
+        return self._with_retries("token", self._access_token)
+
+    def _access_token(self) -> str:
+        """
+        The cached token, or one token call: a single attempt, so inside a call it spends that call's
+        retry budget instead of multiplying it.
+        """
         settings = self.settings
         cached = self._token_cache.get(self._token_key(settings), self.token_refresh_margin)
         if cached:
             return cached
-        return self._with_retries("token", lambda: self._fetch_token(settings))
+        return self._fetch_token(settings)
 
     def _fetch_token(self, settings: MarketoConnectionSettings) -> str:
         self.log.debug("Requesting a Marketo access token from %s", settings.identity_url)
@@ -360,13 +375,13 @@ class MarketoHook(HttpHook):
 
     def _with_token_replay(self, call: Callable[[str], T]) -> T:
         """Run ``call(token)``; on 601/602 drop the token, get a new one and replay once."""
-        token = self.get_access_token()
+        token = self._access_token()
         try:
             return call(token)
         except MarketoAuthError as err:
             self._drop_stale_token(err, self.settings, token)
         try:
-            return call(self.get_access_token())
+            return call(self._access_token())
         except MarketoAuthError as err:
             explain_fresh_token_refused(err)
             raise
@@ -592,7 +607,8 @@ class MarketoHook(HttpHook):
 
     def create_export(self, request: ExportRequest) -> dict[str, Any]:
         """
-        Create a job for a validated request and return its record (``Created``).
+        Create a job for a validated request and return its record (``Created``). When Marketo refuses a
+        field name (1003 "Invalid fields: leadID"), the error suggests the described field meant.
 
         An answer without ``result`` (or an empty one) is retried within the retry policy, then fails naming
         the create call. Retrying create cannot leave two export jobs that both run: an answer without
@@ -602,8 +618,31 @@ class MarketoHook(HttpHook):
         creates nothing at all.)
         """
         kind = request.kind
-        payload = self._call_json("create", "POST", kind.create_path, body=request.body, needs_record=True)
+        try:
+            payload = self._call_json(
+                "create", "POST", kind.create_path, body=request.body, needs_record=True
+            )
+        except MarketoApiError as err:
+            if err.code == "1003":
+                self._suggest_fields_meant(err)
+            raise
         return first_record(payload, "create")
+
+    def _suggest_fields_meant(self, err: MarketoApiError) -> None:
+        """Read the describe fields once (program members, leads) and add "did you mean" to ``err``."""
+        unknown = invalid_field_names(err.message)
+        if not unknown:
+            return
+        try:
+            describes = [
+                *(self._call_json("describe", "GET", DESCRIBE_PATH).get("result") or []),
+                *(self._call_json("describe", "GET", LEAD_DESCRIBE_PATH).get("result") or []),
+            ]
+        except MarketoError as describe_error:
+            self.log.warning("Could not read the described fields to suggest one: %s", describe_error)
+            return
+        err.hint = describe_hint(suggest_fields(unknown, described_field_names(describes)))
+        err.args = (err._render(),)
 
     def enqueue_export(self, kind: ExportKind, export_id: str) -> dict[str, Any]:
         """

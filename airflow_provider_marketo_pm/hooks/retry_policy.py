@@ -1,8 +1,10 @@
 """When a Marketo call is tried again, and how long to wait in between: one policy, from the connection.
 
 Bounded in attempts and in time, exponential with jitter so that parallel tasks sharing Marketo's rate
-(606) and concurrency (615) limits do not retry in step. Only errors marked ``retryable`` are retried; when
-the budget runs out the last error is raised as :class:`MarketoTransientError` saying how long it tried.
+(606) and concurrency (615) limits do not retry in step. Only errors marked ``retryable`` are retried, and a
+network error may allow fewer retries (a name that does not resolve gets one: see
+:func:`~airflow_provider_marketo_pm.hooks.error_classification.error_from_network`); when the budget runs out
+the last error is raised as :class:`MarketoTransientError` saying how long it tried, and what to check.
 
 The same :class:`RetryPolicy` shapes the three places that try again, and their budgets never multiply:
 
@@ -24,6 +26,7 @@ from typing import Any
 import tenacity
 
 from airflow_provider_marketo_pm.exceptions import MarketoApiError, MarketoTransientError
+from airflow_provider_marketo_pm.export_status import counted
 from airflow_provider_marketo_pm.hooks.connection_settings import MarketoConnectionSettings
 
 
@@ -75,13 +78,15 @@ class RetryPolicy:
             error = state.outcome.exception() if state.outcome else None
             if not isinstance(error, MarketoApiError):  # pragma: no cover - retry only takes these
                 raise RuntimeError("retries ended without an error")
+            attempts = counted(state.attempt_number, "attempt")
+            gave_up = f"Gave up after {attempts} in {state.seconds_since_start:.1f} s."
             raise MarketoTransientError(
                 error.message,
                 code=error.code,
                 request_id=error.request_id,
                 endpoint=error.endpoint,
                 http_status=error.http_status,
-                hint=f"Gave up after {state.attempt_number} attempts in {state.seconds_since_start:.1f} s.",
+                hint=f"{error.hint} {gave_up}" if error.hint else gave_up,
             ) from error
 
         def log_retry(state: tenacity.RetryCallState) -> None:
@@ -97,7 +102,8 @@ class RetryPolicy:
 
         return {
             "stop": tenacity.stop_after_attempt(self.max_retries + 1)
-            | tenacity.stop_after_delay(self.max_time),
+            | tenacity.stop_after_delay(self.max_time)
+            | _StopAtTheErrorsLimit(),
             "wait": tenacity.wait_exponential(multiplier=self.min_wait, max=self.max_wait)
             + tenacity.wait_random(0, self.min_wait),
             "retry": tenacity.retry_if_exception(
@@ -106,6 +112,15 @@ class RetryPolicy:
             "before_sleep": log_retry,
             "retry_error_callback": give_up,
         }
+
+
+class _StopAtTheErrorsLimit(tenacity.stop.stop_base):
+    """Stop when the error allows no more retries (a name that does not resolve: one), policy aside."""
+
+    def __call__(self, retry_state: tenacity.RetryCallState) -> bool:
+        error = retry_state.outcome.exception() if retry_state.outcome else None
+        limit = getattr(error, "max_retries", None)
+        return isinstance(limit, int) and retry_state.attempt_number > limit
 
 
 def retry_policy(settings: MarketoConnectionSettings, endpoint: str, *, log: Any) -> dict[str, Any]:

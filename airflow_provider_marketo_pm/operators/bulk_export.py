@@ -142,6 +142,9 @@ class MarketoStartExportOperator(BaseOperator):
         quota_waits: int = 3,
         daily_export_budget_mb: float | str | None = None,
         reenqueue_after_polls: int | None = REENQUEUE_AFTER_CREATED_POLLS,
+        destination: str | None = None,
+        dest_conn_id: str | None = None,
+        overwrite: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -154,6 +157,12 @@ class MarketoStartExportOperator(BaseOperator):
         self.daily_export_budget_mb: Any = daily_export_budget_mb
         #: Quota resets this task waited for so far (carried through the quota trigger's event).
         self._quota_waits_done = 0
+        if destination is not None and not arguments.rendered_later(destination):
+            _destination_url(destination)
+        # Where the download will write: checked before create, so a bad one spends no queue slot or quota.
+        self.destination = destination
+        self.dest_conn_id = dest_conn_id
+        self.overwrite = overwrite
         self.wait_for_completion = wait_for_completion
         # A template or XComArg is checked once rendered, in execute(); a plain value now (parse time).
         self.poll_interval: Any = (
@@ -191,6 +200,7 @@ class MarketoStartExportOperator(BaseOperator):
 
     def execute(self, context: Context) -> str:
         request = self.export_request()
+        self._check_before_create()
         # The rendered argument, checked before any call (the connection extra is read only without one).
         budget_arg = export_budget.validate_daily_budget_mb(self.daily_export_budget_mb)
         if self.wait_for_completion:
@@ -230,6 +240,24 @@ class MarketoStartExportOperator(BaseOperator):
         if store is not None:
             store.set(self.state_key, {"export_id": export_id, "request": request.fingerprint})
         return export_id
+
+    def _check_before_create(self) -> None:
+        """
+        Refuse what would only fail after the job used a queue slot and daily quota: a connection that is
+        not Marketo's REST API (parsed here, before any call), a destination without a scheme, or one that
+        exists already without ``overwrite``.
+        """
+        self.hook.settings  # noqa: B018 - parsing the connection refuses e.g. Marketo's web UI as host
+        if self.destination is None:
+            return
+        destination = _object_storage_path(self.destination, self.dest_conn_id)
+        if not self.overwrite and destination.exists():
+            raise MarketoRequestError(
+                "destination",
+                self.destination,
+                "exists already: set overwrite=True to replace it, or choose another path (checked before "
+                "the export is created, so no queue slot or daily quota was spent)",
+            )
 
     def _reattachable_export(self, store: Any, fingerprint: str) -> tuple[str, dict[str, Any]] | None:
         """Return (exportId, status record) of an earlier try's job that can still serve this request."""

@@ -100,6 +100,12 @@ class MarketoStartProgramMemberExportOperator(MarketoStartExportOperator):
     :param reenqueue_after_polls: while waiting, when the job reads ``Created`` this many status reads in
         a row after it was enqueued (default 3), enqueue it again from the worker, at most 3 times (see the
         sensor's argument of the same name). ``None`` never enqueues again.
+    :param destination: where the download will write the file (templated, optional): checked before
+        the job is created, so that a URL without a scheme, or a file that exists without ``overwrite``,
+        fails the start instead of the download (after the export used a queue slot and daily quota).
+    :param dest_conn_id: Airflow connection of the destination store (templated).
+    :param overwrite: the download will replace an existing destination; without it an existing one is
+        refused at start.
     """
 
     export_kind = PROGRAM_MEMBERS
@@ -114,6 +120,8 @@ class MarketoStartProgramMemberExportOperator(MarketoStartExportOperator):
         "marketo_conn_id",
         "poll_interval",
         "daily_export_budget_mb",
+        "destination",
+        "dest_conn_id",
     )
     template_fields_renderers = {"filter": "json", "column_header_names": "json", "fields": "json"}
 
@@ -135,6 +143,9 @@ class MarketoStartProgramMemberExportOperator(MarketoStartExportOperator):
         quota_waits: int = 3,
         daily_export_budget_mb: float | str | None = None,
         reenqueue_after_polls: int | None = REENQUEUE_AFTER_CREATED_POLLS,
+        destination: str | None = None,
+        dest_conn_id: str | None = None,
+        overwrite: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(
@@ -149,6 +160,9 @@ class MarketoStartProgramMemberExportOperator(MarketoStartExportOperator):
             timeout=timeout,
             deferrable=deferrable,
             reenqueue_after_polls=reenqueue_after_polls,
+            destination=destination,
+            dest_conn_id=dest_conn_id,
+            overwrite=overwrite,
             **kwargs,
         )
         self.fields = fields

@@ -44,6 +44,7 @@ __all__ = [
     "DEFAULT_PROGRAM_MEMBER_FIELDS",
     "MARKETO_BULK_EXPORT_POOL",
     "ProgramMemberExportSettings",
+    "export_results",
     "program_member_export_group",
 ]
 
@@ -100,7 +101,8 @@ def program_member_export_group(
     with exactly the keys ``fields``, ``export_filter`` (Marketo's create filter), ``destination``
     (ObjectStoragePath URL) and ``dest_conn_id`` (or None), as :meth:`ProgramMemberExportSettings.job`
     builds them. The group's output is the download's result (``uri``, ``bytes``, ``records``,
-    ``sha256``, ``export_id``).
+    ``sha256``, ``export_id``); downstream of a mapped group, read it with :func:`export_results` (a
+    list, also when there was one job).
 
     ``start_export`` creates and enqueues the job, then waits (deferred: no worker slot while Marketo
     works) until it is Completed, all in ``pool``: one task instance holds one pool slot from create
@@ -137,6 +139,9 @@ def program_member_export_group(
             poll_interval=poll_interval,
             timeout=sensor_timeout,
             deferrable=deferrable,
+            destination=destination,
+            dest_conn_id=dest_conn_id,
+            overwrite=overwrite,
         )
         export_id = start.output  # an XComArg, resolved when the task runs
         # The start waited until Completed and left that status record: nobody reads it again.
@@ -167,6 +172,21 @@ def program_member_export_group(
         return download.output
 
     return export_job
+
+
+def export_results(value: Any) -> list[dict[str, Any]]:
+    """
+    The download results of a mapped export group, always as a list, one per job.
+
+    A task downstream of the mapped group receives a lazy sequence of results, except when the group was
+    mapped over exactly one job: Airflow then hands over that one result, a dict, instead of a list of
+    one. Read the group's output through this function so that a run with one job works as one with many.
+    """
+    if value is None:
+        return []
+    if isinstance(value, Mapping):
+        return [dict(value)]
+    return [dict(result) for result in value]
 
 
 @dataclass(frozen=True)

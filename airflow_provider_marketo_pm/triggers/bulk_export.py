@@ -153,7 +153,9 @@ class MarketoExportStatusTrigger(BaseTrigger):
                     record = await hook.aget_export_status(self._kind, self.export_id)
                 except MarketoTransientError as err:
                     consecutive_errors += 1
-                    if consecutive_errors > tolerated:
+                    # A network error may deserve fewer tries (a host that does not resolve, TLS failing).
+                    limit = getattr(err.__cause__ or err, "max_retries", getattr(err, "max_retries", None))
+                    if consecutive_errors > (tolerated if limit is None else min(tolerated, limit)):
                         yield self._event("error", f"Giving up on export {self.export_id} status: {err}")
                         return
                     self.log.warning(

@@ -226,6 +226,24 @@ def test_backfill_exports_every_window_and_batch_verified(example_dags, marketo_
 
 @pytest.mark.slow
 @pytest.mark.e2e
+def test_backfill_of_one_window_and_one_batch_reports_its_one_file(example_dags, marketo_emulator, tmp_path):
+    """One job (the demo's --end 2024-01-10 --program-ids 1044): the report still gets a list of one."""
+    dag = example_dags.dags["marketo_program_members_backfill"]
+    conf = {"start": "2024-01-01", "end": "2024-01-10", "program_ids": [1044]}
+
+    run = dag.test(run_conf={**conf, "destination": tmp_path.as_uri()})
+
+    assert run.state == DagRunState.SUCCESS
+    assert len(marketo_emulator.calls("create")) == 1
+    files = written_files(tmp_path)
+    assert list(files) == ["backfill/updated_from=2024-01-01/updated_to=2024-01-10/batch=00.csv"]
+    report = run.get_task_instance("report")
+    assert report is not None
+    assert report.state == "success"
+
+
+@pytest.mark.slow
+@pytest.mark.e2e
 def test_daily_exports_the_previous_day_to_its_partition(example_dags, marketo_emulator, tmp_path):
     dag = example_dags.dags["marketo_program_members_daily"]
     run = dag.test(

@@ -51,6 +51,24 @@ def test_insecure_or_missing_hosts_are_refused(host, message):
         resolve_base_url(host)
 
 
+@pytest.mark.parametrize(
+    "host", ["https://app-ab12.marketo.com", "app-sj01.marketo.com", "https://APP-AB12.MARKETO.COM/#MM0A1"]
+)
+def test_marketos_web_ui_is_refused_saying_where_the_rest_endpoint_is(host):
+    with pytest.raises(MarketoConnectionConfigError) as caught:
+        resolve_base_url(host)
+    message = str(caught.value)
+    assert "is Marketo's web UI, not its REST API" in message
+    assert "Admin > Integration > Web Services > REST API" in message
+    assert "https://123-ABC-456.mktorest.com/rest" in message
+
+
+def test_a_ui_host_fails_the_hook_before_any_call(monkeypatch):
+    use_connection(monkeypatch, host="https://app-ab12.marketo.com", login="id", password="secret")
+    with pytest.raises(MarketoConnectionConfigError, match="web UI"):
+        MarketoHook().describe_program_members()
+
+
 CREDENTIALS = {"host": "123-ABC-456", "login": "id", "password": "secret"}
 
 

@@ -60,6 +60,8 @@ def test_marketo_request_fields_are_templated():
         "marketo_conn_id",
         "poll_interval",
         "daily_export_budget_mb",
+        "destination",
+        "dest_conn_id",
     }
 
 

@@ -20,6 +20,7 @@ from airflow_provider_marketo_pm.task_groups.program_members import (
     DEFAULT_PROGRAM_MEMBER_FIELDS,
     MARKETO_BULK_EXPORT_POOL,
     ProgramMemberExportSettings,
+    export_results,
     program_member_export_group,
 )
 
@@ -88,6 +89,32 @@ def test_settings_are_passed_to_every_task_and_stay_templated():
     assert start.poll_interval == wait.poll_interval == "{{ params.poll }}"
     assert start.pool == wait.pool == "default_pool"
     assert download.overwrite is False
+    assert start.overwrite is False, "the start checks the download's destination before create"
+
+
+def test_the_start_knows_the_jobs_destination_to_check_it_before_create():
+    with DAG("one_job", schedule=None, start_date=pendulum.datetime(2024, 1, 1, tz="UTC")) as dag:
+        program_member_export_group()(**{**JOB, "dest_conn_id": "my_store"})
+
+    start, _, download = group_tasks(dag)
+    assert (start.destination, start.dest_conn_id) == (download.destination, download.dest_conn_id)
+    assert start.overwrite is download.overwrite is True
+
+
+RESULT = {"uri": "file:///m/batch=00.csv", "bytes": 9, "records": 1, "sha256": "ab", "export_id": "e1"}
+
+
+@pytest.mark.parametrize(
+    ("output", "expected"),
+    [
+        (RESULT, [RESULT]),  # a group mapped over one job: Airflow hands over the one result
+        ([RESULT, {**RESULT, "export_id": "e2"}], [RESULT, {**RESULT, "export_id": "e2"}]),
+        ((r for r in [RESULT]), [RESULT]),  # a lazy sequence
+        (None, []),
+    ],
+)
+def test_export_results_is_a_list_whatever_the_number_of_jobs(output, expected):
+    assert export_results(output) == expected
 
 
 def test_a_bad_poll_interval_is_refused_when_the_dag_is_parsed():
