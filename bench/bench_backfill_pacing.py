@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from emulator_service import EmulatorService
+from queue_figures import max_overlap
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -55,16 +56,6 @@ def max_in_window(times: list[float], window: float) -> int:
         while t - times[start] >= window:
             start += 1
         best = max(best, end - start + 1)
-    return best
-
-
-def max_overlap(intervals: list[tuple[float, float]]) -> int:
-    """The most intervals open at the same instant."""
-    edges = sorted([(a, 1) for a, _ in intervals] + [(b, -1) for _, b in intervals])
-    best = now = 0
-    for _, step in edges:
-        now += step
-        best = max(best, now)
     return best
 
 

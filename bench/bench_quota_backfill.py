@@ -65,6 +65,8 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(REPO))
 
+from queue_figures import max_overlap  # noqa: E402
+
 from airflow_provider_marketo_pm.daily_quota import last_quota_reset  # noqa: E402
 from airflow_provider_marketo_pm.exceptions import MARKETO_TIMEZONE  # noqa: E402
 from airflow_provider_marketo_pm.export_budget import BYTES_PER_MB  # noqa: E402
@@ -476,7 +478,7 @@ def run_backfill(
         last_completion=dt.datetime.fromtimestamp(last, dt.UTC),
         jobs_created=jobs_per_cell(creates),
         failed_tasks=len(failures),
-        max_our_jobs_in_queue=_max_overlap(in_queue),
+        max_our_jobs_in_queue=max_overlap(in_queue),
         pool_slots=args.pool,
         files_verified=verified,
         quota_days=jobs.quota_day(last) - jobs.quota_day(first) + 1,
@@ -494,16 +496,6 @@ def run_backfill(
             "run_seconds": round(time.monotonic() - started, 1),
         },
     )
-
-
-def _max_overlap(intervals: Sequence[tuple[float, float]]) -> int:
-    """The most intervals open at the same instant (a job leaves the queue when it finishes)."""
-    edges = sorted([(a, 1) for a, _ in intervals] + [(b, -1) for _, b in intervals])
-    best = now = 0
-    for _, step in edges:
-        now += step
-        best = max(best, now)
-    return best
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,0 +1,15 @@
+"""Figures the backfill benchmarks read off a run's job timeline."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+def max_overlap(intervals: Sequence[tuple[float, float]]) -> int:
+    """The most intervals open at the same instant (a job leaves Marketo's queue when it finishes)."""
+    edges = sorted([(a, 1) for a, _ in intervals] + [(b, -1) for _, b in intervals])
+    best = now = 0
+    for _, step in edges:
+        now += step
+        best = max(best, now)
+    return best
