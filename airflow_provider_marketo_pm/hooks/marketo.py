@@ -9,7 +9,7 @@ Marketo: the bearer token per call, a replay after 601/602, and Marketo's envelo
 :meth:`MarketoHook._acall_json` for why not ``HttpAsyncHook``). This module holds the endpoints and the two
 transports; the rules they share live next to it: the connection (``connection_settings``), the
 process-wide token (``token_cache``), reading answers (``marketo_responses``, ``error_classification``),
-retries (``retry_policy``) and the streamed, resumed file (``export_file``).
+retries (``call_retries``) and the streamed, resumed file (``export_file``).
 """
 
 from __future__ import annotations
@@ -53,6 +53,7 @@ from airflow_provider_marketo_pm.export_status import (
     read_export_status,
 )
 from airflow_provider_marketo_pm.get_provider_info import CONNECTION_UI_FIELD_BEHAVIOUR
+from airflow_provider_marketo_pm.hooks.call_retries import RetryPolicy
 from airflow_provider_marketo_pm.hooks.connection_settings import (
     MarketoConnectionSettings,
     parse_connection_settings,
@@ -74,7 +75,6 @@ from airflow_provider_marketo_pm.hooks.marketo_responses import (
     payload_from_answer,
     token_from_answer,
 )
-from airflow_provider_marketo_pm.hooks.retry_policy import RetryPolicy
 from airflow_provider_marketo_pm.hooks.token_cache import AccessTokenCache, TokenKey
 from airflow_provider_marketo_pm.program_selection import MAX_RETURN as MAX_PROGRAMS_PAGE
 from airflow_provider_marketo_pm.program_selection import PROGRAMS_PATH, program_list_params

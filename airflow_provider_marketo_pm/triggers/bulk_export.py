@@ -107,7 +107,7 @@ class MarketoExportStatusTrigger(BaseTrigger):
         return ExportKind("bulk export", self.export_path)
 
     def _hook(self) -> MarketoHook:
-        # Single attempts: the poll loop is the retry loop (see hooks.retry_policy).
+        # Single attempts: the poll loop is the retry loop (see hooks.call_retries).
         return MarketoHook(marketo_conn_id=self.marketo_conn_id, max_retries=0)
 
     async def _tolerated_errors(self) -> int:

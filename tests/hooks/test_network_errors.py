@@ -19,8 +19,8 @@ import pytest
 import tenacity
 
 from airflow_provider_marketo_pm.exceptions import MarketoNetworkError, MarketoTransientError
+from airflow_provider_marketo_pm.hooks.call_retries import RetryPolicy
 from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
-from airflow_provider_marketo_pm.hooks.retry_policy import RetryPolicy
 from airflow_provider_marketo_pm.triggers.program_members import MarketoProgramMemberExportTrigger
 
 CONN_ID = "marketo_bad_host"

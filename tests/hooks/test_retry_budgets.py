@@ -13,7 +13,7 @@ import pytest
 from marketo_exports import start_export_via_hook, wait_for_export_status
 
 from airflow_provider_marketo_pm.exceptions import MarketoDownloadError
-from airflow_provider_marketo_pm.hooks.retry_policy import RetryPolicy
+from airflow_provider_marketo_pm.hooks.call_retries import RetryPolicy
 from airflow_provider_marketo_pm.operators.program_members import MarketoDownloadProgramMemberExportOperator
 from airflow_provider_marketo_pm.testing import Fault
 from airflow_provider_marketo_pm.triggers.program_members import MarketoProgramMemberExportTrigger

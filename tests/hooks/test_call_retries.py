@@ -8,8 +8,8 @@ import pytest
 import tenacity
 
 from airflow_provider_marketo_pm.exceptions import MarketoTransientError
+from airflow_provider_marketo_pm.hooks.call_retries import retry_policy
 from airflow_provider_marketo_pm.hooks.connection_settings import parse_connection_settings
-from airflow_provider_marketo_pm.hooks.retry_policy import retry_policy
 
 LOG = logging.getLogger(__name__)
 
