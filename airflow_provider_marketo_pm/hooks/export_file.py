@@ -24,6 +24,7 @@ from airflow_provider_marketo_pm.exceptions import (
     MarketoFileNotAvailableError,
     MarketoTransientError,
 )
+from airflow_provider_marketo_pm.export_status import counted
 from airflow_provider_marketo_pm.hooks.error_classification import error_from_envelope, error_from_http_status
 
 ENVELOPE_PEEK_LIMIT = 64 * 1024
@@ -251,7 +252,7 @@ class ResumableExportFile:
             resumes += 1
             if resumes > self.max_resumes:
                 raise MarketoDownloadError(
-                    f"Download of export {self.export_id} broke {resumes} times (last: {reason}); "
+                    f"Download of export {self.export_id} broke {counted(resumes, 'time')} (last: {reason}); "
                     f"giving up after {self.received} of {self.total_size or 'an unknown number of'} bytes."
                 )
             wait = self._wait_before(resumes)
