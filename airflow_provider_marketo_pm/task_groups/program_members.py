@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal
 
 from airflow.sdk import Param, Variable, XComArg, task_group
 
@@ -93,6 +93,9 @@ def program_member_export_group(
     sensor_timeout: timedelta | float = timedelta(hours=24),
     overwrite: bool = True,
     deferrable: bool | None = None,
+    on_quota_exceeded: Literal["wait", "fail"] = "wait",
+    quota_waits: int = 3,
+    daily_export_budget_mb: float | str | None = None,
 ) -> Any:
     """
     Return a task group of one export job: ``start_export`` -> ``wait_for_export`` -> ``download_export``.
@@ -119,6 +122,11 @@ def program_member_export_group(
     :param overwrite: replace an existing file (True: re-running a window replaces its file).
     :param deferrable: wait in the triggerer (start and sensor); defaults to ``[operators]
         default_deferrable``, True when unset. ``False`` never defers (the waits hold a worker).
+    :param on_quota_exceeded: the start's answer to Marketo's daily export quota: ``"wait"`` (default)
+        for the reset, or ``"fail"`` (README, "Large backfills").
+    :param quota_waits: how many quota resets in a row a start waits for before failing.
+    :param daily_export_budget_mb: MB of exports this API user allows itself per quota day (templated;
+        default: the connection extra of the same name).
     """
 
     @task_group(group_id=group_id)
@@ -142,6 +150,9 @@ def program_member_export_group(
             destination=destination,
             dest_conn_id=dest_conn_id,
             overwrite=overwrite,
+            on_quota_exceeded=on_quota_exceeded,
+            quota_waits=quota_waits,
+            daily_export_budget_mb=daily_export_budget_mb,
         )
         export_id = start.output  # an XComArg, resolved when the task runs
         # The start waited until Completed and left that status record: nobody reads it again.

@@ -101,6 +101,20 @@ def test_the_start_knows_the_jobs_destination_to_check_it_before_create():
     assert start.overwrite is download.overwrite is True
 
 
+def test_the_quota_settings_reach_the_start():
+    dag = mapped_dag(on_quota_exceeded="fail", quota_waits=1, daily_export_budget_mb="{{ params.budget }}")
+    start, _, _ = group_tasks(dag)
+
+    assert (start.on_quota_exceeded, start.quota_waits) == ("fail", 1)
+    assert start.daily_export_budget_mb == "{{ params.budget }}"
+
+
+def test_the_start_waits_for_the_quota_reset_by_default():
+    start, _, _ = group_tasks(mapped_dag())
+
+    assert (start.on_quota_exceeded, start.quota_waits, start.daily_export_budget_mb) == ("wait", 3, None)
+
+
 RESULT = {"uri": "file:///m/batch=00.csv", "bytes": 9, "records": 1, "sha256": "ab", "export_id": "e1"}
 
 
