@@ -79,6 +79,8 @@ def test_the_build_context_holds_only_what_the_wheel_needs(image_root):
     (source,) = [arg for arg in pip_install_arguments(image_root) if "[" in arg]
     project = Path(source.split("[", 1)[0])
     assert sorted(p.name for p in project.iterdir()) == [
+        "LICENSE",  # hatchling puts the licence files in the wheel: without them it refuses to build
+        "NOTICE",
         "README.md",
         "airflow_provider_marketo_pm",
         "pyproject.toml",
