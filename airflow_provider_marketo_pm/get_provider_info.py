@@ -17,7 +17,9 @@ DOC_URL = (
 )
 
 CONNECTION_UI_FIELD_BEHAVIOUR: dict[str, Any] = {
-    "hidden-fields": ["schema", "port"],
+    # Port stays visible, though Marketo needs none: Airflow 3.3.1 and 3.3.2 answer the UI's Test button
+    # with 400 for a connection without a port (apache/airflow#73298).
+    "hidden-fields": ["schema"],
     "relabeling": {
         "host": "REST base URL or Munchkin ID",
         "login": "Client ID",
@@ -27,6 +29,7 @@ CONNECTION_UI_FIELD_BEHAVIOUR: dict[str, Any] = {
         "host": "https://123-ABC-456.mktorest.com (or 123-ABC-456)",
         "login": "LaunchPoint API-only user's client id",
         "password": "LaunchPoint API-only user's client secret",
+        "port": "443 (optional; Airflow 3.3's Test button needs it)",
     },
 }
 

@@ -10,7 +10,7 @@ import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from airflow_provider_marketo_pm.exceptions import MarketoConnectionConfigError
 from airflow_provider_marketo_pm.export_budget import BUDGET_FIELD, validate_daily_budget_mb
@@ -20,6 +20,8 @@ DEFAULT_MAX_RETRIES = 5
 DEFAULT_RETRY_MIN_WAIT = 1.0
 DEFAULT_RETRY_MAX_WAIT = 30.0
 DEFAULT_RETRY_MAX_TIME = 300.0
+DEFAULT_PORTS = {"http": 80, "https": 443}
+MAX_PORT = 65535
 KNOWN_EXTRAS = frozenset(
     {
         "identity_url",
@@ -106,14 +108,39 @@ def resolve_base_url(
             "only allowed for a loopback emulator (127.0.0.1, ::1, localhost), or for an emulator on a "
             "private network with the extra allow_insecure_http=true."
         )
-    netloc = parts.netloc
-    if port and parts.port is None:
-        netloc = f"{netloc}:{port}"
+    netloc = _with_port(parts, port, host)
     path = parts.path.rstrip("/")
     for suffix in ("/rest", "/identity"):
         if path.endswith(suffix):
             path = path[: -len(suffix)]
     return f"{parts.scheme}://{netloc}{path}"
+
+
+def _with_port(parts: SplitResult, port: int | None, host: str | None) -> str:
+    """
+    The URL's netloc with the connection's Port field applied.
+
+    Port is optional (Airflow 3.3.1 and 3.3.2 need one for the UI's Test button): the scheme's default
+    port adds nothing, so ``https://...mktorest.com`` with port 443 is the same base URL as without it.
+    A port that contradicts the one written in the host is refused rather than one of them ignored.
+    """
+    if not port:
+        return parts.netloc
+    if not 0 < port <= MAX_PORT:
+        raise MarketoConnectionConfigError(
+            f"The Marketo connection port {port} is not a TCP port (1 to {MAX_PORT}): leave it empty, "
+            "or set 443 for Marketo's REST API."
+        )
+    if parts.port is not None:
+        if parts.port != port:
+            raise MarketoConnectionConfigError(
+                f"The Marketo connection port {port} differs from the port {parts.port} in its host "
+                f"{host!r}: leave Port empty or make the two match."
+            )
+        return parts.netloc
+    if port == DEFAULT_PORTS[parts.scheme]:
+        return parts.netloc
+    return f"{parts.netloc}:{port}"
 
 
 def is_marketo_ui_host(hostname: str) -> bool:

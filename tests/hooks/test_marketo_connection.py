@@ -24,10 +24,30 @@ from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
         ("localhost:8766", {}, "http://localhost:8766"),
         ("http://[::1]:8766/", {}, "http://[::1]:8766"),
         ("127.0.0.1:8766", {"schema": "https"}, "https://127.0.0.1:8766"),
+        # The optional Port field: the scheme's default adds nothing; the port the host names may repeat.
+        ("https://123-ABC-456.mktorest.com", {"port": 443}, "https://123-ABC-456.mktorest.com"),
+        ("123-ABC-456", {"port": 443}, "https://123-ABC-456.mktorest.com"),
+        ("https://123-ABC-456.mktorest.com", {"port": 8443}, "https://123-ABC-456.mktorest.com:8443"),
+        ("http://127.0.0.1:8766", {"port": 8766}, "http://127.0.0.1:8766"),
+        ("http://127.0.0.1", {"port": 80}, "http://127.0.0.1"),
     ],
 )
 def test_base_url_forms(host, kwargs, expected):
     assert resolve_base_url(host, **kwargs) == expected
+
+
+@pytest.mark.parametrize(
+    ("host", "port", "message"),
+    [
+        ("http://127.0.0.1:8766", 8767, "port 8767 differs from the port 8766 in its host"),
+        ("https://123-ABC-456.mktorest.com:8443", 443, "port 443 differs from the port 8443 in its host"),
+        ("123-ABC-456", 70000, "port 70000 is not a TCP port"),
+        ("123-ABC-456", -1, "port -1 is not a TCP port"),
+    ],
+)
+def test_a_port_that_contradicts_the_host_or_is_no_port_is_refused(host, port, message):
+    with pytest.raises(MarketoConnectionConfigError, match=message):
+        resolve_base_url(host, port=port)
 
 
 @pytest.mark.parametrize(
@@ -215,6 +235,7 @@ def test_hook_metadata_and_ui_fields():
     assert MarketoHook.hook_name == "Marketo"
     behaviour = MarketoHook.get_ui_field_behaviour()
     assert set(behaviour) == {"hidden_fields", "relabeling", "placeholders"}
+    assert behaviour["hidden_fields"] == ["schema"]  # Port stays: Airflow 3.3.1-3.3.2's Test button needs it
     assert behaviour["relabeling"]["login"] == "Client ID"
     assert behaviour["relabeling"]["password"] == "Client Secret"
     assert MarketoHook.get_connection_form_widgets() == {}
