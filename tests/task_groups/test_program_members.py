@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 from types import SimpleNamespace
 
 import pendulum
@@ -172,6 +174,18 @@ class TestSettings:
         monkeypatch.setattr(program_members.Variable, "get", get)
         return looked_up
 
+    @pytest.fixture
+    def variables_from_env(self, monkeypatch):
+        """Variables from ``AIRFLOW_VAR_*`` only: outside a task Airflow 3.0 cannot reach the metadata DB."""
+
+        def get(key, default=None, deserialize_json=False):
+            value = os.environ.get(f"AIRFLOW_VAR_{key.upper()}")
+            if value is None:
+                return default
+            return json.loads(value) if deserialize_json else value
+
+        monkeypatch.setattr(program_members.Variable, "get", get)
+
     def test_defaults_without_params_or_variables(self, variables_unset):
         demo = {"program_ids": [1044], "destination": "file:///tmp/marketo_program_members"}
         settings = ProgramMemberExportSettings.from_params(None, defaults=demo)
@@ -208,7 +222,9 @@ class TestSettings:
         assert settings.dest_conn_id == "aws_marketo"
         assert settings.fields == ["leadId"]
 
-    def test_all_programs_are_looked_up_when_the_run_reads_its_settings(self, emulator, monkeypatch):
+    def test_all_programs_are_looked_up_when_the_run_reads_its_settings(
+        self, emulator, monkeypatch, variables_from_env
+    ):
         monkeypatch.setenv("AIRFLOW_VAR_MARKETO_PM_PROGRAM_IDS", "all")
 
         settings = ProgramMemberExportSettings.from_params(
@@ -220,7 +236,9 @@ class TestSettings:
         assert [len(batch) for batch in settings.program_batches] == [10] * 6
         assert len(emulator.calls("programs")) == 1
 
-    def test_a_workspace_filter_exports_that_workspaces_programs(self, emulator, monkeypatch):
+    def test_a_workspace_filter_exports_that_workspaces_programs(
+        self, emulator, monkeypatch, variables_from_env
+    ):
         monkeypatch.setenv("AIRFLOW_VAR_MARKETO_PM_CONN_ID", "marketo_default")
 
         settings = ProgramMemberExportSettings.from_params(
