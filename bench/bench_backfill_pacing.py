@@ -1,6 +1,6 @@
 """Backfill pacing and API economy: the backfill example DAG on a real scheduler, triggerer and LocalExecutor.
 
-Issue 7, items 3 and 4. The emulator runs in its own process at a scaled-down Marketo pace
+Sections 3 and 4 of bench/RESULTS.md. The emulator runs in its own process at a scaled-down Marketo pace
 (``--processing`` seconds per job, status refreshed every ``--refresh`` seconds; Marketo: minutes and
 60 s) with Marketo's own limits: 2 jobs processing, 10 in the queue, 100 calls / 20 s, 10 concurrent.
 A second integration enqueues ``--foreign`` jobs (``occupy_queue``) as the DAG creates its first one.

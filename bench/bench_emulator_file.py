@@ -1,6 +1,6 @@
 """How fast does the emulator serve a large export file? Compares curl with a plain requests stream client.
 
-The point (issue 2, item 8): serving a big file must not be what limits a client. curl on loopback is the
+The point: serving a big file must not be what limits a client. curl on loopback is the
 reference for "as fast as a client can read"; a Python client that streams with requests is what our hook
 does. Runs alternate so that page cache and CPU frequency effects hit both equally.
 

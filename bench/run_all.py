@@ -1,4 +1,4 @@
-"""Run every benchmark of issue 7 one after the other, then print the figures against their targets.
+"""Run every benchmark one after the other, then print the figures against their targets.
 
     .venv/bin/python bench/run_all.py            # make bench: about 15 minutes on 2 cores
     .venv/bin/python bench/run_all.py --quick    # smaller files, shorter passes, 4 windows: ~5 minutes

@@ -1,5 +1,5 @@
 """A real Airflow against the Marketo emulator: a scheduler, a dag-processor, a triggerer and an
-api-server with LocalExecutor, started by the test (issue 6.3).
+api-server with LocalExecutor, started by the test.
 
 What only a real deployment shows: the trigger survives its triggerer being SIGKILLed (a new one
 picks it up, Marketo sees one export job), and a task process killed mid-download is retried into
