@@ -1,6 +1,7 @@
 """Download operator vs curl: throughput ratio, chunk sizes, and peak memory for 100 MB vs 1 GB.
 
-Section 1 of bench/RESULTS.md. The emulator serves one padded export per size from its own process (the CLI). Each
+Section 1 of bench/RESULTS.md. The emulator serves one padded export per size from its own process
+(the CLI). Each
 operator download runs ``MarketoDownloadProgramMemberExportOperator.execute`` in a fresh child process
 (file:// destination, sha256 and size verified, atomic move), so that the child's peak RSS
 (``ru_maxrss``) minus its RSS after imports is the memory the download itself needed. curl

@@ -1,6 +1,7 @@
 """Trigger fan-out: 500 export triggers polling the emulator in one event loop, as a triggerer runs them.
 
-Section 2 of bench/RESULTS.md. The emulator runs in its own process with call limits raised far above Marketo's
+Section 2 of bench/RESULTS.md. The emulator runs in its own process with call limits raised far above
+Marketo's
 (100 calls / 20 s, 10 concurrent would only measure the limiter: here they are 10**9 and 10**4).
 Its jobs are left Created, so every trigger keeps polling "pending" until its ``end_time`` and then
 yields its one "timeout" event. All triggers start at once, as after a triggerer restart.
