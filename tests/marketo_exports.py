@@ -36,3 +36,13 @@ def wait_for_export_status(
             return record
         time.sleep(0.05)
     raise AssertionError(f"export {export_id} never reached {status}: {emulator.job(export_id)}")
+
+
+def enqueued_export_ids(emulator: Any) -> list[str]:
+    """exportIds in the order they were enqueued (from ``.../export/{exportId}/enqueue.json``)."""
+    ids: list[str] = []
+    for call in emulator.calls("enqueue"):
+        export_id = call.path.rsplit("/", 2)[-2]
+        if export_id not in ids:
+            ids.append(export_id)
+    return ids

@@ -32,13 +32,6 @@ SIXTY_DAYS = {"startAt": "2024-01-01T00:00:00Z", "endAt": "2024-03-01T00:00:00Z"
 FAST = {"retry_min_wait": 0.001, "retry_max_wait": 0.01}
 
 
-@pytest.fixture(autouse=True)
-def _fresh_token_cache():
-    MarketoHook.clear_token_cache()
-    yield
-    MarketoHook.clear_token_cache()
-
-
 @pytest.fixture
 def emu(emulator):
     """The emulator, registered as the ``marketo_default`` connection (``tests/conftest.py``)."""

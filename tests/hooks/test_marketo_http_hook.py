@@ -26,13 +26,6 @@ BODY = {"fields": ["leadId", "email"], "filter": {"programId": 1044}}
 EXTRAS = {"timeout": 7, "max_retries": 2, "retry_min_wait": 0.001, "retry_max_wait": 0.01}
 
 
-@pytest.fixture(autouse=True)
-def _fresh_token_cache():
-    MarketoHook.clear_token_cache()
-    yield
-    MarketoHook.clear_token_cache()
-
-
 @pytest.fixture
 def emu(emulator, monkeypatch):
     """The emulator as ``marketo_default``, with retry extras that must never travel as headers."""

@@ -31,6 +31,7 @@ from compose_settings import (
     service_environment,
 )
 from local_services import POSTGRES, REDIS, require
+from marketo_exports import enqueued_export_ids
 from moto_s3 import CREDENTIALS, moto_server
 
 from airflow_provider_marketo_pm.testing import Fault, MarketoEmulator
@@ -171,15 +172,6 @@ def multipart_uploads(client: Any, bucket: str) -> list[str]:
 
 def advertised_sha256(emulator: MarketoEmulator, export_id: str) -> str:
     return str(emulator.job(export_id)["fileChecksum"]).removeprefix("sha256:")
-
-
-def enqueued_export_ids(emulator: MarketoEmulator) -> list[str]:
-    ids: list[str] = []
-    for call in emulator.calls("enqueue"):
-        export_id = call.path.rsplit("/", 2)[-2]
-        if export_id not in ids:
-            ids.append(export_id)
-    return ids
 
 
 def peak_of_our_jobs_in_queue(emulator: MarketoEmulator) -> int:

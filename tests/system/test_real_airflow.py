@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from airflow_cluster import AirflowCluster, poll
+from marketo_exports import enqueued_export_ids
 
 from airflow_provider_marketo_pm.testing import Fault, MarketoEmulator
 
@@ -38,16 +39,6 @@ def emulator_sha256(emulator: MarketoEmulator, export_id: str) -> str:
     advertised = str(emulator.job(export_id)["fileChecksum"]).removeprefix("sha256:")
     assert sha256_of(emulator.file_path(export_id)) == advertised
     return advertised
-
-
-def enqueued_export_ids(emulator: MarketoEmulator) -> list[str]:
-    """exportIds in the order Airflow enqueued them (from ``.../export/{exportId}/enqueue.json``)."""
-    ids: list[str] = []
-    for call in emulator.calls("enqueue"):
-        export_id = call.path.rsplit("/", 2)[-2]
-        if export_id not in ids:
-            ids.append(export_id)
-    return ids
 
 
 def wait_for_status_polls(cluster: AirflowCluster, emulator: MarketoEmulator, *, what: str) -> None:
