@@ -389,6 +389,7 @@ def token_life(value: Any, present: bool = True) -> float:
 
 
 __all__ = [
+    "bounded",
     "checked_envelope",
     "checksum_hex",
     "envelope_error",
