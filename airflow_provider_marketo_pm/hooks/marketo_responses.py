@@ -269,7 +269,8 @@ def read_export_record(
     found_id = record.get("exportId")
     if found_id is None or found_id == "":
         raise MarketoTransientError(
-            f"a record without an `exportId` ({_kind(found_id)}): it names no export job",
+            f"a record without an `exportId` ({_kind(found_id) if 'exportId' in record else 'none'}): "
+            "it names no export job",
             endpoint=endpoint,
             request_id=request_id if isinstance(request_id, str) else None,
         )
