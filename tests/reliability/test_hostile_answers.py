@@ -250,6 +250,19 @@ def test_a_token_whose_life_is_no_number_of_seconds_is_refused_sync_and_async(ho
     assert hostile.calls("status") == [], "no call is made with a token whose life is unknown"
 
 
+@pytest.mark.parametrize(
+    "token", ["Zq9x\r\nX-Evil: 1", "Zq9x Zq9x", ["Zq9x"]], ids=["CR/LF", "space", "a list"]
+)
+def test_a_token_that_could_not_travel_in_a_header_is_refused_and_never_shown(hostile, token):
+    hostile.script("token", Answer.json({"access_token": token, "expires_in": 3599}))
+
+    with pytest.raises(MarketoMalformedAnswerError, match="`access_token`") as caught:
+        MarketoHook().get_export_status(PROGRAM_MEMBERS, EXPORT_ID)
+
+    assert "Zq9x" not in str(caught.value)
+    assert hostile.calls("status") == []
+
+
 # -- create: an answer without a sane exportId is never enqueued ---------------------------------------------
 
 
@@ -387,6 +400,22 @@ def test_a_resume_answered_from_the_wrong_byte_is_refused_and_nothing_is_publish
 
     ranges = [seen.headers.get("Range") for seen in hostile.calls("file")]
     assert ranges == [None, f"bytes={start}-"]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_resume_from_byte_0_of_the_missing_length_is_refused_where_only_the_size_is_verified(
+    hostile, tmp_path
+):
+    start, total = len(FILE) // 2, len(FILE)
+    hostile.status_record = {k: v for k, v in completed_record().items() if k != "fileChecksum"}
+    repeat = Answer(FILE[: total - start], 206, {"Content-Range": f"bytes 0-{total - start - 1}/{total}"})
+    hostile.script("file", dropped_half_way(), repeat)  # the right length, the wrong bytes
+
+    with pytest.raises(
+        MarketoDownloadError, match=f"asked for bytes from {start}, answered HTTP 206 from byte 0"
+    ):
+        download(tmp_path / "members.csv", verify_checksum=False)
+
     assert list(tmp_path.iterdir()) == []
 
 
