@@ -30,6 +30,7 @@ from airflow_provider_marketo_pm.exceptions import (
     MarketoExportEventError,
     MarketoExportNotCompletedError,
     MarketoExportQuotaError,
+    MarketoMalformedAnswerError,
     MarketoQueueFullError,
     MarketoRequestError,
     MarketoTransientError,
@@ -273,8 +274,8 @@ class MarketoStartExportOperator(BaseOperator):
             return None
         try:
             record = self.hook.get_export_status(self.export_kind, export_id)
-        except (MarketoTransientError, MarketoAuthError):
-            raise
+        except (MarketoTransientError, MarketoAuthError, MarketoMalformedAnswerError):
+            raise  # cannot tell what the job is: never spend a create on a guess
         except MarketoApiError as err:
             self.log.warning(
                 "Export %s of an earlier try is unreadable (%s); starting afresh.", export_id, err

@@ -298,6 +298,22 @@ def test_a_create_answer_with_an_export_id_that_is_no_id_is_refused_and_nothing_
     assert hostile.calls("enqueue") == []
 
 
+class TaskStateStore(dict[str, Any]):
+    def set(self, key: str, value: Any, *, retention: Any = None) -> None:
+        self[key] = value
+
+
+def test_a_retry_meeting_a_malformed_status_of_its_earlier_job_fails_instead_of_creating_another(hostile):
+    store = TaskStateStore()
+    start_operator().execute(cast(Context, {"task_state_store": store}))  # the first try: create, enqueue
+    hostile.script("status", with_status(numberOfRecords="1,204"))
+
+    with pytest.raises(MarketoMalformedAnswerError, match="numberOfRecords"):
+        start_operator().execute(cast(Context, {"task_state_store": store}))
+
+    assert len(hostile.calls("create")) == 1, "no second job created on a guess"
+
+
 # -- numbers: checked before anything is published ---------------------------------------------------------
 
 
