@@ -139,6 +139,24 @@ class MarketoNetworkError(MarketoTransientError):
             self.retryable = False
 
 
+class MarketoMalformedAnswerError(MarketoApiError):
+    """
+    An answer that is not what Marketo's API documents: a field of the wrong type or missing, a number
+    that is not a count, an id or a checksum that is not one. Raised instead of a bare Python error
+    (KeyError, TypeError, RecursionError ...), before anything is enqueued, carried or published.
+
+    Not retried by the hook (the same answer would come back); a truncated or empty answer is a
+    :class:`MarketoTransientError` instead. A retry of the task reads the answer again.
+
+    :ivar field: the field of the answer at fault (``errors``, ``result``, ``exportId``, ``fileSize`` ...),
+        or ``"body"`` when the answer as a whole is unreadable.
+    """
+
+    def __init__(self, message: str, *, field: str, **kwargs: Any) -> None:
+        self.field = field
+        super().__init__(message, **kwargs)
+
+
 class MarketoAuthError(MarketoApiError):
     """Bad client id/secret (HTTP 401 from the token endpoint), or 601/602 again right after a new token."""
 
@@ -271,6 +289,7 @@ __all__ = [
     "MarketoExportTimeoutError",
     "MarketoExportUnverifiableError",
     "MarketoFileNotAvailableError",
+    "MarketoMalformedAnswerError",
     "MarketoNetworkError",
     "MarketoQueueFullError",
     "MarketoRequestError",

@@ -29,10 +29,15 @@ from typing import IO, Any, Literal
 from airflow.providers.common.compat.sdk import AirflowFailException
 from airflow.sdk import ObjectStoragePath
 
-from airflow_provider_marketo_pm.exceptions import MarketoExportIntegrityError, MarketoExportUnverifiableError
+from airflow_provider_marketo_pm.exceptions import (
+    MarketoExportIntegrityError,
+    MarketoExportUnverifiableError,
+    MarketoRequestError,
+)
 from airflow_provider_marketo_pm.export_kind import PROGRAM_MEMBERS, ExportKind
 from airflow_provider_marketo_pm.hooks.export_file import RESUMABLE_STREAM_ERRORS
 from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
+from airflow_provider_marketo_pm.hooks.marketo_responses import MAX_COUNT, checksum_hex, marketo_count
 
 __all__ = ["RESUMABLE_STREAM_ERRORS", "VerifiedDownload", "expected_file", "public_uri"]
 
@@ -149,11 +154,15 @@ def expected_file(
     ``fileSize`` the checksum is verified (and the answer's own length); without ``fileChecksum`` the file
     is refused (:class:`MarketoExportUnverifiableError`, before any download) unless ``verify_checksum`` is
     False: then the size alone is verified, with a warning. A checksum that is there is always verified.
+    What is there must be usable, whatever ``verify_checksum``: a ``fileSize`` that is no whole number >= 0
+    or a ``fileChecksum`` that is not ``sha256:`` and 64 hex digits raises
+    :class:`~airflow_provider_marketo_pm.exceptions.MarketoMalformedAnswerError` before any download.
     """
-    export_id = record.get("exportId", "?")
-    size = record.get("fileSize")
-    has_size = size not in (None, "")
-    checksum = str(record.get("fileChecksum") or "").removeprefix("sha256:").lower() or None
+    export_id = str(record.get("exportId", "?"))
+    size = marketo_count(record.get("fileSize"), "fileSize", export_id=export_id)
+    has_size = size is not None
+    raw_checksum = record.get("fileChecksum")
+    checksum = None if raw_checksum is None else checksum_hex(raw_checksum, export_id=export_id)
     missing = [name for name, there in (("fileChecksum", checksum), ("fileSize", has_size)) if not there]
     if checksum is None and verify_checksum:
         fallback = (
@@ -173,7 +182,25 @@ def expected_file(
             " and no ".join(missing),
             checked,
         )
-    return (int(size) if size is not None and has_size else None), checksum
+    return size, checksum
+
+
+def _checked_expectations(expected_size: Any, expected_sha256: Any) -> None:
+    """What :meth:`VerifiedDownload.copy` verifies against must be a size and a sha256, or ``None``."""
+    if expected_size is not None and (
+        isinstance(expected_size, bool)
+        or not isinstance(expected_size, int)
+        or not 0 <= expected_size <= MAX_COUNT
+    ):
+        raise MarketoRequestError(
+            "expected_size", expected_size, "must be None or a whole number of bytes >= 0"
+        )
+    if expected_sha256 is not None and (
+        not isinstance(expected_sha256, str) or re.fullmatch(r"[0-9a-f]{64}", expected_sha256) is None
+    ):
+        raise MarketoRequestError(
+            "expected_sha256", expected_sha256, "must be None or 64 lower-case hex digits (no 'sha256:')"
+        )
 
 
 @dataclass(frozen=True)
@@ -214,8 +241,10 @@ class VerifiedDownload:
         Copy job ``export_id`` of ``kind`` to ``destination``; return the copy's (sha256, bytes).
 
         Whichever of ``expected_size`` and ``expected_sha256`` is given is verified; which ones a download
-        may do without is the caller's decision (see :func:`expected_file`).
+        may do without is the caller's decision (see :func:`expected_file`). Both are checked first: a
+        value that is neither ``None`` nor a size (a sha256 hex) is refused before anything is read.
         """
+        _checked_expectations(expected_size, expected_sha256)
         uri = public_uri(destination)
         if destination.exists() and not self.overwrite:
             raise AirflowFailException(f"{uri} already exists; set overwrite=True to replace it.")

@@ -18,6 +18,12 @@ except ImportError:  # pragma: no cover - older task SDKs
         mask_secret(secret, name)
 
 
+try:
+    from airflow.sdk.log import redact
+except ImportError:  # pragma: no cover - older task SDKs
+    from airflow.sdk.execution_time.secrets_masker import redact  # type: ignore[no-redef]
+
+
 TRIGGER_ON_KILL_SUPPORTED = hasattr(BaseTrigger, "on_kill")
 """Airflow 3.3 gave triggers an async ``on_kill`` (user actions); before it ``cancel_on_kill`` cannot act."""
 
@@ -37,4 +43,4 @@ async def aget_connection_and_extra(conn_id: str) -> tuple[Any, dict[str, Any]]:
     return conn, await get_async_extra_dejson(conn)
 
 
-__all__ = ["TRIGGER_ON_KILL_SUPPORTED", "aget_connection_and_extra", "amask_secret", "mask_secret"]
+__all__ = ["TRIGGER_ON_KILL_SUPPORTED", "aget_connection_and_extra", "amask_secret", "mask_secret", "redact"]

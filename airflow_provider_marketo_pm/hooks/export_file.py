@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
@@ -25,7 +26,8 @@ from airflow_provider_marketo_pm.exceptions import (
     MarketoTransientError,
 )
 from airflow_provider_marketo_pm.export_status import counted
-from airflow_provider_marketo_pm.hooks.error_classification import error_from_envelope, error_from_http_status
+from airflow_provider_marketo_pm.hooks.error_classification import error_from_http_status
+from airflow_provider_marketo_pm.hooks.marketo_responses import envelope_error
 
 ENVELOPE_PEEK_LIMIT = 64 * 1024
 """A JSON answer up to this size is read as a possible error envelope instead of being streamed."""
@@ -75,10 +77,10 @@ class MarketoExportFile:
             # A small JSON answer is Marketo's error envelope (a 601/602 for instance), not the file.
             try:
                 payload = json.loads(response.content)
-            except ValueError:
+            except (ValueError, RecursionError):
                 payload = None
             if isinstance(payload, Mapping) and payload.get("success") is False:
-                raise error_from_envelope(payload, endpoint="file", http_status=response.status_code)
+                raise envelope_error(payload, endpoint="file", http_status=response.status_code)
         total_size = _total_size(response, start)
         return cls(response, start=start, total_size=total_size, read_timeout=read_timeout)
 
@@ -154,13 +156,41 @@ def _is_read_timeout(err: Exception) -> bool:
     )
 
 
+_CONTENT_RANGE = re.compile(r"bytes ([0-9]{1,19})-([0-9]{1,19})/([0-9]{1,19}|\*)")
+_DIGITS = re.compile(r"[0-9]{1,19}")
+
+
 def _total_size(response: requests.Response, start: int) -> int | None:
-    content_range = response.headers.get("Content-Range", "")
-    if "/" in content_range:
-        total = content_range.rsplit("/", 1)[1].strip()
-        return int(total) if total.isdigit() else None
-    length = response.headers.get("Content-Length")
-    return start + int(length) if length and length.isdigit() else None
+    """
+    The whole file's size, from a 206's ``Content-Range`` (which must start at ``start``: a resume answered
+    from another byte would splice the wrong bytes in) or a 200's ``Content-Length``; ``None`` if unknown.
+    A 206 whose range is missing, unreadable or inconsistent raises :class:`MarketoDownloadError`.
+    """
+    length = response.headers.get("Content-Length", "").strip()
+    if response.status_code != 206:
+        return start + int(length) if _DIGITS.fullmatch(length) else None
+    content_range = response.headers.get("Content-Range", "").strip()
+    match = _CONTENT_RANGE.fullmatch(content_range)
+    if match is None:
+        raise _range_refused(
+            start, f"with Content-Range {content_range[:80]!r}, not 'bytes first-last/total'"
+        )
+    first, last = int(match.group(1)), int(match.group(2))
+    total = None if match.group(3) == "*" else int(match.group(3))
+    if first != start:
+        raise _range_refused(start, f"from byte {first} (Content-Range {content_range!r})")
+    if last < first or (total is not None and last >= total):
+        raise _range_refused(start, f"with an impossible range (Content-Range {content_range!r})")
+    if _DIGITS.fullmatch(length) and int(length) != last - first + 1:
+        raise _range_refused(start, f"with Content-Length {length} for the range {first}-{last}")
+    return total
+
+
+def _range_refused(start: int, how: str) -> MarketoDownloadError:
+    return MarketoDownloadError(
+        f"Marketo file call: asked for bytes from {start}, answered HTTP 206 {how}: refusing to resume "
+        "from it (nothing of it is written). A retry of the task downloads the file again."
+    )
 
 
 #: A stream broken by one of these is resumed from the last byte received (``Range``).

@@ -71,8 +71,9 @@ from airflow_provider_marketo_pm.hooks.field_suggestions import (
     suggest_fields,
 )
 from airflow_provider_marketo_pm.hooks.marketo_responses import (
-    first_record,
+    export_record,
     payload_from_answer,
+    read_export_record,
     token_from_answer,
 )
 from airflow_provider_marketo_pm.hooks.token_cache import AccessTokenCache, TokenKey
@@ -514,7 +515,7 @@ class MarketoHook(HttpHook):
                 response.status_code, response.text, endpoint=endpoint, request_body=body
             )
             if needs_record:
-                first_record(payload, endpoint)  # no ``result``: transient, retried like an empty body
+                export_record(payload, endpoint)  # no ``result`` or exportId: transient, retried
             return payload
 
         return self._with_retries(endpoint, lambda: self._with_token_replay(once))
@@ -560,7 +561,7 @@ class MarketoHook(HttpHook):
                 raise error_from_network(err, endpoint) from err
             payload = payload_from_answer(status, text, endpoint=endpoint, request_body=body)
             if needs_record:
-                first_record(payload, endpoint)
+                export_record(payload, endpoint)
             return payload
 
         async def with_replay() -> dict[str, Any]:
@@ -610,9 +611,10 @@ class MarketoHook(HttpHook):
         Create a job for a validated request and return its record (``Created``). When Marketo refuses a
         field name (1003 "Invalid fields: leadID"), the error suggests the described field meant.
 
-        An answer without ``result`` (or an empty one) is retried within the retry policy, then fails naming
-        the create call. Retrying create cannot leave two export jobs that both run: an answer without
-        ``result`` carries no exportId, so no later call can enqueue whatever that attempt may have created.
+        An answer without ``result`` (or an empty one), or whose record has no ``exportId`` (or ``null``), is
+        retried within the retry policy, then fails naming the create call; an exportId that is not a sane id
+        fails at once (nothing is enqueued). Retrying create cannot leave two export jobs that both run: such
+        an answer carries no exportId, so no later call can enqueue whatever that attempt may have created.
         At worst such a job stays Created, which uses no export quota and no queue slot, and Marketo drops
         it; only the job whose record this returns is ever enqueued. (The emulator's ``no_result`` fault
         creates nothing at all.)
@@ -626,7 +628,7 @@ class MarketoHook(HttpHook):
             if err.code == "1003":
                 self._suggest_fields_meant(err)
             raise
-        return first_record(payload, "create")
+        return export_record(payload, "create")
 
     def _suggest_fields_meant(self, err: MarketoApiError) -> None:
         """Read the describe fields once (program members, leads) and add "did you mean" to ``err``."""
@@ -652,9 +654,10 @@ class MarketoHook(HttpHook):
         is harmless. A full queue raises :class:`MarketoQueueFullError`; enqueue again later.
         """
         try:
-            return first_record(
+            return export_record(
                 self._call_json("enqueue", "POST", kind.job_path(export_id, "enqueue"), needs_record=True),
                 "enqueue",
+                export_id=export_id,
             )
         except MarketoApiError as err:
             if err.code == "1029" and "already queued" in err.message.lower():
@@ -665,26 +668,26 @@ class MarketoHook(HttpHook):
     def get_export_status(self, kind: ExportKind, export_id: str) -> dict[str, Any]:
         """Return the job's status record (status, numberOfRecords, fileSize, fileChecksum, errorMsg ...)."""
         payload = self._call_json("status", "GET", kind.job_path(export_id, "status"), needs_record=True)
-        return first_record(payload, "status")
+        return export_record(payload, "status", export_id=export_id)
 
     async def aget_export_status(self, kind: ExportKind, export_id: str) -> dict[str, Any]:
         """Status record of a job, for the triggerer: async connection lookup, aiohttp, same errors."""
         payload = await self._acall_json(
             "status", "GET", kind.job_path(export_id, "status"), needs_record=True
         )
-        return first_record(payload, "status")
+        return export_record(payload, "status", export_id=export_id)
 
     def cancel_export(self, kind: ExportKind, export_id: str) -> dict[str, Any]:
         """Cancel a job that is not finished yet and return its record."""
         payload = self._call_json("cancel", "POST", kind.job_path(export_id, "cancel"), needs_record=True)
-        return first_record(payload, "cancel")
+        return export_record(payload, "cancel", export_id=export_id)
 
     async def acancel_export(self, kind: ExportKind, export_id: str) -> dict[str, Any]:
         """Cancel a job from the triggerer (a trigger's ``on_kill``) without blocking its event loop."""
         payload = await self._acall_json(
             "cancel", "POST", kind.job_path(export_id, "cancel"), needs_record=True
         )
-        return first_record(payload, "cancel")
+        return export_record(payload, "cancel", export_id=export_id)
 
     def list_exports(
         self, kind: ExportKind, status: str | Sequence[str] | None = None, *, batch_size: int | None = None
@@ -705,7 +708,7 @@ class MarketoHook(HttpHook):
         while True:
             payload = self._call_json("list", "GET", kind.list_path, params=params)
             page = payload.get("result") or []
-            jobs.extend(dict(job) for job in page)
+            jobs.extend(read_export_record(job, endpoint="list") for job in page)
             next_token = payload.get("nextPageToken")
             if not page or not next_token or next_token in seen_tokens:
                 return jobs

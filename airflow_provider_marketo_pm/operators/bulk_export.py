@@ -30,6 +30,7 @@ from airflow_provider_marketo_pm.exceptions import (
     MarketoExportEventError,
     MarketoExportNotCompletedError,
     MarketoExportQuotaError,
+    MarketoMalformedAnswerError,
     MarketoQueueFullError,
     MarketoRequestError,
     MarketoTransientError,
@@ -53,6 +54,7 @@ from airflow_provider_marketo_pm.export_status import (
 )
 from airflow_provider_marketo_pm.hooks.error_classification import SHARED_QUEUE
 from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
+from airflow_provider_marketo_pm.hooks.marketo_responses import read_export_record
 from airflow_provider_marketo_pm.retry_policy import _jitter_seed
 from airflow_provider_marketo_pm.triggers.bulk_export import (
     MarketoExportEnqueueRetryTrigger,
@@ -272,8 +274,8 @@ class MarketoStartExportOperator(BaseOperator):
             return None
         try:
             record = self.hook.get_export_status(self.export_kind, export_id)
-        except (MarketoTransientError, MarketoAuthError):
-            raise
+        except (MarketoTransientError, MarketoAuthError, MarketoMalformedAnswerError):
+            raise  # cannot tell what the job is: never spend a create on a guess
         except MarketoApiError as err:
             self.log.warning(
                 "Export %s of an earlier try is unreadable (%s); starting afresh.", export_id, err
@@ -597,10 +599,13 @@ class MarketoDownloadExportOperator(BaseOperator):
         return MarketoHook(marketo_conn_id=self.marketo_conn_id)
 
     def _completed_record(self, export_id: str) -> dict[str, Any]:
-        """The job's Completed record: the one handed in, else one status call."""
+        """
+        The job's Completed record: the one handed in (read as a status answer is: its numbers and checksum
+        checked), else one status call.
+        """
         given = self.record
         if isinstance(given, Mapping) and str(given.get("exportId")) == export_id:
-            record = dict(given)
+            record = read_export_record(given, export_id=export_id)
         else:
             record = self.hook.get_export_status(self.export_kind, export_id)
         status = read_export_status(record)
@@ -615,10 +620,12 @@ class MarketoDownloadExportOperator(BaseOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         export_id = arguments.export_id(self.export_id)
         destination = _object_storage_path(self.destination, self.dest_conn_id)
+        # Every number and the checksum are checked here, before a byte is read: never after publishing.
         record = self._completed_record(export_id)
         expected_size, expected_sha256 = expected_file(
             record, verify_checksum=self.verify_checksum, log=self.log
         )
+        records = record.get("numberOfRecords") or 0
         copier = VerifiedDownload(
             log=self.log,
             chunk_size=self.chunk_size,
@@ -639,7 +646,7 @@ class MarketoDownloadExportOperator(BaseOperator):
         self._result = {
             "uri": public_uri(destination),
             "bytes": received,
-            "records": int(record.get("numberOfRecords", 0) or 0),
+            "records": records,
             "sha256": sha256,
             "export_id": export_id,
         }

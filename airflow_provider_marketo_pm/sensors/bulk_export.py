@@ -26,6 +26,7 @@ from airflow_provider_marketo_pm.export_status import (
 )
 from airflow_provider_marketo_pm.hooks.connection_settings import is_loopback_host
 from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
+from airflow_provider_marketo_pm.hooks.marketo_responses import read_export_record
 from airflow_provider_marketo_pm.operators.bulk_export import default_deferrable
 from airflow_provider_marketo_pm.triggers.bulk_export import MarketoExportStatusTrigger
 from airflow_provider_marketo_pm.version_compat import TRIGGER_ON_KILL_SUPPORTED
@@ -127,7 +128,7 @@ class MarketoExportSensor(BaseSensorOperator):
             and str(given.get("exportId")) == str(self.export_id)
         ):
             self.log.info("Export %s is Completed (status read by an earlier task).", self.export_id)
-            return dict(given)
+            return read_export_record(given, export_id=str(self.export_id))
         return None
 
     def poke(self, context: Context) -> PokeReturnValue:

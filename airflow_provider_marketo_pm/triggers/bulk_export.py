@@ -23,8 +23,19 @@ from airflow_provider_marketo_pm.export_status import (
     read_export_status,
 )
 from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
+from airflow_provider_marketo_pm.hooks.marketo_responses import bounded
+from airflow_provider_marketo_pm.version_compat import redact
 
 __all__ = ["MarketoExportEnqueueRetryTrigger", "MarketoExportStatusTrigger", "MarketoQuotaResetTrigger"]
+
+
+EVENT_MESSAGE_CHARS = 2000
+"""A trigger event's message is cut to this: an event is stored in the metadata DB, never megabytes."""
+
+
+def event_message(message: str) -> str:
+    """A message for a trigger event: registered secrets masked, at most :data:`EVENT_MESSAGE_CHARS`."""
+    return bounded(str(redact(message)), EVENT_MESSAGE_CHARS)
 
 
 # on_kill must end within the triggerer's on_kill_timeout (30 s by default), retries and backoff included.
@@ -116,11 +127,15 @@ class MarketoExportStatusTrigger(BaseTrigger):
         return (await MarketoHook(marketo_conn_id=self.marketo_conn_id).aget_settings()).max_retries
 
     def _event(self, status: str, message: str, record: Mapping[str, Any] | None = None) -> TriggerEvent:
+        """
+        An event of bounded size: the record is the hook's (Marketo's documented fields, texts cut), the
+        message is redacted and cut to :data:`EVENT_MESSAGE_CHARS`.
+        """
         return TriggerEvent(
             {
                 "status": status,
                 "export_id": self.export_id,
-                "message": message,
+                "message": event_message(message),
                 "record": dict(record) if record is not None else None,
             }
         )
@@ -131,7 +146,9 @@ class MarketoExportStatusTrigger(BaseTrigger):
             {
                 "status": STILL_CREATED_EVENT,
                 "export_id": self.export_id,
-                "message": f"Export {self.export_id} still reads Created after {polls} status reads.",
+                "message": event_message(
+                    f"Export {self.export_id} still reads Created after {polls} status reads."
+                ),
                 "record": dict(record),
                 "reenqueues": self.reenqueues,
                 "end_time": self.end_time,
@@ -139,62 +156,72 @@ class MarketoExportStatusTrigger(BaseTrigger):
         )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
+        """
+        Yield the one event of the wait. Nothing raises out of here: an error nobody foresaw (a bug, an
+        answer no rule covers) becomes an ``error`` event without a record, its message redacted and
+        bounded, so the task fails with it (and may retry) instead of the trigger dying in the triggerer.
+        """
         hook = self._hook()
         try:
-            tolerated = await self._tolerated_errors()
-            if self.first_poll_at is not None:
-                # Until the deadline at most: a trigger past its end_time still checks once, then times out.
-                wake_at = min(self.first_poll_at, self.end_time if self.end_time is not None else math.inf)
-                await asyncio.sleep(max(0.0, wake_at - time.time()))
-            consecutive_errors = 0
-            watch = CreatedWatch(self.export_id, self.reenqueue_after_polls, self.reenqueues)
-            while True:
-                try:
-                    record = await hook.aget_export_status(self._kind, self.export_id)
-                except MarketoTransientError as err:
-                    consecutive_errors += 1
-                    # A network error may deserve fewer tries (a host that does not resolve, TLS failing).
-                    limit = getattr(err.__cause__ or err, "max_retries", getattr(err, "max_retries", None))
-                    if consecutive_errors > (tolerated if limit is None else min(tolerated, limit)):
-                        yield self._event("error", f"Giving up on export {self.export_id} status: {err}")
-                        return
-                    self.log.warning(
-                        "Status of export %s unavailable (%s); polling again (%d/%d).",
-                        self.export_id,
-                        err,
-                        consecutive_errors,
-                        tolerated,
-                    )
-                except MarketoError as err:
-                    yield self._event("error", f"Cannot read status of export {self.export_id}: {err}")
-                    return
-                else:
-                    consecutive_errors = 0
-                    verdict = read_export_status(record)
-                    if verdict.state is ExportState.DONE:
-                        yield self._event("success", verdict.message, record)
-                        return
-                    if verdict.state is ExportState.ERROR:
-                        yield self._event("error", verdict.message, record)
-                        return
-                    if watch.should_reenqueue(record):
-                        yield self._still_created_event(record, watch.created_polls)
-                        return
-                    self.log.info("%s Next check in %.1f s.", verdict.message, self.poll_interval)
-
-                delay = jittered_interval(self.poll_interval)
-                if self.end_time is not None:
-                    remaining = self.end_time - time.time()
-                    if remaining <= 0:
-                        yield self._event(
-                            "timeout", f"Timed out waiting for Marketo export {self.export_id} to complete."
-                        )
-                        return
-                    delay = min(delay, remaining)
-                await asyncio.sleep(delay)
+            event = await self._wait(hook)
+        except Exception as err:
+            event = self._event(
+                "error", f"Cannot read status of export {self.export_id}: {type(err).__name__}: {err}"
+            )
         finally:
             # One session per run, closed however the run ends (event, error, cancellation).
-            await hook.aclose()
+            try:
+                await hook.aclose()
+            except Exception as err:
+                self.log.warning("Could not close the Marketo session: %s", err)
+        yield event
+
+    async def _wait(self, hook: MarketoHook) -> TriggerEvent:
+        tolerated = await self._tolerated_errors()
+        if self.first_poll_at is not None:
+            # Until the deadline at most: a trigger past its end_time still checks once, then times out.
+            wake_at = min(self.first_poll_at, self.end_time if self.end_time is not None else math.inf)
+            await asyncio.sleep(max(0.0, wake_at - time.time()))
+        consecutive_errors = 0
+        watch = CreatedWatch(self.export_id, self.reenqueue_after_polls, self.reenqueues)
+        while True:
+            try:
+                record = await hook.aget_export_status(self._kind, self.export_id)
+            except MarketoTransientError as err:
+                consecutive_errors += 1
+                # A network error may deserve fewer tries (a host that does not resolve, TLS failing).
+                limit = getattr(err.__cause__ or err, "max_retries", getattr(err, "max_retries", None))
+                if consecutive_errors > (tolerated if limit is None else min(tolerated, limit)):
+                    return self._event("error", f"Giving up on export {self.export_id} status: {err}")
+                self.log.warning(
+                    "Status of export %s unavailable (%s); polling again (%d/%d).",
+                    self.export_id,
+                    err,
+                    consecutive_errors,
+                    tolerated,
+                )
+            except MarketoError as err:
+                return self._event("error", f"Cannot read status of export {self.export_id}: {err}")
+            else:
+                consecutive_errors = 0
+                verdict = read_export_status(record)
+                if verdict.state is ExportState.DONE:
+                    return self._event("success", verdict.message, record)
+                if verdict.state is ExportState.ERROR:
+                    return self._event("error", verdict.message, record)
+                if watch.should_reenqueue(record):
+                    return self._still_created_event(record, watch.created_polls)
+                self.log.info("%s Next check in %.1f s.", verdict.message, self.poll_interval)
+
+            delay = jittered_interval(self.poll_interval)
+            if self.end_time is not None:
+                remaining = self.end_time - time.time()
+                if remaining <= 0:
+                    return self._event(
+                        "timeout", f"Timed out waiting for Marketo export {self.export_id} to complete."
+                    )
+                delay = min(delay, remaining)
+            await asyncio.sleep(delay)
 
     async def on_kill(self) -> None:
         """

@@ -28,6 +28,7 @@ connection extras are `timeout=2`, `max_retries=3`, `retry_min_wait=0.005`, `ret
 *error answers* lists, in order, every answer that was a Marketo error code or an HTTP error status:
 each one after the first of a kind is a retry, a token replay, a resume or a queue-full wait.
 Run-specific values (exportIds, hashes, request ids, times) are replaced by placeholders.
+Sections after the generated ones (the hostile-answer matrices) are written by hand and kept as they are.
 """
 
 DAG_HEADER = """
@@ -108,5 +109,22 @@ class FaultReport:
         return "\n".join(lines) + "\n"
 
     def write(self, path: Path = DOC_PATH) -> None:
+        """Write the generated sections, keeping the hand-written ones that follow them."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(self.render(), encoding="utf-8")
+        kept = hand_written_sections(path.read_text(encoding="utf-8")) if path.exists() else ""
+        path.write_text(self.render() + (f"\n{kept}" if kept else ""), encoding="utf-8")
+
+
+GENERATED_SECTIONS = frozenset({DAG_HEADER.strip().splitlines()[0]})
+
+
+def hand_written_sections(document: str) -> str:
+    """Every ``## `` section of ``document`` that :meth:`FaultReport.render` does not write, as it is."""
+    kept: list[str] = []
+    keep = False
+    for line in document.splitlines(keepends=True):
+        if line.startswith("## "):
+            keep = line.strip() not in GENERATED_SECTIONS
+        if keep:
+            kept.append(line)
+    return "".join(kept)
