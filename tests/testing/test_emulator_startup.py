@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import signal
 import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 import requests
@@ -122,6 +124,67 @@ def test_the_cli_serves_the_api_with_the_given_credentials():
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def start_cli(tmp_path: Path) -> subprocess.Popen[str]:
+    """The CLI without --data-dir, its temporary folder made under ``tmp_path``; returns once it serves."""
+    env = {"PATH": "", "TMPDIR": str(tmp_path), "MARKETO_EMULATOR_CLIENT_SECRET": "s"}
+    command = [sys.executable, "-m", MODULE, "--port", "0", "--log-level", "warning"]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    banner = process.stdout.readline()  # printed once the instance (and its folder) exists
+    assert banner.startswith("Marketo emulator on http://127.0.0.1:"), banner + process.stderr.read()
+    url = banner.split()[3]
+    for _ in range(300):
+        try:
+            requests.get(f"{url}/rest/v1/programs/members/describe.json", timeout=5)
+            return process
+        except requests.ConnectionError:
+            time.sleep(0.05)
+    process.kill()
+    pytest.fail("the CLI emulator never started listening")
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP], ids=lambda s: s.name)
+def test_the_cli_removes_its_temporary_folder_whichever_signal_stops_it(tmp_path, signum):
+    process = start_cli(tmp_path)
+    try:
+        (folder,) = tmp_path.glob("marketo-emulator-*")
+        (folder / "an-export.csv").write_text("leadId\n1")  # a folder with files in it goes too
+        process.send_signal(signum)
+        _, stderr = process.communicate(timeout=20)
+    finally:
+        process.kill()
+
+    assert process.returncode == 128 + signum
+    assert "Traceback" not in stderr
+    assert list(tmp_path.iterdir()) == [], "the temporary data folder outlived the emulator"
+
+
+def test_the_cli_keeps_a_data_dir_it_was_given(tmp_path):
+    data_dir = tmp_path / "exports"
+    command = [
+        sys.executable,
+        "-m",
+        MODULE,
+        "--port",
+        "0",
+        "--log-level",
+        "warning",
+        "--data-dir",
+        str(data_dir),
+    ]
+    process = subprocess.Popen(command, env={"PATH": ""}, stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        assert process.stdout.readline().startswith("Marketo emulator on")
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=20)
+    finally:
+        process.kill()
+
+    assert process.returncode == 128 + signal.SIGTERM
+    assert data_dir.is_dir(), "a folder the user named is theirs: never removed"
 
 
 def test_the_cli_reports_a_busy_port_before_any_banner_and_exits_3():

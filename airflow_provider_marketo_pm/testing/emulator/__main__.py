@@ -6,9 +6,11 @@ import argparse
 import dataclasses
 import errno
 import os
+import signal
 import socket
 import sys
 from collections.abc import Sequence
+from types import FrameType
 
 from airflow_provider_marketo_pm.testing.emulator.options import EmulatorOptionError, EmulatorOptions
 from airflow_provider_marketo_pm.testing.emulator.server import build_server
@@ -20,6 +22,9 @@ DEFAULT_CLIENT_SECRET = "emulator-secret"
 LINE_ENDINGS = {"lf": "\n", "crlf": "\r\n"}
 EXIT_BAD_OPTION = 2
 EXIT_PORT_BUSY = 3
+#: The signals that stop the CLI: each ends it through ``finally`` (the data folder is removed), with the
+#: shell's status for it, 128 + the signal's number.
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 _DEFAULTS = EmulatorOptions(client_id="x", client_secret="x")
 
 
@@ -170,6 +175,22 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+def _exit_on_signal(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)
+
+
+def exit_cleanly_on_stop_signals() -> None:
+    """
+    Make SIGTERM, SIGINT and SIGHUP raise SystemExit, so ``finally`` blocks run (and remove the data folder).
+
+    uvicorn stops gracefully on SIGINT and SIGTERM, then restores the handlers it found and raises the
+    signal again: with Python's defaults, SIGTERM would then kill the process before any ``finally``
+    block. With these handlers the re-raised signal ends the CLI the same way as any other exit.
+    """
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, _exit_on_signal)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     try:
@@ -189,14 +210,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_PORT_BUSY
-    instance = MarketoInstance(options)
-    instance.start()
-    port = sock.getsockname()[1]
-    print(f"Marketo emulator on http://{options.host}:{port} (client id {options.client_id!r})", flush=True)
+    exit_cleanly_on_stop_signals()
+    instance: MarketoInstance | None = None
     try:
+        instance = MarketoInstance(options)  # makes the temporary data folder unless --data-dir is given
+        instance.start()
+        port = sock.getsockname()[1]
+        print(
+            f"Marketo emulator on http://{options.host}:{port} (client id {options.client_id!r})", flush=True
+        )
         build_server(instance, log_level=args.log_level).run(sockets=[sock])
     finally:
-        instance.close()
+        if instance is not None:
+            instance.close()  # removes the temporary data folder, whichever way the CLI ends
+        sock.close()
     return 0
 
 

@@ -28,9 +28,6 @@ class MarketoInstance:
     def __init__(self, options: EmulatorOptions) -> None:
         self.options = options
         self.clock = EmulatedClock(start=options.start_epoch)
-        self._own_dir = options.data_dir is None
-        self.data_dir = Path(options.data_dir or tempfile.mkdtemp(prefix="marketo-emulator-"))
-        self.data_dir.mkdir(parents=True, exist_ok=True)
         self.dataset: Dataset = (
             documented_dataset()
             if options.dataset == "documented"
@@ -48,6 +45,10 @@ class MarketoInstance:
         )
         self.faults = FaultScript()
         self.log = RequestLog()
+        # Last, after the slow part (the dataset): a stop signal meanwhile leaves no folder behind.
+        self._own_dir = options.data_dir is None
+        self.data_dir = Path(options.data_dir or tempfile.mkdtemp(prefix="marketo-emulator-"))
+        self.data_dir.mkdir(parents=True, exist_ok=True)
         self.jobs = JobBoard(options, self.clock, self.data_dir, self._write_file)
 
     def start(self) -> None:
