@@ -30,6 +30,8 @@ DAGS_FOLDER = REPO_ROOT / "example_dags"
 DAG_ID = "marketo_program_members_backfill"
 POOL = "marketo_bulk_export"
 DEMO_MEMBERS = 60_000
+#: Seconds between status checks: the emulator completes jobs in well under a second.
+POLL_INTERVAL = 0.5
 #: The file that says "the demo made this folder and may empty it".
 MARKER = ".marketo-pm-demo"
 
@@ -133,8 +135,6 @@ def prepare_airflow_home(home: Path, verbose: bool) -> None:
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
             "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO" if verbose else "WARNING",
-            # The emulator completes jobs in well under a second; against Marketo keep the 60 s default.
-            "AIRFLOW_VAR_MARKETO_PM_POLL_INTERVAL": "0.5",
             "AIRFLOW_VAR_MARKETO_PM_CONN_ID": "marketo_default",
         }
     )
@@ -210,7 +210,8 @@ def main() -> int:
     batches = batch_program_ids(program_ids)
     # A bigger dataset than the tests' default, so the files look like a real program's membership.
     with MarketoEmulator(members=DEMO_MEMBERS) as emulator:
-        os.environ.update(emulator.connection_env(conn_id="marketo_default"))
+        # The connection, and the poll interval Variable at a pace for the emulator (Marketo's is 60 s).
+        os.environ.update(emulator.connection_env(conn_id="marketo_default", poll_interval=POLL_INTERVAL))
         print(f"Marketo emulator listening on {emulator.base_url}", flush=True)
         if args.fail_one_job:
             emulator.fail_next_job(error_msg="Injected by scripts/demo.py --fail-one-job")

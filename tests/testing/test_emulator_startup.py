@@ -61,9 +61,36 @@ def test_the_context_manager_serves_on_loopback_and_gives_a_ready_connection():
         "password": "s3cret",
     }
     assert json.loads(env["AIRFLOW_CONN_MARKETO_TEST"]) == connection
+    assert env["AIRFLOW_VAR_MARKETO_PM_POLL_INTERVAL"] == "1", "the test pace: a status check a second"
+    assert set(env) == {"AIRFLOW_CONN_MARKETO_TEST", "AIRFLOW_VAR_MARKETO_PM_POLL_INTERVAL"}
     assert response.json()["errors"][0]["code"] == "600"
     with pytest.raises(RuntimeError, match="not running"):
         emulator.requests  # noqa: B018
+
+
+@pytest.mark.parametrize(
+    ("options", "chosen", "variable"),
+    [
+        ({}, None, "1"),  # jobs finish in well under a second: poll every second
+        ({"status_refresh_seconds": 60.0}, None, "60"),  # Marketo's pace (--realistic): no sooner than it
+        ({}, 0.25, "0.25"),
+        ({}, 60, "60"),
+    ],
+)
+def test_connection_env_sets_the_poll_interval_variable_at_the_emulators_pace(options, chosen, variable):
+    emulator = MarketoEmulator(**options)
+
+    with emulator:
+        env = emulator.connection_env(poll_interval=chosen)
+
+    assert env["AIRFLOW_VAR_MARKETO_PM_POLL_INTERVAL"] == variable
+    assert float(variable) == (chosen or emulator.poll_interval)
+
+
+@pytest.mark.parametrize("bad", [0, -1, True, "1", float("nan")])
+def test_connection_env_refuses_a_poll_interval_that_is_not_a_positive_number(bad):
+    with MarketoEmulator() as emulator, pytest.raises(ValueError, match="poll_interval"):
+        emulator.connection_env(poll_interval=bad)
 
 
 def test_two_emulators_run_side_by_side_with_their_own_state():
