@@ -32,6 +32,8 @@ POOL = "marketo_bulk_export"
 DEMO_MEMBERS = 60_000
 #: Seconds between status checks: the emulator completes jobs in well under a second.
 POLL_INTERVAL = 0.5
+#: The emulator's data follows the clock; the demo pins its day, so it prints the same figures any day.
+DATA_UNTIL = "2026-11-01"
 #: The file that says "the demo made this folder and may empty it".
 MARKER = ".marketo-pm-demo"
 
@@ -209,7 +211,7 @@ def main() -> int:
     windows = split_updated_at(args.start, args.end)
     batches = batch_program_ids(program_ids)
     # A bigger dataset than the tests' default, so the files look like a real program's membership.
-    with MarketoEmulator(members=DEMO_MEMBERS) as emulator:
+    with MarketoEmulator(members=DEMO_MEMBERS, data_until=DATA_UNTIL) as emulator:
         # The connection, and the poll interval Variable at a pace for the emulator (Marketo's is 60 s).
         os.environ.update(emulator.connection_env(conn_id="marketo_default", poll_interval=POLL_INTERVAL))
         print(f"Marketo emulator listening on {emulator.base_url}", flush=True)

@@ -153,6 +153,15 @@ class TestImport:
 
 # --- end to end -------------------------------------------------------------------------------------
 
+#: The emulator's data as of one fixed day (it follows the clock otherwise), so that the rows and file
+#: sizes these runs meet, 2024 windows included, are the same whatever day the tests run.
+DATA_UNTIL = "2026-11-01"
+
+
+@pytest.fixture
+def marketo_emulator_options() -> dict[str, Any]:
+    return {"data_until": DATA_UNTIL}
+
 
 @pytest.fixture
 def example_dags(marketo_emulator, airflow_db, monkeypatch) -> DagBag:
@@ -327,7 +336,7 @@ def test_airflow_backfill_create_makes_one_run_per_utc_day_of_the_daily_dag(airf
 # (6000 bytes) is less than the run's files (about 10 KB for the Default workspace's 20 programs over three
 # windows, 6 jobs) and more than what is left after day one: the backfill runs into it on day one and
 # finishes on day two.
-QUOTA_DAY = {"daily_quota_bytes": 6000, "quota_day_seconds": 20.0}
+QUOTA_DAY = {"daily_quota_bytes": 6000, "quota_day_seconds": 20.0, "data_until": DATA_UNTIL}
 
 
 @pytest.mark.slow

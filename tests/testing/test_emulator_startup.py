@@ -30,6 +30,9 @@ MODULE = "airflow_provider_marketo_pm.testing.emulator"
         ({"port": 70000}, "port"),
         ({"programs": 10}, "programs"),
         ({"client_secret": ""}, "client_secret"),
+        ({"data_until": "2026-13-01"}, "data_until"),
+        ({"data_until": "2026-11-01T00:00:00Z"}, "data_until"),
+        ({"data_until": 20261101}, "data_until"),
         ({"procesing_seconds": 1}, "procesing_seconds"),
         ({"dataset": "documentd"}, "dataset"),
         ({"line_ending": "\r"}, "line_ending"),
@@ -153,10 +156,11 @@ def test_the_cli_serves_the_api_with_the_given_credentials():
         process.wait(timeout=10)
 
 
-def start_cli(tmp_path: Path) -> subprocess.Popen[str]:
-    """The CLI without --data-dir, its temporary folder made under ``tmp_path``; returns once it serves."""
+def start_cli(tmp_path: Path, *options: str) -> tuple[subprocess.Popen[str], str]:
+    """The CLI without --data-dir, its temporary folder made under ``tmp_path``; returns once it serves,
+    with its banner."""
     env = {"PATH": "", "TMPDIR": str(tmp_path), "MARKETO_EMULATOR_CLIENT_SECRET": "s"}
-    command = [sys.executable, "-m", MODULE, "--port", "0", "--log-level", "warning"]
+    command = [sys.executable, "-m", MODULE, "--port", "0", "--log-level", "warning", *options]
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert process.stdout is not None
     banner = process.stdout.readline()  # printed once the instance (and its folder) exists
@@ -165,7 +169,7 @@ def start_cli(tmp_path: Path) -> subprocess.Popen[str]:
     for _ in range(300):
         try:
             requests.get(f"{url}/rest/v1/programs/members/describe.json", timeout=5)
-            return process
+            return process, banner
         except requests.ConnectionError:
             time.sleep(0.05)
     process.kill()
@@ -174,7 +178,7 @@ def start_cli(tmp_path: Path) -> subprocess.Popen[str]:
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP], ids=lambda s: s.name)
 def test_the_cli_removes_its_temporary_folder_whichever_signal_stops_it(tmp_path, signum):
-    process = start_cli(tmp_path)
+    process, _ = start_cli(tmp_path)
     try:
         (folder,) = tmp_path.glob("marketo-emulator-*")
         (folder / "an-export.csv").write_text("leadId\n1")  # a folder with files in it goes too
@@ -186,6 +190,14 @@ def test_the_cli_removes_its_temporary_folder_whichever_signal_stops_it(tmp_path
     assert process.returncode == 128 + signum
     assert "Traceback" not in stderr
     assert list(tmp_path.iterdir()) == [], "the temporary data folder outlived the emulator"
+
+
+def test_the_cli_banner_states_the_days_its_data_spans(tmp_path):
+    process, banner = start_cli(tmp_path, "--data-until", "2026-11-01")
+    process.terminate()
+    process.communicate(timeout=20)
+
+    assert banner.rstrip().endswith("; memberships updated 2022-01-02 to 2026-10-31 (UTC)")
 
 
 def test_the_cli_keeps_a_data_dir_it_was_given(tmp_path):

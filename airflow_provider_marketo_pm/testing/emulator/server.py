@@ -13,6 +13,7 @@ from typing import Any
 import uvicorn
 
 from airflow_provider_marketo_pm.testing.emulator.app import MarketoApp
+from airflow_provider_marketo_pm.testing.emulator.clock import iso_utc
 from airflow_provider_marketo_pm.testing.emulator.errors import MarketoApiFault
 from airflow_provider_marketo_pm.testing.emulator.faults import ENDPOINTS, Fault
 from airflow_provider_marketo_pm.testing.emulator.file_response import DroppedConnection
@@ -167,6 +168,19 @@ class MarketoEmulator:
             f"AIRFLOW_CONN_{conn_id.upper()}": self.connection_json(),
             f"AIRFLOW_VAR_{POLL_INTERVAL_VARIABLE.upper()}": f"{interval:g}",
         }
+
+    # -- data --------------------------------------------------------------------------------------
+    @property
+    def data_until(self) -> str:
+        """The day (ISO date, UTC) the generated data's ``updatedAt`` values end before: the ``data_until``
+        option, else the emulated clock's day when the emulator started."""
+        return self.instance.data_until.isoformat()
+
+    def updated_at_range(self) -> tuple[str, str] | None:
+        """The earliest and the latest membership ``updatedAt`` served, in Marketo's format (None without
+        members): what an ``updatedAt`` filter can find."""
+        found = self.instance.dataset.updated_at_range()
+        return None if found is None else (iso_utc(found[0]), iso_utc(found[1]))
 
     # -- request log -------------------------------------------------------------------------------
     @property

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from airflow_provider_marketo_pm.testing.emulator.clock import EmulatedClock
@@ -28,10 +29,13 @@ class MarketoInstance:
     def __init__(self, options: EmulatorOptions) -> None:
         self.options = options
         self.clock = EmulatedClock(start=options.start_epoch)
+        #: The generated data's updatedAt values end before this day: the clock's day unless pinned.
+        today = datetime.fromtimestamp(self.clock.now(), UTC).date()
+        self.data_until: date = options.data_until_date or today
         self.dataset: Dataset = (
             documented_dataset()
             if options.dataset == "documented"
-            else build_dataset(options.seed, options.programs, options.members)
+            else build_dataset(options.seed, options.programs, options.members, until=self.data_until)
         )
         self.file_style = FileStyle(
             line_ending=options.line_ending,
