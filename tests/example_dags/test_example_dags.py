@@ -279,6 +279,34 @@ def test_daily_exports_the_previous_day_to_its_partition(example_dags, marketo_e
 
 @pytest.mark.slow
 @pytest.mark.e2e
+@pytest.mark.parametrize("marketo_emulator_options", [{}])  # not pinned: the data ends with yesterday
+def test_daily_with_days_31_exports_the_last_31_days_rows_whatever_the_day(
+    example_dags, marketo_emulator, tmp_path
+):
+    """The rolling window (plan_last_days) against data that follows the clock: today's last 31 days."""
+    today = pendulum.now("UTC").start_of("day")
+    programs = list(range(1001, 1011))
+    run = example_dags.dags["marketo_program_members_daily"].test(
+        logical_date=today,
+        run_conf={"days": 31, "program_ids": programs, "destination": tmp_path.as_uri()},
+    )
+    assert run.state == DagRunState.SUCCESS
+
+    window = {
+        "startAt": today.subtract(days=31).format("YYYY-MM-DDTHH:mm:ss[Z]"),
+        "endAt": today.format("YYYY-MM-DDTHH:mm:ss[Z]"),
+    }
+    assert created_filters(marketo_emulator) == [{"programIds": programs, "updatedAt": window}]
+    path = f"daily/updated_date={today.subtract(days=1).to_date_string()}/batch=00.csv"
+    files = written_files(tmp_path)
+    assert list(files) == [path]
+    rows = csv_rows(files[path])
+    assert rows, "the emulator's data reaches yesterday, so the last 31 days have rows"
+    assert all(window["startAt"] <= row["updatedAt"] < window["endAt"] for row in rows)
+
+
+@pytest.mark.slow
+@pytest.mark.e2e
 @pytest.mark.compat
 def test_snapshot_exports_current_membership_without_updated_at(example_dags, marketo_emulator, tmp_path):
     dag = example_dags.dags["marketo_program_members_snapshot"]
