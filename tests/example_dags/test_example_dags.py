@@ -215,6 +215,18 @@ def test_backfill_exports_every_window_and_batch_verified(example_dags, marketo_
         (w["startAt"], batch) for w in windows for batch in (program_ids[:10], program_ids[10:])
     )
 
+    # Each mapped task is labelled in the UI: the start by window and programs, the wait by its export.
+    labels = {(ti.task_id, ti.rendered_map_index) for ti in run.get_task_instances() if ti.map_index >= 0}
+    export_ids = {call.path.split("/")[-2] for call in marketo_emulator.calls("enqueue")}
+    assert {label for task_id, label in labels if task_id == "export_job.start_export"} == {
+        f"{w['startAt'][:10]}..{w['endAt'][:10]} programs {','.join(map(str, batch))}"
+        for w in windows
+        for batch in (program_ids[:10], program_ids[10:])
+    }
+    wait_labels = {label for task_id, label in labels if task_id == "export_job.wait_for_export"}
+    assert {label.split(":")[0].removeprefix("export ") for label in wait_labels} == export_ids
+    assert all(label.endswith(" records") or label.endswith(" record") for label in wait_labels)
+
     files = written_files(tmp_path)
     assert sorted(files) == [
         f"backfill/updated_from={lower}/updated_to={upper}/batch={n}.csv"
