@@ -100,6 +100,37 @@ class TestCommandLine:
         assert (home / "airflow.cfg").read_text() == "[core]\n"
 
 
+def make_dry_run(target: str) -> list[str]:
+    """The commands ``make <target>`` would run from nothing (``-B``: as if no environment existed yet)."""
+    done = subprocess.run(
+        ["make", "-n", "-B", target],
+        cwd=DEMO.parents[1],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return done.stdout.splitlines()
+
+
+def test_make_demo_installs_only_what_the_demo_needs_in_its_own_environment():
+    commands = make_dry_run("demo")
+    installs = [line for line in commands if " -m pip install " in line]
+
+    assert installs == ['.venv-demo/bin/python -m pip install --quiet -c constraints.txt -e ".[emulator]"']
+    assert commands[-1] == ".venv-demo/bin/python scripts/demo.py"
+    assert not any(".venv/" in line for line in commands), "the dev environment is not built for the demo"
+
+
+def test_make_test_still_builds_the_whole_dev_environment():
+    installs = [line for line in make_dry_run("test") if " -m pip install " in line and "-e " in line]
+
+    assert installs == [
+        '.venv/bin/python -m pip install --quiet -c constraints.txt -e ".[emulator,s3,openlineage,celery]" '
+        "--group dev"
+    ]
+
+
 #: What Airflow's own stack prints that a demo user can do nothing about (quiet_notices_nobody_can_act_on).
 NOTICES_NOBODY_CAN_ACT_ON = (
     "starlette.testclient",
