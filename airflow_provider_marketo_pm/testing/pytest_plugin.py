@@ -47,7 +47,7 @@ def marketo_poll_interval(marketo_emulator: MarketoEmulator) -> float:
     """
     Seconds between status checks of DAGs run against the emulator: ``marketo_connection`` sets the Variable
     ``marketo_pm_poll_interval`` to it. Default: the emulator's pace, 1 s (its status refresh when slower).
-    Override this fixture to choose (return 60 for Marketo's cadence, 67 s per job in ``dag.test()``).
+    Override this fixture to choose (return 60 for Marketo's cadence: about 68 s per job in ``dag.test()``).
     """
     return marketo_emulator.poll_interval
 
