@@ -96,7 +96,7 @@ def marketo_program_members_daily() -> None:
         # The partition is the last day covered, not `ds`: a manual run's logical date is its trigger
         # time, whose interval is the day before. More than 31 days simply number more files.
         plan = plan_last_days(
-            params.get("days") or 1,
+            params.get("days", 1),  # plan_last_days refuses anything but a whole number >= 1
             interval_end,
             settings.program_batches,
             path="daily/updated_date={last_day}/batch={job:02d}.csv",
