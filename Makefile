@@ -11,13 +11,16 @@ COMPAT_STAMP := $(COMPAT_VENV)/.installed
 
 FLOORS_VENV  := .venv-floors
 FLOORS_STAMP := $(FLOORS_VENV)/.installed
+
+DEMO_VENV  := .venv-demo
+DEMO_STAMP := $(DEMO_VENV)/.installed
 # The extras a user installs; tooling comes from the PEP 735 dependency groups (pip >= 25.1).
 EXTRAS := emulator,s3,openlineage
 
 .PHONY: help install test test-fast test-compat test-floors lint format demo bench emulator clean
 
 help:
-	@echo "make demo       run the backfill example DAG against the bundled Marketo emulator"
+	@echo "make demo       run the backfill example DAG against the bundled Marketo emulator (own .venv-demo)"
 	@echo "make test       lint + type-check + the whole test suite (slow suites included)"
 	@echo "make test-fast  the test suite without the suites marked slow"
 	@echo "make test-compat  unit tests and one example DAG on the oldest supported Airflow (3.0.x)"
@@ -33,6 +36,13 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# The demo's own environment: Airflow and the provider with its emulator extra, nothing else (no s3,
+# openlineage or celery extras, no test or lint tools), so the first export comes after the smallest install.
+$(DEMO_STAMP): pyproject.toml constraints.txt
+	test -x $(DEMO_VENV)/bin/python || $(PYTHON) -m venv $(DEMO_VENV)
+	$(DEMO_VENV)/bin/python -m pip install --quiet -c constraints.txt -e ".[emulator]"
+	touch $(DEMO_STAMP)
 
 $(COMPAT_STAMP): pyproject.toml constraints-compat.txt
 	test -x $(COMPAT_VENV)/bin/python || $(PYTHON) -m venv $(COMPAT_VENV)
@@ -79,8 +89,8 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-demo: $(STAMP)
-	$(BIN)/python scripts/demo.py
+demo: $(DEMO_STAMP)
+	$(DEMO_VENV)/bin/python scripts/demo.py
 
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py
@@ -89,4 +99,4 @@ emulator: $(STAMP)
 	$(BIN)/python -m airflow_provider_marketo_pm.testing.emulator --port 8766
 
 clean:
-	rm -rf $(VENV) $(COMPAT_VENV) $(FLOORS_VENV) .airflow-home demo-output bench/out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(COMPAT_VENV) $(FLOORS_VENV) $(DEMO_VENV) .airflow-home demo-output bench/out .pytest_cache .mypy_cache .ruff_cache

@@ -84,6 +84,8 @@ from airflow_provider_marketo_pm.windows import batch_program_ids, split_updated
 MARKETO_DAILY_QUOTA_BYTES = 500 * BYTES_PER_MB
 DATASET_SEED = 42  # the emulator's default dataset
 DATASET_MEMBERS = 4000
+# The emulator's data follows the clock; pinned to the day of RESULTS.md's runs: the same rows any day.
+DATASET_UNTIL = "2026-11-01"
 FIELD_SETS: dict[str, tuple[str, ...]] = {
     "default": DEFAULT_PROGRAM_MEMBER_FIELDS,  # what the example DAGs export
     "all": tuple(name for name, *_ in PROGRAM_MEMBER_FIELDS if name != "programId") + LEAD_FIELDS,
@@ -161,7 +163,7 @@ def plan_backfill(
     """Size every window x batch job on the emulator's dataset and scale the quota to ``data_multiple``."""
     windows = split_updated_at(start, end)
     batches = batch_program_ids(program_ids)
-    dataset = build_dataset(seed, len(program_ids), members)
+    dataset = build_dataset(seed, len(program_ids), members, until=dt.date.fromisoformat(DATASET_UNTIL))
     job_bytes: dict[str, int] = {}
     rows = 0
     for window in windows:
@@ -315,7 +317,9 @@ def check_sizing(plan: BackfillPlan, program_ids: Sequence[int]) -> dict[str, An
     shm = Path("/dev/shm") if Path("/dev/shm").is_dir() else None
     data_dir = Path(tempfile.mkdtemp(prefix="bench-quota-", dir=shm))
     try:
-        with EmulatorService(data_dir=str(data_dir), seed=DATASET_SEED, members=DATASET_MEMBERS) as emu:
+        with EmulatorService(
+            data_dir=str(data_dir), seed=DATASET_SEED, members=DATASET_MEMBERS, data_until=DATASET_UNTIL
+        ) as emu:
             os.environ.update(emu.connection_env())
             from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
 
@@ -408,6 +412,7 @@ def run_backfill(
     options = {
         "seed": DATASET_SEED,
         "members": DATASET_MEMBERS,
+        "data_until": DATASET_UNTIL,
         "programs": len(program_ids),
         "daily_quota_bytes": plan.quota_bytes,
         "quota_day_seconds": args.day_seconds,

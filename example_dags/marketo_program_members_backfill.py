@@ -68,7 +68,7 @@ from airflow_provider_marketo_pm.task_groups.program_members import (
     export_results,
     program_member_export_group,
 )
-from airflow_provider_marketo_pm.windows import split_updated_at, to_utc
+from airflow_provider_marketo_pm.windows import DEFAULT_EXPORT_PATH, plan_updated_at, split_updated_at
 
 export_job = program_member_export_group(
     marketo_conn_id="{{ var.value.get('marketo_pm_conn_id', 'marketo_default') }}",
@@ -101,18 +101,13 @@ def marketo_program_members_backfill() -> None:
     def plan_exports(params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         """One job per 31-day window x 10-program batch; fails before any Marketo call on bad input."""
         params = params or {}
-        windows = split_updated_at(params["start"], params["end"])
+        split_updated_at(params["start"], params["end"])  # bad dates fail before "all" looks programs up
         settings = ProgramMemberExportSettings.from_params(params, defaults=DEMO_DEFAULTS)
-        batches = settings.program_batches
-        jobs = []
-        for window in windows:
-            first_day = to_utc(window["startAt"]).to_date_string()
-            end_day = to_utc(window["endAt"]).to_date_string()
-            for number, batch in enumerate(batches):
-                path = f"backfill/updated_from={first_day}/updated_to={end_day}/batch={number:02d}.csv"
-                jobs.append(settings.job({"programIds": batch, "updatedAt": window}, path))
-        print(f"{len(windows)} window(s) x {len(batches)} batch(es) = {len(jobs)} export job(s)")
-        return jobs
+        plan = plan_updated_at(
+            params["start"], params["end"], settings.program_batches, path=f"backfill/{DEFAULT_EXPORT_PATH}"
+        )
+        print(plan)  # "4 windows x 2 batches = 8 export jobs"
+        return [settings.job(**export) for export in plan.exports]
 
     @task
     def report(results: Any) -> dict[str, Any]:

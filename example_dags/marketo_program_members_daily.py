@@ -5,6 +5,11 @@ Every day at 00:00 UTC, exports the members of a list of programs whose membersh
 during the previous day** and writes one file per batch of 10 programs to a date-partitioned path:
 `{destination}/daily/updated_date=YYYY-MM-DD/batch=NN.csv`.
 
+**A rolling window.** The param `days` (default 1) makes each run export the last N days up to
+the end of its data interval instead (`plan_last_days` from the provider's `windows` module), into
+the partition of the last day it covers: `days=3` re-exports two more days every day, so late
+changes are caught; a manual run with `{"days": 31}` exports the last 31 days.
+
 **Why `CronDataIntervalTimetable`.** In Airflow 3 a plain cron string gives runs whose data
 interval has zero length (`data_interval_start == data_interval_end`); this timetable makes each
 run cover exactly the day before it, and `updatedAt` is taken from `data_interval_start` /
@@ -26,7 +31,8 @@ however many days a backfill runs in parallel, at most 4 of our jobs are queued 
 three tasks come from the provider's `program_member_export_group` (`export_job.start_export` ->
 `wait_for_export`, one confirming status call outside the pool -> `download_export`).
 
-**Settings** (DAG params win, then Airflow Variables, then defaults): `program_ids` /
+**Settings** (DAG params win, then Airflow Variables, then defaults): `days` (the param only,
+default 1), `program_ids` /
 `marketo_pm_program_ids` (JSON list, `all` or a filter such as `{"workspace": "Default"}`, default
 `[1044]`), `destination` / `marketo_pm_destination`
 (default `file:///tmp/marketo_program_members`), `dest_conn_id` / `marketo_pm_dest_conn_id`,
@@ -41,7 +47,7 @@ from datetime import timedelta
 from typing import Any
 
 import pendulum
-from airflow.sdk import dag, task
+from airflow.sdk import Param, dag, task
 
 try:
     from airflow.sdk import CronDataIntervalTimetable
@@ -52,7 +58,7 @@ from airflow_provider_marketo_pm.task_groups.program_members import (
     ProgramMemberExportSettings,
     program_member_export_group,
 )
-from airflow_provider_marketo_pm.windows import split_updated_at
+from airflow_provider_marketo_pm.windows import plan_last_days
 
 export_job = program_member_export_group(
     marketo_conn_id="{{ var.value.get('marketo_pm_conn_id', 'marketo_default') }}",
@@ -74,32 +80,32 @@ DEMO_DEFAULTS = {"program_ids": [1044], "destination": "file:///tmp/marketo_prog
     doc_md=__doc__,
     tags=["marketo", "example"],
     default_args={"retries": 2, "retry_delay": timedelta(minutes=5)},
-    params=ProgramMemberExportSettings.dag_params(),
+    params={
+        "days": Param(
+            1, type="integer", minimum=1, description="export the last N days of the run (1: its day)"
+        ),
+        **ProgramMemberExportSettings.dag_params(),
+    },
 )
 def marketo_program_members_daily() -> None:
     @task
-    def plan_exports(
-        interval_start: str, interval_end: str, day: str, params: dict[str, Any] | None = None
-    ) -> list[dict[str, Any]]:
-        """One job per batch of 10 programs, all filtered on this run's data interval."""
+    def plan_exports(interval_end: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """One job per batch of 10 programs (and per 31 days), over the last `days` days of this run."""
+        params = params or {}
         settings = ProgramMemberExportSettings.from_params(params, defaults=DEMO_DEFAULTS)
-        windows = split_updated_at(interval_start, interval_end)
-        # A day is one window; a longer custom interval would simply number more files.
-        batches = settings.program_batches
-        filters = [{"programIds": batch, "updatedAt": window} for window in windows for batch in batches]
-        return [
-            settings.job(export_filter, f"daily/updated_date={day}/batch={number:02d}.csv")
-            for number, export_filter in enumerate(filters)
-        ]
+        # The partition is the last day covered, not `ds`: a manual run's logical date is its trigger
+        # time, whose interval is the day before. More than 31 days simply number more files.
+        plan = plan_last_days(
+            params.get("days", 1),  # plan_last_days refuses anything but a whole number >= 1
+            interval_end,
+            settings.program_batches,
+            path="daily/updated_date={last_day}/batch={job:02d}.csv",
+        )
+        print(plan)
+        return [settings.job(**export) for export in plan.exports]
 
-    # The interval arrives through templates. The partition is named after the interval's start, not
-    # after `ds`: a manual run's logical date is its trigger time, whose interval is the day before.
-    jobs = plan_exports(
-        interval_start="{{ data_interval_start | ts }}",
-        interval_end="{{ data_interval_end | ts }}",
-        day="{{ data_interval_start | ds }}",
-    )
-    export_job.expand_kwargs(jobs)
+    # The interval's end arrives through a template: for this timetable, the end of the day the run covers.
+    export_job.expand_kwargs(plan_exports(interval_end="{{ data_interval_end | ts }}"))
 
 
 marketo_program_members_daily()

@@ -12,10 +12,12 @@ marker file, and a folder that is not empty and has no marker is refused (nothin
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import hashlib
 import json
 import logging
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -30,6 +32,10 @@ DAGS_FOLDER = REPO_ROOT / "example_dags"
 DAG_ID = "marketo_program_members_backfill"
 POOL = "marketo_bulk_export"
 DEMO_MEMBERS = 60_000
+#: Seconds between status checks: the emulator completes jobs in well under a second.
+POLL_INTERVAL = 0.5
+#: The emulator's data follows the clock; the demo pins its day, so it prints the same figures any day.
+DATA_UNTIL = "2026-11-01"
 #: The file that says "the demo made this folder and may empty it".
 MARKER = ".marketo-pm-demo"
 
@@ -133,8 +139,6 @@ def prepare_airflow_home(home: Path, verbose: bool) -> None:
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
             "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO" if verbose else "WARNING",
-            # The emulator completes jobs in well under a second; against Marketo keep the 60 s default.
-            "AIRFLOW_VAR_MARKETO_PM_POLL_INTERVAL": "0.5",
             "AIRFLOW_VAR_MARKETO_PM_CONN_ID": "marketo_default",
         }
     )
@@ -164,6 +168,74 @@ def download_results(run_id: str) -> list[dict[str, Any]]:
             )
         ).all()
         return [XComModel.deserialize_value(row) for row in rows]
+
+
+def failed_tasks(run_id: str) -> dict[int, list[str]]:
+    """The export group's failed task instances of the run, by map index (one index per export job)."""
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+    from airflow.utils.state import TaskInstanceState
+
+    failed: dict[int, list[str]] = {}
+    with create_session() as session:
+        rows = session.query(TaskInstance.task_id, TaskInstance.map_index).filter(
+            TaskInstance.dag_id == DAG_ID,
+            TaskInstance.run_id == run_id,
+            TaskInstance.state == TaskInstanceState.FAILED,
+        )
+        for task_id, map_index in rows:
+            failed.setdefault(map_index, []).append(task_id)
+    return failed
+
+
+def planned_jobs(run_id: str) -> list[dict[str, Any]]:
+    """The jobs plan_exports handed to the export group, in map-index order."""
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        row = session.scalars(
+            XComModel.get_many(run_id=run_id, dag_ids=DAG_ID, task_ids="plan_exports", key="return_value")
+        ).first()
+        return list(XComModel.deserialize_value(row)) if row is not None else []
+
+
+def emulator_export(emulator: Any, export_filter: dict[str, Any]) -> dict[str, Any] | None:
+    """The status record of the last job the emulator created for this filter (its programs and window)."""
+    programs = tuple(export_filter.get("programIds") or [export_filter.get("programId")])
+    window = export_filter.get("updatedAt") or {}
+    start = window.get("startAt")
+    since = None if start is None else dt.datetime.fromisoformat(start.replace("Z", "+00:00")).timestamp()
+    for job in reversed(emulator.instance.jobs.recent(None)):
+        if job.spec.program_ids == programs and job.spec.updated_from == since:
+            return dict(job.record())
+    return None
+
+
+def describe_failures(run_id: str, emulator: Any) -> list[str]:
+    """One line per failed export job: its window, batch and exportId, Marketo's status, the failed task."""
+    plan = planned_jobs(run_id)
+    lines = []
+    for index, task_ids in sorted(failed_tasks(run_id).items()):
+        tasks = ", ".join(sorted(task_ids))
+        if not 0 <= index < len(plan):
+            lines.append(f"{tasks} failed")
+            continue
+        job = plan[index]
+        window = job["export_filter"].get("updatedAt") or {}
+        span = f"{window['startAt'][:10]}..{window['endAt'][:10]}" if window else "no updatedAt"
+        batch = re.search(r"batch=(\d+)", job["destination"])
+        programs = ",".join(map(str, job["export_filter"].get("programIds") or []))
+        where = f"window {span}, batch {batch.group(1) if batch else '?'} (programs {programs})"
+        record = emulator_export(emulator, job["export_filter"])
+        if record is None:
+            lines.append(f"{where}: no export created; {tasks} failed")
+            continue
+        status = str(record.get("status"))
+        if record.get("errorMsg"):
+            status += f" ({record['errorMsg']})"
+        lines.append(f"{where}: exportId {record['exportId']} {status}; {tasks} failed")
+    return lines
 
 
 def verify(results: list[dict[str, Any]], emulator: Any) -> tuple[int, list[str]]:
@@ -209,8 +281,9 @@ def main() -> int:
     windows = split_updated_at(args.start, args.end)
     batches = batch_program_ids(program_ids)
     # A bigger dataset than the tests' default, so the files look like a real program's membership.
-    with MarketoEmulator(members=DEMO_MEMBERS) as emulator:
-        os.environ.update(emulator.connection_env(conn_id="marketo_default"))
+    with MarketoEmulator(members=DEMO_MEMBERS, data_until=DATA_UNTIL) as emulator:
+        # The connection, and the poll interval Variable at a pace for the emulator (Marketo's is 60 s).
+        os.environ.update(emulator.connection_env(conn_id="marketo_default", poll_interval=POLL_INTERVAL))
         print(f"Marketo emulator listening on {emulator.base_url}", flush=True)
         if args.fail_one_job:
             emulator.fail_next_job(error_msg="Injected by scripts/demo.py --fail-one-job")
@@ -233,6 +306,7 @@ def main() -> int:
         )
         results = download_results(run.run_id)
         problems = [] if run.state == DagRunState.SUCCESS else [f"DAG run ended {run.state}"]
+        problems += describe_failures(run.run_id, emulator)
         verified, mismatches = verify(results, emulator)
         problems += mismatches
         creates = len(emulator.calls("create"))

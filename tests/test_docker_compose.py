@@ -168,6 +168,16 @@ class TestCommonEnvironment:
         assert bucket
         assert f"local/{bucket[1]}" in services["minio-init"]["command"][-1]
 
+    def test_the_readme_shows_the_same_minio_connection_from_the_host(self, services):
+        """The README's S3 connection for MinIO or moto is compose's, reached at 127.0.0.1 instead."""
+        readme = (ROOT / "README.md").read_text()
+        shown = re.search(r"export AIRFLOW_CONN_MINIO_S3='([^']+)'", readme)
+        assert shown, "the README shows an aws connection with endpoint_url for MinIO or moto"
+        env = airflow_environment(services["airflow-worker"])
+        compose_connection = json.loads(with_compose_defaults(env["AIRFLOW_CONN_MINIO_S3"]))
+        compose_connection["extra"]["endpoint_url"] = "http://127.0.0.1:9000"
+        assert json.loads(shown[1]) == compose_connection
+
     def test_program_ids_variable_is_a_json_list_of_integers(self, services):
         env = airflow_environment(services["airflow-worker"])
         program_ids = json.loads(env["AIRFLOW_VAR_MARKETO_PM_PROGRAM_IDS"])

@@ -26,7 +26,14 @@ DOCUMENTED = {
         "DEFAULT_PROGRAM_MEMBER_FIELDS",
         "MARKETO_BULK_EXPORT_POOL",
     ],
-    "airflow_provider_marketo_pm.windows": ["split_updated_at", "batch_program_ids"],
+    "airflow_provider_marketo_pm.windows": [
+        "split_updated_at",
+        "batch_program_ids",
+        "plan_updated_at",
+        "plan_last_days",
+        "ExportPlan",
+        "DEFAULT_EXPORT_PATH",
+    ],
     "airflow_provider_marketo_pm.validation": ["build_export_request", "is_loopback_host"],
     "airflow_provider_marketo_pm.triggers.bulk_export": ["MarketoQuotaResetTrigger"],
     "airflow_provider_marketo_pm.program_selection": ["parse_program_selection", "resolve_program_ids"],
@@ -51,6 +58,12 @@ DOCUMENTED = {
 @pytest.mark.parametrize(("module", "name"), [(m, n) for m, names in DOCUMENTED.items() for n in names])
 def test_documented_names_import(module, name):
     assert hasattr(importlib.import_module(module.strip()), name)
+
+
+def test_the_window_helpers_are_the_modules_public_names():
+    import airflow_provider_marketo_pm.windows as windows
+
+    assert set(DOCUMENTED["airflow_provider_marketo_pm.windows"]) <= set(windows.__all__)
 
 
 def test_exception_names():

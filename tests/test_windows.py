@@ -1,4 +1,4 @@
-"""split_updated_at and batch_program_ids: the shapes Marketo's export filter accepts."""
+"""split_updated_at and batch_program_ids: the shapes Marketo's export filter accepts, and plans of them."""
 
 from __future__ import annotations
 
@@ -9,7 +9,13 @@ import pendulum
 import pytest
 
 from airflow_provider_marketo_pm.exceptions import MarketoRequestError
-from airflow_provider_marketo_pm.windows import batch_program_ids, split_updated_at
+from airflow_provider_marketo_pm.windows import (
+    DEFAULT_EXPORT_PATH,
+    batch_program_ids,
+    plan_last_days,
+    plan_updated_at,
+    split_updated_at,
+)
 
 UTC = pendulum.timezone("UTC")
 
@@ -213,3 +219,151 @@ class TestBatchProgramIds:
     def test_a_string_is_not_a_list_of_ids(self):
         with pytest.raises(MarketoRequestError, match="not a string"):
             batch_program_ids("1044,1045")
+
+
+TWELVE_PROGRAMS = batch_program_ids(range(1001, 1013))  # [[1001..1010], [1011, 1012]]
+
+
+class TestPlanUpdatedAt:
+    def test_every_window_times_every_batch_is_one_job_with_its_own_file(self):
+        plan = plan_updated_at("2024-01-01", "2024-03-01", TWELVE_PROGRAMS)
+
+        assert plan.windows == split_updated_at("2024-01-01", "2024-03-01")
+        assert plan.batches == TWELVE_PROGRAMS
+        assert [(e["export_filter"]["updatedAt"]["startAt"][:10], e["path"]) for e in plan.exports] == [
+            ("2024-01-01", "updated_from=2024-01-01/updated_to=2024-02-01/batch=00.csv"),
+            ("2024-01-01", "updated_from=2024-01-01/updated_to=2024-02-01/batch=01.csv"),
+            ("2024-02-01", "updated_from=2024-02-01/updated_to=2024-03-01/batch=00.csv"),
+            ("2024-02-01", "updated_from=2024-02-01/updated_to=2024-03-01/batch=01.csv"),
+        ]
+        assert plan.exports[1]["export_filter"] == {
+            "programIds": [1011, 1012],
+            "updatedAt": {"startAt": "2024-01-01T00:00:00Z", "endAt": "2024-02-01T00:00:00Z"},
+        }
+        assert str(plan) == "2 windows x 2 batches = 4 export jobs"
+
+    def test_a_plan_of_one_job_reads_in_the_singular(self):
+        assert (
+            str(plan_updated_at("2024-01-01", "2024-01-10", [[1044]])) == "1 window x 1 batch = 1 export job"
+        )
+
+    def test_the_path_template_has_the_window_the_plans_last_day_the_batch_and_the_job(self):
+        plan = plan_updated_at(
+            "2024-01-01",
+            "2024-02-10",
+            TWELVE_PROGRAMS,
+            path="{last_day}/{start_day}_{end_day}/{batch}-{job:03d}",
+        )
+
+        assert [e["path"] for e in plan.exports] == [
+            "2024-02-09/2024-01-01_2024-02-01/0-000",
+            "2024-02-09/2024-01-01_2024-02-01/1-001",
+            "2024-02-09/2024-02-01_2024-02-10/0-002",
+            "2024-02-09/2024-02-01_2024-02-10/1-003",
+        ]
+
+    def test_a_range_ending_mid_day_has_that_day_as_its_last(self):
+        plan = plan_updated_at("2024-03-01", "2024-03-05T12:00:00Z", [[1044]], path="{last_day}.csv")
+        assert [e["path"] for e in plan.exports] == ["2024-03-05.csv"]
+
+    def test_a_path_two_jobs_would_share_is_refused(self):
+        with pytest.raises(MarketoRequestError, match=r"two jobs the same file 'members/2024-01-01.csv'"):
+            plan_updated_at("2024-01-01", "2024-02-10", TWELVE_PROGRAMS, path="members/{start_day}.csv")
+
+    @pytest.mark.parametrize(
+        ("path", "match"),
+        [
+            ("members/{ds}.csv", r"unknown placeholder \{ds\}"),
+            ("members/{batch:02d}/{start_day:02d}.csv", "not a usable template"),
+            ("members/{batch.csv", "not a usable template"),
+            ("", "file path template"),
+            ("/", "file path template"),
+        ],
+    )
+    def test_a_bad_path_template_is_refused_naming_it(self, path, match):
+        with pytest.raises(MarketoRequestError, match=match) as caught:
+            plan_updated_at("2024-01-01", "2024-01-10", [[1044]], path=path)
+        assert caught.value.key == "path"
+
+    @pytest.mark.parametrize(
+        ("batches", "match"),
+        [
+            ([1044, 1045], "lists of 1 to 10 program ids"),  # ids, not batches of them
+            ([], "lists of 1 to 10 program ids"),
+            ([[]], "lists of 1 to 10 program ids"),
+            ([list(range(1001, 1012))], "lists of 1 to 10 program ids"),
+            ("1044", "lists of 1 to 10 program ids"),
+            ([[1044], [1045, 1044]], "program 1044 would export twice"),
+            ([[1044, "01045"]], "leading zeros"),
+        ],
+    )
+    def test_batches_are_checked_as_marketo_takes_them(self, batches, match):
+        with pytest.raises(MarketoRequestError, match=match):
+            plan_updated_at("2024-01-01", "2024-01-10", batches)
+
+    def test_ids_given_as_text_become_integers(self):
+        plan = plan_updated_at("2024-01-01", "2024-01-10", [["1044", 1045]])
+        assert plan.exports[0]["export_filter"]["programIds"] == [1044, 1045]
+
+    def test_bad_dates_are_refused_as_split_updated_at_refuses_them(self):
+        with pytest.raises(MarketoRequestError, match="must be before end"):
+            plan_updated_at("2024-02-01", "2024-01-01", [[1044]])
+
+
+class TestPlanLastDays:
+    def test_one_day_up_to_midnight_is_the_day_before(self):
+        plan = plan_last_days(
+            1,
+            "2024-03-05T00:00:00+00:00",
+            [[1044, 1001]],
+            path="daily/updated_date={last_day}/batch={job:02d}.csv",
+        )
+
+        assert plan.exports == [
+            {
+                "export_filter": {
+                    "programIds": [1044, 1001],
+                    "updatedAt": {"startAt": "2024-03-04T00:00:00Z", "endAt": "2024-03-05T00:00:00Z"},
+                },
+                "path": "daily/updated_date=2024-03-04/batch=00.csv",
+            }
+        ]
+
+    def test_the_last_31_days_are_one_window(self):
+        plan = plan_last_days(31, pendulum.datetime(2024, 3, 5, tz="UTC"), TWELVE_PROGRAMS)
+
+        assert plan.windows == [{"startAt": "2024-02-03T00:00:00Z", "endAt": "2024-03-05T00:00:00Z"}]
+        assert len(plan.exports) == 2
+
+    def test_more_than_31_days_are_contiguous_windows_ending_at_until(self):
+        plan = plan_last_days(90, "2024-03-05", [[1044]])
+
+        assert_well_formed(plan.windows, "2023-12-06T00:00:00Z", "2024-03-05T00:00:00Z")
+        assert len(plan.windows) == 3
+
+    def test_days_are_24_hours_in_utc_even_across_a_dst_change(self):
+        until = pendulum.datetime(2024, 3, 11, tz="America/Chicago")  # the day after spring forward
+        plan = plan_last_days(2, until, [[1044]])
+
+        assert plan.windows == [{"startAt": "2024-03-09T05:00:00Z", "endAt": "2024-03-11T05:00:00Z"}]
+
+    def test_a_rolling_window_follows_until_to_the_second(self):
+        plan = plan_last_days(7, "2024-03-05T14:37:12Z", [[1044]])
+        assert plan.windows == [{"startAt": "2024-02-27T14:37:12Z", "endAt": "2024-03-05T14:37:12Z"}]
+
+    @pytest.mark.parametrize("days", [0, -1, 1.5, "7", True, None])
+    def test_days_must_be_a_whole_number_of_at_least_one(self, days):
+        with pytest.raises(MarketoRequestError, match="days") as caught:
+            plan_last_days(days, "2024-03-05", [[1044]])
+        assert caught.value.key == "days"
+
+    def test_a_naive_until_is_refused_naming_it(self):
+        with pytest.raises(MarketoRequestError, match="naive") as caught:
+            plan_last_days(1, dt.datetime(2024, 3, 5), [[1044]])
+        assert caught.value.key == "until"
+
+    def test_the_default_path_is_one_file_per_window_and_batch(self):
+        plan = plan_last_days(1, "2024-03-05", TWELVE_PROGRAMS)
+        assert [e["path"] for e in plan.exports] == [
+            DEFAULT_EXPORT_PATH.format(start_day="2024-03-04", end_day="2024-03-05", batch=n) for n in (0, 1)
+        ]

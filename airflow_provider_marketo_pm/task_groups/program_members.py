@@ -83,6 +83,15 @@ _START_MAP_INDEX_TEMPLATE = (
     "{% endif %}"
 )
 
+# Names each mapped wait after its job: "export 5f4c...: 122 records" (the count once Completed). Empty
+# while the export id is unresolved (Airflow 3.0's resume from deferral, as above).
+_WAIT_MAP_INDEX_TEMPLATE = (
+    "{% if task.export_id is string %}export {{ task.export_id }}"
+    "{% set record = task.record %}{% if record is mapping and record.get('numberOfRecords') is number %}"
+    "{% set n = record.get('numberOfRecords') %}: {{ n }} record{{ '' if n == 1 else 's' }}"
+    "{% endif %}{% endif %}"
+)
+
 
 def program_member_export_group(
     *,
@@ -167,6 +176,7 @@ def program_member_export_group(
             record=completed,
             priority_weight=_WAIT_PRIORITY_WEIGHT,
             weight_rule="absolute",
+            map_index_template=_WAIT_MAP_INDEX_TEMPLATE,
         )
         download = MarketoDownloadProgramMemberExportOperator(
             task_id="download_export",

@@ -1,7 +1,8 @@
 """pytest plugin (registered through the ``pytest11`` entry point): the Marketo emulator and Airflow fixtures.
 
 - ``marketo_emulator``: a running emulator; override ``marketo_emulator_options`` to change its options.
-- ``marketo_connection``: the emulator as the Airflow connection ``marketo_default``.
+- ``marketo_connection``: the emulator as the Airflow connection ``marketo_default``, and the test pace: the
+  Variable ``marketo_pm_poll_interval`` at ``marketo_poll_interval`` (1 s; override that fixture to choose).
 - ``marketo_airflow_home``: a throw-away Airflow home with a migrated metadata DB and your DAGs folder,
   so ``dag.test()`` runs; override ``marketo_dags_folder`` to say where your DAG files live.
 
@@ -42,9 +43,26 @@ def marketo_emulator(marketo_emulator_options: dict[str, Any]) -> Iterator[Marke
 
 
 @pytest.fixture
-def marketo_connection(marketo_emulator: MarketoEmulator, monkeypatch: pytest.MonkeyPatch) -> MarketoEmulator:
-    """The emulator, reachable as the Airflow connection ``marketo_default`` for the test's duration."""
-    for name, value in marketo_emulator.connection_env("marketo_default").items():
+def marketo_poll_interval(marketo_emulator: MarketoEmulator) -> float:
+    """
+    Seconds between status checks of DAGs run against the emulator: ``marketo_connection`` sets the Variable
+    ``marketo_pm_poll_interval`` to it. Default: the emulator's pace, 1 s (its status refresh when slower).
+    Override this fixture to choose (return 60 for Marketo's cadence: about 68 s per job in ``dag.test()``).
+    """
+    return marketo_emulator.poll_interval
+
+
+@pytest.fixture
+def marketo_connection(
+    marketo_emulator: MarketoEmulator, marketo_poll_interval: float, monkeypatch: pytest.MonkeyPatch
+) -> MarketoEmulator:
+    """
+    The emulator, reachable as the Airflow connection ``marketo_default`` for the test's duration, with the
+    Variable ``marketo_pm_poll_interval`` at ``marketo_poll_interval``: DAGs that template their poll
+    interval from it (as the example DAGs do) wait about a second per job, not Marketo's 60 s.
+    """
+    env = marketo_emulator.connection_env("marketo_default", poll_interval=marketo_poll_interval)
+    for name, value in env.items():
         monkeypatch.setenv(name, value)
     return marketo_emulator
 

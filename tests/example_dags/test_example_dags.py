@@ -153,6 +153,15 @@ class TestImport:
 
 # --- end to end -------------------------------------------------------------------------------------
 
+#: The emulator's data as of one fixed day (it follows the clock otherwise), so that the rows and file
+#: sizes these runs meet, 2024 windows included, are the same whatever day the tests run.
+DATA_UNTIL = "2026-11-01"
+
+
+@pytest.fixture
+def marketo_emulator_options() -> dict[str, Any]:
+    return {"data_until": DATA_UNTIL}
+
 
 @pytest.fixture
 def example_dags(marketo_emulator, airflow_db, monkeypatch) -> DagBag:
@@ -205,6 +214,18 @@ def test_backfill_exports_every_window_and_batch_verified(example_dags, marketo_
     assert sorted((f["updatedAt"]["startAt"], f["programIds"]) for f in filters) == sorted(
         (w["startAt"], batch) for w in windows for batch in (program_ids[:10], program_ids[10:])
     )
+
+    # Each mapped task is labelled in the UI: the start by window and programs, the wait by its export.
+    labels = {(ti.task_id, ti.rendered_map_index) for ti in run.get_task_instances() if ti.map_index >= 0}
+    export_ids = {call.path.split("/")[-2] for call in marketo_emulator.calls("enqueue")}
+    assert {label for task_id, label in labels if task_id == "export_job.start_export"} == {
+        f"{w['startAt'][:10]}..{w['endAt'][:10]} programs {','.join(map(str, batch))}"
+        for w in windows
+        for batch in (program_ids[:10], program_ids[10:])
+    }
+    wait_labels = {label for task_id, label in labels if task_id == "export_job.wait_for_export"}
+    assert {label.split(":")[0].removeprefix("export ") for label in wait_labels} == export_ids
+    assert all(label.endswith(" records") or label.endswith(" record") for label in wait_labels)
 
     files = written_files(tmp_path)
     assert sorted(files) == [
@@ -270,6 +291,34 @@ def test_daily_exports_the_previous_day_to_its_partition(example_dags, marketo_e
 
 @pytest.mark.slow
 @pytest.mark.e2e
+@pytest.mark.parametrize("marketo_emulator_options", [{}])  # not pinned: the data ends with yesterday
+def test_daily_with_days_31_exports_the_last_31_days_rows_whatever_the_day(
+    example_dags, marketo_emulator, tmp_path
+):
+    """The rolling window (plan_last_days) against data that follows the clock: today's last 31 days."""
+    today = pendulum.now("UTC").start_of("day")
+    programs = list(range(1001, 1011))
+    run = example_dags.dags["marketo_program_members_daily"].test(
+        logical_date=today,
+        run_conf={"days": 31, "program_ids": programs, "destination": tmp_path.as_uri()},
+    )
+    assert run.state == DagRunState.SUCCESS
+
+    window = {
+        "startAt": today.subtract(days=31).format("YYYY-MM-DDTHH:mm:ss[Z]"),
+        "endAt": today.format("YYYY-MM-DDTHH:mm:ss[Z]"),
+    }
+    assert created_filters(marketo_emulator) == [{"programIds": programs, "updatedAt": window}]
+    path = f"daily/updated_date={today.subtract(days=1).to_date_string()}/batch=00.csv"
+    files = written_files(tmp_path)
+    assert list(files) == [path]
+    rows = csv_rows(files[path])
+    assert rows, "the emulator's data reaches yesterday, so the last 31 days have rows"
+    assert all(window["startAt"] <= row["updatedAt"] < window["endAt"] for row in rows)
+
+
+@pytest.mark.slow
+@pytest.mark.e2e
 @pytest.mark.compat
 def test_snapshot_exports_current_membership_without_updated_at(example_dags, marketo_emulator, tmp_path):
     dag = example_dags.dags["marketo_program_members_snapshot"]
@@ -327,7 +376,7 @@ def test_airflow_backfill_create_makes_one_run_per_utc_day_of_the_daily_dag(airf
 # (6000 bytes) is less than the run's files (about 10 KB for the Default workspace's 20 programs over three
 # windows, 6 jobs) and more than what is left after day one: the backfill runs into it on day one and
 # finishes on day two.
-QUOTA_DAY = {"daily_quota_bytes": 6000, "quota_day_seconds": 20.0}
+QUOTA_DAY = {"daily_quota_bytes": 6000, "quota_day_seconds": 20.0, "data_until": DATA_UNTIL}
 
 
 @pytest.mark.slow

@@ -1,9 +1,10 @@
-"""``scripts/demo.py``: it never empties a folder it did not make, and a successful run prints no notice
-a user cannot act on."""
+"""``scripts/demo.py``: it never empties a folder it did not make, a successful run prints no notice
+a user cannot act on, and a failed one names the failed job."""
 
 from __future__ import annotations
 
 import importlib.util
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -99,6 +100,37 @@ class TestCommandLine:
         assert (home / "airflow.cfg").read_text() == "[core]\n"
 
 
+def make_dry_run(target: str) -> list[str]:
+    """The commands ``make <target>`` would run from nothing (``-B``: as if no environment existed yet)."""
+    done = subprocess.run(
+        ["make", "-n", "-B", target],
+        cwd=DEMO.parents[1],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return done.stdout.splitlines()
+
+
+def test_make_demo_installs_only_what_the_demo_needs_in_its_own_environment():
+    commands = make_dry_run("demo")
+    installs = [line for line in commands if " -m pip install " in line]
+
+    assert installs == ['.venv-demo/bin/python -m pip install --quiet -c constraints.txt -e ".[emulator]"']
+    assert commands[-1] == ".venv-demo/bin/python scripts/demo.py"
+    assert not any(".venv/" in line for line in commands), "the dev environment is not built for the demo"
+
+
+def test_make_test_still_builds_the_whole_dev_environment():
+    installs = [line for line in make_dry_run("test") if " -m pip install " in line and "-e " in line]
+
+    assert installs == [
+        '.venv/bin/python -m pip install --quiet -c constraints.txt -e ".[emulator,s3,openlineage,celery]" '
+        "--group dev"
+    ]
+
+
 #: What Airflow's own stack prints that a demo user can do nothing about (quiet_notices_nobody_can_act_on).
 NOTICES_NOBODY_CAN_ACT_ON = (
     "starlette.testclient",
@@ -123,3 +155,22 @@ def test_a_successful_run_prints_no_notice_the_user_cannot_act_on(tmp_path):
     assert done.stdout.rstrip().endswith("OK")
     for notice in NOTICES_NOBODY_CAN_ACT_ON:
         assert notice not in output
+
+
+@pytest.mark.slow
+def test_a_failed_run_names_the_failed_window_batch_and_export_id(tmp_path):
+    done = run_demo(
+        *("--start", "2024-01-01", "--end", "2024-01-10", "--program-ids", "1044", "--fail-one-job"),
+        *("--output", str(tmp_path / "out"), "--airflow-home", str(tmp_path / "home")),
+        timeout=240,
+    )
+
+    assert done.returncode == 1, done.stdout + done.stderr
+    summary = done.stderr[done.stderr.rindex("FAILED:") :]
+    line = next(line.strip() for line in summary.splitlines() if line.strip().startswith("window "))
+    assert re.fullmatch(
+        r"window 2024-01-01\.\.2024-01-10, batch 00 \(programs 1044\): exportId [0-9a-f-]{36} Failed "
+        r"\(Injected by scripts/demo\.py --fail-one-job\); export_job\.start_export failed",
+        line,
+    ), line
+    assert "OK" not in done.stdout

@@ -305,3 +305,32 @@ def test_each_mapped_start_is_named_after_its_window_and_programs(export_filter,
 
     assert render(start.map_index_template, filter=export_filter) == name
     assert render(download.map_index_template, destination="s3://b/k") == "s3://b/k"
+
+
+@pytest.mark.parametrize(
+    ("export_id", "record", "name"),
+    [
+        (
+            "5f4c-01",
+            {"exportId": "5f4c-01", "status": "Completed", "numberOfRecords": 122},
+            "export 5f4c-01: 122 records",
+        ),
+        (
+            "5f4c-01",
+            {"exportId": "5f4c-01", "status": "Completed", "numberOfRecords": 1},
+            "export 5f4c-01: 1 record",
+        ),
+        ("5f4c-01", None, "export 5f4c-01"),  # nothing handed in: the sensor read the status itself
+        (object(), object(), ""),  # still unresolved (Airflow 3.0 on a resume from deferral): no failure
+    ],
+)
+def test_each_mapped_wait_is_named_after_its_export(export_id, record, name):
+    dag = mapped_dag()
+    _, wait, _ = group_tasks(dag)
+    env = dag.get_template_env()  # StrictUndefined, as when the task runs
+
+    label = env.from_string(wait.map_index_template).render(
+        task=SimpleNamespace(export_id=export_id, record=record)
+    )
+
+    assert label == name

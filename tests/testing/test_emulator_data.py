@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from emulator_client import error_of, parse_rows
 
-from airflow_provider_marketo_pm.testing.emulator.dataset import build_dataset
+from airflow_provider_marketo_pm.testing import MarketoEmulator
+from airflow_provider_marketo_pm.testing.emulator.dataset import DATETIME_FIELDS, SPAN_DAYS, build_dataset
+
+#: The day earlier releases' fixed dataset ended before (updatedAt 2022-01-01 to 2026-10-31).
+FIXED_UNTIL = date(2026, 11, 1)
 
 DESCRIBE = "/rest/v1/programs/members/describe.json"
 
@@ -31,15 +35,77 @@ def test_describe_lists_the_documented_program_member_fields(api):
 
 
 def test_the_dataset_is_seeded_spread_over_years_and_has_program_1044():
-    dataset = build_dataset(42, 60, 4000)
+    dataset = build_dataset(42, 60, 4000, until=FIXED_UNTIL)
 
-    assert dataset == build_dataset(42, 60, 4000)
+    assert dataset == build_dataset(42, 60, 4000, until=FIXED_UNTIL)
     assert dataset.programs[1044].name == "PMCF Program"
     assert sorted(dataset.programs) == list(range(1001, 1061))
     assert len(dataset.members) > 3000
     years = {datetime.fromtimestamp(m["updatedAt"], UTC).year for m in dataset.members}
     assert years == {2022, 2023, 2024, 2025, 2026}
-    assert build_dataset(7, 60, 4000).members != dataset.members
+    assert build_dataset(7, 60, 4000, until=FIXED_UNTIL).members != dataset.members
+
+
+def epoch(day: date) -> int:
+    return int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp())
+
+
+def test_another_until_moves_every_date_by_whole_days_and_keeps_the_rows():
+    fixed = build_dataset(42, 60, 4000, until=FIXED_UNTIL)
+    until = FIXED_UNTIL + timedelta(days=400)
+    moved = build_dataset(42, 60, 4000, until=until)
+    shift = 400 * 86400
+
+    assert len(moved.members) == len(fixed.members)
+    for before, after in zip(fixed.members, moved.members, strict=True):
+        for name, value in before.items():
+            expected = value + shift if name in DATETIME_FIELDS and isinstance(value, int) else value
+            assert after[name] == expected, name
+    assert moved.programs[1001].created_at == fixed.programs[1001].created_at + shift
+    first, last = moved.updated_at_range() or (0, 0)
+    assert epoch(until - timedelta(days=SPAN_DAYS)) <= first < last < epoch(until)
+
+
+def test_by_default_the_data_ends_the_day_the_emulator_starts_so_the_last_31_days_have_rows(start_emulator):
+    emulator, api = start_emulator(start_at="2031-05-20T10:30:00+00:00")
+    window = {"startAt": "2031-04-19T00:00:00Z", "endAt": "2031-05-20T00:00:00Z"}
+    flt = {"programIds": list(range(1001, 1011)), "updatedAt": window}
+
+    _, rows = export_rows(api, ["leadId", "updatedAt"], flt)
+
+    assert rows, "the last 31 days before the emulator's day have rows"
+    assert all(window["startAt"] <= row[2] < window["endAt"] for row in rows)
+    assert emulator.data_until == "2031-05-20"
+    first, last = emulator.updated_at_range() or ("", "")
+    assert "2031-05-19T00:00:00Z" <= last < "2031-05-20T00:00:00Z", "the data ends with yesterday"
+    assert first >= (date(2031, 5, 20) - timedelta(days=SPAN_DAYS)).isoformat()
+
+
+def test_without_start_at_the_data_ends_the_day_it_starts():
+    before = datetime.now(UTC).date().isoformat()
+    with MarketoEmulator() as emulator:
+        data_until = emulator.data_until
+    after = datetime.now(UTC).date().isoformat()
+
+    assert data_until in {before, after}
+
+
+def test_a_pinned_data_until_serves_the_same_rows_whatever_the_day(start_emulator):
+    window = {"startAt": "2026-10-01T00:00:00Z", "endAt": "2026-11-01T00:00:00Z"}
+    body = {
+        "fields": ["leadId", "updatedAt"],
+        "filter": {"programIds": list(range(1001, 1011)), "updatedAt": window},
+    }
+    days = ("2026-12-06T12:00:00+00:00", "2031-01-01T00:00:00+00:00")
+
+    served = [start_emulator(start_at=day, data_until="2026-11-01")[1].export(body) for day in days]
+
+    assert len({record["fileChecksum"] for record, _ in served}) == 1
+    assert served[0][0]["numberOfRecords"] > 0
+
+
+def test_a_data_until_may_be_a_date():
+    assert MarketoEmulator(data_until=FIXED_UNTIL).options.data_until == "2026-11-01"
 
 
 def test_same_seed_same_file(start_emulator):

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import signal
 import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 import requests
@@ -28,6 +30,9 @@ MODULE = "airflow_provider_marketo_pm.testing.emulator"
         ({"port": 70000}, "port"),
         ({"programs": 10}, "programs"),
         ({"client_secret": ""}, "client_secret"),
+        ({"data_until": "2026-13-01"}, "data_until"),
+        ({"data_until": "2026-11-01T00:00:00Z"}, "data_until"),
+        ({"data_until": 20261101}, "data_until"),
         ({"procesing_seconds": 1}, "procesing_seconds"),
         ({"dataset": "documentd"}, "dataset"),
         ({"line_ending": "\r"}, "line_ending"),
@@ -59,9 +64,36 @@ def test_the_context_manager_serves_on_loopback_and_gives_a_ready_connection():
         "password": "s3cret",
     }
     assert json.loads(env["AIRFLOW_CONN_MARKETO_TEST"]) == connection
+    assert env["AIRFLOW_VAR_MARKETO_PM_POLL_INTERVAL"] == "1", "the test pace: a status check a second"
+    assert set(env) == {"AIRFLOW_CONN_MARKETO_TEST", "AIRFLOW_VAR_MARKETO_PM_POLL_INTERVAL"}
     assert response.json()["errors"][0]["code"] == "600"
     with pytest.raises(RuntimeError, match="not running"):
         emulator.requests  # noqa: B018
+
+
+@pytest.mark.parametrize(
+    ("options", "chosen", "variable"),
+    [
+        ({}, None, "1"),  # jobs finish in well under a second: poll every second
+        ({"status_refresh_seconds": 60.0}, None, "60"),  # Marketo's pace (--realistic): no sooner than it
+        ({}, 0.25, "0.25"),
+        ({}, 60, "60"),
+    ],
+)
+def test_connection_env_sets_the_poll_interval_variable_at_the_emulators_pace(options, chosen, variable):
+    emulator = MarketoEmulator(**options)
+
+    with emulator:
+        env = emulator.connection_env(poll_interval=chosen)
+
+    assert env["AIRFLOW_VAR_MARKETO_PM_POLL_INTERVAL"] == variable
+    assert float(variable) == (chosen or emulator.poll_interval)
+
+
+@pytest.mark.parametrize("bad", [0, -1, True, "1", float("nan")])
+def test_connection_env_refuses_a_poll_interval_that_is_not_a_positive_number(bad):
+    with MarketoEmulator() as emulator, pytest.raises(ValueError, match="poll_interval"):
+        emulator.connection_env(poll_interval=bad)
 
 
 def test_two_emulators_run_side_by_side_with_their_own_state():
@@ -122,6 +154,76 @@ def test_the_cli_serves_the_api_with_the_given_credentials():
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def start_cli(tmp_path: Path, *options: str) -> tuple[subprocess.Popen[str], str]:
+    """The CLI without --data-dir, its temporary folder made under ``tmp_path``; returns once it serves,
+    with its banner."""
+    env = {"PATH": "", "TMPDIR": str(tmp_path), "MARKETO_EMULATOR_CLIENT_SECRET": "s"}
+    command = [sys.executable, "-m", MODULE, "--port", "0", "--log-level", "warning", *options]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    banner = process.stdout.readline()  # printed once the instance (and its folder) exists
+    assert banner.startswith("Marketo emulator on http://127.0.0.1:"), banner + process.stderr.read()
+    url = banner.split()[3]
+    for _ in range(300):
+        try:
+            requests.get(f"{url}/rest/v1/programs/members/describe.json", timeout=5)
+            return process, banner
+        except requests.ConnectionError:
+            time.sleep(0.05)
+    process.kill()
+    pytest.fail("the CLI emulator never started listening")
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP], ids=lambda s: s.name)
+def test_the_cli_removes_its_temporary_folder_whichever_signal_stops_it(tmp_path, signum):
+    process, _ = start_cli(tmp_path)
+    try:
+        (folder,) = tmp_path.glob("marketo-emulator-*")
+        (folder / "an-export.csv").write_text("leadId\n1")  # a folder with files in it goes too
+        process.send_signal(signum)
+        _, stderr = process.communicate(timeout=20)
+    finally:
+        process.kill()
+
+    assert process.returncode == 128 + signum
+    assert "Traceback" not in stderr
+    assert list(tmp_path.iterdir()) == [], "the temporary data folder outlived the emulator"
+
+
+def test_the_cli_banner_states_the_days_its_data_spans(tmp_path):
+    process, banner = start_cli(tmp_path, "--data-until", "2026-11-01")
+    process.terminate()
+    process.communicate(timeout=20)
+
+    assert banner.rstrip().endswith("; memberships updated 2022-01-02 to 2026-10-31 (UTC)")
+
+
+def test_the_cli_keeps_a_data_dir_it_was_given(tmp_path):
+    data_dir = tmp_path / "exports"
+    command = [
+        sys.executable,
+        "-m",
+        MODULE,
+        "--port",
+        "0",
+        "--log-level",
+        "warning",
+        "--data-dir",
+        str(data_dir),
+    ]
+    process = subprocess.Popen(command, env={"PATH": ""}, stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        assert process.stdout.readline().startswith("Marketo emulator on")
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=20)
+    finally:
+        process.kill()
+
+    assert process.returncode == 128 + signal.SIGTERM
+    assert data_dir.is_dir(), "a folder the user named is theirs: never removed"
 
 
 def test_the_cli_reports_a_busy_port_before_any_banner_and_exits_3():

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -29,6 +31,70 @@ def test_marketo_connection_makes_the_emulator_the_default_connection(marketo_co
 
     assert records[0]["dedupeFields"] == ["leadId", "programId"]
     assert [call.endpoint for call in marketo_connection.requests] == ["token", "describe"]
+
+
+def test_marketo_connection_sets_the_test_pace_for_dags_that_read_the_variable(marketo_connection):
+    assert os.environ["AIRFLOW_VAR_MARKETO_PM_POLL_INTERVAL"] == "1"
+
+
+class TestChosenPollInterval:
+    @pytest.fixture
+    def marketo_poll_interval(self):
+        return 60
+
+    def test_overriding_marketo_poll_interval_chooses_the_variable(self, marketo_connection):
+        assert os.environ["AIRFLOW_VAR_MARKETO_PM_POLL_INTERVAL"] == "60"
+
+
+#: A task group DAG whose poll interval is templated from the Variable, as the example DAGs' are.
+PACED_DAG = """
+import pendulum
+from airflow.sdk import DAG, task
+
+from airflow_provider_marketo_pm.task_groups.program_members import (
+    ProgramMemberExportSettings,
+    program_member_export_group,
+)
+
+with DAG(dag_id="marketo_paced", schedule=None, start_date=pendulum.datetime(2024, 1, 1, tz="UTC")) as dag:
+    export_job = program_member_export_group(
+        poll_interval="{{ var.value.get('marketo_pm_poll_interval', 60) }}"
+    )
+
+    @task
+    def plan_exports(params=None):
+        settings = ProgramMemberExportSettings.from_params(params)
+        return [
+            settings.job({"programIds": batch}, f"batch={n:02d}.csv")
+            for n, batch in enumerate(settings.program_batches)
+        ]
+
+    export_job.expand_kwargs(plan_exports())
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.e2e
+def test_a_task_group_dag_runs_at_the_test_pace_without_setting_anything(
+    marketo_connection, use_dags_folder, tmp_path, monkeypatch
+):
+    """Two jobs in seconds: at Marketo's 60 s cadence (no Variable) each would wait a minute or more."""
+    dags = tmp_path / "dags"
+    dags.mkdir()
+    (dags / "marketo_paced.py").write_text(PACED_DAG)
+    use_dags_folder(dags)
+    monkeypatch.setenv("AIRFLOW_VAR_MARKETO_PM_PROGRAM_IDS", json.dumps(list(range(1001, 1013))))
+    monkeypatch.setenv("AIRFLOW_VAR_MARKETO_PM_DESTINATION", (tmp_path / "out").as_uri())
+    from marketo_paced import dag
+
+    started = time.monotonic()
+    run = dag.test()
+    elapsed = time.monotonic() - started
+
+    assert run.state == "success"
+    assert len(marketo_connection.calls("create")) == 2
+    assert len(list((tmp_path / "out").glob("batch=*.csv"))) == 2
+    assert elapsed < 60, f"{elapsed:.0f} s for two jobs: the poll interval was not the test pace"
 
 
 def _user_env(home: Path) -> dict[str, str]:

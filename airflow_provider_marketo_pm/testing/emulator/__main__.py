@@ -6,10 +6,15 @@ import argparse
 import dataclasses
 import errno
 import os
+import signal
 import socket
 import sys
 from collections.abc import Sequence
+from types import FrameType
 
+import uvicorn
+
+from airflow_provider_marketo_pm.testing.emulator.clock import iso_utc
 from airflow_provider_marketo_pm.testing.emulator.options import EmulatorOptionError, EmulatorOptions
 from airflow_provider_marketo_pm.testing.emulator.server import build_server
 from airflow_provider_marketo_pm.testing.emulator.state import MarketoInstance
@@ -20,6 +25,8 @@ DEFAULT_CLIENT_SECRET = "emulator-secret"
 LINE_ENDINGS = {"lf": "\n", "crlf": "\r\n"}
 EXIT_BAD_OPTION = 2
 EXIT_PORT_BUSY = 3
+#: The signals that stop the CLI (see StopSignals), each with the shell's exit status: 128 + its number.
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 _DEFAULTS = EmulatorOptions(client_id="x", client_secret="x")
 
 
@@ -104,6 +111,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     data.add_argument("--seed", type=int, help=f"seed of the generated data [{d.seed}]")
     data.add_argument(
+        "--data-until",
+        metavar="YYYY-MM-DD",
+        help="the generated memberships' updatedAt values span the ~4.8 years before this day; "
+        "pin it for the same rows on any day [today, UTC: the last days always have rows]",
+    )
+    data.add_argument(
         "--programs", type=int, help=f"number of generated programs, ids from 1001 [{d.programs}]"
     )
     data.add_argument("--members", type=int, help=f"number of generated program memberships [{d.members}]")
@@ -170,6 +183,46 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+def banner(instance: MarketoInstance, port: int) -> str:
+    """Where it serves, whom it lets in, and the dates its data spans (what updatedAt filters can find)."""
+    options = instance.options
+    line = f"Marketo emulator on http://{options.host}:{port} (client id {options.client_id!r})"
+    span = instance.dataset.updated_at_range()
+    if span is not None:
+        first, last = (iso_utc(stamp)[:10] for stamp in span)
+        line += f"; memberships updated {first} to {last} (UTC)"
+    return line
+
+
+class StopSignals:
+    """
+    SIGTERM, SIGINT and SIGHUP stop the CLI through its ``finally`` block (which removes the data folder).
+
+    Before the server runs, a signal raises SystemExit. While it runs, a signal asks uvicorn to shut down
+    gracefully: uvicorn handles SIGINT and SIGTERM itself, then restores these handlers and raises the
+    signal again, which, with Python's default handler, would kill the process before any cleanup.
+    """
+
+    def __init__(self) -> None:
+        self.server: uvicorn.Server | None = None
+        self.received: int | None = None
+
+    def install(self) -> None:
+        for signum in STOP_SIGNALS:
+            signal.signal(signum, self._handle)
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        self.received = self.received or signum
+        if self.server is None:
+            raise SystemExit(128 + signum)
+        self.server.should_exit = True
+
+    @property
+    def exit_status(self) -> int:
+        """0 after a normal end, else the shell's status for the signal: 128 + its number."""
+        return 0 if self.received is None else 128 + self.received
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     try:
@@ -189,15 +242,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_PORT_BUSY
-    instance = MarketoInstance(options)
-    instance.start()
-    port = sock.getsockname()[1]
-    print(f"Marketo emulator on http://{options.host}:{port} (client id {options.client_id!r})", flush=True)
+    stop = StopSignals()
+    stop.install()
+    instance: MarketoInstance | None = None
     try:
-        build_server(instance, log_level=args.log_level).run(sockets=[sock])
+        instance = MarketoInstance(options)  # makes the temporary data folder unless --data-dir is given
+        instance.start()
+        server = build_server(instance, log_level=args.log_level)
+        print(banner(instance, sock.getsockname()[1]), flush=True)
+        stop.server = server
+        server.run(sockets=[sock])
     finally:
-        instance.close()
-    return 0
+        if instance is not None:
+            instance.close()  # removes the temporary data folder, whichever way the CLI ends
+        sock.close()
+    return stop.exit_status
 
 
 if __name__ == "__main__":

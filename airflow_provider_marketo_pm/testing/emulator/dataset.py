@@ -6,19 +6,26 @@ files on lines or ignores quoting fails against the emulator before it fails in 
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import random
 import zlib
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from airflow_provider_marketo_pm.testing.emulator.clock import iso_utc
 
 FIRST_PROGRAM_ID = 1001
 DOCUMENTED_PROGRAM_ID = 1044
 DOCUMENTED_PROGRAM_NAME = "PMCF Program"
+# The generator draws every date in one fixed frame: updatedAt from 2022-01-01 to 2026-10-31 (until
+# 2026-11-01). A dataset "until" another day is that frame moved by whole days (build_dataset), so one
+# seed and one day always give the same rows, and until=FRAME_UNTIL gives the rows of earlier releases.
 UPDATED_AT_START = datetime(2022, 1, 1, tzinfo=UTC).timestamp()
 UPDATED_AT_END = datetime(2026, 10, 31, 23, 59, 59, tzinfo=UTC).timestamp()
+FRAME_UNTIL = date(2026, 11, 1)
+#: How many days of updatedAt values a generated dataset spans, ending the day before its ``until``.
+SPAN_DAYS = (FRAME_UNTIL - date(2022, 1, 1)).days
 
 # (name, dataType, length, updateable): the describe program member fields of Marketo's docs, plus two
 # program member custom fields used in the documented export example.
@@ -173,6 +180,25 @@ class Dataset:
         wanted = set(program_ids)
         return [m for m in self.members if m["programId"] in wanted]
 
+    def updated_at_range(self) -> tuple[int, int] | None:
+        """The earliest and the latest membership ``updatedAt`` (epoch seconds), None without members."""
+        stamps = [int(str(m["updatedAt"])) for m in self.members if m.get("updatedAt") is not None]
+        return (min(stamps), max(stamps)) if stamps else None
+
+    def shifted(self, seconds: int) -> Dataset:
+        """The same programs and memberships, every date moved by ``seconds``."""
+        if not seconds:
+            return self
+        programs = {
+            pid: dataclasses.replace(p, created_at=p.created_at + seconds, updated_at=p.updated_at + seconds)
+            for pid, p in self.programs.items()
+        }
+        members = tuple(
+            {k: v + seconds if k in DATETIME_FIELDS and isinstance(v, int) else v for k, v in m.items()}
+            for m in self.members
+        )
+        return Dataset(programs, members)
+
 
 def describe_lead_fields(custom: tuple[str, ...] = ()) -> list[dict[str, object]]:
     """``GET /rest/v1/leads/describe.json``: one entry per field, with its REST and SOAP names."""
@@ -224,8 +250,19 @@ def describe_fields() -> list[dict[str, object]]:
 
 
 @functools.lru_cache(maxsize=8)
-def build_dataset(seed: int, programs: int, members: int) -> Dataset:
-    """Same seed, same data: tests can assert on exact rows. Cached because building takes ~50 ms."""
+def build_dataset(seed: int, programs: int, members: int, *, until: date) -> Dataset:
+    """
+    The generated dataset whose ``updatedAt`` values span the :data:`SPAN_DAYS` days before ``until``.
+
+    Same seed and same ``until``, same data: tests can assert on exact rows. Another ``until`` moves every
+    date by whole days (the rows themselves stay the same). Cached because building takes ~50 ms.
+    """
+    shift_days = (until - FRAME_UNTIL).days
+    return _build_in_frame(seed, programs, members).shifted(shift_days * 86400)
+
+
+@functools.lru_cache(maxsize=8)
+def _build_in_frame(seed: int, programs: int, members: int) -> Dataset:
     rng = random.Random(seed)
     program_map: dict[int, Program] = {}
     for index in range(programs):

@@ -6,7 +6,7 @@ import dataclasses
 import math
 import secrets
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 DATASETS = ("generated", "documented")
@@ -33,6 +33,12 @@ class EmulatorOptions:
     Time: the export quota day ends at 00:00 America/Chicago on the emulated clock (``start_at`` sets
     where that clock starts, ISO-8601); ``quota_day_seconds`` makes quota days that long instead, so a
     test can live through several resets in seconds.
+
+    Dates of the generated data follow the clock: the memberships' ``updatedAt`` values spread over the
+    1765 days (about 4.8 years) before ``data_until``, an ISO date (exclusive), by default the emulated
+    clock's day (UTC) when the emulator starts, so "yesterday" and "the last 31 days" always have rows.
+    Pin ``data_until`` for the same rows whatever day a test runs (``"2026-11-01"``: earlier releases'
+    fixed dataset). The documented dataset keeps the dates of Marketo's page.
     """
 
     processing_seconds: float = 0.2
@@ -65,6 +71,7 @@ class EmulatorOptions:
     cancelled_spelling: str = "Cancelled"
     start_at: str | None = None
     quota_day_seconds: float | None = None
+    data_until: str | None = None
 
     def __post_init__(self) -> None:
         self._check_number("processing_seconds", minimum=0.0)
@@ -109,6 +116,8 @@ class EmulatorOptions:
             self._check_start_at()
         if self.quota_day_seconds is not None:
             self._check_number("quota_day_seconds", minimum=0.001)
+        if self.data_until is not None:
+            self._check_data_until()
 
     @classmethod
     def from_kwargs(cls, **kwargs: Any) -> EmulatorOptions:
@@ -121,6 +130,9 @@ class EmulatorOptions:
             )
         if kwargs.get("data_dir") is not None:
             kwargs["data_dir"] = str(kwargs["data_dir"])
+        until = kwargs.get("data_until")
+        if isinstance(until, date) and not isinstance(until, datetime):
+            kwargs["data_until"] = until.isoformat()
         if isinstance(kwargs.get("lead_custom_fields"), list):
             kwargs["lead_custom_fields"] = tuple(kwargs["lead_custom_fields"])
         return cls(**kwargs)
@@ -129,6 +141,11 @@ class EmulatorOptions:
     def start_epoch(self) -> float | None:
         """Where the emulated clock starts (seconds since the epoch), or None for now."""
         return None if self.start_at is None else _parse_instant(self.start_at).timestamp()
+
+    @property
+    def data_until_date(self) -> date | None:
+        """The day the generated data's ``updatedAt`` values end before, or None for the clock's day."""
+        return None if self.data_until is None else date.fromisoformat(self.data_until)
 
     @property
     def large_file_bytes(self) -> int | None:
@@ -174,6 +191,17 @@ class EmulatorOptions:
             raise EmulatorOptionError(
                 f"start_at must be an ISO-8601 instant with a time zone such as "
                 f"'2026-03-07T12:00:00-06:00', got {self.start_at!r}"
+            ) from None
+
+    def _check_data_until(self) -> None:
+        value = self.data_until
+        try:
+            if not isinstance(value, str) or len(value) != 10:
+                raise ValueError(value)
+            date.fromisoformat(value)
+        except ValueError:
+            raise EmulatorOptionError(
+                f"data_until must be an ISO date such as '2026-11-01' (or a datetime.date), got {value!r}"
             ) from None
 
     def _check_bool(self, name: str) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 import uvicorn
 
 from airflow_provider_marketo_pm.testing.emulator.app import MarketoApp
+from airflow_provider_marketo_pm.testing.emulator.clock import iso_utc
 from airflow_provider_marketo_pm.testing.emulator.errors import MarketoApiFault
 from airflow_provider_marketo_pm.testing.emulator.faults import ENDPOINTS, Fault
 from airflow_provider_marketo_pm.testing.emulator.file_response import DroppedConnection
@@ -22,6 +23,12 @@ from airflow_provider_marketo_pm.testing.emulator.request_log import RecordedReq
 from airflow_provider_marketo_pm.testing.emulator.state import MarketoInstance
 
 _STARTUP_TIMEOUT = 15.0
+#: The Airflow Variable the example DAGs read their poll interval from, through a template rendered when
+#: each task runs: ``poll_interval="{{ var.value.get('marketo_pm_poll_interval', 60) }}"``.
+POLL_INTERVAL_VARIABLE = "marketo_pm_poll_interval"
+#: Seconds between status checks at the emulator's test pace (its jobs finish in well under a second);
+#: Marketo's own cadence is 60 s.
+TEST_POLL_INTERVAL = 1.0
 
 
 class _HideScriptedDrops(logging.Filter):
@@ -138,8 +145,42 @@ class MarketoEmulator:
             }
         )
 
-    def connection_env(self, conn_id: str = "marketo_default") -> dict[str, str]:
-        return {f"AIRFLOW_CONN_{conn_id.upper()}": self.connection_json()}
+    @property
+    def poll_interval(self) -> float:
+        """Seconds between status checks that suit this emulator: 1 s at the test pace, its status refresh
+        when that is slower (60 s with ``status_refresh_seconds=60``, the CLI's ``--realistic``)."""
+        return max(TEST_POLL_INTERVAL, self.options.status_refresh_seconds)
+
+    def connection_env(
+        self, conn_id: str = "marketo_default", *, poll_interval: float | None = None
+    ) -> dict[str, str]:
+        """
+        The environment of Airflow runs against this emulator: the connection ``AIRFLOW_CONN_<CONN_ID>``,
+        and the Variable ``marketo_pm_poll_interval`` (``AIRFLOW_VAR_MARKETO_PM_POLL_INTERVAL``) set to
+        ``poll_interval`` (default: :attr:`poll_interval`, the test pace). DAGs that template their poll
+        interval from that Variable, as the example DAGs do, then poll every second instead of every 60 s;
+        pass ``poll_interval=60`` for Marketo's cadence.
+        """
+        interval = self.poll_interval if poll_interval is None else poll_interval
+        if isinstance(interval, bool) or not isinstance(interval, int | float) or not interval > 0:
+            raise ValueError(f"connection_env(poll_interval): a number of seconds > 0, got {poll_interval!r}")
+        return {
+            f"AIRFLOW_CONN_{conn_id.upper()}": self.connection_json(),
+            f"AIRFLOW_VAR_{POLL_INTERVAL_VARIABLE.upper()}": f"{interval:g}",
+        }
+
+    # -- data --------------------------------------------------------------------------------------
+    @property
+    def data_until(self) -> str:
+        """The day (ISO date, UTC) the generated data's ``updatedAt`` values end before: the ``data_until``
+        option, else the emulated clock's day when the emulator started."""
+        return self.instance.data_until.isoformat()
+
+    def updated_at_range(self) -> tuple[str, str] | None:
+        """The earliest and the latest membership ``updatedAt`` served, in Marketo's format (None without
+        members): what an ``updatedAt`` filter can find."""
+        found = self.instance.dataset.updated_at_range()
+        return None if found is None else (iso_utc(found[0]), iso_utc(found[1]))
 
     # -- request log -------------------------------------------------------------------------------
     @property

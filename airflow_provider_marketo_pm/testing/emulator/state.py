@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from airflow_provider_marketo_pm.testing.emulator.clock import EmulatedClock
@@ -28,13 +29,13 @@ class MarketoInstance:
     def __init__(self, options: EmulatorOptions) -> None:
         self.options = options
         self.clock = EmulatedClock(start=options.start_epoch)
-        self._own_dir = options.data_dir is None
-        self.data_dir = Path(options.data_dir or tempfile.mkdtemp(prefix="marketo-emulator-"))
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        #: The generated data's updatedAt values end before this day: the clock's day unless pinned.
+        today = datetime.fromtimestamp(self.clock.now(), UTC).date()
+        self.data_until: date = options.data_until_date or today
         self.dataset: Dataset = (
             documented_dataset()
             if options.dataset == "documented"
-            else build_dataset(options.seed, options.programs, options.members)
+            else build_dataset(options.seed, options.programs, options.members, until=self.data_until)
         )
         self.file_style = FileStyle(
             line_ending=options.line_ending,
@@ -48,6 +49,10 @@ class MarketoInstance:
         )
         self.faults = FaultScript()
         self.log = RequestLog()
+        # Last, after the slow part (the dataset): a stop signal meanwhile leaves no folder behind.
+        self._own_dir = options.data_dir is None
+        self.data_dir = Path(options.data_dir or tempfile.mkdtemp(prefix="marketo-emulator-"))
+        self.data_dir.mkdir(parents=True, exist_ok=True)
         self.jobs = JobBoard(options, self.clock, self.data_dir, self._write_file)
 
     def start(self) -> None:
