@@ -139,6 +139,13 @@ class RawMarketoClient:
         return record, response.content
 
 
+def stream_into(buffer: bytearray, response: requests.Response) -> None:
+    """Keep every byte that arrived before the connection broke (one byte at a time, so none is lost)."""
+    with response:
+        for chunk in response.iter_content(1):
+            buffer += chunk
+
+
 def window_around(epoch: float, days: int = 30) -> dict[str, str]:
     """A ``{startAt, endAt}`` range of ``days`` centred on an instant, ISO-8601 without milliseconds."""
     half = days * 86400 / 2
