@@ -29,7 +29,7 @@ import pytest
 
 from airflow_provider_marketo_pm.testing import MarketoEmulator
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]  # pip may build the tap's pins from source
 
 PACKAGE = "tap-marketo"
 RUNNER = """\
