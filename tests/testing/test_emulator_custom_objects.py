@@ -76,7 +76,7 @@ def test_a_list_filter_exports_the_records_of_the_lists_leads(api, marketo_emula
 
 
 def test_updated_at_selects_the_records_own_dates(api, marketo_emulator):
-    cars = marketo_emulator.instance.records.custom_objects["car_c"].records
+    cars = marketo_emulator.instance.records.custom_object_records["car_c"]
     window = window_around(sorted(car.updated_at for car in cars)[len(cars) // 2])
 
     rows = records(api, CARS, ["vin", "updatedAt"], {"updatedAt": window})

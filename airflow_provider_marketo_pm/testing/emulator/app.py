@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
@@ -274,10 +275,10 @@ class MarketoApp:
         return [dict(activity_type) for activity_type in ACTIVITY_TYPES]
 
     async def custom_objects(self, request: Request, body: bytes) -> list[dict[str, object]]:
-        return list_objects(self.instance.records.custom_objects, request.query_params.getlist("names"))
+        return list_objects(request.query_params.getlist("names"))
 
     async def custom_object_describe(self, request: Request, body: bytes) -> list[dict[str, object]]:
-        found = find_object(self.instance.records.custom_objects, request.path_params["apiName"], "1013")
+        found = find_object(request.path_params["apiName"], "1013")
         return [found.metadata(with_fields=True)]
 
     async def usage(self, request: Request, body: bytes) -> list[dict[str, Any]]:
@@ -292,7 +293,7 @@ class MarketoApp:
         """The jobs this path sees; a custom object's path must name an object of the instance."""
         api_name = request.path_params.get("apiName")
         if api_name is not None:
-            find_object(self.instance.records.custom_objects, api_name)
+            find_object(api_name)
         return kind.scope(api_name)
 
     async def create(self, kind: ExportKind, request: Request, body: bytes) -> list[dict[str, Any]]:
@@ -301,7 +302,10 @@ class MarketoApp:
             payload = json.loads(body or b"null")
         except ValueError:
             raise MarketoApiFault("609", "Invalid JSON") from None
-        spec = kind.parse(payload, self.instance.records, self.instance.options, scope.api_name)
+        # parsing may build the kind's records on first use: off the event loop, as file generation is
+        spec = await run_in_threadpool(
+            kind.parse, payload, self.instance.records, self.instance.options, scope.api_name
+        )
         return [self.instance.jobs.create(spec, scope).record()]
 
     async def enqueue(self, kind: ExportKind, request: Request, body: bytes) -> list[dict[str, Any]]:

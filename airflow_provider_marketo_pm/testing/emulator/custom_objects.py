@@ -49,7 +49,7 @@ class CustomObjectRecord:
 
 @dataclass(frozen=True)
 class CustomObjectType:
-    """One custom object: its metadata (the describe) and its records."""
+    """One custom object's metadata (what the list and describe calls answer)."""
 
     api_name: str
     display_name: str
@@ -57,7 +57,6 @@ class CustomObjectType:
     description: str
     dedupe_fields: tuple[str, ...]
     fields: tuple[tuple[str, str, str, int | None, bool], ...]
-    records: tuple[CustomObjectRecord, ...]
     created_at: str = "2021-05-05T16:14:41Z"
     updated_at: str = "2021-05-05T16:14:42Z"
 
@@ -99,8 +98,44 @@ def _describe_field(
     return entry
 
 
-def build_custom_objects(book: LeadBook) -> dict[str, CustomObjectType]:
-    """``car_c`` for every third lead (some own two), ``contract_c`` for every fourth."""
+CAR = CustomObjectType(
+    "car_c",
+    "Car",
+    "Cars",
+    "Car owned by lead",
+    ("vin",),
+    (
+        *_STANDARD,
+        ("vin", "VIN", "string", 255, True),
+        ("make", "Make", "string", 255, True),
+        ("model", "Model", "string", 255, True),
+        ("color", "Color", "string", 255, True),
+        ("year", "Year", "integer", None, True),
+    ),
+)
+CONTRACT = CustomObjectType(
+    "contract_c",
+    "Contract",
+    "Contracts",
+    "Subscription contract signed by lead",
+    ("contractId",),
+    (
+        *_STANDARD,
+        ("contractId", "Contract ID", "string", 36, True),
+        ("plan", "Plan", "string", 255, True),
+        ("seats", "Seats", "integer", None, True),
+        ("amount", "Amount", "currency", None, True),
+        ("signedOn", "Signed On", "date", None, True),
+        ("autoRenew", "Auto Renew", "boolean", None, True),
+    ),
+    created_at="2022-02-11T22:41:04Z",
+    updated_at="2023-06-01T08:00:00Z",
+)
+OBJECT_TYPES = {CAR.api_name: CAR, CONTRACT.api_name: CONTRACT}
+
+
+def build_custom_object_records(book: LeadBook) -> dict[str, tuple[CustomObjectRecord, ...]]:
+    """The records of each object: a car for every third lead (some own two), a contract for every fourth."""
     cars, contracts = [], []
     for lead in book.leads:
         for n in range(1 + (lead.id % 9 == 0)) if lead.id % 3 == 0 else ():
@@ -131,42 +166,7 @@ def build_custom_objects(book: LeadBook) -> dict[str, CustomObjectType]:
                     autoRenew=lead.id % 8 == 0,
                 )
             )
-    car = CustomObjectType(
-        "car_c",
-        "Car",
-        "Cars",
-        "Car owned by lead",
-        ("vin",),
-        (
-            *_STANDARD,
-            ("vin", "VIN", "string", 255, True),
-            ("make", "Make", "string", 255, True),
-            ("model", "Model", "string", 255, True),
-            ("color", "Color", "string", 255, True),
-            ("year", "Year", "integer", None, True),
-        ),
-        tuple(cars),
-    )
-    contract = CustomObjectType(
-        "contract_c",
-        "Contract",
-        "Contracts",
-        "Subscription contract signed by lead",
-        ("contractId",),
-        (
-            *_STANDARD,
-            ("contractId", "Contract ID", "string", 36, True),
-            ("plan", "Plan", "string", 255, True),
-            ("seats", "Seats", "integer", None, True),
-            ("amount", "Amount", "currency", None, True),
-            ("signedOn", "Signed On", "date", None, True),
-            ("autoRenew", "Auto Renew", "boolean", None, True),
-        ),
-        tuple(contracts),
-        created_at="2022-02-11T22:41:04Z",
-        updated_at="2023-06-01T08:00:00Z",
-    )
-    return {car.api_name: car, contract.api_name: contract}
+    return {"car_c": tuple(cars), "contract_c": tuple(contracts)}
 
 
 def _record(api_name: str, lead: Lead, n: int, **values: object) -> CustomObjectRecord:
@@ -184,11 +184,11 @@ def _record(api_name: str, lead: Lead, n: int, **values: object) -> CustomObject
     return CustomObjectRecord(lead.id, updated, row)
 
 
-def find_object(objects: dict[str, CustomObjectType], api_name: str, code: str = "1003") -> CustomObjectType:
+def find_object(api_name: str, code: str = "1003") -> CustomObjectType:
     """The custom object of ``api_name``; ``code`` (1003 for a bulk request, 1013 for a describe) if none."""
-    found = objects.get(api_name)
+    found = OBJECT_TYPES.get(api_name)
     if found is None:
-        known = ", ".join(sorted(objects))
+        known = ", ".join(sorted(OBJECT_TYPES))
         message = "Object not found" if code == "1013" else "Custom object not found"
         raise MarketoApiFault(code, f"{message}: {api_name!r} (custom objects: {known})")
     return found
@@ -227,7 +227,12 @@ class CustomObjectExportSpec:
 
 
 def parse_custom_object_export(
-    body: Any, custom_object: CustomObjectType, book: LeadBook, *, smart_list_filter: bool = True
+    body: Any,
+    custom_object: CustomObjectType,
+    records: tuple[CustomObjectRecord, ...],
+    book: LeadBook,
+    *,
+    smart_list_filter: bool = True,
 ) -> CustomObjectExportSpec:
     """Raise the error Marketo would answer for a bad custom object export request, else the spec."""
     fields, export_format, headers = parse_common(body, custom_object.field_names)
@@ -235,7 +240,7 @@ def parse_custom_object_export(
     refuse_unknown_filters(flt, CUSTOM_OBJECT_FILTERS)
     filter_type = one_filter_type(flt, CUSTOM_OBJECT_FILTERS)
     refuse_unsupported(filter_type, updated_at_filter=True, smart_list_filter=smart_list_filter)
-    spec = CustomObjectExportSpec(fields, export_format, headers, filter_type, records=custom_object.records)
+    spec = CustomObjectExportSpec(fields, export_format, headers, filter_type, records=records)
     if filter_type == "updatedAt":
         start, end = date_range(flt[filter_type], filter_type)
         return CustomObjectExportSpec(**{**spec.__dict__, "start": start, "end": end})
@@ -243,12 +248,12 @@ def parse_custom_object_export(
     return CustomObjectExportSpec(**{**spec.__dict__, "lead_ids": lead_ids})
 
 
-def list_objects(objects: dict[str, CustomObjectType], names: list[str]) -> list[dict[str, object]]:
+def list_objects(names: list[str]) -> list[dict[str, object]]:
     """``GET /rest/v1/customobjects.json``: every object, or those ``names`` lists (comma-separated or
     repeated)."""
     wanted = {n.strip() for value in names for n in value.split(",") if n.strip()}
     return [
         obj.metadata(with_fields=False)
-        for name, obj in sorted(objects.items())
+        for name, obj in sorted(OBJECT_TYPES.items())
         if not wanted or name in wanted
     ]

@@ -2,8 +2,8 @@
 
 Each kind is its REST path and its create rules; everything else (the job lifecycle, the shared queue,
 the daily quota, file serving, the production oddities) is written once for all of them. The records are
-derived from the program member dataset on first use: leads with the dataset's leadIds, their
-activities, and the custom objects linked to them.
+derived from the program member dataset on first use (in a worker thread: a create request is parsed off the
+event loop): leads with the dataset's leadIds, their activities, and the custom object records linked to them.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from airflow_provider_marketo_pm.testing.emulator.activities import (
     parse_activity_export,
 )
 from airflow_provider_marketo_pm.testing.emulator.custom_objects import (
-    CustomObjectType,
-    build_custom_objects,
+    CustomObjectRecord,
+    build_custom_object_records,
     find_object,
     parse_custom_object_export,
 )
@@ -46,8 +46,8 @@ class Records:
         return build_activities(self.dataset, self.leads)
 
     @cached_property
-    def custom_objects(self) -> dict[str, CustomObjectType]:
-        return build_custom_objects(self.leads)
+    def custom_object_records(self) -> dict[str, tuple[CustomObjectRecord, ...]]:
+        return build_custom_object_records(self.leads)
 
 
 Parser = Callable[[Any, Records, EmulatorOptions, "str | None"], ExportSelection]
@@ -91,9 +91,13 @@ def _activities(body: Any, records: Records, options: EmulatorOptions, _: str | 
 def _custom_objects(
     body: Any, records: Records, options: EmulatorOptions, api_name: str | None
 ) -> ExportSelection:
-    custom_object = find_object(records.custom_objects, api_name or "")
+    custom_object = find_object(api_name or "")
     return parse_custom_object_export(
-        body, custom_object, records.leads, smart_list_filter=options.smart_list_filter
+        body,
+        custom_object,
+        records.custom_object_records[custom_object.api_name],
+        records.leads,
+        smart_list_filter=options.smart_list_filter,
     )
 
 
