@@ -19,6 +19,9 @@ ERRORS = f"[Error Codes]({DOCS}error-codes.md)"
 LEADS = f"[Leads]({DOCS}leads.md)"
 PROGRAMS_PAGE = f"[Programs]({DOCS}programs.md)"
 EMAILS = f"[Emails]({DOCS}emails.md)"
+LEAD_EXTRACT = f"[Bulk Lead Extract]({DOCS}bulk-lead-extract.md)"
+ACTIVITY_EXTRACT = f"[Bulk Activity Extract]({DOCS}bulk-activity-extract.md)"
+OBJECT_EXTRACT = f"[Bulk Custom Object Extract]({DOCS}bulk-custom-object-extract.md)"
 SPEC = "Swagger of AdobeDocs/marketo-apis and of the docs repository"
 TAP = "https://github.com/singer-io/tap-marketo/blob/master/tap_marketo/"
 AIRBYTE = "https://github.com/airbytehq/airbyte/"
@@ -437,5 +440,108 @@ ROWS: tuple[FidelityRow, ...] = (
             "test_a_gzipped_copy_of_a_file_with_a_bom_and_nul_bytes_holds_the_same_bytes",
         ),
         production=True,
+    ),
+    FidelityRow(
+        "One queue (2 processing, 10 queued) and one daily quota for program member, lead, activity and "
+        "custom object exports",
+        BULK,
+        "One job board for the four kinds: their jobs fill the same slots and their files the same quota",
+        PENDING,
+        (
+            emulator_test(
+                "test_emulator_kinds.py::TestSharedQueue::test_two_lead_jobs_and_an_activity_job_process_two_at_a_time"
+            ),
+            emulator_test(
+                "test_emulator_kinds.py::TestSharedQueue::test_the_ten_queue_slots_are_counted_over_every_kind"
+            ),
+            emulator_test(
+                "test_emulator_kinds.py::TestSharedQuota::test_a_quota_spent_by_leads_refuses_every_other_kind"
+            ),
+            emulator_test(
+                "test_emulator_kinds.py::TestSharedQuota::test_the_quota_sums_the_files_of_every_kind"
+            ),
+        ),
+    ),
+    FidelityRow(
+        "Each kind's list endpoint shows only that kind's jobs of the caller (for a custom object, only "
+        "that apiName's)",
+        BULK,
+        "Lists and job paths are scoped by kind and apiName; another kind's export id is unknown (1003)",
+        PENDING,
+        (
+            emulator_test(
+                "test_emulator_kinds.py::TestListIsolation::test_each_kinds_list_shows_only_its_own_jobs"
+            ),
+            emulator_test(
+                "test_emulator_kinds.py::TestListIsolation::test_a_job_is_unknown_on_another_kinds_paths"
+            ),
+            emulator_test(
+                "test_emulator_custom_objects.py::test_each_objects_list_shows_only_that_objects_jobs"
+            ),
+        ),
+    ),
+    FidelityRow(
+        "Leads: `fields` from Describe Lead2, exactly one filter type, ranges of at most 31 days; 1035 for "
+        "`updatedAt` and smart lists on subscriptions without them",
+        LEAD_EXTRACT,
+        "Enforces each rule with 1003 naming it; `updated_at_filter=False` and `smart_list_filter=False` "
+        "answer 1035",
+        PENDING,
+        (
+            emulator_test(
+                "test_emulator_leads.py::TestCreateRules::test_bad_requests_get_1003_naming_the_problem"
+            ),
+            emulator_test(
+                "test_emulator_leads.py::TestCreateRules::test_fields_must_come_from_describe_lead2"
+            ),
+            emulator_test(
+                "test_emulator_leads.py::TestCreateRules::test_a_subscription_without_the_filter_answers_1035"
+            ),
+        ),
+    ),
+    FidelityRow(
+        "Activities: `createdAt` required; `primaryAttributeValueIds` or `primaryAttributeValues` (not both, "
+        "at most 50, with `activityTypeIds` of one asset group); default columns, `attributes` as JSON",
+        ACTIVITY_EXTRACT,
+        "Enforces each rule with 1003 naming it; Delete Lead (37) is refused; types.json in the page's shape",
+        PENDING,
+        (
+            emulator_test(
+                "test_emulator_activities.py::TestCreateRules::test_bad_filters_get_1003_naming_the_problem"
+            ),
+            emulator_test(
+                "test_emulator_activities.py::test_the_default_columns_with_attributes_as_one_json_object_per_row"
+            ),
+            emulator_test("test_emulator_activities.py::test_activity_types_answer_the_documented_shape"),
+        ),
+    ),
+    FidelityRow(
+        "Custom objects: the apiName in the path, `fields` from its describe, one filter among `updatedAt` "
+        "and the static and smart lists",
+        OBJECT_EXTRACT,
+        "`car_c` and `contract_c` linked to leads by `leadId`; list and describe in the pages' shapes",
+        PENDING,
+        (
+            emulator_test(
+                "test_emulator_custom_objects.py::TestCreateRules::test_bad_requests_get_1003_naming_the_problem"
+            ),
+            emulator_test(
+                "test_emulator_custom_objects.py::test_describe_lists_the_fields_an_export_may_ask_for"
+            ),
+            emulator_test(
+                "test_emulator_contract.py::test_every_operation_answers_what_its_definition_requires"
+            ),
+        ),
+    ),
+    FidelityRow(
+        "A peer client reads the lead and activity exports: tap-marketo's discover and sync",
+        f"[tap-marketo]({TAP}sync.py)",
+        "Served as Marketo serves them: the tap reads rows of leads and of two activity types",
+        PENDING,
+        (
+            emulator_test(
+                "test_emulator_peer_client.py::test_tap_marketo_discovers_and_syncs_leads_and_activities"
+            ),
+        ),
     ),
 )

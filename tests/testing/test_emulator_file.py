@@ -6,14 +6,7 @@ import hashlib
 
 import pytest
 import requests
-from emulator_client import parse_rows
-
-
-def stream_into(buffer: bytearray, response: requests.Response) -> None:
-    """Keep every byte that arrived before the connection broke (one byte at a time, so none is lost)."""
-    with response:
-        for chunk in response.iter_content(1):
-            buffer += chunk
+from emulator_client import parse_rows, stream_into
 
 
 @pytest.fixture

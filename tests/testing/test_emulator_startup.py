@@ -279,6 +279,16 @@ def test_the_cli_serves_the_documented_dataset_with_crlf():
     assert (options.client_id, options.final_newline) == ("emulator-client", False)
 
 
+def test_the_cli_answers_1035_for_the_filters_a_subscription_lacks_when_told():
+    from airflow_provider_marketo_pm.testing.emulator.__main__ import options_from, parse_args
+
+    lacking = options_from(parse_args(["--no-updated-at-filter", "--no-smart-list-filter"]))
+    default = options_from(parse_args([]))
+
+    assert (lacking.updated_at_filter, lacking.smart_list_filter) == (False, False)
+    assert (default.updated_at_filter, default.smart_list_filter) == (True, True)
+
+
 def test_the_cli_rejects_bad_options_by_name():
     result = subprocess.run(
         [sys.executable, "-m", MODULE, "--token-ttl", "0"], capture_output=True, text=True, timeout=60

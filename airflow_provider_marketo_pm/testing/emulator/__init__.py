@@ -1,4 +1,5 @@
-"""A Marketo emulator for the Bulk Program Member Extract API (see ``MarketoEmulator``)."""
+"""A Marketo emulator for the Bulk Extract APIs: program members, leads, activities and custom objects on
+one queue and one daily quota (see ``MarketoEmulator``)."""
 
 from airflow_provider_marketo_pm.testing.emulator.faults import ENDPOINTS, Fault
 from airflow_provider_marketo_pm.testing.emulator.options import EmulatorOptionError, EmulatorOptions

@@ -36,8 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m airflow_provider_marketo_pm.testing.emulator",
         description=(
-            "Serve an emulated Marketo instance: identity, bulk program member export, describes of program "
-            "members and leads, and the Asset API's program browse. Every default is shown in brackets."
+            "Serve an emulated Marketo instance: identity, the bulk exports of program members, leads, "
+            "activities and custom objects (one queue, one daily quota), their describes, and the Asset API's"
+            " program browse. Every default is shown in brackets."
         ),
         epilog=(
             f"Exit status: {EXIT_BAD_OPTION} for a bad option, {EXIT_PORT_BUSY} when the port is already "
@@ -102,6 +103,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="answer 1035 to updatedAt filters, like subscriptions without it [off]",
     )
+    pace.add_argument(
+        "--no-smart-list-filter",
+        action="store_true",
+        help="answer 1035 to smartListId/smartListName filters, like subscriptions without them [off]",
+    )
 
     data = parser.add_argument_group("data and files")
     data.add_argument(
@@ -163,6 +169,8 @@ def options_from(args: argparse.Namespace) -> EmulatorOptions:
     )
     if args.no_updated_at_filter:
         chosen["updated_at_filter"] = False
+    if args.no_smart_list_filter:
+        chosen["smart_list_filter"] = False
     if args.line_ending is not None:
         chosen["line_ending"] = LINE_ENDINGS[args.line_ending]
     if args.lead_custom_fields:

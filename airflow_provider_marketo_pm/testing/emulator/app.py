@@ -1,14 +1,17 @@
-"""The ASGI app: Marketo's identity, program member export, lead describe and program browse endpoints,
-with Marketo's envelopes.
+"""The ASGI app: Marketo's identity endpoint, the bulk export endpoints of every kind (program members,
+leads, activities, custom objects), the describes they rest on and the program browse, with Marketo's
+envelopes.
 
 Every request goes through the same pipeline (log, call limits, scripted faults, bearer token), so each
-behaviour is implemented once for all endpoints.
+behaviour is implemented once for all endpoints; each bulk export kind gets the same six endpoints under
+its own path (see ``kinds.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import itertools
 import json
 import time
@@ -17,25 +20,28 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from airflow_provider_marketo_pm.testing.emulator.activities import ACTIVITY_TYPES
+from airflow_provider_marketo_pm.testing.emulator.custom_objects import find_object, list_objects
 from airflow_provider_marketo_pm.testing.emulator.dataset import (
     describe_fields,
     describe_lead_fields,
     describe_lead_fields2,
 )
 from airflow_provider_marketo_pm.testing.emulator.errors import MarketoApiFault, invalid
-from airflow_provider_marketo_pm.testing.emulator.export_request import parse_export_request
 from airflow_provider_marketo_pm.testing.emulator.file_response import FileRangeResponse, parse_range
 from airflow_provider_marketo_pm.testing.emulator.jobs import STATUSES
+from airflow_provider_marketo_pm.testing.emulator.jobs import Scope as JobScope
+from airflow_provider_marketo_pm.testing.emulator.kinds import KINDS, ExportKind
 from airflow_provider_marketo_pm.testing.emulator.programs import browse_programs
 from airflow_provider_marketo_pm.testing.emulator.request_log import RecordedRequest
 from airflow_provider_marketo_pm.testing.emulator.state import MarketoInstance
 
-EXPORT = "/bulk/v1/program/members/export"
 MAX_BATCH_SIZE = 300
 MAX_BODY_BYTES = 1024 * 1024  # Marketo answers HTTP 413 above 1 MB ...
 MAX_URI_BYTES = 8 * 1024  # ... and HTTP 414 above 8 KB of URI
@@ -80,18 +86,14 @@ class MarketoApp:
             Route("/rest/v1/leads/describe.json", self._endpoint("lead_describe", self.lead_describe)),
             Route("/rest/v1/leads/describe2.json", self._endpoint("lead_describe2", self.lead_describe2)),
             Route("/rest/asset/v1/programs.json", self._endpoint("programs", self.programs)),
-            Route(f"{EXPORT}/create.json", self._endpoint("create", self.create), methods=["POST"]),
+            Route("/rest/v1/activities/types.json", self._endpoint("activity_types", self.activity_types)),
+            Route("/rest/v1/customobjects.json", self._endpoint("custom_objects", self.custom_objects)),
             Route(
-                f"{EXPORT}/{{exportId}}/enqueue.json",
-                self._endpoint("enqueue", self.enqueue),
-                methods=["POST"],
+                "/rest/v1/customobjects/{apiName}/describe.json",
+                self._endpoint("custom_object_describe", self.custom_object_describe),
             ),
-            Route(f"{EXPORT}/{{exportId}}/status.json", self._endpoint("status", self.status)),
-            Route(f"{EXPORT}/{{exportId}}/file.json", self._endpoint("file", self.file)),
-            Route(
-                f"{EXPORT}/{{exportId}}/cancel.json", self._endpoint("cancel", self.cancel), methods=["POST"]
-            ),
-            Route(f"{EXPORT}.json", self._endpoint("list", self.list_jobs)),
+            Route("/rest/v1/stats/usage.json", self._endpoint("usage", self.usage)),
+            *(route for kind in KINDS for route in self._bulk_routes(kind)),
             Route(
                 "/{path:path}",
                 self._endpoint("unknown", self.not_found),
@@ -100,8 +102,26 @@ class MarketoApp:
         ]
         self.asgi = Starlette(routes=routes)
 
+    def _bulk_routes(self, kind: ExportKind) -> list[Route]:
+        """The six endpoints of one bulk export kind, each handler bound to the kind."""
+
+        def route(action: str, suffix: str, handler: Callable[..., Awaitable[Any]], method: str) -> Route:
+            bound = functools.partial(handler, kind)
+            return Route(f"{kind.path}{suffix}", self._endpoint(action, bound, kind.name), methods=[method])
+
+        return [
+            route("create", "/create.json", self.create, "POST"),
+            route("enqueue", "/{exportId}/enqueue.json", self.enqueue, "POST"),
+            route("status", "/{exportId}/status.json", self.status, "GET"),
+            route("file", "/{exportId}/file.json", self.file, "GET"),
+            route("cancel", "/{exportId}/cancel.json", self.cancel, "POST"),
+            route("list", ".json", self.list_jobs, "GET"),
+        ]
+
     # -- pipeline ----------------------------------------------------------------------------------
-    def _endpoint(self, name: str, handler: Handler) -> Callable[[Request], Awaitable[ASGIApp]]:
+    def _endpoint(
+        self, name: str, handler: Handler, kind: str | None = None
+    ) -> Callable[[Request], Awaitable[ASGIApp]]:
         async def endpoint(request: Request) -> ASGIApp:
             body = await request.body()
             query_items = parse_qsl(request.url.query, keep_blank_values=True)
@@ -113,6 +133,7 @@ class MarketoApp:
                 body=body,
                 endpoint=name,
                 query_items=query_items,
+                kind=kind,
             )
             self.instance.log.add(record)
             counted = name not in ("token", "unknown")  # Marketo does not count token calls
@@ -250,35 +271,65 @@ class MarketoApp:
             envelope["warnings"] = ["No assets found for the given search criteria."]
         return _json(envelope)
 
-    async def create(self, request: Request, body: bytes) -> list[dict[str, Any]]:
+    async def activity_types(self, request: Request, body: bytes) -> list[dict[str, Any]]:
+        return [dict(activity_type) for activity_type in ACTIVITY_TYPES]
+
+    async def custom_objects(self, request: Request, body: bytes) -> list[dict[str, object]]:
+        return list_objects(request.query_params.getlist("names"))
+
+    async def custom_object_describe(self, request: Request, body: bytes) -> list[dict[str, object]]:
+        found = find_object(request.path_params["apiName"], "1013")
+        return [found.metadata(with_fields=True)]
+
+    async def usage(self, request: Request, body: bytes) -> list[dict[str, Any]]:
+        """Get Daily Usage: the calls this emulator counted (every call but token requests) since it started
+        or its request log was last cleared."""
+        total = sum(1 for r in self.instance.log.all() if r.endpoint not in ("token", "unknown"))
+        day = time.strftime("%Y-%m-%dT00:00:00Z", time.gmtime(self.instance.clock.now()))
+        return [{"date": day, "total": total, "users": [{"userId": SCOPE_USER, "count": total}]}]
+
+    # -- bulk export endpoints, one set per kind -----------------------------------------------------
+    def _scope(self, kind: ExportKind, request: Request) -> JobScope:
+        """The jobs this path sees; a custom object's path must name an object of the instance."""
+        api_name = request.path_params.get("apiName")
+        if api_name is not None:
+            find_object(api_name)
+        return kind.scope(api_name)
+
+    async def create(self, kind: ExportKind, request: Request, body: bytes) -> list[dict[str, Any]]:
+        scope = self._scope(kind, request)
         try:
             payload = json.loads(body or b"null")
         except ValueError:
             raise MarketoApiFault("609", "Invalid JSON") from None
-        spec = parse_export_request(
-            payload,
-            self.instance.dataset,
-            updated_at_filter=self.instance.options.updated_at_filter,
-            custom_fields=self.instance.options.lead_custom_fields,
+        # parsing may build the kind's records on first use: off the event loop, as file generation is
+        spec = await run_in_threadpool(
+            kind.parse, payload, self.instance.records, self.instance.options, scope.api_name
         )
-        return [self.instance.jobs.create(spec).record()]
+        return [self.instance.jobs.create(spec, scope).record()]
 
-    async def enqueue(self, request: Request, body: bytes) -> list[dict[str, Any]]:
-        return [self.instance.jobs.enqueue(request.path_params["exportId"])]
+    async def enqueue(self, kind: ExportKind, request: Request, body: bytes) -> list[dict[str, Any]]:
+        scope = self._scope(kind, request)
+        return [self.instance.jobs.enqueue(request.path_params["exportId"], scope)]
 
-    async def status(self, request: Request, body: bytes) -> list[dict[str, Any]]:
+    async def status(self, kind: ExportKind, request: Request, body: bytes) -> list[dict[str, Any]]:
+        scope = self._scope(kind, request)
         self.instance.jobs.tick()
-        return [self.instance.jobs.status_record(request.path_params["exportId"])]
+        return [self.instance.jobs.status_record(request.path_params["exportId"], scope)]
 
-    async def cancel(self, request: Request, body: bytes) -> list[dict[str, Any]]:
-        return [self.instance.jobs.cancel(request.path_params["exportId"]).record()]
+    async def cancel(self, kind: ExportKind, request: Request, body: bytes) -> list[dict[str, Any]]:
+        scope = self._scope(kind, request)
+        return [self.instance.jobs.cancel(request.path_params["exportId"], scope).record()]
 
-    async def list_jobs(self, request: Request, body: bytes) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    async def list_jobs(
+        self, kind: ExportKind, request: Request, body: bytes
+    ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        scope = self._scope(kind, request)
         statuses = _status_filter(request.query_params.getlist("status"))
         batch_size = _batch_size(request.query_params.get("batchSize"))
         offset = _decode_page_token(request.query_params.get("nextPageToken"))
         self.instance.jobs.tick()
-        jobs = self.instance.jobs.recent(statuses)
+        jobs = self.instance.jobs.recent(statuses, scope)
         page = [job.record() for job in jobs[offset : offset + batch_size]]
         extra = {}
         if offset + batch_size < len(jobs):
@@ -287,9 +338,9 @@ class MarketoApp:
             ).decode()
         return page, extra
 
-    async def file(self, request: Request, body: bytes) -> Any:
+    async def file(self, kind: ExportKind, request: Request, body: bytes) -> Any:
         export_id = request.path_params["exportId"]
-        job = self.instance.jobs.downloadable(export_id)
+        job = self.instance.jobs.downloadable(export_id, self._scope(kind, request))
         if job is None or job.path is None or job.file_size is None:
             raise _Answer(PlainTextResponse(f"File for export job {export_id} is not available", 404))
         byte_range = parse_range(request.headers.get("range"), job.file_size)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from airflow_provider_marketo_pm.testing.emulator.dataset import cell
-from airflow_provider_marketo_pm.testing.emulator.export_request import FORMATS, ExportSpec
+from airflow_provider_marketo_pm.testing.emulator.export_request import FORMATS, ExportSelection
 
 _BLOCK_BYTES = 1024 * 1024
 BOM = "\ufeff".encode()
@@ -41,7 +41,7 @@ class WrittenFile:
 
 
 def render_lines(
-    spec: ExportSpec, rows: Iterable[dict[str, object]], *, header: bool, style: FileStyle = FileStyle()
+    spec: ExportSelection, rows: Iterable[dict[str, object]], *, header: bool, style: FileStyle = FileStyle()
 ) -> list[str]:
     """Each row as one text line without its ending: UTF-8 text, minimal quoting, ``null`` for empties."""
     buffer = io.StringIO()
@@ -80,7 +80,7 @@ def _value(column: str, row: dict[str, object], style: FileStyle) -> str:
 
 def write_export_file(
     path: Path,
-    spec: ExportSpec,
+    spec: ExportSelection,
     rows: list[dict[str, object]],
     *,
     pad_to_bytes: int | None = None,

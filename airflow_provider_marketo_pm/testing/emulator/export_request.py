@@ -1,27 +1,48 @@
-"""Validates a create-job body the way Marketo does and turns its filter into a row selection."""
+"""Validates a create-job body the way Marketo does and turns its filter into a row selection.
+
+The rules every bulk extract kind shares (``fields``, ``format``, ``columnHeaderNames``, date ranges) are
+here, with the program member request; each other kind's module adds its own filters on top of them.
+"""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Collection
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
-from airflow_provider_marketo_pm.testing.emulator.dataset import EXPORTABLE_FIELDS, Dataset
+from airflow_provider_marketo_pm.testing.emulator.dataset import EXPORTABLE_FIELDS, Dataset, custom_value
 from airflow_provider_marketo_pm.testing.emulator.errors import MarketoApiFault, invalid
 
 _FRACTION = re.compile(r"T\d{2}:\d{2}:\d{2}[.,]\d")
 FORMATS = {"CSV": ",", "TSV": "\t", "SSV": " "}
 MAX_PROGRAM_IDS = 10
-MAX_UPDATED_AT_DAYS = 31
+MAX_UPDATED_AT_DAYS = 31  # every bulk extract's date ranges: 31 days at most
 # nurtureCadence as Marketo's copies spell it: the docs page (pause, norm), the Swagger spec of the
 # marketo-apis repository (paused, normal) and the one of the docs repository (paus, norm). Exactly these.
 NURTURE_CADENCES = {"pause": "paus", "paused": "paus", "paus": "paus", "norm": "norm", "normal": "norm"}
 
 
+class ExportSelection(Protocol):
+    """What a job of any kind writes: its format, its columns and header, and its rows (values as
+    ``dataset.cell`` renders them; a row may carry more keys than columns)."""
+
+    @property
+    def format(self) -> str: ...
+
+    @property
+    def columns(self) -> tuple[str, ...]: ...
+
+    @property
+    def header(self) -> list[str]: ...
+
+    def rows(self) -> list[dict[str, object]]: ...
+
+
 @dataclass(frozen=True)
 class ExportSpec:
-    """A validated export request: what to select and how to write it."""
+    """A validated program member export request: what to select and how to write it."""
 
     fields: tuple[str, ...]
     program_ids: tuple[int, ...]
@@ -33,6 +54,7 @@ class ExportSpec:
     nurture_cadence: str | None = None
     updated_from: float | None = None
     updated_to: float | None = None
+    dataset: Dataset | None = field(default=None, compare=False, repr=False)  # what ``rows()`` reads
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -45,6 +67,11 @@ class ExportSpec:
     def select(self, dataset: Dataset) -> list[dict[str, object]]:
         """The members the job exports (filters are ANDed, status names ORed)."""
         return [m for m in dataset.members_of(list(self.program_ids)) if self._matches(m)]
+
+    def rows(self) -> list[dict[str, object]]:
+        """The selected members, with a value for each lead custom field of your own in ``fields``."""
+        assert self.dataset is not None, "an ExportSpec built by parse_export_request knows its dataset"
+        return with_custom_values(self.select(self.dataset), self.fields, EXPORTABLE_FIELDS)
 
     def _matches(self, member: dict[str, Any]) -> bool:
         if self.status_names is not None and member["statusName"] not in self.status_names:
@@ -62,48 +89,31 @@ def parse_export_request(
     body: Any, dataset: Dataset, *, updated_at_filter: bool, custom_fields: tuple[str, ...] = ()
 ) -> ExportSpec:
     """Raise the error Marketo would answer for a bad request, else return the spec."""
-    if not isinstance(body, dict):
-        raise MarketoApiFault("609", "Invalid JSON")
-    fields = body.get("fields")
-    if not isinstance(fields, list) or not fields or not all(isinstance(f, str) for f in fields):
-        raise invalid("fields must be a non-empty array of field names")
-    unknown = [f for f in fields if f not in EXPORTABLE_FIELDS and f not in custom_fields]
-    if unknown:
-        raise invalid(f"Invalid fields: {', '.join(unknown)}")
-    export_format = body.get("format", "CSV")
-    if not isinstance(export_format, str) or export_format.upper() not in FORMATS:
-        raise invalid(f"Invalid format '{export_format}': use one of CSV, TSV, SSV")
-    headers = body.get("columnHeaderNames") or {}
-    if not isinstance(headers, dict) or not all(isinstance(v, str) for v in headers.values()):
-        raise invalid("columnHeaderNames must be an object mapping field names to header names")
-    stray = [name for name in headers if name not in fields and name != "programId"]
-    if stray:
-        raise invalid(f"columnHeaderNames refers to fields not in the export: {', '.join(stray)}")
+    fields, export_format, headers = parse_common(
+        body, EXPORTABLE_FIELDS | set(custom_fields), ("programId",)
+    )
 
-    flt = body.get("filter")
-    if not isinstance(flt, dict):
-        raise invalid("filter is required and must contain programId or programIds")
+    flt = filter_object(body, "programId or programIds")
     program_ids, multi = _program_ids(flt, dataset)
     spec = ExportSpec(
-        fields=tuple(fields),
+        fields=fields,
         program_ids=program_ids,
         multi_program=multi,
-        format=export_format.upper(),
-        column_header_names=dict(headers),
+        format=export_format,
+        column_header_names=headers,
         status_names=_status_names(flt, program_ids, dataset),
         is_exhausted=_optional_bool(flt, "isExhausted"),
         nurture_cadence=_nurture_cadence(flt),
+        dataset=dataset,
     )
     if "updatedAt" in flt:
         if not updated_at_filter:
             raise MarketoApiFault("1035", "Unsupported filter type for target subscription: updatedAt")
-        start, end = _updated_at(flt["updatedAt"])
+        start, end = date_range(flt["updatedAt"], "updatedAt")
         spec = ExportSpec(**{**spec.__dict__, "updated_from": start, "updated_to": end})
-    unknown_filters = sorted(
-        set(flt) - {"programId", "programIds", "statusNames", "isExhausted", "nurtureCadence", "updatedAt"}
+    refuse_unknown_filters(
+        flt, ("programId", "programIds", "statusNames", "isExhausted", "nurtureCadence", "updatedAt")
     )
-    if unknown_filters:
-        raise invalid(f"Unsupported filter type: {', '.join(unknown_filters)}")
     return spec
 
 
@@ -158,24 +168,94 @@ def _cadence(value: object) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _updated_at(value: Any) -> tuple[float, float]:
+def parse_common(
+    body: Any, known_fields: Collection[str], extra_columns: tuple[str, ...] = ()
+) -> tuple[tuple[str, ...], str, dict[str, str]]:
+    """``fields`` (required, each one known), ``format`` and ``columnHeaderNames``, as every kind checks
+    them; ``extra_columns`` are columns a file may get besides ``fields`` (programId with programIds)."""
+    if not isinstance(body, dict):
+        raise MarketoApiFault("609", "Invalid JSON")
+    fields = body.get("fields")
+    if not isinstance(fields, list) or not fields or not all(isinstance(f, str) for f in fields):
+        raise invalid("fields must be a non-empty array of field names")
+    unknown = [f for f in fields if f not in known_fields]
+    if unknown:
+        raise invalid(f"Invalid fields: {', '.join(unknown)}")
+    return tuple(fields), parse_format(body), parse_headers(body, fields, extra_columns)
+
+
+def parse_format(body: dict[str, Any]) -> str:
+    export_format = body.get("format", "CSV")
+    if not isinstance(export_format, str) or export_format.upper() not in FORMATS:
+        raise invalid(f"Invalid format '{export_format}': use one of CSV, TSV, SSV")
+    return export_format.upper()
+
+
+def parse_headers(
+    body: dict[str, Any], columns: Collection[str], extra_columns: tuple[str, ...] = ()
+) -> dict[str, str]:
+    headers = body.get("columnHeaderNames") or {}
+    if not isinstance(headers, dict) or not all(isinstance(v, str) for v in headers.values()):
+        raise invalid("columnHeaderNames must be an object mapping field names to header names")
+    stray = [name for name in headers if name not in columns and name not in extra_columns]
+    if stray:
+        raise invalid(f"columnHeaderNames refers to fields not in the export: {', '.join(stray)}")
+    return dict(headers)
+
+
+def filter_object(body: dict[str, Any], needs: str) -> dict[str, Any]:
+    """The request's ``filter``: an object, or 1003 saying what it must contain."""
+    flt = body.get("filter")
+    if not isinstance(flt, dict):
+        raise invalid(f"filter is required and must contain {needs}")
+    return flt
+
+
+def refuse_unknown_filters(flt: dict[str, Any], known: Collection[str]) -> None:
+    unknown_filters = sorted(set(flt) - set(known))
+    if unknown_filters:
+        raise invalid(f"Unsupported filter type: {', '.join(unknown_filters)}")
+
+
+def one_filter_type(flt: dict[str, Any], choices: tuple[str, ...]) -> str:
+    """The one filter type a lead or custom object job may have (Marketo: "only one filter type")."""
+    given = [name for name in choices if name in flt]
+    if len(given) != 1:
+        found = f"; got {', '.join(given)}" if given else ""
+        raise invalid(f"filter must contain exactly one of {', '.join(choices)}{found}")
+    return given[0]
+
+
+def date_range(value: Any, name: str) -> tuple[float, float]:
+    """A ``{startAt, endAt}`` filter of at most 31 days, ISO-8601 without milliseconds."""
     if not isinstance(value, dict) or "startAt" not in value or "endAt" not in value:
-        raise invalid("updatedAt must be an object with startAt and endAt")
-    start, end = _timestamp(value["startAt"], "startAt"), _timestamp(value["endAt"], "endAt")
+        raise invalid(f"{name} must be an object with startAt and endAt")
+    start = _timestamp(value["startAt"], f"{name}.startAt")
+    end = _timestamp(value["endAt"], f"{name}.endAt")
     if end < start:
-        raise invalid("updatedAt.endAt must not be before updatedAt.startAt")
+        raise invalid(f"{name}.endAt must not be before {name}.startAt")
     if end - start > MAX_UPDATED_AT_DAYS * 86400:
-        raise invalid(f"updatedAt date range must be {MAX_UPDATED_AT_DAYS} days or fewer")
+        raise invalid(f"{name} date range must be {MAX_UPDATED_AT_DAYS} days or fewer")
     return start, end
+
+
+def with_custom_values(
+    rows: list[dict[str, object]], fields: Collection[str], built_in: Collection[str]
+) -> list[dict[str, object]]:
+    """Fill each lead custom field of your own (a field not ``built_in``) with its value per lead."""
+    custom = [name for name in fields if name not in built_in]
+    if not custom:
+        return rows
+    return [{**row, **{name: custom_value(name, int(str(row["leadId"]))) for name in custom}} for row in rows]
 
 
 def _timestamp(value: Any, name: str) -> float:
     try:
         parsed = datetime.fromisoformat(value)
     except (TypeError, ValueError):
-        raise invalid(f"updatedAt.{name} is not an ISO-8601 datetime: {value!r}") from None
+        raise invalid(f"{name} is not an ISO-8601 datetime: {value!r}") from None
     if parsed.tzinfo is None:
-        raise invalid(f"updatedAt.{name} needs a time zone (Z or an offset): {value!r}")
+        raise invalid(f"{name} needs a time zone (Z or an offset): {value!r}")
     if parsed.microsecond or _FRACTION.search(value):
-        raise invalid(f"updatedAt.{name} must be ISO-8601 without milliseconds: {value!r}")
+        raise invalid(f"{name} must be ISO-8601 without milliseconds: {value!r}")
     return parsed.timestamp()

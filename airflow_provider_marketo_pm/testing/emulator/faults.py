@@ -18,7 +18,11 @@ ENDPOINTS = (
     "lead_describe",
     "lead_describe2",
     "programs",
-)
+    "activity_types",
+    "custom_objects",
+    "custom_object_describe",
+    "usage",
+)  # create ... list name the bulk export endpoints of every kind (program members, leads, ...)
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,9 @@
 """Export job lifecycle on Marketo's shared bulk queue: Created -> Queued -> Processing -> Completed/Failed.
 
+Jobs of every kind (program members, leads, activities, custom objects) live on one board: they share
+the queue (2 processing, 10 queued) and the daily export quota, as on Marketo. Each job has a ``Scope``
+(its kind, and for custom objects its apiName): a kind's endpoints see only the jobs of their scope.
+
 One lock guards all job state, because the HTTP handlers (event loop thread), the scheduler thread and
 the test's own thread (fault injection) all touch it. File generation runs in a worker pool so it never
 blocks the event loop.
@@ -19,7 +23,7 @@ from zoneinfo import ZoneInfo
 from airflow_provider_marketo_pm.testing.emulator.clock import EmulatedClock, iso_utc
 from airflow_provider_marketo_pm.testing.emulator.errors import MarketoApiFault, invalid
 from airflow_provider_marketo_pm.testing.emulator.export_file import WrittenFile
-from airflow_provider_marketo_pm.testing.emulator.export_request import ExportSpec
+from airflow_provider_marketo_pm.testing.emulator.export_request import ExportSelection
 from airflow_provider_marketo_pm.testing.emulator.options import EmulatorOptions
 
 CREATED, QUEUED, PROCESSING = "Created", "Queued", "Processing"
@@ -31,7 +35,17 @@ LIST_WINDOW_SECONDS = 7 * 86400
 QUOTA_TIMEZONE = ZoneInfo("America/Chicago")  # Marketo's daily quotas reset at 12:00 AM US Central
 FILE_FACTS = ("numberOfRecords", "fileSize", "fileChecksum")  # what a Completed record adds
 
+PROGRAM_MEMBERS = "program_members"
+
 FileProducer = Callable[["Job"], WrittenFile]
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Where a job is seen: its kind's endpoints (and, for a custom object, that object's apiName)."""
+
+    kind: str = PROGRAM_MEMBERS
+    api_name: str | None = None
 
 
 @dataclass
@@ -39,7 +53,8 @@ class Job:
     export_id: str
     format: str
     created_at: float
-    spec: ExportSpec | None  # None for jobs of other integrations (occupy_queue)
+    spec: ExportSelection | None  # None for jobs of other integrations (occupy_queue)
+    scope: Scope = Scope()
     path: Path | None = None
     status: str = CREATED
     queued_at: float | None = None
@@ -196,7 +211,7 @@ class JobBoard:
         )
 
     # -- API operations ----------------------------------------------------------------------------
-    def create(self, spec: ExportSpec) -> Job:
+    def create(self, spec: ExportSelection, scope: Scope = Scope()) -> Job:
         with self._lock:
             self._check_quota()
             export_id = str(uuid.uuid4())
@@ -205,16 +220,17 @@ class JobBoard:
                 format=spec.format,
                 created_at=self._clock.now(),
                 spec=spec,
+                scope=scope,
                 cancelled_spelling=self._options.cancelled_spelling,
             )
             job.path = self._data_dir / f"{export_id}.{spec.format.lower()}"
             self._jobs[export_id] = job
             return job
 
-    def enqueue(self, export_id: str) -> dict[str, object]:
+    def enqueue(self, export_id: str, scope: Scope | None = None) -> dict[str, object]:
         """Queue a Created job; the answer is the Queued record (even when a scripted fault loses it)."""
         with self._lock:
-            job = self.get(export_id)
+            job = self.get(export_id, scope)
             if job.status in (QUEUED, PROCESSING, COMPLETED):
                 raise MarketoApiFault("1029", "Job already queued")
             if job.status != CREATED:
@@ -232,18 +248,18 @@ class JobBoard:
                     job.stale_created_reads = reads
             return answer
 
-    def status_record(self, export_id: str) -> dict[str, object]:
+    def status_record(self, export_id: str, scope: Scope | None = None) -> dict[str, object]:
         """What status.json answers now (a scripted stale read answers Created and uses up one read)."""
         with self._lock:
-            job = self.get(export_id)
+            job = self.get(export_id, scope)
             if job.stale_created_reads > 0:
                 job.stale_created_reads -= 1
                 return job.record(stale=True)
             return job.record()
 
-    def cancel(self, export_id: str) -> Job:
+    def cancel(self, export_id: str, scope: Scope | None = None) -> Job:
         with self._lock:
-            job = self.get(export_id)
+            job = self.get(export_id, scope)
             if job.status == CANCELLED:
                 return job
             if job.status in (COMPLETED, FAILED):
@@ -253,35 +269,40 @@ class JobBoard:
                 job.future.add_done_callback(lambda _: self._discard_file(job))
             return job
 
-    def get(self, export_id: str) -> Job:
+    def get(self, export_id: str, scope: Scope | None = None) -> Job:
+        """This API user's job (of ``scope`` if given: another kind's id is unknown on a kind's path)."""
         with self._lock:
             job = self._jobs.get(export_id)
             now = self._clock.now()
             if (
                 job is None
                 or job.foreign
+                or (scope is not None and job.scope != scope)
                 or (job.finished_at and now > job.finished_at + STATUS_RETENTION_SECONDS)
             ):
                 raise invalid(f"Export job {export_id} not found")
             return job
 
-    def recent(self, statuses: set[str] | None) -> list[Job]:
-        """This API user's jobs of the last 7 days, oldest first."""
+    def recent(self, statuses: set[str] | None, scope: Scope | None = None) -> list[Job]:
+        """This API user's jobs of the last 7 days, oldest first: of ``scope`` if given, else every kind."""
         with self._lock:
             since = self._clock.now() - LIST_WINDOW_SECONDS
             return [
                 job
                 for job in sorted(self._jobs.values(), key=lambda j: j.created_at)
                 if not job.foreign
+                and (scope is None or job.scope == scope)
                 and job.created_at >= since
                 and (statuses is None or _status_key(job.status) in statuses)
             ]
 
-    def downloadable(self, export_id: str) -> Job | None:
-        """The job whose file can be served now, or None (not completed, unknown or expired)."""
+    def downloadable(self, export_id: str, scope: Scope | None = None) -> Job | None:
+        """The job whose file can be served now, or None (not completed, unknown, expired, other scope)."""
         with self._lock:
             job = self._jobs.get(export_id)
             if job is None or job.foreign or job.status != COMPLETED or job.finished_at is None:
+                return None
+            if scope is not None and job.scope != scope:
                 return None
             now = self._clock.now()
             if now >= job.finished_at + self._options.file_retention_seconds:
@@ -333,6 +354,7 @@ class JobBoard:
                     job.status, job.finished_at = COMPLETED, self._clock.now()
 
     def quota_used(self) -> int:
+        """Bytes of files completed today, every kind together (one quota for all bulk extracts)."""
         with self._lock:
             today = self.quota_day(self._clock.now())
             return sum(

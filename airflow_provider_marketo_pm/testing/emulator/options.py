@@ -30,6 +30,10 @@ class EmulatorOptions:
     no line ending follows the last row unless ``final_newline=True``. ``utf8_bom`` and ``nul_bytes``
     reproduce what loaders meet in production files. ``lead_custom_fields`` adds your own lead field names.
 
+    Subscriptions: ``updated_at_filter=False`` answers 1035 to ``updatedAt`` filters (program members,
+    leads) and ``smart_list_filter=False`` to ``smartListId``/``smartListName`` (leads, custom objects), as
+    Marketo does on subscriptions without them.
+
     Time: the export quota day ends at 00:00 America/Chicago on the emulated clock (``start_at`` sets
     where that clock starts, ISO-8601); ``quota_day_seconds`` makes quota days that long instead, so a
     test can live through several resets in seconds.
@@ -52,6 +56,7 @@ class EmulatorOptions:
     rate_limit_window: float = 20.0
     max_concurrent: int = 10
     updated_at_filter: bool = True
+    smart_list_filter: bool = True
     file_retention_seconds: float = 7 * 86400.0
     seed: int = 42
     programs: int = 60
@@ -90,6 +95,7 @@ class EmulatorOptions:
         self._check_number("rate_limit_window", minimum=0.001)
         self._check_int("max_concurrent", minimum=1)
         self._check_bool("updated_at_filter")
+        self._check_bool("smart_list_filter")
         self._check_number("file_retention_seconds", minimum=0.0)
         self._check_int("seed", minimum=None)
         self._check_int("programs", minimum=1, maximum=1000)

@@ -17,6 +17,7 @@ class RecordedRequest:
     status: int = 0  # HTTP status answered (0 while the answer is being prepared)
     marketo_code: str | None = None  # Marketo error code answered, if any
     query_items: list[tuple[str, str]] = field(default_factory=list)  # repeated parameters, in order
+    kind: str | None = None  # the bulk export kind of a bulk endpoint (program_members, leads, ...)
 
     @property
     def url(self) -> str:

@@ -8,15 +8,11 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from airflow_provider_marketo_pm.testing.emulator.clock import EmulatedClock
-from airflow_provider_marketo_pm.testing.emulator.dataset import (
-    Dataset,
-    build_dataset,
-    custom_value,
-    documented_dataset,
-)
+from airflow_provider_marketo_pm.testing.emulator.dataset import Dataset, build_dataset, documented_dataset
 from airflow_provider_marketo_pm.testing.emulator.export_file import FileStyle, WrittenFile, write_export_file
 from airflow_provider_marketo_pm.testing.emulator.faults import FaultScript
 from airflow_provider_marketo_pm.testing.emulator.jobs import Job, JobBoard
+from airflow_provider_marketo_pm.testing.emulator.kinds import Records
 from airflow_provider_marketo_pm.testing.emulator.limits import CallLimits
 from airflow_provider_marketo_pm.testing.emulator.options import EmulatorOptions
 from airflow_provider_marketo_pm.testing.emulator.request_log import RequestLog
@@ -37,6 +33,7 @@ class MarketoInstance:
             if options.dataset == "documented"
             else build_dataset(options.seed, options.programs, options.members, until=self.data_until)
         )
+        self.records = Records(self.dataset)  # leads, activities and custom objects of this dataset
         self.file_style = FileStyle(
             line_ending=options.line_ending,
             final_newline=options.final_newline,
@@ -66,13 +63,10 @@ class MarketoInstance:
     def _write_file(self, job: Job) -> WrittenFile:
         assert job.spec is not None
         assert job.path is not None
-        rows = job.spec.select(self.dataset)
-        custom = [name for name in self.options.lead_custom_fields if name in job.spec.fields]
-        if custom:
-            rows = [
-                {**row, **{name: custom_value(name, int(str(row["leadId"]))) for name in custom}}
-                for row in rows
-            ]
         return write_export_file(
-            job.path, job.spec, rows, pad_to_bytes=self.options.large_file_bytes, style=self.file_style
+            job.path,
+            job.spec,
+            job.spec.rows(),
+            pad_to_bytes=self.options.large_file_bytes,
+            style=self.file_style,
         )
