@@ -29,6 +29,7 @@ from typing import IO, Any, Literal
 from airflow.providers.common.compat.sdk import AirflowFailException
 from airflow.sdk import ObjectStoragePath
 
+from airflow_provider_marketo_pm.destination import public_uri
 from airflow_provider_marketo_pm.exceptions import MarketoExportIntegrityError, MarketoExportUnverifiableError
 from airflow_provider_marketo_pm.export_kind import PROGRAM_MEMBERS, ExportKind
 from airflow_provider_marketo_pm.hooks.export_file import RESUMABLE_STREAM_ERRORS
@@ -101,11 +102,6 @@ class _ChunkPipeline:
     def abort(self) -> None:
         self._dropping.set()
         self._end()
-
-
-def public_uri(path: ObjectStoragePath) -> str:
-    """URI of a path without its connection id (``s3://conn@bucket/k`` -> ``s3://bucket/k``)."""
-    return f"{path.protocol}://{path.path}"
 
 
 class _Progress:
