@@ -118,27 +118,57 @@ def public_uri(path: ObjectStoragePath) -> str:
     return f"{path.protocol}://{path.path}"
 
 
+def checked_destination(
+    value: Any, conn_id: str | None, *, overwrite: bool = True, directory: bool = False
+) -> ObjectStoragePath:
+    """
+    The destination of a start, proven usable before the export is created: a URL by
+    :func:`destination_url`, a ``conn_id`` that exists, a file that does not exist yet unless
+    ``overwrite``, and a store that takes a write (:func:`prove_writable`). ``directory``: a prefix that
+    files will go under (the task group's destination), for which nothing is checked for existence.
+    """
+    url = destination_url(value)
+    check_dest_conn_id(conn_id)
+    path = object_storage_path(url, conn_id)
+    if not directory and not overwrite and path.exists():
+        raise MarketoRequestError(
+            "destination",
+            value,
+            f"exists already: set overwrite=True to replace it, or choose another path ({_NOTHING_SPENT})",
+        )
+    prove_writable(path, url, conn_id, directory=directory)
+    return path
+
+
+def check_dest_conn_id(conn_id: str | None) -> None:
+    """
+    A ``dest_conn_id`` must name a connection: an unknown one is no error to the stores (S3 falls back to
+    the worker's default credentials), so a typo would write with other credentials, or fail late.
+    """
+    if not conn_id:
+        return
+    try:
+        BaseHook.get_connection(conn_id)
+    except AirflowNotFoundException:
+        raise MarketoDestinationError(
+            "dest_conn_id",
+            conn_id,
+            f"no Airflow connection has this id (a store would fall back to default credentials; "
+            f"{_NOTHING_SPENT})",
+        ) from None
+
+
 def prove_writable(
     destination: ObjectStoragePath, url: str, conn_id: str | None, *, directory: bool = False
 ) -> None:
     """
-    Prove that ``destination`` (a file, or with ``directory`` a prefix files go under) can be written with
-    ``conn_id``: the connection exists, and a tiny probe written beside the file is deleted again.
+    Prove that ``destination`` (a file, or with ``directory`` a prefix files go under) can be written:
+    a tiny probe is written beside the file and deleted again.
 
     Locally the probe goes into the nearest existing directory (nothing is created); on object stores it
     is a sibling key, so the bucket (or container), the credentials and the prefix's permissions are what
     the real upload will meet. Any failure is a :class:`MarketoDestinationError` naming the field.
     """
-    if conn_id:
-        try:
-            BaseHook.get_connection(conn_id)
-        except AirflowNotFoundException:
-            raise MarketoDestinationError(
-                "dest_conn_id",
-                conn_id,
-                f"no Airflow connection has this id (the store would fall back to default credentials; "
-                f"{_NOTHING_SPENT})",
-            ) from None
     folder = destination if directory else destination.parent
     where = str(nearest_existing_directory(folder, url)) if is_local(destination) else folder.path
     probe = f"{where.rstrip('/')}/.{destination.name or 'marketo-pm'}.{uuid.uuid4().hex}.probe"
@@ -162,6 +192,8 @@ def prove_writable(
 
 __all__ = [
     "LOCAL_PROTOCOLS",
+    "check_dest_conn_id",
+    "checked_destination",
     "climbs_out",
     "destination_url",
     "free_bytes",

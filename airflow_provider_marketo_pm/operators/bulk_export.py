@@ -23,11 +23,7 @@ from airflow.providers.common.compat.sdk import AirflowFailException, conf
 from airflow.sdk import Asset, AssetAlias, BaseOperator, Context
 
 from airflow_provider_marketo_pm import arguments, daily_quota, export_budget
-from airflow_provider_marketo_pm.destination import (
-    destination_url,
-    object_storage_path,
-    prove_writable,
-)
+from airflow_provider_marketo_pm.destination import checked_destination, destination_url, object_storage_path
 from airflow_provider_marketo_pm.exceptions import (
     MarketoApiError,
     MarketoAuthError,
@@ -289,17 +285,8 @@ class MarketoStartExportOperator(BaseOperator):
         self.hook.settings  # noqa: B018 - parsing the connection refuses e.g. Marketo's web UI as host
         if self.wait_for_completion:
             check_poll_pace(arguments.poll_interval_seconds(self.poll_interval), self.hook)
-        if self.destination is None:
-            return
-        destination = object_storage_path(self.destination, self.dest_conn_id)
-        if not self.overwrite and destination.exists():
-            raise MarketoRequestError(
-                "destination",
-                self.destination,
-                "exists already: set overwrite=True to replace it, or choose another path (checked before "
-                "the export is created, so no queue slot or daily quota was spent)",
-            )
-        prove_writable(destination, str(self.destination), self.dest_conn_id)
+        if self.destination is not None:
+            checked_destination(self.destination, self.dest_conn_id, overwrite=self.overwrite)
 
     def _reattachable_export(self, store: Any, fingerprint: str) -> tuple[str, dict[str, Any]] | None:
         """Return (exportId, status record) of an earlier try's job that can still serve this request."""
