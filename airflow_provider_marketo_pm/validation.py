@@ -64,7 +64,7 @@ def build_export_request(
     :param column_header_names: optional map from a field in ``fields`` to the header written for it.
     """
     body: dict[str, Any] = {
-        "fields": _fields(fields),
+        "fields": parse_fields(fields),
         "format": _format(format),
         "filter": _filter(filter),
     }
@@ -76,7 +76,8 @@ def build_export_request(
     return body
 
 
-def _fields(fields: Any) -> list[str]:
+def parse_fields(fields: Any) -> list[str]:
+    """A list of unique REST API field names (see :data:`FIELD_NAME`), or MarketoRequestError."""
     if isinstance(fields, str | bytes) or not isinstance(fields, Sequence):
         raise MarketoRequestError("fields", fields, "must be a list of field names (strings)")
     if not fields:
@@ -312,6 +313,7 @@ __all__ = [
     "MAX_PROGRAM_ID",
     "build_export_request",
     "format_marketo_datetime",
+    "parse_fields",
     "parse_instant",
     "parse_program_id",
 ]

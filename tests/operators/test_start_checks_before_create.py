@@ -172,3 +172,15 @@ def test_marketos_web_ui_as_host_fails_the_start_before_any_call(emulator, monke
         start_operator(marketo_conn_id="marketo_ui").execute(context={})
 
     assert emulator.requests == []
+
+
+def test_a_wait_polling_a_real_instance_faster_than_its_status_refresh_fails_before_any_call(monkeypatch):
+    real = {"conn_type": "marketo", "host": "https://123-ABC-456.mktorest.com", "login": "i", "password": "s"}
+    monkeypatch.setenv("AIRFLOW_CONN_MARKETO_REAL", json.dumps(real))
+    op = start_operator(marketo_conn_id="marketo_real", wait_for_completion=True, poll_interval=30)
+
+    # Any call would fail otherwise: 123-ABC-456.mktorest.com is not reachable from a test.
+    with pytest.raises(MarketoRequestError, match=r">= 60 s against a real Marketo instance") as caught:
+        op.execute(context={})
+
+    assert caught.value.key == "poll_interval"
