@@ -190,9 +190,11 @@ class MarketoDownloadProgramMemberExportOperator(MarketoDownloadExportOperator):
     Stream a Completed export's file to any Airflow object store, verified before it is published.
 
     The file is streamed in fixed-size chunks (memory does not grow with its size) to a temporary
-    sibling of the destination (``<dest>.<uuid>.partial``, same store), hashed with SHA-256 and
-    counted on the way. It is moved into place only when the byte count equals ``fileSize`` and the
-    hash equals ``fileChecksum``; on any failure the temporary data is removed (an S3 multipart
+    sibling of the destination (``<dest>.<host>-<pid>-<token>.partial``, same store, owned by this try:
+    two downloads to one destination never touch each other's), hashed with SHA-256 and counted on the
+    way; on a local disk, a ``fileSize`` larger than the free space fails before the download. It is
+    moved into place only when the byte count equals ``fileSize`` and the hash equals ``fileChecksum``;
+    on any failure the temporary data is removed (an S3 multipart
     upload is aborted, not completed), so the destination never holds a partial or unverified file.
     A mismatch raises :class:`~airflow_provider_marketo_pm.exceptions.MarketoExportIntegrityError`,
     which the task's retries retry: bytes corrupted in transit come right with a fresh download.
