@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -108,5 +109,14 @@ class FaultReport:
         return "\n".join(lines) + "\n"
 
     def write(self, path: Path = DOC_PATH) -> None:
+        """Write the report, keeping the sections other suites maintain by hand after it."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(self.render(), encoding="utf-8")
+        kept = kept_sections(path.read_text(encoding="utf-8")) if path.exists() else ""
+        path.write_text(self.render() + kept, encoding="utf-8")
+
+
+def kept_sections(document: str) -> str:
+    """Every ``## `` section of ``document`` but the one this report renders itself."""
+    own = DAG_HEADER.strip().splitlines()[0]
+    sections = re.split(r"(?m)^(?=## )", document)[1:]
+    return "".join("\n" + section.rstrip("\n") + "\n" for section in sections if not section.startswith(own))
