@@ -33,17 +33,13 @@ def rendered_later(value: Any) -> bool:
     return (isinstance(value, str) and "{{" in value) or callable(getattr(value, "resolve", None))
 
 
-def flag(name: str, value: Any, *, rendered: bool = False) -> bool:
+def flag(name: str, value: Any) -> bool:
     """
-    A yes/no argument: ``True`` or ``False`` only, because ``"False"`` is a true value in Python.
-
-    ``rendered`` is for a templated argument once it is rendered: Jinja turns a bool into the text
-    ``"True"``/``"False"``, so then ``"true"``/``"false"`` (any case) are read too.
+    A yes/no argument: ``True`` or ``False`` only, because ``"False"`` is a true value in Python. (None of
+    them is templated: a template string there would never be rendered, so it is refused too.)
     """
     if isinstance(value, bool):
         return value
-    if rendered and isinstance(value, str) and value.strip().lower() in ("true", "false"):
-        return value.strip().lower() == "true"
     rule = "must be True or False"
     if isinstance(value, str):
         rule += " (a bool, not the text: any non-empty string, 'False' too, would read as true)"
