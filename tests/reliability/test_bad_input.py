@@ -132,6 +132,7 @@ BAD_INPUTS = [
     # -- start operator: ambiguous flags and unbounded numbers (refused when the DAG is parsed) ----------
     BadInput('overwrite "False" (a string)', start(overwrite="False"), "overwrite"),
     BadInput("overwrite 0", start(overwrite=0), "overwrite"),
+    BadInput("overwrite a template (not a templated field)", start(overwrite="{{ params.o }}"), "overwrite"),
     BadInput('deferrable "false"', start(deferrable="false"), "deferrable"),
     BadInput('wait_for_completion "True"', start(wait_for_completion="True"), "wait_for_completion"),
     BadInput("timeout inf", start(wait_for_completion=True, timeout=float("inf")), "timeout"),
