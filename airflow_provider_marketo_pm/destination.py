@@ -88,6 +88,7 @@ def object_storage_path(value: Any, conn_id: str | None) -> ObjectStoragePath:
 
 
 def is_local(path: ObjectStoragePath) -> bool:
+    """A file on this machine's disks (or a disk mounted there), not an object store."""
     return path.protocol in LOCAL_PROTOCOLS
 
 
@@ -101,7 +102,7 @@ def nearest_existing_directory(path: ObjectStoragePath, url: str) -> Path:
         local = local.parent
     if not local.is_dir():
         raise MarketoDestinationError(
-            "destination", url, f"cannot be created: {local} is a file, not a directory ({_NOTHING_SPENT})"
+            "destination", url, f"cannot be created: {local} is a file, not a directory"
         )
     return local
 
