@@ -19,6 +19,7 @@ import re
 import socket
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 from airflow.sdk import ObjectStoragePath
@@ -46,13 +47,18 @@ def _pattern(name: str) -> re.Pattern[str]:
 
 
 def _process_runs(pid: int) -> bool:
+    """Whether process ``pid`` of this host still runs (a zombie, killed but not reaped, does not)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:  # another user's process: it runs
+        pass
+    try:  # Linux: a container whose PID 1 reaps nothing keeps a SIGKILLed try as a zombie
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
         return True
-    return True
+    return stat.rpartition(")")[2].split()[:1] != ["Z"]
 
 
 def owner_gone(match: re.Match[str], modified: float | None, now: float) -> bool:

@@ -10,6 +10,7 @@ import time
 import uuid
 from pathlib import Path
 
+import pytest
 from marketo_exports import start_export_via_hook, wait_for_export_status
 
 from airflow_provider_marketo_pm.operators.program_members import MarketoDownloadProgramMemberExportOperator
@@ -35,6 +36,21 @@ def dead_pid() -> int:
     return process.pid
 
 
+@pytest.fixture
+def zombie_pid():
+    """A process SIGKILLed but not reaped yet (a container whose PID 1 reaps nothing keeps such a try)."""
+    if not Path("/proc/self/stat").exists():
+        pytest.skip("zombies are read from /proc (Linux)")
+    process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    process.kill()
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{process.pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z":
+        assert time.monotonic() < deadline, "the killed process never became a zombie"
+        time.sleep(0.01)
+    yield process.pid
+    process.wait()
+
+
 def owned(name: str, host: str, pid: int) -> str:
     return f"{name}.{host}-{pid}-{uuid.uuid4().hex[:16]}.partial"
 
@@ -57,13 +73,14 @@ def test_a_partial_is_named_after_this_host_and_process(emulator, tmp_path, monk
     assert dest.read_bytes() == emulator.file_bytes(export_id)
 
 
-def test_partials_whose_owner_is_gone_are_removed_others_left_alone(emulator, tmp_path):
+def test_partials_whose_owner_is_gone_are_removed_others_left_alone(emulator, tmp_path, zombie_pid):
     export_id = completed_export(emulator)
     dest = tmp_path / "out" / "members.csv"
     dest.parent.mkdir()
     long_ago = time.time() - STALE_AFTER.total_seconds() - 60
     gone = {
         owned("members.csv", THIS_HOST, dead_pid()): None,  # this host, its process ended (SIGKILL)
+        owned("members.csv", THIS_HOST, zombie_pid): None,  # killed, not reaped: it runs no more
         owned("members.csv", "worker-2.example", 4242): long_ago,  # another host's, untouched for a day
         f"members.csv.{'ab' * 16}.partial": long_ago,  # an earlier version's unowned name, as old
     }
