@@ -84,7 +84,7 @@ class MarketoStartProgramMemberExportOperator(MarketoStartExportOperator):
     :param queue_full_wait: wait between those attempts (seconds or timedelta).
     :param wait_for_completion: end only when the job is Completed (default: once it is enqueued).
     :param poll_interval: seconds between status checks while waiting (templated; Marketo refreshes
-        status once a minute, so keep 60 against a real instance).
+        status once a minute: below 60 against a real instance fails the start before create).
     :param timeout: how long to wait for completion (seconds or timedelta) before failing with
         AirflowSensorTimeout; the job is left running (a retry re-attaches to it on Airflow 3.3+).
     :param deferrable: wait in the triggerer instead of on a worker; defaults to
@@ -101,11 +101,15 @@ class MarketoStartProgramMemberExportOperator(MarketoStartExportOperator):
         a row after it was enqueued (default 3), enqueue it again from the worker, at most 3 times (see the
         sensor's argument of the same name). ``None`` never enqueues again.
     :param destination: where the download will write the file (templated, optional): checked before
-        the job is created, so that a URL without a scheme, or a file that exists without ``overwrite``,
-        fails the start instead of the download (after the export used a queue slot and daily quota).
-    :param dest_conn_id: Airflow connection of the destination store (templated).
+        the job is created, so that a URL without a scheme, a list rendered as text, ``..`` climbing out
+        of the root or bucket, a file that exists without ``overwrite``, or a store that cannot be written
+        (a probe is written and deleted: a missing bucket, a read-only directory) fails the start instead
+        of the download (after the export used a queue slot and daily quota).
+    :param dest_conn_id: Airflow connection of the destination store (templated); it must exist.
     :param overwrite: the download will replace an existing destination; without it an existing one is
-        refused at start.
+        refused at start. Like ``wait_for_completion`` and ``deferrable``: True or False only.
+
+    Durations are finite, at most 7 days; counts at most 1000 (README, "Argument values").
     """
 
     export_kind = PROGRAM_MEMBERS
