@@ -215,11 +215,11 @@ class MarketoDownloadProgramMemberExportOperator(MarketoDownloadExportOperator):
     :param destination: ObjectStoragePath URL of the file to write (templated): ``file://``,
         ``s3://``, ``gs://``, ``abfs://``... (with the store's filesystem installed).
     :param dest_conn_id: Airflow connection of the destination store.
-    :param overwrite: replace an existing destination; by default it is refused.
+    :param overwrite: replace an existing destination; by default it is refused (True or False only).
     :param compression: ``None`` or ``"gzip"`` (the stored file is gzipped).
-    :param chunk_size: bytes read and written per chunk.
-    :param max_resumes: how many times a broken stream is resumed with ``Range``.
-    :param progress_interval: seconds between progress log lines.
+    :param chunk_size: bytes read and written per chunk (1 byte to 64 MiB).
+    :param max_resumes: how many times a broken stream is resumed with ``Range`` (at most 1000).
+    :param progress_interval: seconds between progress log lines (a finite number, at most 7 days).
     :param program_ids: Marketo program id(s) of the export (or its create filter), reported as lineage input.
     :param marketo_conn_id: Airflow connection of the Marketo instance (templated).
     :param record: the job's Completed status record if already read (templated, e.g. the sensor's
