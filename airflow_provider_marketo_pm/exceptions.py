@@ -67,6 +67,15 @@ class MarketoRequestError(MarketoError, ValueError):
         super().__init__(f"{key}={value!r} is invalid: {rule}")
 
 
+class MarketoDestinationError(MarketoRequestError):
+    """
+    The destination cannot take the file: its bucket or directory is missing, it is not writable with
+    ``dest_conn_id``, it climbs out of its base, or (local disks) it has less free space than the file.
+    Raised before the export is created (or, for free space, before the download); ``key`` names the
+    field at fault (``destination`` or ``dest_conn_id``) and ``rule`` the cause.
+    """
+
+
 class MarketoApiError(MarketoError):
     """
     Marketo answered with an error (an error envelope, or an HTTP error status).
@@ -278,6 +287,7 @@ __all__ = [
     "MarketoApiQuotaError",
     "MarketoAuthError",
     "MarketoConnectionConfigError",
+    "MarketoDestinationError",
     "MarketoDownloadError",
     "MarketoError",
     "MarketoExportEventError",

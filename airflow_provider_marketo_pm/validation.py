@@ -8,6 +8,7 @@ The hook and the operators both call :func:`build_export_request`.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -18,7 +19,18 @@ EXPORT_FORMATS = ("CSV", "TSV", "SSV")
 FILTER_KEYS = ("programId", "programIds", "updatedAt", "statusNames", "isExhausted", "nurtureCadence")
 MAX_PROGRAM_IDS = 10
 MAX_UPDATED_AT_DAYS = 31
-_CANONICAL_POSITIVE_INT = re.compile(r"[1-9][0-9]*")
+MAX_PROGRAM_ID = 2**31 - 1
+"""Marketo's program ids are int32."""
+EARLIEST_INSTANT = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+LATEST_INSTANT = dt.datetime(3000, 1, 1, tzinfo=dt.UTC)
+"""Time bounds are read within [1970, 3000): nothing in Marketo is older, and near year 1 or 9999 Python
+cannot even shift a time to UTC."""
+FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+"""A REST API field name: ASCII letters, digits and underscores (no commas, spaces, quotes or emoji)."""
+PROGRAM_ID_COLUMN = "programId"
+"""The column Marketo adds first to a ``programIds`` export by itself."""
+_CANONICAL_POSITIVE_INT = re.compile(r"[1-9][0-9]{0,9}")
+_log = logging.getLogger(__name__)
 ZERO_LENGTH_WINDOW = (
     "they are equal, which is what data_interval_start/end give in Airflow 3 with a plain cron schedule "
     '(schedule="@daily" runs have zero-length data intervals): schedule the DAG with '
@@ -41,7 +53,9 @@ def build_export_request(
     """
     Return the exact JSON body of ``create.json``, or raise :class:`MarketoRequestError`.
 
-    :param fields: REST API field names to export (non-empty, unique strings).
+    :param fields: REST API field names to export (unique; letters, digits and underscores). With a
+        ``programIds`` filter Marketo adds a ``programId`` column first by itself: a ``programId`` in
+        ``fields`` would be a second one, so it is dropped, with a warning.
     :param filter: exactly one of ``programId`` / ``programIds`` (positive ints, or canonical decimal
         strings such as ``"1044"`` as Jinja renders them; sent as ints), plus optional ``updatedAt``
         (``{"startAt", "endAt"}``, each read by :func:`parse_instant`, at most 31 days),
@@ -50,17 +64,20 @@ def build_export_request(
     :param column_header_names: optional map from a field in ``fields`` to the header written for it.
     """
     body: dict[str, Any] = {
-        "fields": _fields(fields),
+        "fields": parse_fields(fields),
         "format": _format(format),
         "filter": _filter(filter),
     }
+    if "programIds" in body["filter"] and PROGRAM_ID_COLUMN in body["fields"]:
+        body["fields"] = _without_program_id_column(body["fields"], column_header_names)
     headers = _column_header_names(column_header_names, body["fields"])
     if headers:
         body["columnHeaderNames"] = headers
     return body
 
 
-def _fields(fields: Any) -> list[str]:
+def parse_fields(fields: Any) -> list[str]:
+    """A list of unique REST API field names (see :data:`FIELD_NAME`), or MarketoRequestError."""
     if isinstance(fields, str | bytes) or not isinstance(fields, Sequence):
         raise MarketoRequestError("fields", fields, "must be a list of field names (strings)")
     if not fields:
@@ -69,10 +86,40 @@ def _fields(fields: Any) -> list[str]:
     for name in fields:
         if not isinstance(name, str) or not name.strip():
             raise MarketoRequestError("fields", name, "every field name must be a non-empty string")
+        if not FIELD_NAME.fullmatch(name):
+            raise MarketoRequestError(
+                "fields",
+                name,
+                "a field name is a REST API name: ASCII letters, digits and underscores only (no commas, "
+                "spaces or other characters; one list item per field)",
+            )
         if name in seen:
             raise MarketoRequestError("fields", name, "field names must not repeat")
         seen.add(name)
     return list(fields)
+
+
+def _without_program_id_column(fields: list[str], column_header_names: Any) -> list[str]:
+    """A ``programIds`` export gets Marketo's own ``programId`` column first: drop the requested twin."""
+    if isinstance(column_header_names, Mapping) and PROGRAM_ID_COLUMN in column_header_names:
+        raise MarketoRequestError(
+            f"columnHeaderNames.{PROGRAM_ID_COLUMN}",
+            column_header_names[PROGRAM_ID_COLUMN],
+            "with a programIds filter Marketo adds the programId column by itself, and whether a header "
+            "name applies to it is not documented: remove programId from fields and columnHeaderNames",
+        )
+    rest = [name for name in fields if name != PROGRAM_ID_COLUMN]
+    if not rest:
+        raise MarketoRequestError(
+            "fields",
+            fields,
+            "with a programIds filter Marketo adds the programId column by itself: name other fields too",
+        )
+    _log.warning(
+        "fields: dropped programId. With a programIds filter Marketo writes a programId column first by "
+        "itself; asking for it too would give the file two programId columns."
+    )
+    return rest
 
 
 def _format(value: Any) -> str:
@@ -119,19 +166,27 @@ def _filter(value: Any) -> dict[str, Any]:
 
 def parse_program_id(key: str, value: Any) -> int:
     """
-    Accept a positive int, or its canonical decimal string: Jinja renders ``{{ params.program_id }}`` to
-    ``"1044"`` unless the DAG sets ``render_template_as_native_obj=True``. ``"01044"``, ``" 1044"``,
+    Accept a positive int32, or its canonical decimal string: Jinja renders ``{{ params.program_id }}``
+    to ``"1044"`` unless the DAG sets ``render_template_as_native_obj=True``. ``"01044"``, ``" 1044"``,
     ``"1e3"`` or ``"+5"`` are refused: a program id is sent exactly as it was written, or not at all.
     """
+    rule = (
+        f"must be a positive integer program id up to {MAX_PROGRAM_ID}: an int, or its decimal string "
+        "such as '1044' (no sign, spaces or leading zeros)"
+    )
     if isinstance(value, str) and _CANONICAL_POSITIVE_INT.fullmatch(value):
-        return int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise MarketoRequestError(
-            key,
-            value,
-            "must be a positive integer program id: an int, or its decimal string such as '1044' "
-            "(no sign, spaces or leading zeros)",
-        )
+        value = int(value)  # at most 10 digits: never near Python's limit on converting long digit strings
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_PROGRAM_ID:
+        raise MarketoRequestError(key, _shown(value), rule)
+    return value
+
+
+def _shown(value: Any) -> Any:
+    """A value as an error shows it: a 5,000-digit id is cut (an int that long cannot even be printed)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 64:
+        return f"<an int of {value.bit_length()} bits>"
+    if isinstance(value, str) and len(value) > 40:
+        return f"{value[:20]}...({len(value)} characters)"
     return value
 
 
@@ -197,10 +252,23 @@ def parse_instant(key: str, value: Any) -> dt.datetime:
     if isinstance(parsed, dt.datetime):
         if parsed.tzinfo is None or parsed.utcoffset() is None:
             raise MarketoRequestError(key, value, f"{rule} (naive datetimes are ambiguous)")
-        return parsed.astimezone(dt.UTC)
-    if isinstance(parsed, dt.date):
-        return dt.datetime(parsed.year, parsed.month, parsed.day, tzinfo=dt.UTC)
-    raise MarketoRequestError(key, value, f"{rule}, not {type(value).__name__}")
+        instant = _within_range(key, value, parsed)
+    elif isinstance(parsed, dt.date):
+        instant = _within_range(key, value, dt.datetime(parsed.year, parsed.month, parsed.day, tzinfo=dt.UTC))
+    else:
+        raise MarketoRequestError(key, _shown(value), f"{rule}, not {type(value).__name__}")
+    return instant
+
+
+def _within_range(key: str, value: Any, aware: dt.datetime) -> dt.datetime:
+    rule = f"must be from {EARLIEST_INSTANT:%Y-%m-%d} to before {LATEST_INSTANT:%Y-%m-%d} (UTC)"
+    try:
+        instant = aware.astimezone(dt.UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00 is before year 1 in UTC
+        raise MarketoRequestError(key, value, rule) from None
+    if not EARLIEST_INSTANT <= instant < LATEST_INSTANT:
+        raise MarketoRequestError(key, value, rule)
+    return instant
 
 
 def _status_names(value: Any) -> list[str]:
@@ -237,10 +305,15 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "EARLIEST_INSTANT",
     "EXPORT_FORMATS",
+    "FIELD_NAME",
     "FILTER_KEYS",
+    "LATEST_INSTANT",
+    "MAX_PROGRAM_ID",
     "build_export_request",
     "format_marketo_datetime",
+    "parse_fields",
     "parse_instant",
     "parse_program_id",
 ]

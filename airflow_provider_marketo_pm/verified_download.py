@@ -2,10 +2,12 @@
 Copy a Completed export's file into object storage: streamed, resumed, verified, published atomically.
 
 The destination never holds a partial or unverified file: the bytes go to a temporary sibling
-(``<dest>.<uuid>.partial``, same store), are hashed and counted on the way, and the temporary file is
-moved into place only when both match what Marketo advertised. On any failure the temporary data is
-removed (an S3 multipart upload is aborted, not completed). Memory stays at a few chunks whatever
-the file size.
+(``<dest>.<host>-<pid>-<token>.partial``, same store, owned by this try; see
+:mod:`~airflow_provider_marketo_pm.partial_files`), are hashed and counted on the way, and the temporary
+file is moved into place only when both match what Marketo advertised. On any failure, the last flush
+included, the temporary data is removed (an S3 multipart upload is aborted, not completed). A local disk
+with less free space than ``fileSize`` is refused before the download. Memory stays at a few chunks
+whatever the file size.
 
 Reading the socket, hashing and writing overlap: the calling thread reads, and two background
 threads hash and write each chunk (hashlib and file writes release the GIL on large buffers), fed
@@ -21,7 +23,6 @@ import queue
 import re
 import threading
 import time
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import IO, Any, Literal
@@ -29,7 +30,9 @@ from typing import IO, Any, Literal
 from airflow.providers.common.compat.sdk import AirflowFailException
 from airflow.sdk import ObjectStoragePath
 
+from airflow_provider_marketo_pm.destination import free_bytes, is_local, public_uri
 from airflow_provider_marketo_pm.exceptions import (
+    MarketoDestinationError,
     MarketoExportIntegrityError,
     MarketoExportUnverifiableError,
     MarketoRequestError,
@@ -38,6 +41,7 @@ from airflow_provider_marketo_pm.export_kind import PROGRAM_MEMBERS, ExportKind
 from airflow_provider_marketo_pm.hooks.export_file import RESUMABLE_STREAM_ERRORS
 from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
 from airflow_provider_marketo_pm.hooks.marketo_responses import MAX_COUNT, checksum_hex, marketo_count
+from airflow_provider_marketo_pm.partial_files import partial_path, remove_stale_partials
 
 __all__ = ["RESUMABLE_STREAM_ERRORS", "VerifiedDownload", "expected_file", "public_uri"]
 
@@ -106,11 +110,6 @@ class _ChunkPipeline:
     def abort(self) -> None:
         self._dropping.set()
         self._end()
-
-
-def public_uri(path: ObjectStoragePath) -> str:
-    """URI of a path without its connection id (``s3://conn@bucket/k`` -> ``s3://bucket/k``)."""
-    return f"{path.protocol}://{path.path}"
 
 
 class _Progress:
@@ -248,10 +247,11 @@ class VerifiedDownload:
         uri = public_uri(destination)
         if destination.exists() and not self.overwrite:
             raise AirflowFailException(f"{uri} already exists; set overwrite=True to replace it.")
-        if destination.protocol in ("file", "local"):
+        self._check_free_space(destination, expected_size)
+        if is_local(destination):
             destination.parent.mkdir(parents=True, exist_ok=True)
-        self._remove_stale_partials(destination)
-        partial = destination.parent / f"{destination.name}.{uuid.uuid4().hex}.partial"
+        remove_stale_partials(destination, self.log)
+        partial = partial_path(destination)
 
         sha256, received = self._write_verified(
             hook, kind, export_id, partial, expected_size, expected_sha256, uri
@@ -268,6 +268,19 @@ class VerifiedDownload:
         self.log.info("Published %s (%d bytes, sha256 %s).", uri, received, sha256)
         return sha256, received
 
+    def _check_free_space(self, destination: ObjectStoragePath, expected_size: int | None) -> None:
+        """On a local disk, a file larger than the free space fails before the download, naming both."""
+        if expected_size is None or self.compression is not None:  # a gzipped file's size is not known
+            return
+        free = free_bytes(destination)
+        if free is not None and expected_size > free:
+            raise MarketoDestinationError(
+                "destination",
+                public_uri(destination),
+                f"has {free} bytes free, but the file is {expected_size} bytes (its fileSize): free some "
+                "space, or write elsewhere (nothing was downloaded)",
+            )
+
     def _write_verified(
         self,
         hook: MarketoHook,
@@ -278,7 +291,10 @@ class VerifiedDownload:
         expected_sha: str | None,
         uri: str,
     ) -> tuple[str, int]:
-        """Stream into ``partial`` and verify; on any failure nothing of ``partial`` remains."""
+        """
+        Stream into ``partial`` and verify; on any failure nothing of ``partial`` remains, including when
+        the last flush fails (a full disk) or S3's last part and commit do.
+        """
         # The raw fsspec file, not ObjectStoragePath.open()'s lineage wrapper: no per-chunk lineage call,
         # and discard() reaches s3fs (an aborted multipart upload instead of a completed one).
         out = partial.fs.open(partial.path, mode="wb")
@@ -306,6 +322,7 @@ class VerifiedDownload:
                     actual_sha256=actual_sha,
                     destination=uri,
                 )
+            out.close()  # the last buffered bytes are written here: inside the cleanup
         except BaseException as err:
             if pipeline is not None:
                 pipeline.abort()  # no thread touches ``out`` any more
@@ -314,7 +331,6 @@ class VerifiedDownload:
             if isinstance(err, _ConsumerFailed):
                 raise err.error from None
             raise
-        out.close()
         return actual_sha, received
 
     def _stream(
@@ -343,49 +359,6 @@ class VerifiedDownload:
             progress.update(received)
         progress.update(received, final=True)
         return received
-
-    def _remove_stale_partials(self, destination: ObjectStoragePath) -> None:
-        """
-        Remove what a killed earlier try left of this destination: ``<dest>.<uuid>.partial`` files and,
-        on S3, unfinished multipart uploads of such keys (a SIGKILL runs no cleanup).
-
-        Only names of our own partial pattern for this very destination are touched. A try of the same
-        task never runs beside another, so any such partial is stale by the time this try starts.
-        """
-        stale = re.compile(re.escape(destination.name) + r"\.[0-9a-f]{32}\.partial")
-        fs, parent = destination.fs, destination.parent.path
-        try:
-            fs.invalidate_cache(parent)
-            names = [str(path).rstrip("/").rsplit("/", 1)[-1] for path in fs.ls(parent, detail=False)]
-        except FileNotFoundError:  # nothing written there yet
-            names = []
-        except OSError as err:  # cleaning up is a courtesy: never fail a download over it
-            self.log.warning("Could not list %s for stale partials: %s", public_uri(destination.parent), err)
-            names = []
-        for name in filter(stale.fullmatch, names):
-            leftover = destination.parent / name
-            self.log.info("Removing %s, left by an earlier try.", public_uri(leftover))
-            self._remove_quietly(leftover)
-        call_s3 = getattr(fs, "call_s3", None)  # s3fs: the store keeps unfinished multipart uploads
-        if call_s3 is None:
-            return
-        bucket, key, _ = fs.split_path(destination.path)
-        prefix = f"{key}."
-        try:
-            uploads = call_s3("list_multipart_uploads", Bucket=bucket, Prefix=prefix).get("Uploads", [])
-            for upload in uploads:
-                upload_key = str(upload.get("Key", ""))
-                if upload_key.startswith(prefix) and stale.fullmatch(upload_key.rsplit("/", 1)[-1]):
-                    self.log.info(
-                        "Aborting an unfinished upload of s3://%s/%s left by an earlier try.",
-                        bucket,
-                        upload_key,
-                    )
-                    call_s3(
-                        "abort_multipart_upload", Bucket=bucket, Key=upload_key, UploadId=upload["UploadId"]
-                    )
-        except Exception as err:  # cleaning up is a courtesy: never fail a download over it
-            self.log.warning("Could not clean up unfinished uploads of s3://%s/%s: %s", bucket, key, err)
 
     @staticmethod
     def _discard(out: Any) -> None:

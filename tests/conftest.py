@@ -13,7 +13,7 @@ import os
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -79,3 +79,41 @@ def use_dags_folder(monkeypatch: pytest.MonkeyPatch, airflow_db: Path) -> Callab
         monkeypatch.syspath_prepend(str(folder))
 
     return use
+
+
+@pytest.fixture
+def small_tmpfs(tmp_path: Path) -> Iterator[Callable[..., Path]]:
+    """
+    ``small_tmpfs(size="8m", read_only=False)`` mounts a tmpfs of that size and returns its directory; all
+    are unmounted after the test. It needs root on Linux: elsewhere the test is skipped with the reason,
+    except under ``CI=true``, where the test must run, so it fails instead.
+    """
+    mounted: list[Path] = []
+
+    def mount(size: str = "8m", *, read_only: bool = False) -> Path:
+        reason = None
+        if not sys.platform.startswith("linux"):
+            reason = "a tmpfs needs Linux"
+        elif os.geteuid() != 0:
+            reason = "mounting a tmpfs needs root"
+        else:
+            point = tmp_path / f"tmpfs-{len(mounted)}"
+            point.mkdir()
+            options = f"size={size}" + (",ro" if read_only else "")
+            result = subprocess.run(
+                ["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(point)],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            if result.returncode == 0:
+                mounted.append(point)
+                return point
+            reason = f"mount -t tmpfs failed: {result.stderr.strip() or result.returncode}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"this test must run under CI=true, but {reason}")
+        pytest.skip(reason)
+
+    yield mount
+    for point in reversed(mounted):
+        subprocess.run(["umount", str(point)], check=True)

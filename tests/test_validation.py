@@ -41,7 +41,7 @@ def test_full_request_is_normalised():
         column_header_names={"leadId": "Lead ID"},
     )
     assert body == {
-        "fields": FIELDS,
+        "fields": ["leadId", "statusName"],  # programId: Marketo adds it first for programIds
         "format": "TSV",
         "filter": {
             "programIds": [1001, 1002],
@@ -148,7 +148,7 @@ def test_bad_input_names_key_value_and_rule(fields, filter_, kwargs, key, rule):
     [
         ({"programId": "1044"}, {"programId": 1044}),
         ({"programId": "7"}, {"programId": 7}),
-        ({"programId": "1234567890123"}, {"programId": 1234567890123}),
+        ({"programId": "2147483647"}, {"programId": 2147483647}),  # int32's largest
         ({"programIds": ["1001", 1002]}, {"programIds": [1001, 1002]}),
         ({"programIds": ("1001",)}, {"programIds": [1001]}),
     ],
@@ -253,3 +253,88 @@ def test_dates_in_a_filter_are_midnight_utc_as_in_windows():
     # One rule for dates everywhere (windows.split_updated_at reads them the same way).
     body = build_export_request(FIELDS, window("2024-01-01", dt.date(2024, 1, 2)))
     assert body["filter"]["updatedAt"] == {"startAt": JAN1, "endAt": JAN2}
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["email,firstName", "lead Id", " leadId", "leadId\t", "email\U0001f4e7", "prénom", "lead-id", "a.b"],
+)
+def test_a_field_name_that_is_not_a_rest_api_name_is_refused(name):
+    with pytest.raises(MarketoRequestError, match="letters, digits and underscores") as caught:
+        build_export_request(["leadId", name], {"programId": 1})
+
+    assert (caught.value.key, caught.value.value) == ("fields", name)
+
+
+def test_rest_api_names_with_digits_and_underscores_are_sent_as_given():
+    fields = ["leadId", "leadCustomField01", "Company_Size__c", "_private"]
+    assert build_export_request(fields, {"programId": 1})["fields"] == fields
+
+
+def test_programid_in_fields_with_a_programids_filter_is_dropped_with_a_warning(caplog):
+    """Marketo writes programId first by itself for programIds: asking for it too gave two columns."""
+    with caplog.at_level("WARNING"):
+        body = build_export_request(["programId", "leadId"], {"programIds": [1001, 1002]})
+
+    assert body["fields"] == ["leadId"]
+    assert "two programId columns" in caplog.text
+
+
+def test_programid_in_fields_with_a_single_programid_filter_is_kept():
+    body = build_export_request(["leadId", "programId"], {"programId": 1001})
+
+    assert body["fields"] == ["leadId", "programId"]
+
+
+def test_a_header_name_for_programid_with_a_programids_filter_is_refused():
+    with pytest.raises(MarketoRequestError, match="not documented") as caught:
+        build_export_request(
+            ["programId", "leadId"], {"programIds": [1001]}, column_header_names={"programId": "Program"}
+        )
+
+    assert caught.value.key == "columnHeaderNames.programId"
+
+
+def test_programid_as_the_only_field_with_a_programids_filter_is_refused():
+    with pytest.raises(MarketoRequestError, match="name other fields too") as caught:
+        build_export_request(["programId"], {"programIds": [1001]})
+
+    assert caught.value.key == "fields"
+
+
+@pytest.mark.parametrize(
+    "program_id",
+    ["1" * 5000, 10**5000, 2**31, "2147483648", "12345678901"],
+    ids=["5000-digit-text", "5000-digit-int", "2**31", "2**31-text", "11-digits"],
+)
+def test_a_program_id_beyond_int32_is_our_error_however_long(program_id):
+    with pytest.raises(MarketoRequestError, match="up to 2147483647") as caught:
+        build_export_request(["leadId"], {"programId": program_id})
+
+    assert caught.value.key == "filter.programId"
+    assert len(str(caught.value)) < 400, "the message shows a long value cut short"
+
+
+@pytest.mark.parametrize(
+    "bound",
+    [
+        "0001-01-01",
+        "0001-01-01T00:00:00+01:00",  # before year 1 once in UTC: OverflowError in Python
+        "9999-12-31T23:00:00-05:00",  # after year 9999 once in UTC
+        "9999-12-31",
+        dt.datetime(1, 1, 1, tzinfo=dt.timezone(dt.timedelta(hours=5))),
+        dt.date(1969, 12, 31),
+        "3000-01-01T00:00:00Z",
+    ],
+)
+def test_a_time_bound_outside_1970_to_3000_is_our_error(bound):
+    with pytest.raises(MarketoRequestError, match="from 1970-01-01 to before 3000-01-01") as caught:
+        build_export_request(["leadId"], window(bound, "2024-01-02T00:00:00Z"))
+
+    assert caught.value.key == "filter.updatedAt.startAt"
+
+
+def test_the_last_instant_before_3000_is_read():
+    body = build_export_request(["leadId"], window("2999-12-31T00:00:00Z", "2999-12-31T23:59:59Z"))
+
+    assert body["filter"]["updatedAt"]["endAt"] == "2999-12-31T23:59:59Z"

@@ -20,9 +20,10 @@ from typing import Any, ClassVar, Literal, NoReturn
 
 import pendulum
 from airflow.providers.common.compat.sdk import AirflowFailException, conf
-from airflow.sdk import Asset, AssetAlias, BaseOperator, Context, ObjectStoragePath
+from airflow.sdk import Asset, AssetAlias, BaseOperator, Context
 
 from airflow_provider_marketo_pm import arguments, daily_quota, export_budget
+from airflow_provider_marketo_pm.destination import checked_destination, destination_url, object_storage_path
 from airflow_provider_marketo_pm.exceptions import (
     MarketoApiError,
     MarketoAuthError,
@@ -52,6 +53,7 @@ from airflow_provider_marketo_pm.export_status import (
     read_export_status,
     still_created_event,
 )
+from airflow_provider_marketo_pm.hooks.connection_settings import is_loopback_host
 from airflow_provider_marketo_pm.hooks.error_classification import SHARED_QUEUE
 from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
 from airflow_provider_marketo_pm.hooks.marketo_responses import read_export_record
@@ -63,7 +65,13 @@ from airflow_provider_marketo_pm.triggers.bulk_export import (
 )
 from airflow_provider_marketo_pm.verified_download import VerifiedDownload, expected_file, public_uri
 
-__all__ = ["MarketoDownloadExportOperator", "MarketoStartExportOperator", "default_deferrable"]
+__all__ = [
+    "MarketoDownloadExportOperator",
+    "MarketoStartExportOperator",
+    "check_poll_pace",
+    "default_deferrable",
+    "deferrable_argument",
+]
 
 RECORD_XCOM_KEY = "record"
 """XCom key under which a start that waited for completion leaves the Completed status record."""
@@ -86,6 +94,31 @@ def default_deferrable() -> bool:
     it to True (our docker-compose.yaml does), or passes ``deferrable=True``.
     """
     return conf.getboolean("operators", "default_deferrable", fallback=True)
+
+
+def deferrable_argument(value: Any) -> bool:
+    """``deferrable``: True or False, or None for :func:`default_deferrable`."""
+    return default_deferrable() if value is None else arguments.flag("deferrable", value)
+
+
+def check_poll_pace(poll_interval: float, hook: MarketoHook, name: str = "poll_interval") -> None:
+    """
+    Refuse a poll faster than Marketo's status refresh (60 s) against a real instance: every extra poll
+    spends API quota for no news. An emulator (a loopback host, or plain http, which the connection allows
+    only for a loopback emulator or with ``allow_insecure_http``) may be polled at any pace.
+    """
+    base_url = hook.settings.base_url
+    if poll_interval >= MARKETO_STATUS_REFRESH_SECONDS:
+        return
+    if base_url.startswith("http://") or is_loopback_host(base_url):
+        return
+    raise MarketoRequestError(
+        name,
+        poll_interval,
+        f"must be >= {MARKETO_STATUS_REFRESH_SECONDS:g} s against a real Marketo instance ({base_url}): "
+        "Marketo refreshes a job's status once a minute, so faster polls only spend API quota (an emulator "
+        "on loopback or plain http may be polled faster)",
+    )
 
 
 ON_QUOTA_EXCEEDED = ("wait", "fail")
@@ -160,12 +193,12 @@ class MarketoStartExportOperator(BaseOperator):
         #: Quota resets this task waited for so far (carried through the quota trigger's event).
         self._quota_waits_done = 0
         if destination is not None and not arguments.rendered_later(destination):
-            _destination_url(destination)
+            destination_url(destination)
         # Where the download will write: checked before create, so a bad one spends no queue slot or quota.
         self.destination = destination
         self.dest_conn_id = dest_conn_id
-        self.overwrite = overwrite
-        self.wait_for_completion = wait_for_completion
+        self.overwrite = arguments.flag("overwrite", overwrite)
+        self.wait_for_completion = arguments.flag("wait_for_completion", wait_for_completion)
         # A template or XComArg is checked once rendered, in execute(); a plain value now (parse time).
         self.poll_interval: Any = (
             poll_interval
@@ -173,7 +206,7 @@ class MarketoStartExportOperator(BaseOperator):
             else arguments.poll_interval_seconds(poll_interval)
         )
         self.timeout = arguments.duration_seconds("timeout", timeout)
-        self.deferrable = default_deferrable() if deferrable is None else deferrable
+        self.deferrable = deferrable_argument(deferrable)
         self.marketo_conn_id = marketo_conn_id
         self.queue_full_retries = arguments.whole_number("queue_full_retries", queue_full_retries, minimum=0)
         self.queue_full_wait = timedelta(
@@ -202,11 +235,11 @@ class MarketoStartExportOperator(BaseOperator):
 
     def execute(self, context: Context) -> str:
         request = self.export_request()
+        if self.wait_for_completion:
+            self.poll_interval = arguments.poll_interval_seconds(self.poll_interval)  # rendered by now
         self._check_before_create()
         # The rendered argument, checked before any call (the connection extra is read only without one).
         budget_arg = export_budget.validate_daily_budget_mb(self.daily_export_budget_mb)
-        if self.wait_for_completion:
-            self.poll_interval = arguments.poll_interval_seconds(self.poll_interval)  # rendered by now
         store = context.get("task_state_store")
         if store is None:
             self.log.info(
@@ -246,20 +279,16 @@ class MarketoStartExportOperator(BaseOperator):
     def _check_before_create(self) -> None:
         """
         Refuse what would only fail after the job used a queue slot and daily quota: a connection that is
-        not Marketo's REST API (parsed here, before any call), a destination without a scheme, or one that
-        exists already without ``overwrite``.
+        not Marketo's REST API (parsed here, before any call), a wait polling a real instance faster than
+        its status refresh, a destination without a scheme, one that exists already without
+        ``overwrite``, or one that cannot be written (missing bucket or directory, no permission, unknown
+        ``dest_conn_id``: proven with a probe that is deleted again).
         """
         self.hook.settings  # noqa: B018 - parsing the connection refuses e.g. Marketo's web UI as host
-        if self.destination is None:
-            return
-        destination = _object_storage_path(self.destination, self.dest_conn_id)
-        if not self.overwrite and destination.exists():
-            raise MarketoRequestError(
-                "destination",
-                self.destination,
-                "exists already: set overwrite=True to replace it, or choose another path (checked before "
-                "the export is created, so no queue slot or daily quota was spent)",
-            )
+        if self.wait_for_completion:
+            check_poll_pace(arguments.poll_interval_seconds(self.poll_interval), self.hook)
+        if self.destination is not None:
+            checked_destination(self.destination, self.dest_conn_id, overwrite=self.overwrite)
 
     def _reattachable_export(self, store: Any, fingerprint: str) -> tuple[str, dict[str, Any]] | None:
         """Return (exportId, status record) of an earlier try's job that can still serve this request."""
@@ -432,6 +461,7 @@ class MarketoStartExportOperator(BaseOperator):
         else:
             self.log.info("Quota reset passed: creating the export.")
             request = self.export_request()
+            self._check_before_create()  # a day later: the destination may have changed
             budget_arg = export_budget.validate_daily_budget_mb(self.daily_export_budget_mb)
             export_id = self._create(context, request, context.get("task_state_store"), budget_arg)
         return self._enqueue(context, export_id, attempt=0)
@@ -516,29 +546,6 @@ class MarketoStartExportOperator(BaseOperator):
             self.log.warning("Could not cancel Marketo export %s: %s", export_id, err)
 
 
-def _destination_url(value: Any) -> str:
-    """An object storage URL with a scheme: a bare path would land relative to the worker's cwd."""
-    if not isinstance(value, str) or not value.strip():
-        raise MarketoRequestError("destination", value, "must be a non-empty object storage URL")
-    scheme, separator, rest = value.strip().partition("://")
-    if not separator or not scheme or not rest:
-        raise MarketoRequestError(
-            "destination", value, "must be a URL with a scheme, e.g. file:///data/members.csv or s3://b/k"
-        )
-    return value.strip()
-
-
-def _object_storage_path(value: Any, conn_id: str | None) -> ObjectStoragePath:
-    """The destination as a path of a registered filesystem, before anything is asked of Marketo."""
-    url = _destination_url(value)
-    try:
-        path = ObjectStoragePath(url, conn_id=conn_id)
-        path.fs  # noqa: B018  # Airflow < 3.3 only refuses an unknown scheme here
-    except (ValueError, ImportError) as err:  # "Unsupported filesystem: 'ftp2'", no s3fs installed, ...
-        raise MarketoRequestError("destination", value, f"is not a usable object storage URL: {err}") from err
-    return path
-
-
 class MarketoDownloadExportOperator(BaseOperator):
     """
     Stream a Completed job's file of :attr:`export_kind` to object storage, verified before it is published.
@@ -571,23 +578,23 @@ class MarketoDownloadExportOperator(BaseOperator):
     ) -> None:
         super().__init__(**kwargs)
         if compression not in (None, "gzip"):
-            raise ValueError(f"compression={compression!r} is not supported: use None or 'gzip'")
-        self.chunk_size = arguments.whole_number("chunk_size", chunk_size, minimum=1)
+            raise MarketoRequestError("compression", compression, "must be None or 'gzip'")
+        self.chunk_size = arguments.chunk_size(chunk_size)
         self.max_resumes = arguments.whole_number("max_resumes", max_resumes, minimum=0)
         # Templated: literal values are checked now (DAG parse time), rendered ones again in execute().
         if not arguments.rendered_later(export_id):
             arguments.export_id(export_id)
         if not arguments.rendered_later(destination):
-            _destination_url(destination)
+            destination_url(destination)
         self.export_id: Any = export_id  # an XComArg or template until rendered: a str in execute()
         self.destination = destination
         self.marketo_conn_id = marketo_conn_id
         self.dest_conn_id = dest_conn_id
-        self.overwrite = overwrite
+        self.overwrite = arguments.flag("overwrite", overwrite)
         self.compression = compression
-        self.progress_interval = progress_interval
+        self.progress_interval = arguments.duration_seconds("progress_interval", progress_interval)
         self.record: Any = record
-        self.verify_checksum = verify_checksum
+        self.verify_checksum = arguments.flag("verify_checksum", verify_checksum)
         self.file_available_timeout = arguments.duration_seconds(
             "file_available_timeout", file_available_timeout
         )
@@ -619,7 +626,7 @@ class MarketoDownloadExportOperator(BaseOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         export_id = arguments.export_id(self.export_id)
-        destination = _object_storage_path(self.destination, self.dest_conn_id)
+        destination = object_storage_path(self.destination, self.dest_conn_id)
         # Every number and the checksum are checked here, before a byte is read: never after publishing.
         record = self._completed_record(export_id)
         expected_size, expected_sha256 = expected_file(

@@ -84,7 +84,7 @@ class MarketoStartProgramMemberExportOperator(MarketoStartExportOperator):
     :param queue_full_wait: wait between those attempts (seconds or timedelta).
     :param wait_for_completion: end only when the job is Completed (default: once it is enqueued).
     :param poll_interval: seconds between status checks while waiting (templated; Marketo refreshes
-        status once a minute, so keep 60 against a real instance).
+        status once a minute: below 60 against a real instance fails the start before create).
     :param timeout: how long to wait for completion (seconds or timedelta) before failing with
         AirflowSensorTimeout; the job is left running (a retry re-attaches to it on Airflow 3.3+).
     :param deferrable: wait in the triggerer instead of on a worker; defaults to
@@ -101,11 +101,15 @@ class MarketoStartProgramMemberExportOperator(MarketoStartExportOperator):
         a row after it was enqueued (default 3), enqueue it again from the worker, at most 3 times (see the
         sensor's argument of the same name). ``None`` never enqueues again.
     :param destination: where the download will write the file (templated, optional): checked before
-        the job is created, so that a URL without a scheme, or a file that exists without ``overwrite``,
-        fails the start instead of the download (after the export used a queue slot and daily quota).
-    :param dest_conn_id: Airflow connection of the destination store (templated).
+        the job is created, so that a URL without a scheme, a list rendered as text, ``..`` climbing out
+        of the root or bucket, a file that exists without ``overwrite``, or a store that cannot be written
+        (a probe is written and deleted: a missing bucket, a read-only directory) fails the start instead
+        of the download (after the export used a queue slot and daily quota).
+    :param dest_conn_id: Airflow connection of the destination store (templated); it must exist.
     :param overwrite: the download will replace an existing destination; without it an existing one is
-        refused at start.
+        refused at start. Like ``wait_for_completion`` and ``deferrable``: True or False only.
+
+    Durations are finite, at most 7 days; counts at most 1000 (README, "Argument values").
     """
 
     export_kind = PROGRAM_MEMBERS
@@ -190,9 +194,11 @@ class MarketoDownloadProgramMemberExportOperator(MarketoDownloadExportOperator):
     Stream a Completed export's file to any Airflow object store, verified before it is published.
 
     The file is streamed in fixed-size chunks (memory does not grow with its size) to a temporary
-    sibling of the destination (``<dest>.<uuid>.partial``, same store), hashed with SHA-256 and
-    counted on the way. It is moved into place only when the byte count equals ``fileSize`` and the
-    hash equals ``fileChecksum``; on any failure the temporary data is removed (an S3 multipart
+    sibling of the destination (``<dest>.<host>-<pid>-<token>.partial``, same store, owned by this try:
+    two downloads to one destination never touch each other's), hashed with SHA-256 and counted on the
+    way; on a local disk, a ``fileSize`` larger than the free space fails before the download. It is
+    moved into place only when the byte count equals ``fileSize`` and the hash equals ``fileChecksum``;
+    on any failure the temporary data is removed (an S3 multipart
     upload is aborted, not completed), so the destination never holds a partial or unverified file.
     A mismatch raises :class:`~airflow_provider_marketo_pm.exceptions.MarketoExportIntegrityError`,
     which the task's retries retry: bytes corrupted in transit come right with a fresh download.
@@ -209,11 +215,11 @@ class MarketoDownloadProgramMemberExportOperator(MarketoDownloadExportOperator):
     :param destination: ObjectStoragePath URL of the file to write (templated): ``file://``,
         ``s3://``, ``gs://``, ``abfs://``... (with the store's filesystem installed).
     :param dest_conn_id: Airflow connection of the destination store.
-    :param overwrite: replace an existing destination; by default it is refused.
+    :param overwrite: replace an existing destination; by default it is refused (True or False only).
     :param compression: ``None`` or ``"gzip"`` (the stored file is gzipped).
-    :param chunk_size: bytes read and written per chunk.
-    :param max_resumes: how many times a broken stream is resumed with ``Range``.
-    :param progress_interval: seconds between progress log lines.
+    :param chunk_size: bytes read and written per chunk (1 byte to 64 MiB).
+    :param max_resumes: how many times a broken stream is resumed with ``Range`` (at most 1000).
+    :param progress_interval: seconds between progress log lines (a finite number, at most 7 days).
     :param program_ids: Marketo program id(s) of the export (or its create filter), reported as lineage input.
     :param marketo_conn_id: Airflow connection of the Marketo instance (templated).
     :param record: the job's Completed status record if already read (templated, e.g. the sensor's

@@ -8,7 +8,7 @@ from datetime import timedelta
 from functools import cached_property
 from typing import Any, ClassVar, NoReturn
 
-from airflow.providers.common.compat.sdk import AirflowSensorTimeout, BaseHook
+from airflow.providers.common.compat.sdk import AirflowSensorTimeout
 from airflow.sdk import BaseSensorOperator, Context, PokeReturnValue
 
 from airflow_provider_marketo_pm import arguments
@@ -24,10 +24,9 @@ from airflow_provider_marketo_pm.export_status import (
     jittered_interval,
     still_created_event,
 )
-from airflow_provider_marketo_pm.hooks.connection_settings import is_loopback_host
 from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
 from airflow_provider_marketo_pm.hooks.marketo_responses import read_export_record
-from airflow_provider_marketo_pm.operators.bulk_export import default_deferrable
+from airflow_provider_marketo_pm.operators.bulk_export import check_poll_pace, deferrable_argument
 from airflow_provider_marketo_pm.triggers.bulk_export import MarketoExportStatusTrigger
 from airflow_provider_marketo_pm.version_compat import TRIGGER_ON_KILL_SUPPORTED
 
@@ -89,9 +88,9 @@ class MarketoExportSensor(BaseSensorOperator):
         self.export_id: Any = export_id  # an XComArg or template until rendered: a str in execute()
         self.marketo_conn_id = marketo_conn_id
         self.poll_interval: Any = poll_interval if later else poke_interval
-        self.deferrable = default_deferrable() if deferrable is None else deferrable
-        self.cancel_on_timeout = cancel_on_timeout
-        self.cancel_on_kill = cancel_on_kill
+        self.deferrable = deferrable_argument(deferrable)
+        self.cancel_on_timeout = arguments.flag("cancel_on_timeout", cancel_on_timeout)
+        self.cancel_on_kill = arguments.flag("cancel_on_kill", cancel_on_kill)
         self.record: Any = record
         self.reenqueue_after_polls = (
             None
@@ -105,19 +104,6 @@ class MarketoExportSensor(BaseSensorOperator):
     def hook(self) -> MarketoHook:
         """One hook (one session, one token) per task."""
         return MarketoHook(marketo_conn_id=self.marketo_conn_id)
-
-    def _warn_if_polling_too_fast(self) -> None:
-        poll_interval = arguments.poll_interval_seconds(self.poll_interval)
-        if poll_interval >= MARKETO_STATUS_REFRESH_SECONDS:
-            return
-        host = BaseHook.get_connection(self.marketo_conn_id).host
-        if not host or not is_loopback_host(host):
-            self.log.warning(
-                "poll_interval=%g s is below Marketo's %d s status refresh: every extra poll spends "
-                "API quota for no news. Use poll_interval>=60 against a real instance.",
-                poll_interval,
-                MARKETO_STATUS_REFRESH_SECONDS,
-            )
 
     def _record_handed_in(self) -> dict[str, Any] | None:
         """A Completed record of this job already read (e.g. the waiting start's XCom): no call needed."""
@@ -144,7 +130,7 @@ class MarketoExportSensor(BaseSensorOperator):
         handed_in = self._record_handed_in()
         if handed_in is not None:
             return handed_in
-        self._warn_if_polling_too_fast()
+        check_poll_pace(poll_interval, self.hook)  # before the first status call
         if not self.deferrable:
             try:
                 return super().execute(context)

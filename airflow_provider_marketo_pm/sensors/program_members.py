@@ -32,8 +32,9 @@ class MarketoProgramMemberExportSensor(MarketoExportSensor):
     :param export_id: exportId to wait for (templated), usually the start operator's XCom.
     :param marketo_conn_id: Airflow connection of the Marketo instance (templated).
     :param poll_interval: seconds between status checks (templated: a template may render it,
-        e.g. from a Variable). Marketo refreshes status once a minute, so values below 60 only make
-        sense against a local emulator (a warning says so otherwise). Airflow's ``poke_interval`` is
+        e.g. from a Variable). Marketo refreshes status once a minute, so values below 60 are refused
+        against a real instance, before the first status call (an emulator on loopback or plain http
+        may be polled faster). At most 7 days, like ``timeout``. Airflow's ``poke_interval`` is
         accepted instead (giving both is refused); ``mode`` works as on any sensor.
     :param timeout: seconds (or timedelta) to wait before failing with AirflowSensorTimeout.
     :param deferrable: wait in the triggerer instead of on a worker; defaults to

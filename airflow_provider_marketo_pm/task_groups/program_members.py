@@ -28,6 +28,7 @@ from typing import Any, Literal
 
 from airflow.sdk import Param, Variable, XComArg, task_group
 
+from airflow_provider_marketo_pm.destination import checked_destination, climbs_out, destination_url
 from airflow_provider_marketo_pm.exceptions import MarketoRequestError
 from airflow_provider_marketo_pm.export_status import MARKETO_STATUS_REFRESH_SECONDS
 from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
@@ -38,6 +39,7 @@ from airflow_provider_marketo_pm.operators.program_members import (
 )
 from airflow_provider_marketo_pm.program_selection import parse_program_selection, resolve_program_ids
 from airflow_provider_marketo_pm.sensors.program_members import MarketoProgramMemberExportSensor
+from airflow_provider_marketo_pm.validation import parse_fields
 from airflow_provider_marketo_pm.windows import batch_program_ids
 
 __all__ = [
@@ -246,11 +248,18 @@ class ProgramMemberExportSettings:
         *,
         defaults: Mapping[str, Any] | None = None,
         marketo_conn_id: str | None = None,
+        check_destination: bool = True,
     ) -> ProgramMemberExportSettings:
         """
         The settings of a run. ``defaults`` gives the last fallback of any setting (a DAG's own demo
         values, say); ``fields`` falls back to :data:`DEFAULT_PROGRAM_MEMBER_FIELDS`. A ``program_ids`` or
         ``destination`` found nowhere is an error naming the param and the Variable.
+
+        With ``check_destination`` (the default) the destination, the prefix every job writes under, is
+        proven writable here, once for all the jobs of the run: the connection ``dest_conn_id`` exists and
+        a probe written under the prefix is deleted again
+        (:func:`~airflow_provider_marketo_pm.destination.checked_destination`). A missing bucket then
+        fails this task, before any job is created, instead of every job's upload after its export.
 
         ``program_ids`` is a list of ids, ``"all"``, or one filter of Marketo's program browse
         (``{"workspace": "Default"}``, ``{"folderId": 1023}``, ``{"filterType": ..., "filterValues": ...}``;
@@ -273,9 +282,11 @@ class ProgramMemberExportSettings:
             return value
 
         selection = parse_program_selection(setting("program_ids"))
-        destination = str(setting("destination")).rstrip("/")
+        destination = destination_url(setting("destination")).rstrip("/")
         dest_conn_id = setting("dest_conn_id")
-        fields = list(setting("fields", json=True))
+        fields = parse_fields(setting("fields", json=True))
+        if check_destination:
+            checked_destination(destination, dest_conn_id, directory=True)
         if not isinstance(selection, list):
             conn_id = marketo_conn_id or Variable.get("marketo_pm_conn_id", default="marketo_default")
             selection = resolve_program_ids(selection, MarketoHook(marketo_conn_id=conn_id))
@@ -287,10 +298,17 @@ class ProgramMemberExportSettings:
         )
 
     def job(self, export_filter: Mapping[str, Any], path: str) -> dict[str, Any]:
-        """One ``expand_kwargs`` item of the export group: ``path`` is relative to the destination."""
+        """
+        One ``expand_kwargs`` item of the export group: ``path`` is relative to the destination, and its
+        ``..`` segments may not climb out of it.
+        """
+        if not isinstance(path, str) or not path.strip("/") or climbs_out(path.split("/")):
+            raise MarketoRequestError(
+                "path", path, f"must be a file path inside the destination {self.destination!r}"
+            )
         return {
             "fields": self.fields,
             "export_filter": dict(export_filter),
-            "destination": f"{self.destination}/{path.lstrip('/')}",
+            "destination": destination_url(f"{self.destination}/{path.lstrip('/')}"),
             "dest_conn_id": self.dest_conn_id,
         }

@@ -248,12 +248,16 @@ ROWS: tuple[FidelityRow, ...] = (
         "Status is refreshed at most once every 60 s",
         EXTRACT,
         "`status_refresh_seconds=60` (the CLI's `--realistic`) changes status only on refresh ticks",
-        "Warns when a sensor polls a real (non-loopback) host faster than every 60 s",
+        "Refuses a poll faster than every 60 s against a real instance: the waiting start before create, the "
+        "sensor before its first status call (an emulator may be polled faster)",
         (
             emulator_test(
                 "test_emulator_jobs.py::test_with_realistic_refresh_the_status_only_changes_on_refresh_ticks"
             ),
-            "tests/sensors/test_export_sensor.py::test_fast_polling_warns_against_a_real_host",
+            "tests/sensors/test_export_sensor.py::"
+            "test_polling_a_real_instance_faster_than_its_status_refresh_is_refused_before_any_call",
+            "tests/operators/test_start_checks_before_create.py::"
+            "test_a_wait_polling_a_real_instance_faster_than_its_status_refresh_fails_before_any_call",
         ),
     ),
     FidelityRow(

@@ -271,28 +271,6 @@ def test_openlineage_dataset_names_follow_the_spec(uri, expected):
     assert openlineage_dataset_name(uri) == expected
 
 
-def test_partials_of_a_killed_earlier_try_are_removed_others_left_alone(emulator, tmp_path):
-    """A SIGKILLed try runs no cleanup: the next try removes its ``<dest>.<uuid>.partial`` first."""
-    export_id = completed_export(emulator)
-    dest = tmp_path / "out" / "members.csv"
-    dest.parent.mkdir()
-    stale = [dest.parent / f"members.csv.{uuid_hex}.partial" for uuid_hex in ("0" * 32, "ab" * 16)]
-    not_ours = [
-        dest.parent / f"other.csv.{'0' * 32}.partial",  # another destination's
-        dest.parent / "members.csv.backup.partial",  # not our pattern
-        dest.parent / f"members.csv.{'0' * 32}.partial.keep",
-        dest.parent / f"xmembers.csv.{'0' * 32}.partial",
-    ]
-    for path in stale + not_ours:
-        path.write_bytes(b"left behind")
-
-    download(export_id, dest).execute(context={})
-
-    assert dest.read_bytes() == emulator.file_bytes(export_id)
-    left = sorted(p.name for p in dest.parent.iterdir())
-    assert left == sorted(["members.csv", *(p.name for p in not_ours)])
-
-
 def test_a_failing_write_fails_the_task_as_itself_without_resuming_and_leaves_nothing(
     emulator, tmp_path, monkeypatch
 ):

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 import uuid
 
 import boto3
@@ -11,6 +14,7 @@ from marketo_exports import start_export_via_hook, wait_for_export_status
 
 from airflow_provider_marketo_pm.exceptions import MarketoExportIntegrityError
 from airflow_provider_marketo_pm.operators.program_members import MarketoDownloadProgramMemberExportOperator
+from airflow_provider_marketo_pm.partial_files import THIS_HOST
 
 s3fs = pytest.importorskip("s3fs")
 moto_server = pytest.importorskip("moto.server")
@@ -111,15 +115,24 @@ def test_checksum_mismatch_aborts_the_multipart_upload(emulator, bucket, monkeyp
     assert client.list_multipart_uploads(Bucket=name).get("Uploads", []) == []
 
 
-def test_unfinished_uploads_of_a_killed_earlier_try_are_aborted_others_left_alone(emulator, bucket):
-    """A SIGKILLed try leaves its multipart upload open: the next try aborts it (ours only) first."""
+def test_unfinished_uploads_whose_owner_is_gone_are_aborted_others_left_alone(emulator, bucket):
+    """
+    A SIGKILLed try leaves its multipart upload open: the next try aborts it (ours, owner gone) first.
+    (Another host's uploads go by their age, tested on local files: moto dates every upload in 2010.)
+    """
     client, name = bucket
     export_id = completed_export(emulator)
-    stale_key = f"marketo/members.csv.{uuid.uuid4().hex}.partial"
-    kept_keys = [f"marketo/other.csv.{uuid.uuid4().hex}.partial", "marketo/members.csv.mine"]
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])
+    ended.wait()
+    stale_key = f"marketo/members.csv.{THIS_HOST}-{ended.pid}-{uuid.uuid4().hex[:16]}.partial"
+    kept_keys = [
+        f"marketo/members.csv.{THIS_HOST}-{os.getpid()}-{uuid.uuid4().hex[:16]}.partial",  # a live try's
+        f"marketo/other.csv.{THIS_HOST}-{ended.pid}-{uuid.uuid4().hex[:16]}.partial",
+        "marketo/members.csv.mine",
+    ]
     for key in [stale_key, *kept_keys]:
         client.create_multipart_upload(Bucket=name, Key=key)
-    client.put_object(Bucket=name, Key=f"marketo/members.csv.{uuid.uuid4().hex}.partial", Body=b"x")
+    client.put_object(Bucket=name, Key=stale_key, Body=b"x")
 
     download(export_id, name).execute(context={})
 

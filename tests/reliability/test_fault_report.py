@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fault_report import FaultReport, Observation
+from fault_report import DOC_PATH, FaultReport, Observation
 
 
 def test_regenerating_the_matrix_keeps_the_hand_written_sections_after_it(tmp_path):
@@ -23,3 +23,7 @@ def test_regenerating_the_matrix_keeps_the_hand_written_sections_after_it(tmp_pa
     assert text.count(hand_written) == 1
     assert "old generated text" not in text
     assert "old rows" not in text
+
+
+def test_the_document_holds_the_hostile_inputs_section():
+    assert "\n## Hostile inputs: arguments, destinations and disks\n" in DOC_PATH.read_text(encoding="utf-8")

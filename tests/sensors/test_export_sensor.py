@@ -16,6 +16,7 @@ from marketo_exports import start_export_via_hook, wait_for_export_status
 
 from airflow_provider_marketo_pm.exceptions import MarketoRequestError
 from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
+from airflow_provider_marketo_pm.operators.bulk_export import check_poll_pace
 from airflow_provider_marketo_pm.sensors.program_members import MarketoProgramMemberExportSensor
 from airflow_provider_marketo_pm.triggers.program_members import MarketoProgramMemberExportTrigger
 
@@ -194,21 +195,50 @@ def test_poke_mode_timeout_cancels_when_asked(emulator):
     assert emulator.job(export_id)["status"] == "Cancelled"
 
 
-def test_fast_polling_warns_against_a_real_host(monkeypatch, capsys):
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_MARKETO_REAL",
-        json.dumps({"conn_type": "marketo", "host": "https://123-ABC-456.mktorest.com", "login": "i"}),
-    )
-
-    sensor("e1", marketo_conn_id="marketo_real")._warn_if_polling_too_fast()
-
-    assert "below Marketo's 60 s status refresh" in capsys.readouterr().out
+REAL_INSTANCE = {
+    "conn_type": "marketo",
+    "host": "https://123-ABC-456.mktorest.com",
+    "login": "i",
+    "password": "s",
+}
 
 
-def test_fast_polling_is_quiet_against_the_emulator(emulator, capsys):
-    sensor("e1")._warn_if_polling_too_fast()
+@pytest.mark.parametrize("deferrable", [True, False])
+def test_polling_a_real_instance_faster_than_its_status_refresh_is_refused_before_any_call(
+    monkeypatch, deferrable
+):
+    monkeypatch.setenv("AIRFLOW_CONN_MARKETO_REAL", json.dumps(REAL_INSTANCE))
+    op = sensor("e1", marketo_conn_id="marketo_real", poll_interval=59, deferrable=deferrable)
 
-    assert "status refresh" not in capsys.readouterr().out
+    with pytest.raises(
+        MarketoRequestError, match=r"must be >= 60 s against a real Marketo instance"
+    ) as caught:
+        op.execute(context={})  # a status call would fail: 123-ABC-456.mktorest.com is not reachable here
+
+    assert caught.value.key == "poll_interval"
+
+
+def test_polling_a_real_instance_once_a_minute_is_allowed(monkeypatch):
+    monkeypatch.setenv("AIRFLOW_CONN_MARKETO_REAL", json.dumps(REAL_INSTANCE))
+    op = sensor("e1", marketo_conn_id="marketo_real", poll_interval=60)
+
+    check_poll_pace(60, op.hook)  # no error, no call
+
+
+def test_the_emulator_may_be_polled_at_any_pace(emulator):
+    export_id = start_export_via_hook(enqueue=False)
+
+    with pytest.raises(TaskDeferred):
+        sensor(export_id, poll_interval=0.05).execute(context={})
+
+
+@pytest.mark.parametrize("name", ["deferrable", "cancel_on_timeout", "cancel_on_kill"])
+@pytest.mark.parametrize("value", ["False", "false", 0, 1, "yes"])
+def test_a_flag_that_is_not_a_bool_is_refused_when_the_dag_is_parsed(name, value):
+    with pytest.raises(MarketoRequestError, match="must be True or False") as caught:
+        sensor("e1", **{name: value})
+
+    assert caught.value.key == name
 
 
 @pytest.mark.parametrize("supported", [True, False])

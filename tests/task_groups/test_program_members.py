@@ -11,7 +11,8 @@ import pytest
 from airflow.sdk import DAG, task
 from airflow.sdk.definitions.taskgroup import MappedTaskGroup
 
-from airflow_provider_marketo_pm.exceptions import MarketoRequestError
+from airflow_provider_marketo_pm import destination
+from airflow_provider_marketo_pm.exceptions import MarketoDestinationError, MarketoRequestError
 from airflow_provider_marketo_pm.operators.program_members import (
     MarketoDownloadProgramMemberExportOperator,
     MarketoStartProgramMemberExportOperator,
@@ -214,7 +215,8 @@ class TestSettings:
         monkeypatch.setenv("AIRFLOW_VAR_MARKETO_PM_FIELDS", '["leadId"]')
 
         settings = ProgramMemberExportSettings.from_params(
-            {"program_ids": list(range(1001, 1013)), "destination": None, "dest_conn_id": "aws_marketo"}
+            {"program_ids": list(range(1001, 1013)), "destination": None, "dest_conn_id": "aws_marketo"},
+            check_destination=False,  # no such store here: the settings are read, not used
         )
 
         assert settings.program_batches == [list(range(1001, 1011)), [1011, 1012]]
@@ -228,7 +230,7 @@ class TestSettings:
         monkeypatch.setenv("AIRFLOW_VAR_MARKETO_PM_PROGRAM_IDS", "all")
 
         settings = ProgramMemberExportSettings.from_params(
-            {"destination": "file:///data"}, marketo_conn_id="marketo_default"
+            {"destination": "file:///data"}, marketo_conn_id="marketo_default", check_destination=False
         )
 
         every_id = sorted(emulator.instance.dataset.programs)
@@ -242,7 +244,7 @@ class TestSettings:
         monkeypatch.setenv("AIRFLOW_VAR_MARKETO_PM_CONN_ID", "marketo_default")
 
         settings = ProgramMemberExportSettings.from_params(
-            {"program_ids": {"workspace": "EMEA"}, "destination": "file:///data"}
+            {"program_ids": {"workspace": "EMEA"}, "destination": "file:///data"}, check_destination=False
         )
 
         expected = sorted(p.id for p in emulator.instance.dataset.programs.values() if p.workspace == "EMEA")
@@ -268,7 +270,7 @@ class TestSettings:
 
     def test_a_job_is_one_item_of_the_groups_expand_kwargs(self, variables_unset):
         params = {"destination": "file:///data/", "program_ids": [1]}
-        settings = ProgramMemberExportSettings.from_params(params)
+        settings = ProgramMemberExportSettings.from_params(params, check_destination=False)
 
         job = settings.job({"programIds": [1044]}, "daily/updated_date=2024-03-04/batch=00.csv")
 
@@ -279,6 +281,84 @@ class TestSettings:
             "dest_conn_id": None,
         }
         assert set(job) == set(JOB)
+
+    def test_the_destination_is_proven_writable_once_for_all_jobs(
+        self, variables_unset, tmp_path, monkeypatch
+    ):
+        probes = []
+        real_probe = destination.prove_writable
+        monkeypatch.setattr(
+            destination, "prove_writable", lambda *a, **kw: probes.append((a[1], kw)) or real_probe(*a, **kw)
+        )
+
+        settings = ProgramMemberExportSettings.from_params(
+            {"program_ids": list(range(1001, 1031)), "destination": f"file://{tmp_path}/members"}
+        )
+        jobs = [
+            settings.job({"programIds": b}, f"batch={n:02d}.csv")
+            for n, b in enumerate(settings.program_batches)
+        ]
+
+        assert len(jobs) == 3
+        assert probes == [(f"file://{tmp_path}/members", {"directory": True})]
+        assert list(tmp_path.iterdir()) == [], "the probe is deleted, and no directory is created"
+
+    def test_a_destination_that_cannot_be_written_fails_before_any_marketo_call(
+        self, emulator, variables_unset, tmp_path
+    ):
+        (tmp_path / "exports").write_text("a file, not a directory")
+
+        with pytest.raises(MarketoDestinationError, match="is a file, not a directory") as caught:
+            ProgramMemberExportSettings.from_params(
+                {"program_ids": "all", "destination": f"file://{tmp_path}/exports/members"},
+                marketo_conn_id="marketo_default",
+            )
+
+        assert caught.value.key == "destination"
+        assert emulator.requests == [], "the programs were not even listed"
+
+    def test_an_unknown_dest_conn_id_is_refused(self, variables_unset):
+        with pytest.raises(MarketoDestinationError) as caught:
+            ProgramMemberExportSettings.from_params(
+                {"program_ids": [1], "destination": "s3://lake/marketo", "dest_conn_id": "aws_typo"}
+            )
+
+        assert (caught.value.key, caught.value.value) == ("dest_conn_id", "aws_typo")
+
+    @pytest.mark.parametrize(
+        ("given", "key"),
+        [
+            ({"destination": "['s3://a/x', 's3://b/x']"}, "destination"),
+            ({"destination": ["s3://a/x"]}, "destination"),
+            ({"fields": "leadId,email"}, "fields"),
+            ({"fields": ["leadId", "lead Id"]}, "fields"),
+            ({"fields": ["leadId", "leadId"]}, "fields"),
+        ],
+    )
+    def test_a_destination_or_fields_that_could_mean_two_things_are_refused(
+        self, variables_unset, given, key
+    ):
+        with pytest.raises(MarketoRequestError) as caught:
+            ProgramMemberExportSettings.from_params({"program_ids": [1], "destination": "file:///d", **given})
+
+        assert caught.value.key == key
+
+    @pytest.mark.parametrize("path", ["../elsewhere.csv", "daily/../../x.csv", "/", ""])
+    def test_a_job_path_that_climbs_out_of_the_destination_is_refused(self, variables_unset, path):
+        settings = ProgramMemberExportSettings.from_params(
+            {"program_ids": [1], "destination": "file:///data/marketo"}, check_destination=False
+        )
+
+        with pytest.raises(MarketoRequestError, match="inside the destination 'file:///data/marketo'"):
+            settings.job({"programIds": [1]}, path)
+
+    def test_a_job_path_with_dots_is_refused_on_an_object_store(self, variables_unset):
+        settings = ProgramMemberExportSettings.from_params(
+            {"program_ids": [1], "destination": "s3://lake/marketo"}, check_destination=False
+        )
+
+        with pytest.raises(MarketoRequestError, match="literally in the key"):
+            settings.job({"programIds": [1]}, "daily/../batch=00.csv")
 
 
 @pytest.mark.parametrize(
