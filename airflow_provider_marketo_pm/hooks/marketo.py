@@ -85,14 +85,18 @@ from airflow_provider_marketo_pm.hooks.marketo_responses import (
     payload_from_answer,
     token_from_answer,
 )
-from airflow_provider_marketo_pm.hooks.token_cache import AccessTokenCache, TokenKey
+from airflow_provider_marketo_pm.hooks.token_cache import (
+    MAX_TOKEN_CALLS,
+    AccessTokenCache,
+    TokenKey,
+    TokenStep,
+)
 from airflow_provider_marketo_pm.program_selection import MAX_RETURN as MAX_PROGRAMS_PAGE
 from airflow_provider_marketo_pm.program_selection import PROGRAMS_PATH, program_list_params
 from airflow_provider_marketo_pm.version_compat import aget_connection_and_extra, amask_secret, mask_secret
 
 T = TypeVar("T")
 
-DEFAULT_TOKEN_REFRESH_MARGIN = 60.0
 USER_AGENT = f"airflow-provider-marketo-pm/{__version__}"
 TCP_KEEP_ALIVE = {"idle": 120, "count": 20, "interval": 30}
 """HttpHook's default TCP keep-alive settings, kept by the hook's own adapter."""
@@ -122,7 +126,9 @@ class MarketoHook(HttpHook):
         default 30). When only one of the two is given and it crosses the connection's other one, the
         connection's value yields: the first wait is capped at the longest.
     :param retry_max_time: stop retrying a call after this many seconds (overrides ``retry_max_time``).
-    :param token_refresh_margin: fetch a new token when the cached one has less than this many seconds left.
+    :param token_refresh_margin: the seconds of life a cached token must have left to serve a call (default:
+        the call's deadline, the connection's ``timeout``). With less, the call waits for it to expire and
+        fetches the next one: Marketo hands back the live token until then.
     """
 
     conn_name_attr = "marketo_conn_id"
@@ -141,7 +147,7 @@ class MarketoHook(HttpHook):
         retry_min_wait: float | None = None,
         retry_max_wait: float | None = None,
         retry_max_time: float | None = None,
-        token_refresh_margin: float = DEFAULT_TOKEN_REFRESH_MARGIN,
+        token_refresh_margin: float | None = None,
     ) -> None:
         if retry_min_wait is not None and retry_max_wait is not None and retry_min_wait > retry_max_wait:
             raise ValueError(
@@ -307,44 +313,82 @@ class MarketoHook(HttpHook):
         return (settings.identity_url, settings.client_id)
 
     def get_access_token(self) -> str:
-        """Return a valid access token, reusing the process-wide cached one until shortly before expiry."""
+        """
+        Return a valid access token: the process-wide cached one while a call fits in its remaining life,
+        else the next one (waiting for the cached one to expire first, see :mod:`...hooks.token_cache`).
+        """
         return self._with_retries("token", self._access_token)
+
+    def _token_life_needed(self, settings: MarketoConnectionSettings) -> float:
+        """The seconds a token must still live to serve a call: the call's deadline, unless set."""
+        return settings.timeout if self.token_refresh_margin is None else self.token_refresh_margin
 
     def _access_token(self) -> str:
         """
-        The cached token, or one token call: a single attempt, so inside a call it spends that call's
-        retry budget instead of multiplying it.
+        The cached token, or the next one (at most a few token calls, each a single attempt, so inside a
+        call they spend that call's retry budget instead of multiplying it). Worker threads fetch behind
+        one lock: 20 threads that find no token make one token call.
         """
         settings = self.settings
-        cached = self._token_cache.get(self._token_key(settings), self.token_refresh_margin)
+        key, needed = self._token_key(settings), self._token_life_needed(settings)
+        cached = self._token_cache.get(key, needed)
         if cached:
             return cached
-        return self._fetch_token(settings)
-
-    def _fetch_token(self, settings: MarketoConnectionSettings) -> str:
-        self.log.debug("Requesting a Marketo access token from %s", settings.identity_url)
-        response = self._send("POST", f"{settings.identity_url}/oauth/token", data=_token_form(settings))
-        token, expires_in = token_from_answer(response.status_code, response.text)
-        mask_secret(token)
-        self._token_cache.put(self._token_key(settings), token, expires_in)
-        return token
+        with self._token_cache.thread_lock(key):
+            waited_out, fetched = None, ""
+            for _ in range(MAX_TOKEN_CALLS):
+                step = self._token_cache.next_step(key, needed, waited_out)
+                if step.token:
+                    return step.token
+                if step.waiting_out:
+                    self._log_waiting_out(step, needed)
+                    time.sleep(step.wait)
+                    waited_out = step.waiting_out
+                fetched = self._fetch_token(settings)
+            return fetched  # the live token answered again after its expiry: the last word on it
 
     async def _aget_access_token(
         self, settings: MarketoConnectionSettings, session: aiohttp.ClientSession
     ) -> str:
-        key = self._token_key(settings)
-        cached = self._token_cache.get(key, self.token_refresh_margin)
+        """:meth:`_access_token` for the triggerer: the coroutines of one event loop fetch behind one lock."""
+        key, needed = self._token_key(settings), self._token_life_needed(settings)
+        cached = self._token_cache.get(key, needed)
         if cached:
             return cached
         async with self._token_cache.fetch_lock(key):
-            # Whoever held the lock before us may have fetched it: many triggers, one token call.
-            cached = self._token_cache.get(key, self.token_refresh_margin)
-            if cached:
-                return cached
-            return await self._afetch_token(settings, session)
+            waited_out, fetched = None, ""
+            for _ in range(MAX_TOKEN_CALLS):
+                step = self._token_cache.next_step(key, needed, waited_out)
+                if step.token:
+                    return step.token
+                if step.waiting_out:
+                    self._log_waiting_out(step, needed)
+                    await asyncio.sleep(step.wait)
+                    waited_out = step.waiting_out
+                fetched = await self._afetch_token(settings, session)
+            return fetched  # the live token answered again after its expiry: the last word on it
+
+    def _log_waiting_out(self, step: TokenStep, needed: float) -> None:
+        self.log.info(
+            "The Marketo access token has %.0f s left, less than a call may take (%g s): waiting %.1f s for "
+            "it to expire, then fetching the next one (Marketo hands back the live token until then).",
+            step.left,
+            needed,
+            step.wait,
+        )
+
+    def _fetch_token(self, settings: MarketoConnectionSettings) -> str:
+        self.log.debug("Requesting a Marketo access token from %s", settings.identity_url)
+        asked_at = time.monotonic()
+        response = self._send("POST", f"{settings.identity_url}/oauth/token", data=_token_form(settings))
+        token, expires_in = token_from_answer(response.status_code, response.text)
+        mask_secret(token)
+        self._token_cache.put(self._token_key(settings), token, expires_in, asked_at=asked_at)
+        return token
 
     async def _afetch_token(self, settings: MarketoConnectionSettings, session: aiohttp.ClientSession) -> str:
         key = self._token_key(settings)
+        asked_at = time.monotonic()
         status, text = await self._arequest(
             settings,
             session,
@@ -355,7 +399,7 @@ class MarketoHook(HttpHook):
         )
         token, expires_in = token_from_answer(status, text)
         await amask_secret(token)
-        self._token_cache.put(key, token, expires_in)
+        self._token_cache.put(key, token, expires_in, asked_at=asked_at)
         return token
 
     def _drop_stale_token(
