@@ -2,14 +2,16 @@
 
 Built on the http provider's ``HttpHook`` the way the dbt Cloud provider builds its hook: ``get_conn`` makes
 the ``requests`` session (base URL from the connection settings, HttpHook's TCP keep-alive adapter, no
-connection extra ever sent as a header) and every worker-side call is sent by ``HttpHook.run_and_check``.
+connection extra ever sent as a header) and every worker-side call, the token call too, is sent by
+``HttpHook.run_and_check``, within the call's deadline and never after a redirect.
 HttpHook's public ``run``/``run_and_check``/``check_response``/``run_with_advanced_retry`` are made right for
 Marketo: the bearer token per call, a replay after 601/602, and Marketo's envelope read, so an HTTP 200 with
 ``success: false`` raises the classified error. The triggerer's path is ``aiohttp`` (see
 :meth:`MarketoHook._acall_json` for why not ``HttpAsyncHook``). This module holds the endpoints and the two
 transports; the rules they share live next to it: the connection (``connection_settings``), the
-process-wide token (``token_cache``), reading answers (``marketo_responses``, ``error_classification``),
-retries (``call_retries``) and the streamed, resumed file (``export_file``).
+process-wide token (``token_cache``), a call's deadline and size (``call_limits``), reading answers
+(``marketo_responses``, ``error_classification``), retries (``call_retries``) and the streamed, resumed file
+(``export_file``).
 """
 
 from __future__ import annotations
