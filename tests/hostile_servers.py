@@ -163,7 +163,7 @@ class HostileServer:
     def __init__(self, **answers: Answer) -> None:
         self._state = _State(dict(answers))
         self._server = _Server(self._state)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
 
     def __enter__(self) -> HostileServer:
         self._thread.start()
