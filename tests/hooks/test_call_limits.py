@@ -19,6 +19,7 @@ from hostile_servers import (
     http_answer,
     json_answer,
     once,
+    self_signed_certificate,
     status_answer,
     token_answer,
 )
@@ -107,6 +108,19 @@ async def test_a_dripping_status_answer_ends_at_the_deadline_async(monkeypatch, 
         hook.get_access_token()  # the token cache is shared by both paths
         with Timer() as timer, pytest.raises(MarketoTransientError) as caught:
             await astatus(hook)
+    assert_ended_at_the_deadline(caught.value, timer, "status")
+
+
+def test_a_dripping_answer_over_tls_ends_at_the_deadline(monkeypatch, tmp_path):
+    # The deadline shuts the TLS socket down under the thread reading it.
+    certificate, key = self_signed_certificate(tmp_path)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(certificate))
+    with HostileServer(tls=(certificate, key), status=drip(status_answer(), head=20)) as server:
+        hook = serve(monkeypatch, server)
+        hook.get_access_token()
+        with Timer() as timer, pytest.raises(MarketoTransientError) as caught:
+            hook.get_export_status(PROGRAM_MEMBERS, EXPORT_ID)
+    assert server.url.startswith("https://")
     assert_ended_at_the_deadline(caught.value, timer, "status")
 
 
