@@ -3,7 +3,7 @@
 Every class derives from :class:`MarketoError` (an ``AirflowException``), so a task fails with a message that
 says what to fix. API errors carry Marketo's code, message and ``requestId`` so callers can branch on them
 and support can trace them; they never carry the client secret or an access token, even when a server
-echoed them back (every text passes :func:`~airflow_provider_marketo_pm.redaction.redact_credentials`).
+echoed them back (see :mod:`~airflow_provider_marketo_pm.redaction`).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 import pendulum
 from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException, AirflowSensorTimeout
 
-from airflow_provider_marketo_pm.redaction import redact_credentials
+from airflow_provider_marketo_pm.redaction import redact_credential_shapes, redact_credentials
 
 MARKETO_TIMEZONE = "America/Chicago"
 """Marketo's daily quotas (API calls and bulk export bytes) reset at midnight US Central."""
@@ -45,7 +45,7 @@ class MarketoError(AirflowException):
     """Base class for everything this provider raises about Marketo; its text never holds a credential."""
 
     def __init__(self, *args: Any) -> None:
-        super().__init__(*(redact_credentials(arg) if isinstance(arg, str) else arg for arg in args))
+        super().__init__(*(redact_credential_shapes(arg) if isinstance(arg, str) else arg for arg in args))
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Custom constructors break the default exception pickling; rebuild from the instance state instead.
@@ -100,11 +100,12 @@ class MarketoApiError(MarketoError):
         retryable: bool | None = None,
     ) -> None:
         self.code = code
+        # Marketo's message and requestId are the server's words; the hint is ours (maybe quoting them).
         self.message = redact_credentials(message)
         self.request_id = redact_credentials(request_id) if isinstance(request_id, str) else request_id
         self.endpoint = endpoint
         self.http_status = http_status
-        self.hint = redact_credentials(hint) if hint else hint
+        self.hint = redact_credential_shapes(hint) if hint else hint
         self.retryable = self.default_retryable if retryable is None else retryable
         super().__init__(self._render())
 
@@ -119,7 +120,7 @@ class MarketoApiError(MarketoError):
         suffix = f" ({', '.join(details)})" if details else ""
         text = f"{where} failed with {what}{suffix}"
         # The hint may be set after construction (a "did you mean", the retries spent): redacted here.
-        return redact_credentials(f"{text}. {self.hint}" if self.hint else text)
+        return redact_credential_shapes(f"{text}. {self.hint}" if self.hint else text)
 
 
 class MarketoTransientError(MarketoApiError):

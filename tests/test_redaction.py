@@ -7,7 +7,7 @@ import pickle
 import pytest
 
 from airflow_provider_marketo_pm.exceptions import MarketoApiError, MarketoDownloadError
-from airflow_provider_marketo_pm.redaction import redact_credentials
+from airflow_provider_marketo_pm.redaction import redact_credential_shapes, redact_credentials
 from airflow_provider_marketo_pm.version_compat import mask_secret
 
 SECRET = "Rd4-redaction-SECRET-91c2"
@@ -28,15 +28,18 @@ SECRET = "Rd4-redaction-SECRET-91c2"
     ],
 )
 def test_credential_shaped_values_are_redacted(text, redacted):
-    assert redact_credentials(text) == redacted
+    assert redact_credential_shapes(text) == redacted
 
 
 def test_our_own_words_are_left_alone():
+    mask_secret("secret")  # a short test password: the masker would hide the word anywhere
     for text in (
         "Check the client id (login) and client secret (password).",
         "no access_token in the answer",
     ):
-        assert redact_credentials(text) == text
+        assert redact_credential_shapes(text) == text
+    error = MarketoApiError("Bad client credentials", endpoint="token", hint="Check the client secret.")
+    assert str(error) == "Marketo token call failed with Bad client credentials. Check the client secret."
 
 
 def test_a_secret_registered_with_airflows_masker_is_redacted_anywhere():
@@ -48,11 +51,10 @@ def test_exceptions_redact_their_message_attributes_and_hint():
     error = MarketoApiError(
         "echo: client_secret=Qx1&x", request_id="Bearer Tk2", endpoint="token", hint="sent access_token=Tk3"
     )
-    assert (error.message, error.request_id, error.hint) == (
-        "echo: client_secret=***&x",
-        "Bearer ***",
-        "sent access_token=***",
-    )
+    # (the message is the server's: Airflow's masker may also hide a registered word of it, like "secret")
+    assert error.message.startswith("echo: client_")
+    assert error.message.endswith("=***&x")
+    assert (error.request_id, error.hint) == ("Bearer ***", "sent access_token=***")
     assert all(value not in str(error) for value in ("Qx1", "Tk2", "Tk3"))
     error.hint = "a hint set later: Bearer late-token"
     error.args = (error._render(),)
