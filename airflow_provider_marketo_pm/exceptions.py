@@ -2,7 +2,8 @@
 
 Every class derives from :class:`MarketoError` (an ``AirflowException``), so a task fails with a message that
 says what to fix. API errors carry Marketo's code, message and ``requestId`` so callers can branch on them
-and support can trace them; they never carry the client secret or an access token.
+and support can trace them; they never carry the client secret or an access token, even when a server
+echoed them back (see :mod:`~airflow_provider_marketo_pm.redaction`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from typing import Any
 
 import pendulum
 from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException, AirflowSensorTimeout
+
+from airflow_provider_marketo_pm.redaction import redact_credential_shapes, redact_credentials
 
 MARKETO_TIMEZONE = "America/Chicago"
 """Marketo's daily quotas (API calls and bulk export bytes) reset at midnight US Central."""
@@ -39,7 +42,10 @@ def describe_quota_reset(resets_at: pendulum.DateTime) -> str:
 
 
 class MarketoError(AirflowException):
-    """Base class for everything this provider raises about Marketo."""
+    """Base class for everything this provider raises about Marketo; its text never holds a credential."""
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*(redact_credential_shapes(arg) if isinstance(arg, str) else arg for arg in args))
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Custom constructors break the default exception pickling; rebuild from the instance state instead.
@@ -103,11 +109,12 @@ class MarketoApiError(MarketoError):
         retryable: bool | None = None,
     ) -> None:
         self.code = code
-        self.message = message
-        self.request_id = request_id
+        # Marketo's message and requestId are the server's words; the hint is ours (maybe quoting them).
+        self.message = redact_credentials(message)
+        self.request_id = redact_credentials(request_id) if isinstance(request_id, str) else request_id
         self.endpoint = endpoint
         self.http_status = http_status
-        self.hint = hint
+        self.hint = redact_credential_shapes(hint) if hint else hint
         self.retryable = self.default_retryable if retryable is None else retryable
         super().__init__(self._render())
 
@@ -121,7 +128,8 @@ class MarketoApiError(MarketoError):
             details.append(f"requestId {self.request_id}")
         suffix = f" ({', '.join(details)})" if details else ""
         text = f"{where} failed with {what}{suffix}"
-        return f"{text}. {self.hint}" if self.hint else text
+        # The hint may be set after construction (a "did you mean", the retries spent): redacted here.
+        return redact_credential_shapes(f"{text}. {self.hint}" if self.hint else text)
 
 
 class MarketoTransientError(MarketoApiError):

@@ -7,6 +7,7 @@ readable, and testable, without any HTTP.
 from __future__ import annotations
 
 import ipaddress
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -241,6 +242,10 @@ def _positive_number(conn_id: str, name: str, value: Any, minimum: float = 1e-9)
         rule = "a positive number" if minimum > 0 else f"a number >= {minimum:g}"
         raise MarketoConnectionConfigError(
             f"The Marketo connection {conn_id!r} extra {name}={value!r} must be {rule}."
+        )
+    if not math.isfinite(number):  # a deadline or a wait that never ends is no setting
+        raise MarketoConnectionConfigError(
+            f"The Marketo connection {conn_id!r} extra {name}={value!r} must be a finite number."
         )
     return number
 

@@ -11,6 +11,7 @@ import socket
 import ssl
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from airflow_provider_marketo_pm.daily_quota import next_quota_reset
 from airflow_provider_marketo_pm.exceptions import (
@@ -24,6 +25,7 @@ from airflow_provider_marketo_pm.exceptions import (
     MarketoTransientError,
     describe_quota_reset,
 )
+from airflow_provider_marketo_pm.hooks.call_limits import MAX_JSON_BODY, AnswerTooLarge
 from airflow_provider_marketo_pm.hooks.field_suggestions import describe_hint, invalid_field_names
 
 TOKEN_CODES = frozenset({"601", "602"})
@@ -128,6 +130,66 @@ def error_from_http_status(status: int, body: str, *, endpoint: str) -> MarketoA
     if status == 404:
         return MarketoApiError(excerpt, hint="Check the REST base URL of the connection.", **common)
     return MarketoApiError(excerpt, **common)
+
+
+def error_from_redirect(status: int, location: str | None, *, endpoint: str) -> MarketoApiError:
+    """
+    A 3xx answer, never followed: Marketo's REST API does not redirect, and following one would carry the
+    client secret (the token call's form) or the access token to wherever it points. The error names the
+    status and the host it pointed at, never the whole URL (its query may hold anything).
+    """
+    return MarketoApiError(
+        f"a redirect to {_location_host(location)}, not followed",
+        endpoint=endpoint,
+        http_status=status,
+        hint=(
+            "Marketo's REST API does not redirect: set the connection's host (and identity_url) to the REST "
+            "API endpoint from Admin > Integration > Web Services (https://<munchkin-id>.mktorest.com/rest); "
+            "a proxy or gateway in between may be redirecting."
+        ),
+    )
+
+
+def _location_host(location: str | None) -> str:
+    if not location or not location.strip():
+        return "nowhere (no Location header)"
+    try:
+        parts = urlsplit(location.strip())
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        return "an unreadable Location"
+    if not host:
+        return "another path of the same host"
+    where = f"{host}:{port}" if port else host
+    return f"host {where!r} ({parts.scheme})" if parts.scheme else f"host {where!r}"
+
+
+def error_from_deadline(seconds: float, *, endpoint: str, host: str | None) -> MarketoNetworkError:
+    """
+    The whole call (connect, send, read the answer) took longer than the connection's ``timeout``: transient,
+    retried as any time-out (see :mod:`~airflow_provider_marketo_pm.hooks.call_limits`).
+    """
+    _, check, max_retries = NETWORK_FAILURES["timeout"]
+    return MarketoNetworkError(
+        f"time-out: no whole answer from {repr(host) if host else 'Marketo'} within the call's deadline of "
+        f"{seconds:g} s (the connection's timeout bounds connecting, sending and reading the answer)",
+        reason="timeout",
+        max_retries=max_retries,
+        endpoint=endpoint,
+        hint=check,
+    )
+
+
+def error_from_oversized(err: AnswerTooLarge, *, endpoint: str) -> MarketoApiError:
+    """A JSON answer larger than :data:`MAX_JSON_BODY`: refused, unread (no Marketo answer is that large)."""
+    limit = f"{MAX_JSON_BODY // (1024 * 1024)} MiB"
+    what = f"announces {err.size} bytes" if err.announced else f"goes on past {MAX_JSON_BODY} bytes"
+    return MarketoApiError(
+        f"the answer {what}, more than the {limit} a JSON answer may have: refused",
+        endpoint=endpoint,
+        http_status=err.status,
+        hint="No Marketo JSON answer is that large: check that the connection's host is Marketo's REST API.",
+    )
 
 
 CHECK_HOST = (
@@ -257,8 +319,11 @@ __all__ = [
     "SHARED_QUEUE",
     "TOKEN_CODES",
     "TRANSIENT_CODES",
+    "error_from_deadline",
     "error_from_envelope",
     "error_from_http_status",
     "error_from_network",
+    "error_from_oversized",
+    "error_from_redirect",
     "explain_fresh_token_refused",
 ]

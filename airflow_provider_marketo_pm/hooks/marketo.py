@@ -2,14 +2,16 @@
 
 Built on the http provider's ``HttpHook`` the way the dbt Cloud provider builds its hook: ``get_conn`` makes
 the ``requests`` session (base URL from the connection settings, HttpHook's TCP keep-alive adapter, no
-connection extra ever sent as a header) and every worker-side call is sent by ``HttpHook.run_and_check``.
+connection extra ever sent as a header) and every worker-side call, the token call too, is sent by
+``HttpHook.run_and_check``, within the call's deadline and never after a redirect.
 HttpHook's public ``run``/``run_and_check``/``check_response``/``run_with_advanced_retry`` are made right for
 Marketo: the bearer token per call, a replay after 601/602, and Marketo's envelope read, so an HTTP 200 with
 ``success: false`` raises the classified error. The triggerer's path is ``aiohttp`` (see
 :meth:`MarketoHook._acall_json` for why not ``HttpAsyncHook``). This module holds the endpoints and the two
 transports; the rules they share live next to it: the connection (``connection_settings``), the
-process-wide token (``token_cache``), reading answers (``marketo_responses``, ``error_classification``),
-retries (``call_retries``) and the streamed, resumed file (``export_file``).
+process-wide token (``token_cache``), a call's deadline and size (``call_limits``), reading answers
+(``marketo_responses``, ``error_classification``), retries (``call_retries``) and the streamed, resumed file
+(``export_file``).
 """
 
 from __future__ import annotations
@@ -53,6 +55,13 @@ from airflow_provider_marketo_pm.export_status import (
     read_export_status,
 )
 from airflow_provider_marketo_pm.get_provider_info import CONNECTION_UI_FIELD_BEHAVIOUR
+from airflow_provider_marketo_pm.hooks.call_limits import (
+    AnswerTooLarge,
+    DeadlineAdapter,
+    aread_bounded,
+    call_deadline,
+    decode_text,
+)
 from airflow_provider_marketo_pm.hooks.call_retries import RetryPolicy
 from airflow_provider_marketo_pm.hooks.connection_settings import (
     MarketoConnectionSettings,
@@ -60,7 +69,10 @@ from airflow_provider_marketo_pm.hooks.connection_settings import (
 )
 from airflow_provider_marketo_pm.hooks.error_classification import (
     TOKEN_CODES,
+    error_from_deadline,
     error_from_network,
+    error_from_oversized,
+    error_from_redirect,
     explain_fresh_token_refused,
 )
 from airflow_provider_marketo_pm.hooks.export_file import MarketoExportFile, ResumableExportFile
@@ -76,15 +88,21 @@ from airflow_provider_marketo_pm.hooks.marketo_responses import (
     read_export_record,
     token_from_answer,
 )
-from airflow_provider_marketo_pm.hooks.token_cache import AccessTokenCache, TokenKey
+from airflow_provider_marketo_pm.hooks.token_cache import (
+    MAX_TOKEN_CALLS,
+    AccessTokenCache,
+    TokenKey,
+    TokenStep,
+)
 from airflow_provider_marketo_pm.program_selection import MAX_RETURN as MAX_PROGRAMS_PAGE
 from airflow_provider_marketo_pm.program_selection import PROGRAMS_PATH, program_list_params
 from airflow_provider_marketo_pm.version_compat import aget_connection_and_extra, amask_secret, mask_secret
 
 T = TypeVar("T")
 
-DEFAULT_TOKEN_REFRESH_MARGIN = 60.0
 USER_AGENT = f"airflow-provider-marketo-pm/{__version__}"
+TCP_KEEP_ALIVE = {"idle": 120, "count": 20, "interval": 30}
+"""HttpHook's default TCP keep-alive settings, kept by the hook's own adapter."""
 
 DESCRIBE_PATH = "/rest/v1/programs/members/describe.json"
 LEAD_DESCRIBE_PATH = "/rest/v1/leads/describe.json"
@@ -111,7 +129,9 @@ class MarketoHook(HttpHook):
         default 30). When only one of the two is given and it crosses the connection's other one, the
         connection's value yields: the first wait is capped at the longest.
     :param retry_max_time: stop retrying a call after this many seconds (overrides ``retry_max_time``).
-    :param token_refresh_margin: fetch a new token when the cached one has less than this many seconds left.
+    :param token_refresh_margin: the seconds of life a cached token must have left to serve a call (default:
+        the call's deadline, the connection's ``timeout``). With less, the call waits for it to expire and
+        fetches the next one: Marketo hands back the live token until then.
     """
 
     conn_name_attr = "marketo_conn_id"
@@ -130,13 +150,15 @@ class MarketoHook(HttpHook):
         retry_min_wait: float | None = None,
         retry_max_wait: float | None = None,
         retry_max_time: float | None = None,
-        token_refresh_margin: float = DEFAULT_TOKEN_REFRESH_MARGIN,
+        token_refresh_margin: float | None = None,
     ) -> None:
         if retry_min_wait is not None and retry_max_wait is not None and retry_min_wait > retry_max_wait:
             raise ValueError(
                 f"retry_min_wait={retry_min_wait} must not exceed retry_max_wait={retry_max_wait}"
             )
         super().__init__(method="GET", http_conn_id=marketo_conn_id)
+        # HttpHook's TCP keep-alive adapter (its default settings), whose calls keep a deadline.
+        self.keep_alive_adapter = DeadlineAdapter(**TCP_KEEP_ALIVE)
         self.marketo_conn_id = marketo_conn_id
         self.timeout = timeout
         self.max_retries = max_retries
@@ -221,8 +243,9 @@ class MarketoHook(HttpHook):
         TCP keep-alive adapter is mounted. Unlike ``HttpHook.get_conn``, no connection extra ever becomes an
         HTTP header (Marketo's extras are settings) and login/password are no basic auth: the bearer token
         is added per call. ``extra_options`` takes HttpHook's request options (``stream``, ``verify``,
-        ``proxies``, ``cert``, ``timeout``, ``allow_redirects``, ``check_response``); the timeout defaults to
-        the connection's.
+        ``proxies``, ``cert``, ``timeout``, ``check_response``); the timeout defaults to the connection's.
+        The adapter mounted keeps each call's deadline (see :mod:`~airflow_provider_marketo_pm.hooks.
+        call_limits`); no redirect is ever followed.
         """
         settings = self.settings
         self.base_url = settings.base_url
@@ -293,62 +316,93 @@ class MarketoHook(HttpHook):
         return (settings.identity_url, settings.client_id)
 
     def get_access_token(self) -> str:
-        """Return a valid access token, reusing the process-wide cached one until shortly before expiry."""
+        """
+        Return a valid access token: the process-wide cached one while a call fits in its remaining life,
+        else the next one (waiting for the cached one to expire first, see :mod:`...hooks.token_cache`).
+        """
         return self._with_retries("token", self._access_token)
+
+    def _token_life_needed(self, settings: MarketoConnectionSettings) -> float:
+        """The seconds a token must still live to serve a call: the call's deadline, unless set."""
+        return settings.timeout if self.token_refresh_margin is None else self.token_refresh_margin
 
     def _access_token(self) -> str:
         """
-        The cached token, or one token call: a single attempt, so inside a call it spends that call's
-        retry budget instead of multiplying it.
+        The cached token, or the next one (at most a few token calls, each a single attempt, so inside a
+        call they spend that call's retry budget instead of multiplying it). Worker threads fetch behind
+        one lock: 20 threads that find no token make one token call.
         """
         settings = self.settings
-        cached = self._token_cache.get(self._token_key(settings), self.token_refresh_margin)
+        key, needed = self._token_key(settings), self._token_life_needed(settings)
+        cached = self._token_cache.get(key, needed)
         if cached:
             return cached
-        return self._fetch_token(settings)
-
-    def _fetch_token(self, settings: MarketoConnectionSettings) -> str:
-        self.log.debug("Requesting a Marketo access token from %s", settings.identity_url)
-        try:
-            response = self._session.post(
-                f"{settings.identity_url}/oauth/token",
-                data=_token_form(settings),
-                timeout=settings.timeout,
-            )
-        except requests.RequestException as err:
-            raise error_from_network(err, "token") from err
-        token, expires_in = token_from_answer(response.status_code, response.text)
-        mask_secret(token)
-        self._token_cache.put(self._token_key(settings), token, expires_in)
-        return token
+        with self._token_cache.thread_lock(key):
+            waited_out, fetched = None, ""
+            for _ in range(MAX_TOKEN_CALLS):
+                step = self._token_cache.next_step(key, needed, waited_out)
+                if step.token:
+                    return step.token
+                if step.waiting_out:
+                    self._log_waiting_out(step, needed)
+                    time.sleep(step.wait)
+                    waited_out = step.waiting_out
+                fetched = self._fetch_token(settings)
+            return fetched  # the live token answered again after its expiry: the last word on it
 
     async def _aget_access_token(
         self, settings: MarketoConnectionSettings, session: aiohttp.ClientSession
     ) -> str:
-        key = self._token_key(settings)
-        cached = self._token_cache.get(key, self.token_refresh_margin)
+        """:meth:`_access_token` for the triggerer: the coroutines of one event loop fetch behind one lock."""
+        key, needed = self._token_key(settings), self._token_life_needed(settings)
+        cached = self._token_cache.get(key, needed)
         if cached:
             return cached
         async with self._token_cache.fetch_lock(key):
-            # Whoever held the lock before us may have fetched it: many triggers, one token call.
-            cached = self._token_cache.get(key, self.token_refresh_margin)
-            if cached:
-                return cached
-            return await self._afetch_token(settings, session)
+            waited_out, fetched = None, ""
+            for _ in range(MAX_TOKEN_CALLS):
+                step = self._token_cache.next_step(key, needed, waited_out)
+                if step.token:
+                    return step.token
+                if step.waiting_out:
+                    self._log_waiting_out(step, needed)
+                    await asyncio.sleep(step.wait)
+                    waited_out = step.waiting_out
+                fetched = await self._afetch_token(settings, session)
+            return fetched  # the live token answered again after its expiry: the last word on it
+
+    def _log_waiting_out(self, step: TokenStep, needed: float) -> None:
+        self.log.info(
+            "The Marketo access token has %.0f s left, less than a call may take (%g s): waiting %.1f s for "
+            "it to expire, then fetching the next one (Marketo hands back the live token until then).",
+            step.left,
+            needed,
+            step.wait,
+        )
+
+    def _fetch_token(self, settings: MarketoConnectionSettings) -> str:
+        self.log.debug("Requesting a Marketo access token from %s", settings.identity_url)
+        asked_at = time.monotonic()
+        response = self._send("POST", f"{settings.identity_url}/oauth/token", data=_token_form(settings))
+        token, expires_in = token_from_answer(response.status_code, response.text)
+        mask_secret(token)
+        self._token_cache.put(self._token_key(settings), token, expires_in, asked_at=asked_at)
+        return token
 
     async def _afetch_token(self, settings: MarketoConnectionSettings, session: aiohttp.ClientSession) -> str:
         key = self._token_key(settings)
-        try:
-            async with session.post(
-                f"{settings.identity_url}/oauth/token", data=_token_form(settings)
-            ) as response:
-                text = await response.text()
-                status = response.status
-        except (aiohttp.ClientError, TimeoutError) as err:
-            raise error_from_network(err, "token") from err
+        asked_at = time.monotonic()
+        status, text = await self._arequest(
+            settings,
+            session,
+            "token",
+            "POST",
+            f"{settings.identity_url}/oauth/token",
+            data=_token_form(settings),
+        )
         token, expires_in = token_from_answer(status, text)
         await amask_secret(token)
-        self._token_cache.put(key, token, expires_in)
+        self._token_cache.put(key, token, expires_in, asked_at=asked_at)
         return token
 
     def _drop_stale_token(
@@ -420,7 +474,9 @@ class MarketoHook(HttpHook):
         replayed once with a new token after 601/602, retried by the connection's policy, and checked by
         :meth:`check_response` (an HTTP 200 with ``success: false`` raises the classified error). Returns
         the ``requests.Response``. With ``extra_options={"check_response": False}`` the answer is handed back
-        unchecked (so a 601/602 is not replayed); only a network failure is still retried.
+        unchecked (so a 601/602 is not replayed); only a network failure is still retried. The connection's
+        ``timeout`` bounds the whole call (a streamed answer: its headers; its body then has that long
+        between bytes), and a redirect is never followed: it raises :class:`MarketoApiError`.
         """
         http_run = super().run
 
@@ -437,22 +493,60 @@ class MarketoHook(HttpHook):
         extra_options: dict[Any, Any],
     ) -> requests.Response:
         """
-        ``HttpHook.run_and_check``: send one request, with the connection's timeout unless given; no answer at
-        all raises :class:`MarketoTransientError`, and the answer is checked by :meth:`check_response` unless
-        ``check_response`` is false. It adds no token: :meth:`run` does.
+        ``HttpHook.run_and_check``: send one request within a deadline (the connection's timeout, or a number
+        given as ``timeout``) for the whole call: connect, send, and read the answer, or for a streamed one
+        its headers and :meth:`check_response`'s look at it. No answer in time, or none at all, raises
+        :class:`MarketoTransientError`; a redirect is refused (never followed: ``allow_redirects`` must not
+        be true); a JSON answer over 4 MiB is refused unread; the answer is checked by
+        :meth:`check_response` unless ``check_response`` is false. It adds no token: :meth:`run` does.
         """
-        options = {"timeout": self.settings.timeout, **(extra_options or {})}
-        try:
-            response = super().run_and_check(session, prepped_request, {**options, "check_response": False})
-        except requests.RequestException as err:
-            raise error_from_network(err, endpoint_name(prepped_request.url or "")) from err
-        if options.get("check_response", True):
+        options = {**(extra_options or {})}
+        if options.get("allow_redirects"):
+            raise MarketoRequestError(
+                "allow_redirects",
+                options["allow_redirects"],
+                "the hook never follows a redirect: Marketo's REST API does not redirect, and the client "
+                "secret or the access token would travel with it",
+            )
+        timeout = options.get("timeout")
+        seconds = timeout if isinstance(timeout, int | float) and timeout > 0 else self.settings.timeout
+        endpoint = endpoint_name(prepped_request.url or "")
+        stream = bool(options.get("stream", session.stream))
+        with call_deadline(seconds) as deadline:
+            send_options = {
+                **options,
+                "timeout": deadline.requests_timeout(stream=stream),
+                "allow_redirects": False,
+                "check_response": False,
+            }
             try:
-                self.check_response(response)
+                response = super().run_and_check(session, prepped_request, send_options)
+            except requests.RequestException as err:
+                raise self._no_answer(err, deadline.expired, seconds, endpoint, prepped_request) from err
+            except AnswerTooLarge as err:
+                raise error_from_oversized(err, endpoint=endpoint) from None
+            try:
+                if response.is_redirect or 300 <= response.status_code < 400:
+                    raise error_from_redirect(
+                        response.status_code, response.headers.get("Location"), endpoint=endpoint
+                    )
+                if options.get("check_response", True):
+                    self.check_response(response)
+                if deadline.expired:  # an answer cut short at the deadline may look whole
+                    raise error_from_deadline(seconds, endpoint=endpoint, host=_host(prepped_request.url))
             except BaseException:
                 response.close()
                 raise
         return response
+
+    @staticmethod
+    def _no_answer(
+        err: Exception, expired: bool, seconds: float, endpoint: str, request: requests.PreparedRequest
+    ) -> MarketoError:
+        """The error for a call that got no (whole) answer: its deadline passed, or the network failed."""
+        if expired:
+            return error_from_deadline(seconds, endpoint=endpoint, host=_host(request.url))
+        return error_from_network(err, endpoint)
 
     def check_response(self, response: requests.Response) -> None:
         """
@@ -478,22 +572,22 @@ class MarketoHook(HttpHook):
     def _send(
         self,
         method: str,
-        path: str,
-        token: str,
+        url: str,
+        token: str | None = None,
         *,
         stream: bool = False,
         headers: Mapping[str, str] | None = None,
         **request: Any,
     ) -> requests.Response:
         """
-        One call of the hook's own methods through ``HttpHook.run_and_check``, on the hook's kept session,
-        with the bearer token. The answer is read by the caller, who knows the endpoint and the request
-        (hints name the request's fields), so ``check_response`` is off here.
+        One call of the hook's own methods (the token call too) through ``HttpHook.run_and_check``, on the
+        hook's kept session, with the bearer token when given. The answer is read by the caller, who knows
+        the endpoint and the request (hints name the request's fields), so ``check_response`` is off here.
         """
         session = self._stream_session if stream else self._session
-        authorized = {**(headers or {}), "Authorization": f"Bearer {token}"}
-        request_ = requests.Request(method, self.settings.base_url + path, headers=authorized, **request)
-        self.log.debug("Marketo %s %s", method, path)
+        authorized = {**(headers or {}), **({"Authorization": f"Bearer {token}"} if token else {})}
+        request_ = requests.Request(method, url, headers=authorized, **request)
+        self.log.debug("Marketo %s %s", method, urlsplit(url).path)
         options = {"stream": stream, "check_response": False}
         return self.run_and_check(session, session.prepare_request(request_), options)
 
@@ -510,7 +604,7 @@ class MarketoHook(HttpHook):
         needs_record: bool = False,
     ) -> dict[str, Any]:
         def once(token: str) -> dict[str, Any]:
-            response = self._send(method, path, token, params=params, json=body)
+            response = self._send(method, self.settings.base_url + path, token, params=params, json=body)
             payload = payload_from_answer(
                 response.status_code, response.text, endpoint=endpoint, request_body=body
             )
@@ -547,18 +641,16 @@ class MarketoHook(HttpHook):
 
         async def once(token: str) -> dict[str, Any]:
             self.log.debug("Marketo %s %s", method, path)
-            try:
-                async with session.request(
-                    method,
-                    settings.base_url + path,
-                    params=dict(params) if params else None,
-                    json=body,
-                    headers={"Authorization": f"Bearer {token}"},
-                ) as response:
-                    text = await response.text()
-                    status = response.status
-            except (aiohttp.ClientError, TimeoutError) as err:
-                raise error_from_network(err, endpoint) from err
+            status, text = await self._arequest(
+                settings,
+                session,
+                endpoint,
+                method,
+                settings.base_url + path,
+                params=dict(params) if params else None,
+                json=body,
+                headers={"Authorization": f"Bearer {token}"},
+            )
             payload = payload_from_answer(status, text, endpoint=endpoint, request_body=body)
             if needs_record:
                 export_record(payload, endpoint)
@@ -569,6 +661,36 @@ class MarketoHook(HttpHook):
             return await self._awith_token_replay(settings, session, once)
 
         return await self._awith_retries(settings, endpoint, with_replay)
+
+    @staticmethod
+    async def _arequest(
+        settings: MarketoConnectionSettings,
+        session: aiohttp.ClientSession,
+        endpoint: str,
+        method: str,
+        url: str,
+        **request: Any,
+    ) -> tuple[int, str]:
+        """
+        One async call, to the same rules as :meth:`run_and_check`: the session's ``total`` timeout is the
+        call's deadline (connect, send, read the answer), a redirect is refused, a JSON answer over 4 MiB
+        is refused unread. Returns the status and the text.
+        """
+        try:
+            async with session.request(method, url, allow_redirects=False, **request) as response:
+                if 300 <= response.status < 400:
+                    raise error_from_redirect(
+                        response.status, response.headers.get("Location"), endpoint=endpoint
+                    )
+                try:
+                    body = await aread_bounded(response)
+                except AnswerTooLarge as err:
+                    raise error_from_oversized(err, endpoint=endpoint) from None
+                return response.status, decode_text(body, response.charset)
+        except TimeoutError as err:
+            raise error_from_deadline(settings.timeout, endpoint=endpoint, host=_host(url)) from err
+        except aiohttp.ClientError as err:
+            raise error_from_network(err, endpoint) from err
 
     # -- the export lifecycle, written once for every export kind ------------------------------------------
 
@@ -831,12 +953,29 @@ class MarketoHook(HttpHook):
         range_header = {"Range": f"bytes={start}-"} if start else {}
 
         def once(token: str) -> MarketoExportFile:
-            response = self._send("GET", path, token, stream=True, headers={"Accept": "*/*", **range_header})
-            try:
-                return MarketoExportFile.from_response(response, start, read_timeout=settings.timeout)
-            except BaseException:
-                response.close()
-                raise
+            # The open (connect, send, headers, a look at a small JSON answer) has the call's deadline; the
+            # body then has the same seconds as a stall timeout, no total (see hooks.call_limits).
+            with call_deadline(settings.timeout) as deadline:
+                response = self._send(
+                    "GET",
+                    settings.base_url + path,
+                    token,
+                    stream=True,
+                    headers={"Accept": "*/*", **range_header},
+                )
+                try:
+                    export_file = MarketoExportFile.from_response(
+                        response, start, read_timeout=settings.timeout
+                    )
+                except requests.RequestException as err:  # the look at a small JSON answer broke
+                    response.close()
+                    raise self._no_answer(
+                        err, deadline.expired, settings.timeout, "file", response.request
+                    ) from err
+                except BaseException:
+                    response.close()
+                    raise
+            return export_file
 
         def replayed() -> MarketoExportFile:
             return self._with_token_replay(once)
@@ -916,6 +1055,11 @@ def _token_form(settings: MarketoConnectionSettings) -> dict[str, str]:
         "client_id": settings.client_id,
         "client_secret": settings.client_secret,
     }
+
+
+def _host(url: str | None) -> str | None:
+    """The host of a URL as errors name it (never its path or query)."""
+    return urlsplit(url or "").hostname
 
 
 def endpoint_name(url: str) -> str:

@@ -24,7 +24,7 @@ from airflow_provider_marketo_pm.export_status import (
 )
 from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
 from airflow_provider_marketo_pm.hooks.marketo_responses import bounded
-from airflow_provider_marketo_pm.version_compat import redact
+from airflow_provider_marketo_pm.redaction import redact_credentials
 
 __all__ = ["MarketoExportEnqueueRetryTrigger", "MarketoExportStatusTrigger", "MarketoQuotaResetTrigger"]
 
@@ -34,8 +34,8 @@ EVENT_MESSAGE_CHARS = 2000
 
 
 def event_message(message: str) -> str:
-    """A message for a trigger event: registered secrets masked, at most :data:`EVENT_MESSAGE_CHARS`."""
-    return bounded(str(redact(message)), EVENT_MESSAGE_CHARS)
+    """A message for a trigger event: credentials redacted, at most :data:`EVENT_MESSAGE_CHARS`."""
+    return bounded(redact_credentials(str(message)), EVENT_MESSAGE_CHARS)
 
 
 # on_kill must end within the triggerer's on_kill_timeout (30 s by default), retries and backoff included.

@@ -121,14 +121,6 @@ def test_one_token_serves_many_calls_and_hooks(emu):
     assert len(issued_tokens(emu)) == 1
 
 
-def test_token_is_renewed_when_it_is_about_to_expire(emu):
-    # A margin larger than the token's life: the cached token is never "fresh enough".
-    hook = MarketoHook(token_refresh_margin=emu.options.token_ttl + 1, **FAST)
-    hook.describe_program_members()
-    hook.describe_program_members()
-    assert len(emu.calls("token")) == 2
-
-
 @pytest.mark.parametrize("code", ["601", "602"])
 def test_invalid_or_expired_token_is_replaced_and_the_call_replayed_once(emu, hook, code):
     export_id = hook.create_program_member_export(FIELDS, PROGRAM)["exportId"]

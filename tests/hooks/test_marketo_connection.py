@@ -186,6 +186,8 @@ def test_constructor_refuses_a_first_wait_longer_than_the_longest():
         ({"host": "123-ABC-456", "login": "id"}, "client id as login"),
         ({**CREDENTIALS, "extra": {"headers": {"X": "1"}}}, "unknown extra"),
         ({**CREDENTIALS, "extra": {"timeout": "soon"}}, "timeout='soon'"),
+        ({**CREDENTIALS, "extra": {"timeout": "inf"}}, "timeout='inf' must be a finite number"),
+        ({**CREDENTIALS, "extra": {"retry_max_time": 1e400}}, "retry_max_time=inf must be a finite number"),
         ({**CREDENTIALS, "extra": {"max_retries": -1}}, "max_retries=-1"),
         ({"host": "http://marketo.internal", "login": "id", "password": "s"}, "Refusing plain http"),
     ],

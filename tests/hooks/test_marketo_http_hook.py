@@ -212,6 +212,7 @@ def test_endpoint_methods_send_through_get_conn_and_http_hooks_run_and_check(emu
         pass
 
     assert sent == [
+        ("token", False, True),  # the token call too: no redirect followed, the same deadline
         ("describe", False, True),
         ("create", False, True),
         ("cancel", False, True),

@@ -268,7 +268,7 @@ FAULT_CASES: list[FaultCase] = [
         injection="file.json answers after 1.0 s, twice (timeout=0.5, max_retries=1, max_resumes=0)",
         expect="failure",
         failing_task=DOWNLOAD,
-        message="ReadTimeout",
+        message="no whole answer from '127.0.0.1' within the call's deadline of 0.5 s",
         extras={"timeout": 0.5, "max_retries": 1},
         settings=PipelineSettings(max_resumes=0),
         before_download=on_file(Fault(delay=1.0), Fault(delay=1.0)),
