@@ -24,9 +24,14 @@ from airflow_provider_marketo_pm.export_schema import ExportSchema
 from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
 from airflow_provider_marketo_pm.kind_tables import file_schema
 from airflow_provider_marketo_pm.parquet_export import read_schema_sidecar, stem
-from airflow_provider_marketo_pm.typed_csv import BLOCK_SIZE, require_pyarrow, typed_export_batches
+from airflow_provider_marketo_pm.typed_csv import (
+    BLOCK_SIZE,
+    arrow_schema,
+    require_pyarrow,
+    typed_export_batches,
+)
 
-__all__ = ["read_export_rows"]
+__all__ = ["read_export_rows", "typed_source"]
 
 
 @overload
@@ -74,30 +79,34 @@ def read_export_rows(
     """
     require_pyarrow()
     file = path if isinstance(path, ObjectStoragePath) else ObjectStoragePath(str(path), conn_id=conn_id)
-    for batch in _batches(file, schema, marketo_conn_id, columns):
+    _, typed_batches = typed_source(file, schema=schema, marketo_conn_id=marketo_conn_id, columns=columns)
+    for batch in typed_batches:
         if batches:
             yield batch
         else:
             yield from batch.to_pylist()
 
 
-def _batches(
+def typed_source(
     file: ObjectStoragePath,
-    schema: ExportSchema | None,
-    marketo_conn_id: str | None,
-    columns: Sequence[str] | None,
-) -> Iterator[Any]:
+    *,
+    schema: ExportSchema | None = None,
+    marketo_conn_id: str | None = None,
+    columns: Sequence[str] | None = None,
+) -> tuple[Any, Iterator[Any]]:
+    """
+    ``(arrow schema, record batches)`` of an export file, typed as :func:`read_export_rows` says; the
+    schema is known before any batch is read (an empty file has one too).
+    """
+    require_pyarrow()
     wanted = None if columns is None else list(columns)
     if file.name.endswith(".parquet"):
         import pyarrow.parquet as pq
 
         with file.fs.open(file.path, mode="rb") as raw:
-            parquet = pq.ParquetFile(raw)
-            missing = sorted(set(wanted or ()) - set(parquet.schema_arrow.names))
-            if missing:
-                raise MarketoExportSchemaError(f"{file.name} has no column(s) {missing}")
-            yield from parquet.iter_batches(batch_size=64 * 1024, columns=wanted)
-        return
+            arrow = pq.read_schema(raw)
+        _check_columns(file, arrow.names, wanted)
+        return (arrow if wanted is None else pa_select(arrow, wanted)), _parquet_batches(file, wanted)
     typed = schema or read_schema_sidecar(file)
     if typed is None and marketo_conn_id is not None:
         typed = file_schema(file, MarketoHook(marketo_conn_id=marketo_conn_id))
@@ -106,8 +115,27 @@ def _batches(
             f"No schema for {file.name}: no {stem(file.name)}.schema.json beside it. Pass schema=, or "
             "marketo_conn_id= to type it by Marketo's describe, or read the Parquet file instead."
         )
-    missing = sorted(set(wanted or ()) - set(typed.names))
+    _check_columns(file, typed.names, wanted)
+    arrow = arrow_schema(typed)
+    batches = typed_export_batches(file, typed, block_size=BLOCK_SIZE)
+    if wanted is None:
+        return arrow, batches
+    return pa_select(arrow, wanted), (batch.select(wanted) for batch in batches)
+
+
+def pa_select(arrow: Any, names: Sequence[str]) -> Any:
+    pa = require_pyarrow()
+    return pa.schema([arrow.field(name) for name in names])
+
+
+def _check_columns(file: ObjectStoragePath, present: Sequence[str], wanted: Sequence[str] | None) -> None:
+    missing = sorted(set(wanted or ()) - set(present))
     if missing:
         raise MarketoExportSchemaError(f"{file.name} has no column(s) {missing}")
-    for batch in typed_export_batches(file, typed, block_size=BLOCK_SIZE):
-        yield batch if wanted is None else batch.select(wanted)
+
+
+def _parquet_batches(file: ObjectStoragePath, columns: Sequence[str] | None) -> Iterator[Any]:
+    import pyarrow.parquet as pq
+
+    with file.fs.open(file.path, mode="rb") as raw:
+        yield from pq.ParquetFile(raw).iter_batches(batch_size=64 * 1024, columns=columns)
