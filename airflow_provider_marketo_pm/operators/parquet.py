@@ -36,7 +36,7 @@ def storage_path(key: str, value: Any, conn_id: str | None) -> ObjectStoragePath
     return path
 
 
-def export_file_source(source: Any) -> tuple[str, int | None, str | None]:
+def export_file_source(source: Any, key: str = "source") -> tuple[str, int | None, str | None]:
     """
     ``(uri, numberOfRecords, exportId)`` of a download's result (``{"uri", "records", "export_id", ...}``),
     or of a bare URI (then neither count nor id is known).
@@ -52,7 +52,7 @@ def export_file_source(source: Any) -> tuple[str, int | None, str | None]:
             None if export_id is None else str(export_id),
         )
     raise MarketoRequestError(
-        "source", source, "must be a download's result (with 'uri') or an object storage URL"
+        key, source, "must be a download's result (with 'uri') or an object storage URL"
     )
 
 
