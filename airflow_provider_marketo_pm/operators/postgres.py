@@ -7,6 +7,7 @@ from typing import Any
 
 from airflow.sdk import BaseOperator, Context
 
+from airflow_provider_marketo_pm.exceptions import MarketoRequestError
 from airflow_provider_marketo_pm.export_kind import PROGRAM_MEMBERS, ExportKind
 from airflow_provider_marketo_pm.kind_tables import kind_table
 from airflow_provider_marketo_pm.operators.parquet import export_file_source, storage_path
@@ -49,7 +50,8 @@ class MarketoExportToPostgresOperator(BaseOperator):
     :param postgres_conn_id: the PostgreSQL connection.
     :param removed: removal file(s) (``MarketoRemovedMembershipsOperator``'s result): their keys are
         soft-deleted (``_marketo_removed_at`` set).
-    :param snapshot: the exports are a snapshot of current members: soft-deleted keys they show are restored.
+    :param snapshot: the exports are a snapshot of current members: soft-deleted keys they show are restored
+        (templated: ``"True"``/``"False"`` are read as booleans).
     :param source_conn_id: connection of the files' store.
     :param marketo_conn_id: types a CSV without a sidecar by Marketo's describe.
     """
@@ -57,6 +59,7 @@ class MarketoExportToPostgresOperator(BaseOperator):
     template_fields: Sequence[str] = (
         "exports",
         "removed",
+        "snapshot",
         "table",
         "postgres_conn_id",
         "source_conn_id",
@@ -71,7 +74,7 @@ class MarketoExportToPostgresOperator(BaseOperator):
         table: str,
         postgres_conn_id: str = "postgres_default",
         removed: Any = None,
-        snapshot: bool = False,
+        snapshot: bool | str = False,
         source_conn_id: str | None = None,
         marketo_conn_id: str | None = None,
         kind: ExportKind = PROGRAM_MEMBERS,
@@ -94,18 +97,20 @@ class MarketoExportToPostgresOperator(BaseOperator):
         from airflow.providers.postgres.hooks.postgres import PostgresHook
 
         table_name(self.table)
-        load = PostgresLoad(self.table, kind_table(self.kind), self.log, snapshot=self.snapshot)
+        snapshot = {True: True, False: False, "True": True, "False": False}.get(self.snapshot)
+        if snapshot is None:
+            raise MarketoRequestError("snapshot", self.snapshot, "must be True or False")
+        load = PostgresLoad(self.table, kind_table(self.kind), self.log, snapshot=snapshot)
+        conn_id = self.source_conn_id or None  # a template of an unset connection renders ""
         sources = [
-            typed_source(
-                storage_path("exports", uri, self.source_conn_id), marketo_conn_id=self.marketo_conn_id
-            )
+            typed_source(storage_path("exports", uri, conn_id), marketo_conn_id=self.marketo_conn_id)
             for uri in export_uris(self.exports)
         ]
         removed = [
             batch
             for uri in export_uris(self.removed, "removed")
             for batch in typed_source(
-                storage_path("removed", uri, self.source_conn_id), marketo_conn_id=self.marketo_conn_id
+                storage_path("removed", uri, conn_id), marketo_conn_id=self.marketo_conn_id
             )[1]
         ]
         connection = PostgresHook(postgres_conn_id=self.postgres_conn_id).get_conn()
