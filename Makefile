@@ -12,7 +12,7 @@ COMPAT_STAMP := $(COMPAT_VENV)/.installed
 FLOORS_VENV  := .venv-floors
 FLOORS_STAMP := $(FLOORS_VENV)/.installed
 # The extras a user installs; tooling comes from the PEP 735 dependency groups (pip >= 25.1).
-EXTRAS := emulator,s3,openlineage
+EXTRAS := emulator,s3,openlineage,parquet,postgres
 
 .PHONY: help install test test-fast test-compat test-floors lint format demo bench emulator clean
 

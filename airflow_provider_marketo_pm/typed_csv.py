@@ -186,24 +186,31 @@ def open_export_file(path: ObjectStoragePath) -> Iterator[Any]:
         yield stack.enter_context(gzip.GzipFile(fileobj=raw, mode="rb")) if is_gzipped(path) else raw
 
 
-def file_header(path: ObjectStoragePath, delimiter: str = ",") -> list[str]:
-    """The header of an export file on any store (a ``.gz`` one decompressed)."""
+def _head(path: ObjectStoragePath) -> bytes:
     with path.fs.open(path.path, mode="rb") as raw:
         stream: BinaryIO = gzip.GzipFile(fileobj=raw, mode="rb") if is_gzipped(path) else raw  # type: ignore[assignment]
-        head = stream.read(MAX_HEADER_BYTES)
-    return read_header(bytes(head), delimiter)
+        return bytes(stream.read(MAX_HEADER_BYTES))
+
+
+def file_header(path: ObjectStoragePath, delimiter: str = ",") -> list[str]:
+    """The header of an export file on any store (a ``.gz`` one decompressed)."""
+    return read_header(_head(path), delimiter)
 
 
 def typed_export_batches(
     path: ObjectStoragePath, schema: ExportSchema, *, block_size: int = BLOCK_SIZE
 ) -> Iterator[pa.RecordBatch]:
     """The typed batches of an export file on any store, after checking its header is the schema's."""
-    header = file_header(path, schema.delimiter)
+    head = _head(path)
+    header = read_header(head, schema.delimiter)
     if header != schema.headers:
         raise MarketoExportSchemaError(
             f"The header of {path.protocol}://{path.path} is {header}, not the export's columns "
             f"{schema.headers}"
         )
+    end = head.find(b"\n")
+    if end < 0 or not head[end + 1 :].strip(b"\r\n"):
+        return  # a header and no row (Marketo writes no line ending after its last line)
     with open_export_file(path) as source:
         yield from typed_batches(source, schema, block_size=block_size)
 

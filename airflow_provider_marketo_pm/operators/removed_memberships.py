@@ -57,16 +57,8 @@ class MarketoRemovedMembershipsOperator(BaseOperator):
         self.kind = kind
 
     def execute(self, context: Context) -> dict[str, Any]:
-        paths = [
-            storage_path("snapshot", uri, self.dest_conn_id) for uri in export_uris(self.snapshot, "snapshot")
-        ]
-        if not paths:
-            raise MarketoRequestError("snapshot", self.snapshot, "names no file")
-        folders = sorted({path.parent.path for path in paths})
-        if len(folders) != 1:
-            raise MarketoRequestError("snapshot", folders, "the files of one snapshot must share one folder")
         jobs = [self.jobs] if isinstance(self.jobs, Mapping) else list(self.jobs or ())
-        if not all(isinstance(job, Mapping) for job in jobs) or not jobs:
+        if not jobs or not all(isinstance(job, Mapping) for job in jobs):
             raise MarketoRequestError(
                 "jobs", self.jobs, "must be the snapshot's jobs or their create filters"
             )
@@ -76,5 +68,12 @@ class MarketoRemovedMembershipsOperator(BaseOperator):
                 "These jobs export updatedAt windows (increments), not a snapshot: nothing to compare."
             )
             return {"uri": None, "removed": 0, "previous": None, "snapshot": None, "manifest_uri": None}
+        conn_id = self.dest_conn_id or jobs[0].get("dest_conn_id")
+        paths = [storage_path("snapshot", uri, conn_id) for uri in export_uris(self.snapshot, "snapshot")]
+        if not paths:
+            raise MarketoRequestError("snapshot", self.snapshot, "names no file")
+        folders = sorted({path.parent.path for path in paths})
+        if len(folders) != 1:
+            raise MarketoRequestError("snapshot", folders, "the files of one snapshot must share one folder")
         current = Snapshot(paths[0].parent, tuple(path.name for path in paths), program_ids, status_names)
         return record_snapshot(current, kind_table(self.kind), log=self.log)
