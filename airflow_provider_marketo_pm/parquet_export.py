@@ -10,6 +10,9 @@ behind. With ``keep_csv=False`` the CSV is removed, but only once the Parquet fi
 
 from __future__ import annotations
 
+import contextlib
+import queue
+import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,7 +30,7 @@ from airflow_provider_marketo_pm.typed_csv import (
 )
 
 #: Rows per Parquet row group: large enough for readers, small enough that memory stays flat.
-ROW_GROUP_ROWS = 1 << 18
+ROW_GROUP_ROWS = 1 << 17
 #: Key of the schema sidecar's JSON inside the Parquet file's metadata.
 SCHEMA_METADATA_KEY = b"marketo_export_schema"
 _SUFFIXES = (".gz", ".csv", ".tsv", ".ssv", ".txt", ".parquet")
@@ -114,8 +117,8 @@ class ParquetConversion:
             typed = schema.with_records(rows)
             with partial_sidecar.fs.open(partial_sidecar.path, mode="wb") as out:
                 out.write(typed.to_json().encode())
-            partial_sidecar.move(sidecar)
-            partial.move(destination)
+            _move(partial_sidecar, sidecar)
+            _move(partial, destination)
         except BaseException:
             for leftover in (partial, partial_sidecar):
                 _remove_quietly(leftover, self.log.warning)
@@ -138,28 +141,23 @@ class ParquetConversion:
         }
 
     def _write(self, source: ObjectStoragePath, schema: ExportSchema, partial: ObjectStoragePath) -> int:
+        """Stream typed batches into ``partial`` in row groups; the rows written."""
         pa = require_pyarrow()
-        import pyarrow.parquet as pq
-
         target = arrow_schema(schema).with_metadata({SCHEMA_METADATA_KEY: schema.to_json().encode()})
         rows = 0
         pending: list[Any] = []
-        pending_rows = 0
-        with partial.fs.open(partial.path, mode="wb") as out:
-            writer = pq.ParquetWriter(out, target, compression=self.compression)
-            try:
-                for batch in typed_export_batches(source, schema, block_size=self.block_size):
-                    pending.append(batch)
-                    pending_rows += batch.num_rows
-                    if pending_rows >= self.row_group_rows:
-                        writer.write_table(pa.Table.from_batches(pending, target))
-                        rows += pending_rows
-                        pending, pending_rows = [], 0
-                if pending or rows == 0:
-                    writer.write_table(pa.Table.from_batches(pending, target))
-                    rows += pending_rows
-            finally:
-                writer.close()
+        with contextlib.ExitStack() as stack:
+            # A local file is written by Arrow itself; any other store through its fsspec file.
+            local = partial.protocol in ("file", "local")
+            out = partial.path if local else stack.enter_context(partial.fs.open(partial.path, mode="wb"))
+            writer = stack.enter_context(_RowGroupWriter(out, target, self.compression))
+            for batch in typed_export_batches(source, schema, block_size=self.block_size):
+                pending.append(batch)
+                if sum(item.num_rows for item in pending) >= self.row_group_rows:
+                    rows += writer.put(pa.Table.from_batches(pending, target))
+                    pending = []
+            if pending or rows == 0:
+                rows += writer.put(pa.Table.from_batches(pending, target))
         return rows
 
     def _verify(
@@ -192,6 +190,51 @@ class ParquetConversion:
                 rows,
             )
         return int(partial.stat().st_size)
+
+
+class _RowGroupWriter:
+    """
+    A ParquetWriter in a thread of its own, behind a queue of two row groups: parsing the next rows and
+    encoding the last ones overlap (Arrow releases the GIL in both), and memory stays at a few row groups.
+    """
+
+    def __init__(self, out: Any, schema: Any, compression: str) -> None:
+        import pyarrow.parquet as pq
+
+        self._writer = pq.ParquetWriter(out, schema, compression=compression)
+        self._tables: queue.Queue[Any] = queue.Queue(maxsize=2)
+        self._failure: BaseException | None = None
+        self._thread = threading.Thread(target=self._consume, daemon=True, name="marketo-pm-parquet")
+        self._thread.start()
+
+    def _consume(self) -> None:
+        while (table := self._tables.get()) is not None:
+            if self._failure is None:
+                try:
+                    self._writer.write_table(table)
+                except BaseException as err:
+                    self._failure = err
+
+    def put(self, table: Any) -> int:
+        if self._failure is not None:
+            raise self._failure
+        self._tables.put(table)
+        return int(table.num_rows)
+
+    def __enter__(self) -> _RowGroupWriter:
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self._tables.put(None)
+        self._thread.join()
+        self._writer.close()
+        if self._failure is not None and exc_info[0] is None:
+            raise self._failure
+
+
+def _move(source: ObjectStoragePath, destination: ObjectStoragePath) -> None:
+    """A rename on the store itself (``ObjectStoragePath.move`` would load the lineage plugins first)."""
+    source.fs.mv(source.path, destination.path)
 
 
 def _remove_quietly(path: ObjectStoragePath, warn: Callable[..., Any]) -> None:

@@ -146,7 +146,7 @@ def write_removed(removed: Any, destination: ObjectStoragePath) -> None:
     try:
         with partial.fs.open(partial.path, mode="wb") as out:
             pq.write_table(removed, out)
-        partial.move(destination)
+        partial.fs.mv(partial.path, destination.path)
     except BaseException:
         if partial.exists():
             partial.unlink()
