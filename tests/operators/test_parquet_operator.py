@@ -224,3 +224,23 @@ def test_bad_arguments_fail_before_any_call():
         MarketoExportToParquetOperator(task_id="t", source="file:///x.csv", compression="rar")
     with pytest.raises(MarketoRequestError, match="source"):
         MarketoExportToParquetOperator(task_id="t", source="members.csv").execute(context={})
+
+
+def test_a_header_without_rows_converts_to_an_empty_typed_file(emulator, tmp_path):
+    source = tmp_path / "m.csv"
+    source.write_bytes(b"leadId,updatedAt")  # Marketo writes no line ending after the last line
+
+    result = to_parquet({"uri": source.as_uri(), "records": 0, "export_id": "x"})
+
+    table = pq.read_table(tmp_path / "m.parquet")
+    assert (result["records"], table.num_rows) == (0, 0)
+    assert table.schema.field("updatedAt").type == UTC_TIMESTAMP
+
+
+def test_a_record_count_that_counts_the_header_line_is_accepted(emulator, tmp_path):
+    """Marketo's own page says numberOfRecords 13 for a header and 12 rows (docs/fidelity.md)."""
+    download = downloaded_export(emulator, tmp_path / "m.csv", ["leadId"], {"programId": 1044})
+
+    result = to_parquet({**download, "records": download["records"] + 1})
+
+    assert result["records"] == download["records"]
