@@ -78,13 +78,18 @@ class _CsvStream(io.RawIOBase):
     def __init__(self, chunks: Iterator[bytes]) -> None:
         self._chunks = chunks
         self._buffer = b""
+        self.error: BaseException | None = None  # psycopg2 wraps it in QueryCanceled: kept to raise as is
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, target: Any) -> int:
         while not self._buffer:
-            chunk = next(self._chunks, None)
+            try:
+                chunk = next(self._chunks, None)
+            except BaseException as err:
+                self.error = err
+                raise
             if chunk is None:
                 return 0
             self._buffer = chunk
@@ -101,7 +106,13 @@ def copy_rows(cursor: Any, sql: str, chunks: Iterator[bytes]) -> None:
             for chunk in chunks:
                 copy.write(chunk)
     else:
-        cursor.copy_expert(sql, _CsvStream(chunks), size=1 << 20)
+        stream = _CsvStream(chunks)
+        try:
+            cursor.copy_expert(sql, stream, size=1 << 20)
+        except Exception:
+            if stream.error is not None:
+                raise stream.error from None
+            raise
 
 
 @dataclass
