@@ -9,12 +9,17 @@ from typing import Any
 from airflow.sdk import BaseOperator, Context, ObjectStoragePath
 
 from airflow_provider_marketo_pm import arguments
-from airflow_provider_marketo_pm.exceptions import MarketoRequestError
+from airflow_provider_marketo_pm.exceptions import MarketoExportSchemaError, MarketoRequestError
 from airflow_provider_marketo_pm.export_kind import PROGRAM_MEMBERS, ExportKind
 from airflow_provider_marketo_pm.export_schema import DELIMITERS, export_window
 from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
 from airflow_provider_marketo_pm.kind_tables import file_schema, kind_table
-from airflow_provider_marketo_pm.parquet_export import ParquetConversion
+from airflow_provider_marketo_pm.parquet_export import (
+    ParquetConversion,
+    parquet_path_for,
+    schema_path_for,
+    uri_of,
+)
 from airflow_provider_marketo_pm.typed_csv import require_pyarrow
 
 __all__ = ["MarketoExportToParquetOperator", "export_file_source", "storage_path"]
@@ -154,6 +159,12 @@ class MarketoExportToParquetOperator(BaseOperator):
         )
         if export_id is not None:
             arguments.export_id(export_id)
+        target = destination or parquet_path_for(source)
+        for existing in (target, schema_path_for(target)):
+            if not self.overwrite and existing.exists():  # refused before the describe calls
+                raise MarketoExportSchemaError(
+                    f"{uri_of(existing)} already exists; set overwrite=True to replace it"
+                )
         schema = file_schema(
             source,
             self.hook,

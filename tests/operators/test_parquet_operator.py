@@ -211,9 +211,11 @@ def test_a_value_not_of_its_type_fails_naming_the_column(emulator, tmp_path):
 def test_an_existing_parquet_file_is_refused_unless_overwrite(emulator, tmp_path):
     download = downloaded_export(emulator, tmp_path / "m.csv", ["leadId"], {"programId": 1044})
     to_parquet(download)
+    describes = len(emulator.calls("describe"))
 
     with pytest.raises(MarketoExportSchemaError, match="already exists"):
         to_parquet(download)
+    assert len(emulator.calls("describe")) == describes, "refused before any call"
     assert to_parquet(download, overwrite=True)["records"] == download["records"]
 
 
