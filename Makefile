@@ -15,7 +15,7 @@ FLOORS_STAMP := $(FLOORS_VENV)/.installed
 DEMO_VENV  := .venv-demo
 DEMO_STAMP := $(DEMO_VENV)/.installed
 # The extras a user installs; tooling comes from the PEP 735 dependency groups (pip >= 25.1).
-EXTRAS := emulator,s3,openlineage
+EXTRAS := emulator,s3,openlineage,parquet,postgres
 
 .PHONY: help install test test-fast test-compat test-floors lint format demo bench emulator clean
 

@@ -289,6 +289,18 @@ class MarketoDownloadError(MarketoError):
     """A download broke more often than its resume budget allows, or the server broke the Range contract."""
 
 
+class MarketoExportSchemaError(MarketoError, ValueError):
+    """
+    A verified export cannot be typed as its describe says: a column no describe names, a value that is not
+    of its column's type, a header that is not the export's, or a row count other than the record's.
+    Nothing typed is published; the verified CSV is left as it was.
+    """
+
+
+class MarketoLoadError(MarketoError, ValueError):
+    """A database load was refused before any row was written (a key column missing, a bad table name)."""
+
+
 __all__ = [
     "MARKETO_TIMEZONE",
     "MarketoApiError",
@@ -304,9 +316,11 @@ __all__ = [
     "MarketoExportNotCompletedError",
     "MarketoExportNotEnqueuedError",
     "MarketoExportQuotaError",
+    "MarketoExportSchemaError",
     "MarketoExportTimeoutError",
     "MarketoExportUnverifiableError",
     "MarketoFileNotAvailableError",
+    "MarketoLoadError",
     "MarketoMalformedAnswerError",
     "MarketoNetworkError",
     "MarketoQueueFullError",

@@ -108,7 +108,10 @@ def get_provider_info() -> dict[str, Any]:
                 "integration-name": INTEGRATION,
                 "python-modules": [
                     f"{PACKAGE}.operators.bulk_export",
+                    f"{PACKAGE}.operators.parquet",
+                    f"{PACKAGE}.operators.postgres",
                     f"{PACKAGE}.operators.program_members",
+                    f"{PACKAGE}.operators.removed_memberships",
                 ],
             }
         ],

@@ -32,6 +32,17 @@ FULL = {
     "backfill": ["--windows", "24"],
     "backfill_pool6": ["--windows", "24", "--pool", "6", "--json", str(OUT / "backfill_pool6.json")],
     "quota_backfill": ["--json", str(OUT / "quota_backfill.json")],
+    "parquet": [
+        "--sizes",
+        "64",
+        "256",
+        "1024",
+        "--rounds",
+        "2",
+        "--postgres",
+        "--json",
+        str(OUT / "parquet.json"),
+    ],
 }
 QUICK = {
     "download": ["--sizes", "50", "300", "--chunks-kib", "256", "1024", "--rounds", "1"],
@@ -42,6 +53,7 @@ QUICK = {
         *("--start", "2024-01-01", "--end", "2025-01-01", "--day-seconds", "6"),
         *("--no-check", "--json", str(OUT / "quota_backfill.json")),
     ],
+    "parquet": ["--sizes", "64", "256", "--rounds", "1", "--json", str(OUT / "parquet.json")],
 }
 SCRIPTS = {
     "download": "bench_download_vs_curl.py",
@@ -49,6 +61,7 @@ SCRIPTS = {
     "backfill": "bench_backfill_pacing.py",
     "backfill_pool6": "bench_backfill_pacing.py",
     "quota_backfill": "bench_quota_backfill.py",
+    "parquet": "bench_parquet.py",
 }
 
 
@@ -124,6 +137,21 @@ def summary_lines() -> list[str]:
                 f"{run['failed_tasks']} [0: {verdict(run['failed_tasks'] == 0)}], our jobs in queue "
                 f"{run['max_our_jobs_in_queue']} [<= pool {run['pool_slots']}: {verdict(in_queue_ok)}], "
                 f"files verified {run['files_verified']}/{plan['jobs']}"
+            )
+    parquet = OUT / "parquet.json"
+    if parquet.exists():
+        p = json.loads(parquet.read_text())
+        for size, measured in p["sizes"].items():
+            summary = measured["summary"]
+            lines.append(
+                f"parquet {float(size):5.0f} MiB: {summary['speed_ratio_median']:.2f} x pyarrow's read_csv + "
+                f"write_table [>= 0.8: {verdict(summary['speed_ratio_median'] >= 0.8)}], peak RSS "
+                f"{summary['ours_peak_mib_max']:.0f} MiB (pyarrow {summary['pyarrow_peak_mib_max']:.0f} MiB)"
+            )
+        for run in (p.get("postgres") or {}).get("runs", []):
+            lines.append(
+                f"postgres {run['run']}: {run['rows']} rows, {run['inserted']} inserted, {run['updated']} "
+                f"updated, {run['unchanged']} unchanged in {run['seconds']:.0f} s"
             )
     return lines
 

@@ -6,6 +6,15 @@ last changed), one file per batch of 10 programs:
 `{destination}/snapshot/snapshot_date=YYYY-MM-DD/batch=NN.csv`. Runs every Monday at 06:00 UTC
 and on demand; a snapshot is a point in time, so a trigger timetable (no data interval) fits.
 
+Each batch file also gets a typed Parquet file and its schema sidecar beside it
+(`batch=NN.parquet`, `batch=NN.schema.json`: the `parquet` extra). **Removed memberships**:
+`removed_memberships` compares the snapshot with the previous complete one (the latest earlier
+`snapshot_date=` folder with a `_manifest.json`) and writes the memberships that disappeared,
+among the programs both exported, to `removed_memberships.parquet` (`leadId`, `programId`); then
+it writes this snapshot's `_manifest.json`. `updatedAt` windows never show a lead leaving a
+program: only two snapshots do. (A snapshot filtered by `status_names` is not compared: a member
+gone from it may only have changed status.)
+
 Use it to seed a table before switching to `marketo_program_members_daily`, or to reconcile. Mind
 the daily export quota (500 MB by default, shared by all bulk extracts of the instance, reset at
 midnight US Central): a snapshot of large programs can use much of it. Narrow it with the
@@ -40,6 +49,7 @@ try:
 except ImportError:  # Airflow 3.0 keeps timetables in core
     from airflow.timetables.trigger import CronTriggerTimetable  # type: ignore[no-redef]
 
+from airflow_provider_marketo_pm.operators.removed_memberships import MarketoRemovedMembershipsOperator
 from airflow_provider_marketo_pm.task_groups.program_members import (
     ProgramMemberExportSettings,
     program_member_export_group,
@@ -49,6 +59,7 @@ export_job = program_member_export_group(
     marketo_conn_id="{{ var.value.get('marketo_pm_conn_id', 'marketo_default') }}",
     poll_interval="{{ var.value.get('marketo_pm_poll_interval', 60) }}",
     pool="marketo_bulk_export",
+    parquet=True,  # a typed Parquet file beside each verified CSV
 )
 
 
@@ -84,7 +95,13 @@ def marketo_program_members_snapshot() -> None:
             jobs.append(settings.job(export_filter, f"snapshot/snapshot_date={ds}/batch={number:02d}.csv"))
         return jobs
 
-    export_job.expand_kwargs(plan_exports(ds="{{ ds }}"))
+    jobs = plan_exports(ds="{{ ds }}")
+    snapshot = export_job.expand_kwargs(jobs)
+    MarketoRemovedMembershipsOperator(
+        task_id="removed_memberships",
+        snapshot=snapshot,
+        jobs=jobs,  # their programs, and the files' connection
+    )
 
 
 marketo_program_members_snapshot()

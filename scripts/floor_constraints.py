@@ -17,7 +17,7 @@ import tomllib
 from pathlib import Path
 
 # Extras whose dependencies are floored too (their suites run in the floors environment).
-EXTRAS = ("s3", "openlineage")
+EXTRAS = ("s3", "openlineage", "parquet", "postgres")
 # Pinned by the base constraints: Airflow's floor is proven by `make test-compat` on its oldest 3.0.x.
 NOT_FLOORED = {"apache-airflow"}
 

@@ -79,7 +79,14 @@ def test_the_metadata_names_licence_documentation_and_user_extras_only(metadata)
     urls = dict(url.split(", ", 1) for url in metadata.get_all("Project-URL"))
     assert urls["Documentation"].startswith("https://")  # Airflow shows it on the Providers page
     # Tooling lives in dependency groups: a user's `pip install pkg[...]` offers only features.
-    assert set(metadata.get_all("Provides-Extra")) == {"s3", "openlineage", "emulator", "celery"}
+    assert set(metadata.get_all("Provides-Extra")) == {
+        "s3",
+        "openlineage",
+        "emulator",
+        "celery",
+        "parquet",
+        "postgres",
+    }
 
 
 def test_the_classifiers_name_the_python_we_test_on(metadata):

@@ -33,6 +33,7 @@ from airflow_provider_marketo_pm.exceptions import MarketoRequestError
 from airflow_provider_marketo_pm.export_status import MARKETO_STATUS_REFRESH_SECONDS
 from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
 from airflow_provider_marketo_pm.operators.bulk_export import RECORD_XCOM_KEY
+from airflow_provider_marketo_pm.operators.parquet import MarketoExportToParquetOperator
 from airflow_provider_marketo_pm.operators.program_members import (
     MarketoDownloadProgramMemberExportOperator,
     MarketoStartProgramMemberExportOperator,
@@ -107,9 +108,12 @@ def program_member_export_group(
     on_quota_exceeded: Literal["wait", "fail"] = "wait",
     quota_waits: int = 3,
     daily_export_budget_mb: float | str | None = None,
+    parquet: bool = False,
+    keep_csv: bool = True,
 ) -> Any:
     """
-    Return a task group of one export job: ``start_export`` -> ``wait_for_export`` -> ``download_export``.
+    Return a task group of one export job: ``start_export`` -> ``wait_for_export`` -> ``download_export``
+    (-> ``to_parquet`` with ``parquet=True``).
 
     Call it with one job's arguments, or map it with ``.expand_kwargs(jobs)`` where each job is a dict
     with exactly the keys ``fields``, ``export_filter`` (Marketo's create filter), ``destination``
@@ -138,6 +142,10 @@ def program_member_export_group(
     :param quota_waits: how many quota resets in a row a start waits for before failing.
     :param daily_export_budget_mb: MB of exports this API user allows itself per quota day (templated;
         default: the connection extra of the same name).
+    :param parquet: add ``to_parquet`` (``MarketoExportToParquetOperator``, the ``parquet`` extra): a typed
+        Parquet file and its schema sidecar beside each verified CSV; the group's output is then its result.
+    :param keep_csv: with ``parquet``, keep the verified CSV (default) or remove it once the Parquet file is
+        verified.
     """
 
     @task_group(group_id=group_id)
@@ -192,7 +200,18 @@ def program_member_export_group(
             map_index_template="{{ task.destination }}",
         )
         wait >> download
-        return download.output
+        if not parquet:
+            return download.output
+        to_parquet = MarketoExportToParquetOperator(
+            task_id="to_parquet",
+            source=download.output,
+            export_filter=export_filter,
+            source_conn_id=dest_conn_id,
+            marketo_conn_id=marketo_conn_id,
+            keep_csv=keep_csv,
+            overwrite=overwrite,
+        )
+        return to_parquet.output
 
     return export_job
 

@@ -52,6 +52,7 @@ DAG_IDS = {
     "marketo_program_members_backfill",
     "marketo_program_members_daily",
     "marketo_program_members_snapshot",
+    "marketo_program_members_to_postgres",
 }
 POOL = "marketo_bulk_export"
 AIRFLOW_VERSION = tuple(int(part) for part in airflow.__version__.split(".")[:2])
@@ -329,7 +330,10 @@ def test_snapshot_exports_current_membership_without_updated_at(example_dags, ma
     assert run.state == DagRunState.SUCCESS
     assert created_filters(marketo_emulator) == [{"programIds": [1044]}]
     files = written_files(tmp_path)
-    assert list(files) == ["snapshot/snapshot_date=2024-06-03/batch=00.csv"]
+    assert list(files) == [
+        f"snapshot/snapshot_date=2024-06-03/{name}"
+        for name in ("_manifest.json", "batch=00.csv", "batch=00.parquet", "batch=00.schema.json")
+    ]
     rows = csv_rows(files["snapshot/snapshot_date=2024-06-03/batch=00.csv"])
     assert rows
     assert {row["programId"] for row in rows} == {"1044"}

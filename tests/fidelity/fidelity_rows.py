@@ -29,6 +29,7 @@ AIRBYTE = "https://github.com/airbytehq/airbyte/"
 EMULATOR_TESTS = "tests/testing/"
 HOOK_TESTS = "tests/hooks/test_marketo.py::"
 DOWNLOAD_TESTS = "tests/operators/test_download_operator.py::"
+PARQUET_TESTS = "tests/operators/test_parquet_operator.py::"
 
 
 @dataclass(frozen=True)
@@ -50,8 +51,11 @@ ROWS: tuple[FidelityRow, ...] = (
         "The documented example file: program 1044, 12 fields, `fileChecksum` sha256:b3c8e70e...7212",
         EXTRACT,
         '`dataset="documented"` returns that file byte for byte (1740 bytes), checksum included',
-        "The hook's public methods download exactly those bytes; sha256 matches the advertised checksum",
+        "The hook's public methods download exactly those bytes; sha256 matches the advertised checksum. "
+        "Its Parquet file has the exact types the describes give (`Lead Id` an int64 `leadId`, `Member Date` "
+        "a UTC timestamp, `Success` a bool)",
         (
+            PARQUET_TESTS + "TestTheDocumentedExample::test_converts_to_the_exact_types_its_describe_gives",
             emulator_test(
                 "test_emulator_documented.py::test_the_documented_request_returns_the_documented_file_byte_for_byte"
             ),
@@ -66,8 +70,10 @@ ROWS: tuple[FidelityRow, ...] = (
         "No line ending after the last row (the checksum proves it)",
         EXTRACT,
         "Every export ends without one; `final_newline=True` adds one",
-        "Copies the bytes as served; never splits, joins or rewrites lines",
+        "Copies the bytes as served; never splits, joins or rewrites lines. A file of a header and no row "
+        "types to no rows",
         (
+            PARQUET_TESTS + "test_a_header_without_rows_converts_to_an_empty_typed_file",
             emulator_test("test_emulator_documented.py::test_every_export_ends_without_a_newline_by_default"),
             emulator_test("test_emulator_documented.py::test_final_newline_is_an_option"),
             "tests/operators/test_download_operator.py::test_writes_the_exact_bytes_and_reports_them",
@@ -78,8 +84,10 @@ ROWS: tuple[FidelityRow, ...] = (
         "the header",
         EXTRACT,
         '`line_ending="\\r\\n"` gives the 1752 bytes; `numberOfRecords` counts data rows (12)',
-        "Verifies each file against its own record's `fileSize` and `fileChecksum`",
+        "Verifies each file against its own record's `fileSize` and `fileChecksum`. The Parquet conversion "
+        "checks its rows against `numberOfRecords`, also when the count includes the header line",
         (
+            PARQUET_TESTS + "test_a_record_count_that_counts_the_header_line_is_accepted",
             emulator_test("test_emulator_documented.py::test_crlf_line_endings_give_the_pages_file_size"),
             "tests/operators/test_download_operator.py::"
             "test_checksum_mismatch_fails_with_both_checksums_and_leaves_nothing",
@@ -89,8 +97,12 @@ ROWS: tuple[FidelityRow, ...] = (
         "Empty values are written as the literal `null`; values carry commas, quotes and newlines",
         EXTRACT,
         "Writes `null` for empties and quotes values the CSV way",
-        "Copies the bytes unchanged (loaders need `NULL_IF 'null'`)",
+        "The download copies the bytes unchanged (CSV loaders need `NULL_IF 'null'`); the typed outputs "
+        "(Parquet, `read_export_rows`, the PostgreSQL load) read the unquoted `null` as null, a quoted "
+        '`"null"` as text, and keep quoted commas, quotes and newlines',
         (
+            PARQUET_TESTS + "TestTheDocumentedExample::test_every_value_is_the_files_value_typed",
+            PARQUET_TESTS + "TestAwkwardFiles::test_a_file_with_a_bom_nul_bytes_and_crlf_keeps_every_value",
             emulator_test(
                 "test_emulator_data.py::test_values_are_nasty_but_quoted_correctly_and_empties_are_null"
             ),
@@ -433,8 +445,11 @@ ROWS: tuple[FidelityRow, ...] = (
         f"[tap-marketo strips `\\0`]({TAP}sync.py)",
         "`nul_bytes=True` and `utf8_bom=True`; size and checksum are of the bytes served",
         "Copied byte for byte and verified, never altered (gzipped too); the README tells loaders how to "
-        "handle them",
+        "handle them. The typed Parquet file drops the BOM and keeps NUL bytes (and CRLF row ends work); the "
+        "PostgreSQL load removes NUL from text values (PostgreSQL text cannot hold it) and counts them",
         (
+            PARQUET_TESTS + "TestAwkwardFiles::test_a_file_with_a_bom_nul_bytes_and_crlf_keeps_every_value",
+            "tests/operators/test_postgres_operator.py::TestNulBytes::test_nul_bytes_are_removed_from_text_and_counted",
             emulator_test(
                 "test_emulator_production_faults.py::"
                 "test_files_with_a_utf8_bom_and_nul_bytes_are_served_and_summed_as_written"

@@ -1,0 +1,71 @@
+"""Kind tables: each kind's key and newest-by column, and its column types from Marketo's describe."""
+
+from __future__ import annotations
+
+import pytest
+
+from airflow_provider_marketo_pm.exceptions import MarketoExportSchemaError
+from airflow_provider_marketo_pm.export_kind import PROGRAM_MEMBERS, ExportKind
+from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
+from airflow_provider_marketo_pm.kind_tables import (
+    ACTIVITY_TABLE,
+    LEAD_TABLE,
+    PROGRAM_MEMBER_TABLE,
+    described_types,
+    kind_table,
+)
+
+
+def test_each_kind_declares_its_key_and_newest_column():
+    assert (PROGRAM_MEMBER_TABLE.key, PROGRAM_MEMBER_TABLE.newest_by) == (
+        ("leadId", "programId"),
+        "updatedAt",
+    )
+    assert (LEAD_TABLE.key, LEAD_TABLE.newest_by) == (("id",), "updatedAt")
+    assert (ACTIVITY_TABLE.key, ACTIVITY_TABLE.newest_by) == (("marketoGUID",), None)
+    assert kind_table(PROGRAM_MEMBERS) is PROGRAM_MEMBER_TABLE
+    assert kind_table(ExportKind("lead", "/bulk/v1/leads/export")) is LEAD_TABLE
+
+
+def test_a_kind_without_a_table_shape_is_refused_naming_it():
+    with pytest.raises(MarketoExportSchemaError, match=r"widget.*KindTable"):
+        kind_table(ExportKind("widget", "/bulk/v1/widgets/export"))
+
+
+def test_program_member_columns_come_from_both_describes(emulator):
+    MarketoHook.clear_token_cache()
+
+    types = PROGRAM_MEMBER_TABLE.describe(MarketoHook())
+
+    assert (types["leadId"], types["reachedSuccess"], types["membershipDate"]) == (
+        "integer",
+        "boolean",
+        "datetime",
+    )
+    assert (types["email"], types["leadCustomField01"]) == ("email", "string"), "lead fields: Describe Lead2"
+    assert [call.path for call in emulator.calls("lead_describe2")] == ["/rest/v1/leads/describe2.json"]
+
+
+@pytest.mark.parametrize(
+    "result",
+    [
+        [{"name": "API Lead", "fields": [{"name": "email"}]}],  # no dataType
+        [{"name": "API Lead", "fields": [{"dataType": "email"}]}],  # no name
+        [{"name": "API Lead", "fields": "email"}],
+        {"fields": []},
+        [],
+        None,
+    ],
+    ids=["no dataType", "no name", "fields not a list", "result not a list", "no fields", "no result"],
+)
+def test_a_describe_answer_that_lies_is_our_error_naming_the_describe(result):
+    """Marketo's answer is checked before anything is typed by it: an error, never a bare traceback."""
+    with pytest.raises(MarketoExportSchemaError, match="Describe Lead2"):
+        described_types(result, source="Describe Lead2")
+
+
+def test_described_types_keep_the_first_type_of_a_name():
+    records = [
+        {"fields": [{"name": "updatedAt", "dataType": "datetime"}, {"name": "updatedAt", "dataType": "x"}]}
+    ]
+    assert described_types(records, source="d") == {"updatedAt": "datetime"}
