@@ -23,12 +23,9 @@ import datetime as dt
 import logging
 from typing import TYPE_CHECKING, Any
 
-import pendulum
-
 from airflow_provider_marketo_pm.daily_quota import (
     DEFAULT_MAX_JITTER,
-    next_quota_reset,
-    quota_resume_time,
+    quota_day_in_use,
     validate_max_jitter,
 )
 from airflow_provider_marketo_pm.exceptions import (
@@ -50,7 +47,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 try:
-    from airflow.sdk.definitions.retry_policy import RetryDecision, RetryPolicy
+    from airflow.sdk import RetryDecision, RetryPolicy
 
     RETRY_POLICY_AVAILABLE = True
 except ImportError:  # Airflow < 3.3
@@ -69,15 +66,6 @@ def _refused_as_is(err: MarketoApiError) -> bool:
     if err.code in REFUSED_REQUEST_CODES:
         return True
     return err.http_status is not None and 400 <= err.http_status < 500 and err.http_status != 429
-
-
-def _jitter_seed(context: Context | None) -> str | None:
-    """The task instance's identity: the same jitter each time one task instance waits for a reset."""
-    ti = (context or {}).get("ti")
-    if ti is None:
-        return None
-    parts = (getattr(ti, name, None) for name in ("dag_id", "task_id", "run_id", "map_index"))
-    return "/".join(str(part) for part in parts)
 
 
 class MarketoRetryPolicy(RetryPolicy):
@@ -107,13 +95,13 @@ class MarketoRetryPolicy(RetryPolicy):
     ) -> RetryDecision:
         """Decide from the exception class (and Marketo's code) whether, and when, to retry."""
         if isinstance(exception, DAILY_QUOTA_ERRORS):
-            now = pendulum.now("UTC")
-            resume = quota_resume_time(now, max_jitter=self.max_jitter, seed=_jitter_seed(context))
+            # The same quota day, reset rule and per-task jitter as a start operator's quota wait.
+            resume = quota_day_in_use().resume(context, max_jitter=self.max_jitter)
             return RetryDecision.retry(
-                delay=dt.timedelta(seconds=(resume - now).total_seconds()),
+                delay=resume.wait,
                 reason=(
-                    f"Marketo's daily quota is used up; {describe_quota_reset(next_quota_reset(now))}. "
-                    f"Retrying at {resume.format('YYYY-MM-DDTHH:mm:ss')}Z"
+                    f"Marketo's daily quota is used up; {describe_quota_reset(resume.resets_at)}. "
+                    f"Retrying at {resume.resume_at.format('YYYY-MM-DDTHH:mm:ss')}Z"
                 ),
             )
         if isinstance(exception, CONFIGURATION_ERRORS):

@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import pendulum
 import pytest
 
-from airflow_provider_marketo_pm.daily_quota import reset_jitter
+from airflow_provider_marketo_pm.daily_quota import QuotaDay, QuotaResume, reset_jitter, use_quota_day
 from airflow_provider_marketo_pm.exceptions import (
     MarketoApiError,
     MarketoApiQuotaError,
@@ -141,6 +141,27 @@ class TestDecisions:
         freeze(now)
         decision = policy.evaluate(error, try_number=2, max_tries=4, context=None)
         assert decision.retry_delay == dt.timedelta(hours=17)
+
+    def test_the_wait_is_the_quota_day_in_uses_the_one_a_start_operator_asks(self, freeze):
+        now = pendulum.datetime(2024, 7, 15, 12, tz="UTC")
+        freeze(now)
+        asked: list[tuple[object, dt.timedelta]] = []
+
+        class CompressedDay(QuotaDay):
+            def resume(self, context=None, *, max_jitter=dt.timedelta(0)) -> QuotaResume:
+                asked.append((context, max_jitter))
+                return QuotaResume(now, now.add(seconds=20), now.add(seconds=21))
+
+        error = MarketoExportQuotaError("quota", code="1029", resets_at=RESETS_AT)
+        context = ti_context()
+        with use_quota_day(CompressedDay()):
+            decision = MarketoRetryPolicy(max_jitter=dt.timedelta(seconds=7)).evaluate(
+                error, try_number=1, max_tries=4, context=context
+            )
+
+        assert decision.retry_delay == dt.timedelta(seconds=21)
+        assert "2024-07-15T12:00:20Z" in decision.reason  # the quota day's reset
+        assert asked == [(context, dt.timedelta(seconds=7))]
 
     @pytest.mark.parametrize(
         "exception",
