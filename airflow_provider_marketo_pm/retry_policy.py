@@ -9,7 +9,8 @@ worker with the exception in hand). For Marketo that means:
   Central, plus a small jitter per task instance so that waiting tasks do not all call at once;
 - bad credentials, missing permissions and requests Marketo refuses as malformed fail at once: a retry
   would be refused the same way;
-- anything else follows the task's ordinary retry settings.
+- anything else follows the task's ordinary retry settings: no decision, so in a ``ChainRetryPolicy``
+  (Airflow 3.4; ``airflow.providers.common.compat.sdk`` has it on 3.3) the next policy decides.
 
 A retry still needs one of the task's ``retries``: give the task at least as many as the quota resets it may
 wait for. Airflow before 3.3 has no ``retry_policy``: this module still imports, constructing the policy logs
