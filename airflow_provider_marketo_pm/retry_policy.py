@@ -9,7 +9,8 @@ worker with the exception in hand). For Marketo that means:
   Central, plus a small jitter per task instance so that waiting tasks do not all call at once;
 - bad credentials, missing permissions and requests Marketo refuses as malformed fail at once: a retry
   would be refused the same way;
-- anything else follows the task's ordinary retry settings.
+- anything else follows the task's ordinary retry settings: no decision, so in a ``ChainRetryPolicy``
+  (Airflow 3.4; ``airflow.providers.common.compat.sdk`` has it on 3.3) the next policy decides.
 
 A retry still needs one of the task's ``retries``: give the task at least as many as the quota resets it may
 wait for. Airflow before 3.3 has no ``retry_policy``: this module still imports, constructing the policy logs
@@ -23,12 +24,9 @@ import datetime as dt
 import logging
 from typing import TYPE_CHECKING, Any
 
-import pendulum
-
 from airflow_provider_marketo_pm.daily_quota import (
     DEFAULT_MAX_JITTER,
-    next_quota_reset,
-    quota_resume_time,
+    quota_day_in_use,
     validate_max_jitter,
 )
 from airflow_provider_marketo_pm.exceptions import (
@@ -50,7 +48,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 try:
-    from airflow.sdk.definitions.retry_policy import RetryDecision, RetryPolicy
+    from airflow.sdk import RetryDecision, RetryPolicy
 
     RETRY_POLICY_AVAILABLE = True
 except ImportError:  # Airflow < 3.3
@@ -69,15 +67,6 @@ def _refused_as_is(err: MarketoApiError) -> bool:
     if err.code in REFUSED_REQUEST_CODES:
         return True
     return err.http_status is not None and 400 <= err.http_status < 500 and err.http_status != 429
-
-
-def _jitter_seed(context: Context | None) -> str | None:
-    """The task instance's identity: the same jitter each time one task instance waits for a reset."""
-    ti = (context or {}).get("ti")
-    if ti is None:
-        return None
-    parts = (getattr(ti, name, None) for name in ("dag_id", "task_id", "run_id", "map_index"))
-    return "/".join(str(part) for part in parts)
 
 
 class MarketoRetryPolicy(RetryPolicy):
@@ -107,13 +96,13 @@ class MarketoRetryPolicy(RetryPolicy):
     ) -> RetryDecision:
         """Decide from the exception class (and Marketo's code) whether, and when, to retry."""
         if isinstance(exception, DAILY_QUOTA_ERRORS):
-            now = pendulum.now("UTC")
-            resume = quota_resume_time(now, max_jitter=self.max_jitter, seed=_jitter_seed(context))
+            # The same quota day, reset rule and per-task jitter as a start operator's quota wait.
+            resume = quota_day_in_use().resume(context, max_jitter=self.max_jitter)
             return RetryDecision.retry(
-                delay=dt.timedelta(seconds=(resume - now).total_seconds()),
+                delay=resume.wait,
                 reason=(
-                    f"Marketo's daily quota is used up; {describe_quota_reset(next_quota_reset(now))}. "
-                    f"Retrying at {resume.format('YYYY-MM-DDTHH:mm:ss')}Z"
+                    f"Marketo's daily quota is used up; {describe_quota_reset(resume.resets_at)}. "
+                    f"Retrying at {resume.resume_at.format('YYYY-MM-DDTHH:mm:ss')}Z"
                 ),
             )
         if isinstance(exception, CONFIGURATION_ERRORS):

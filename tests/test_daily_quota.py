@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pendulum
@@ -10,11 +11,16 @@ import pytest
 
 from airflow_provider_marketo_pm.daily_quota import (
     DEFAULT_MAX_JITTER,
+    QuotaDay,
+    QuotaResume,
     last_quota_reset,
     next_quota_reset,
+    quota_day_in_use,
     quota_resume_time,
     reset_jitter,
+    task_instance_seed,
     time_until_quota_reset,
+    use_quota_day,
 )
 from airflow_provider_marketo_pm.exceptions import MarketoRequestError
 
@@ -187,3 +193,56 @@ class TestWaitingForTheReset:
     def test_wait_is_positive_even_at_the_reset(self):
         midnight = pendulum.datetime(2024, 1, 16, tz=CHICAGO)
         assert time_until_quota_reset(midnight, max_jitter=NO_JITTER) == dt.timedelta(hours=24)
+
+
+class TestTheQuotaDayCollaborator:
+    """One object holds the clock and the rule; start operators and MarketoRetryPolicy ask the one in use."""
+
+    @pytest.fixture
+    def frozen_at(self, monkeypatch):
+        def at(instant: pendulum.DateTime) -> None:
+            monkeypatch.setattr(pendulum, "now", lambda tz=None: instant.in_timezone(tz or "UTC"))
+
+        return at
+
+    def test_a_task_instance_resumes_just_after_the_reset_with_its_own_jitter(self, frozen_at):
+        now = utc(2024, 1, 15, 20)  # 14:00 CST
+        frozen_at(now)
+        ti = SimpleNamespace(dag_id="backfill", task_id="start", run_id="manual__1", map_index=3)
+
+        resume = QuotaDay().resume({"ti": ti})
+
+        jitter = reset_jitter(DEFAULT_MAX_JITTER, seed="backfill/start/manual__1/3")
+        assert resume == QuotaResume(now, utc(2024, 1, 16, 6), utc(2024, 1, 16, 6) + jitter)
+        assert resume.wait == dt.timedelta(hours=10) + jitter
+        assert resume.resume_at == quota_resume_time(now, seed=task_instance_seed({"ti": ti}))
+
+    def test_the_jitter_bound_is_the_callers(self, frozen_at):
+        frozen_at(utc(2024, 7, 15, 12))
+        assert QuotaDay().resume(None, max_jitter=NO_JITTER).wait == dt.timedelta(hours=17)
+
+    def test_the_day_began_at_the_last_reset_on_its_clock(self, frozen_at):
+        frozen_at(utc(2024, 7, 15, 12))
+        assert QuotaDay().last_reset() == utc(2024, 7, 15, 5)
+
+    def test_the_seed_is_the_task_instances_identity(self):
+        ti = SimpleNamespace(dag_id="d", task_id="t", run_id="r", map_index=-1)
+        assert task_instance_seed({"ti": ti}) == "d/t/r/-1"
+        assert task_instance_seed({}) is None
+        assert task_instance_seed(None) is None
+
+    def test_marketos_rule_is_in_use_unless_a_block_replaces_it(self):
+        assert type(quota_day_in_use()) is QuotaDay
+        stand_in = QuotaDay()
+
+        def fail_inside() -> None:
+            with use_quota_day(stand_in) as in_use:
+                assert in_use is stand_in
+                assert quota_day_in_use() is stand_in
+                raise RuntimeError("the block fails")
+
+        with pytest.raises(RuntimeError, match="the block fails"):
+            fail_inside()
+
+        assert quota_day_in_use() is not stand_in
+        assert type(quota_day_in_use()) is QuotaDay

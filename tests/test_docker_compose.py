@@ -217,14 +217,16 @@ class TestImage:
             assert f"!{kept}" in ignored
 
 
-class TestComposeSpecification:
-    @pytest.fixture(scope="class")
-    def validator(self) -> jsonschema.protocols.Validator:
-        schema = json.loads(COMPOSE_SCHEMA.read_text())
-        validator_class = jsonschema.validators.validator_for(schema)
-        validator_class.check_schema(schema)
-        return validator_class(schema)
+@pytest.fixture(scope="module")
+def validator() -> jsonschema.protocols.Validator:
+    schema = json.loads(COMPOSE_SCHEMA.read_text())
+    # The spec names draft 07 by an https URL jsonschema does not list: say which draft that is.
+    validator_class = jsonschema.validators.validator_for(schema, default=jsonschema.Draft7Validator)
+    validator_class.check_schema(schema)
+    return validator_class(schema)
 
+
+class TestComposeSpecification:
     def test_the_compose_file_is_valid_compose(self, validator, compose):
         errors = [
             f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(compose)
@@ -245,19 +247,20 @@ class TestComposeSpecification:
         assert list(validator.iter_errors(broken))
 
 
+@pytest.fixture(scope="module")
+def celery_environment() -> dict[str, str]:
+    return celery_test_environment(
+        database="marketo_pm_test",
+        postgres="postgres@127.0.0.1:5432",
+        redis="127.0.0.1:6379",
+        redis_db=9,
+        marketo={"host": "http://127.0.0.1:8766", "login": "id", "password": "secret"},
+        s3_endpoint="http://127.0.0.1:5000",
+    )
+
+
 class TestSameSettingsAsTheCeleryTest:
     """The Celery system test runs compose's own environment: only the places differ."""
-
-    @pytest.fixture(scope="class")
-    def test_environment(self) -> dict[str, str]:
-        return celery_test_environment(
-            database="marketo_pm_test",
-            postgres="postgres@127.0.0.1:5432",
-            redis="127.0.0.1:6379",
-            redis_db=9,
-            marketo={"host": "http://127.0.0.1:8766", "login": "id", "password": "secret"},
-            s3_endpoint="http://127.0.0.1:5000",
-        )
 
     def test_every_airflow_service_runs_the_worker_environment(self, services):
         worker = service_environment(WORKER_SERVICE)
@@ -266,13 +269,13 @@ class TestSameSettingsAsTheCeleryTest:
             shared = {key: env.get(key) for key in worker if key != "DUMB_INIT_SETSID"}
             assert shared == {key: value for key, value in worker.items() if key != "DUMB_INIT_SETSID"}, name
 
-    def test_the_test_changes_only_addresses_and_leaves_the_rest_to_its_cluster(self, test_environment):
+    def test_the_test_changes_only_addresses_and_leaves_the_rest_to_its_cluster(self, celery_environment):
         compose = service_environment(WORKER_SERVICE)
-        assert set(test_environment) == set(compose) - set(CLUSTER_SETTINGS)
-        unchanged = set(test_environment) - set(ADDRESS_SETTINGS)
-        assert {key: test_environment[key] for key in unchanged} == {key: compose[key] for key in unchanged}
+        assert set(celery_environment) == set(compose) - set(CLUSTER_SETTINGS)
+        unchanged = set(celery_environment) - set(ADDRESS_SETTINGS)
+        assert {key: celery_environment[key] for key in unchanged} == {key: compose[key] for key in unchanged}
         # what the test proves includes the executor, the pool's DAG settings and every Variable
-        assert test_environment["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
+        assert celery_environment["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
         assert {key for key in unchanged if key.startswith("AIRFLOW_VAR_")} >= {
             "AIRFLOW_VAR_MARKETO_PM_DESTINATION",
             "AIRFLOW_VAR_MARKETO_PM_DEST_CONN_ID",
@@ -287,17 +290,17 @@ class TestSameSettingsAsTheCeleryTest:
             "AIRFLOW__CELERY__BROKER_URL",
         ],
     )
-    def test_database_broker_and_result_backend_keep_their_driver(self, test_environment, key):
+    def test_database_broker_and_result_backend_keep_their_driver(self, celery_environment, key):
         compose_scheme = service_environment(WORKER_SERVICE)[key].split("://")[0]
-        assert test_environment[key].split("://")[0] == compose_scheme
+        assert celery_environment[key].split("://")[0] == compose_scheme
         assert "+" in compose_scheme or compose_scheme == "redis", (
             "name the driver: SQLAlchemy's default changes"
         )
 
     @pytest.mark.parametrize("key", ["AIRFLOW_CONN_MARKETO_DEFAULT", "AIRFLOW_CONN_MINIO_S3"])
-    def test_connections_keep_their_type_and_extras(self, test_environment, key):
+    def test_connections_keep_their_type_and_extras(self, celery_environment, key):
         compose, test = (
-            json.loads(env[key]) for env in (service_environment(WORKER_SERVICE), test_environment)
+            json.loads(env[key]) for env in (service_environment(WORKER_SERVICE), celery_environment)
         )
         assert test["conn_type"] == compose["conn_type"]
         assert {k: v for k, v in test["extra"].items() if k != "endpoint_url"} == {

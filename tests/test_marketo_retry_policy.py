@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import pendulum
 import pytest
 
-from airflow_provider_marketo_pm.daily_quota import reset_jitter
+from airflow_provider_marketo_pm.daily_quota import QuotaDay, QuotaResume, reset_jitter, use_quota_day
 from airflow_provider_marketo_pm.exceptions import (
     MarketoApiError,
     MarketoApiQuotaError,
@@ -142,6 +142,27 @@ class TestDecisions:
         decision = policy.evaluate(error, try_number=2, max_tries=4, context=None)
         assert decision.retry_delay == dt.timedelta(hours=17)
 
+    def test_the_wait_is_the_quota_day_in_uses_the_one_a_start_operator_asks(self, freeze):
+        now = pendulum.datetime(2024, 7, 15, 12, tz="UTC")
+        freeze(now)
+        asked: list[tuple[object, dt.timedelta]] = []
+
+        class CompressedDay(QuotaDay):
+            def resume(self, context=None, *, max_jitter=dt.timedelta(0)) -> QuotaResume:
+                asked.append((context, max_jitter))
+                return QuotaResume(now, now.add(seconds=20), now.add(seconds=21))
+
+        error = MarketoExportQuotaError("quota", code="1029", resets_at=RESETS_AT)
+        context = ti_context()
+        with use_quota_day(CompressedDay()):
+            decision = MarketoRetryPolicy(max_jitter=dt.timedelta(seconds=7)).evaluate(
+                error, try_number=1, max_tries=4, context=context
+            )
+
+        assert decision.retry_delay == dt.timedelta(seconds=21)
+        assert "2024-07-15T12:00:20Z" in decision.reason  # the quota day's reset
+        assert asked == [(context, dt.timedelta(seconds=7))]
+
     @pytest.mark.parametrize(
         "exception",
         [
@@ -166,6 +187,72 @@ class TestDecisions:
         args = marketo_retry_policy_args(max_jitter=dt.timedelta(seconds=10))
         assert isinstance(args["retry_policy"], MarketoRetryPolicy)
         assert args["retry_policy"].max_jitter == dt.timedelta(seconds=10)
+
+
+def chain_retry_policy():
+    """Airflow's ChainRetryPolicy: the SDK's from Airflow 3.4, the common.compat provider's copy on 3.3."""
+    try:
+        from airflow.providers.common.compat.sdk import ChainRetryPolicy
+    except ImportError:
+        pytest.skip("this Airflow has no ChainRetryPolicy")
+    return ChainRetryPolicy
+
+
+@needs_retry_policy
+class TestInAChainOfPolicies:
+    """First in a chain, the policy decides Marketo's errors and leaves every other error to the next one."""
+
+    @pytest.fixture
+    def chain(self):
+        from airflow.sdk import ExceptionRetryPolicy, RetryAction, RetryRule
+
+        ChainRetryPolicy = chain_retry_policy()
+        return ChainRetryPolicy(
+            [
+                MarketoRetryPolicy(max_jitter=dt.timedelta(0)),
+                ExceptionRetryPolicy(rules=[RetryRule(exception=ValueError, action=RetryAction.FAIL)]),
+            ]
+        )
+
+    def evaluate(self, chain, exception):
+        return chain.evaluate(exception=exception, try_number=1, max_tries=4, context=ti_context())
+
+    def test_a_marketo_error_is_decided_by_the_marketo_policy(self, chain):
+        from airflow.sdk import RetryAction
+
+        decision = self.evaluate(chain, MarketoAuthError("Unauthorized", http_status=401, endpoint="token"))
+
+        assert decision.action is RetryAction.FAIL
+        assert decision.reason.startswith("MarketoRetryPolicy: MarketoAuthError")
+
+    def test_a_quota_error_retries_at_the_reset_through_the_chain(self, chain, freeze):
+        from airflow.sdk import RetryAction
+
+        freeze(pendulum.datetime(2024, 7, 15, 12, tz="UTC"))
+        decision = self.evaluate(chain, MarketoExportQuotaError("quota", code="1029", resets_at=RESETS_AT))
+
+        assert decision.action is RetryAction.RETRY
+        assert decision.retry_delay == dt.timedelta(hours=17)
+
+    def test_any_other_error_is_left_to_the_next_policy(self, chain):
+        from airflow.sdk import RetryAction
+
+        decision = self.evaluate(chain, ValueError("not Marketo's"))
+
+        assert decision.action is RetryAction.FAIL
+        assert decision.reason.startswith("ExceptionRetryPolicy:")
+        assert "after MarketoRetryPolicy: no decision" in decision.reason
+
+    def test_a_dag_with_the_chain_serializes(self, chain):
+        from airflow.providers.standard.operators.empty import EmptyOperator
+        from airflow.sdk import DAG
+        from airflow.serialization.serialized_objects import DagSerialization
+
+        with DAG("chained_policy", schedule=None, start_date=dt.datetime(2024, 1, 1, tzinfo=dt.UTC)) as dag:
+            EmptyOperator(task_id="call_marketo", retries=2, retry_policy=chain)
+
+        data = json.loads(json.dumps(DagSerialization.to_dict(dag)))
+        assert DagSerialization.from_dict(data).get_task("call_marketo").has_retry_policy
 
 
 def test_a_negative_jitter_bound_is_refused():

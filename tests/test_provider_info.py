@@ -26,15 +26,105 @@ def test_entry_point_points_at_get_provider_info():
     assert entry_point.load() is get_provider_info
 
 
-def test_provider_info_matches_airflow_schema():
+def airflow_schema(name: str) -> dict:
+    """A JSON schema shipped in the installed apache-airflow package."""
     import airflow
+
+    return json.loads((Path(airflow.__file__).parent / name).read_text())
+
+
+def test_provider_info_matches_airflow_schema():
     import jsonschema
 
-    schema = json.loads((Path(airflow.__file__).parent / "provider_info.schema.json").read_text())
     info = get_provider_info()
-    jsonschema.validate(info, schema)
+    jsonschema.validate(info, airflow_schema("provider_info.schema.json"))
     assert info["package-name"] == PACKAGE_NAME
     assert info["versions"] == [__version__]
+
+
+class TestTheConnectionFormAsAirflowReadsIt:
+    """
+    conn-fields and ui-field-behaviour, checked by Airflow's own schemas: the connection-types entry of
+    provider.yaml's (provider_info.schema.json leaves the entry open), the form's field behaviour
+    (customized_form_field_behaviours.schema.json, which ProvidersManager applies), and each field's JSON
+    schema. Airflow before 3.2 reads the form from the hook instead, and its schema has no conn-fields.
+    """
+
+    @pytest.fixture
+    def connection_type(self) -> dict:
+        (conn_type,) = get_provider_info()["connection-types"]
+        return conn_type
+
+    @pytest.fixture
+    def entry_schema(self) -> dict:
+        schema = airflow_schema("provider.yaml.schema.json")
+        entry = schema["properties"]["connection-types"]
+        if "conn-fields" not in entry["items"]["properties"]:
+            pytest.skip("this Airflow's provider schema has no conn-fields (before Airflow 3.2)")
+        return {key: value for key, value in schema.items() if key not in ("properties", "required")} | {
+            "properties": {"connection-types": entry},
+            "required": ["connection-types"],
+        }
+
+    def test_the_connection_type_entry_is_valid(self, connection_type, entry_schema):
+        import jsonschema
+
+        jsonschema.validate({"connection-types": [connection_type]}, entry_schema)
+
+    def test_the_schema_would_catch_a_mistake(self, connection_type, entry_schema):
+        import jsonschema
+
+        for broken in (
+            {"ui-field-behaviour": {**connection_type["ui-field-behaviour"], "hidden-fields": ["hots"]}},
+            {"ui-field-behaviour": {"hidden_fields": ["schema"]}},  # the hook method's spelling
+            {"conn-fields": {"timeout": {"label": "Timeout", "schema": {"type": "seconds"}}}},
+        ):
+            with pytest.raises(jsonschema.ValidationError):
+                jsonschema.validate({"connection-types": [{**connection_type, **broken}]}, entry_schema)
+
+    def test_the_field_behaviour_is_what_providers_manager_accepts(self, connection_type):
+        import jsonschema
+
+        behaviour = connection_type["ui-field-behaviour"]
+        as_the_manager_reads_it = {  # ProvidersManager turns the kebab-case keys into the hook's spelling
+            "hidden_fields": behaviour.get("hidden-fields", []),
+            "relabeling": behaviour.get("relabeling", {}),
+            "placeholders": behaviour.get("placeholders", {}),
+        }
+        jsonschema.validate(
+            as_the_manager_reads_it, airflow_schema("customized_form_field_behaviours.schema.json")
+        )
+        form_fields = {"description", "host", "port", "login", "password", "schema", "extra"}
+        assert set(behaviour["relabeling"]) | set(behaviour["placeholders"]) <= form_fields
+
+    def test_providers_manager_builds_the_form_from_it(self, connection_type, entry_schema):
+        from airflow.providers_manager import ProvidersManager
+
+        manager = ProvidersManager()
+        behaviour = manager.field_behaviours["marketo"]
+        widgets = {
+            name.removeprefix("extra__marketo__"): widget
+            for name, widget in manager.connection_form_widgets.items()
+            if name.startswith("extra__marketo__")
+        }
+
+        assert behaviour["hidden_fields"] == connection_type["ui-field-behaviour"]["hidden-fields"]
+        assert behaviour["relabeling"] == connection_type["ui-field-behaviour"]["relabeling"]
+        assert set(widgets) == set(connection_type["conn-fields"])
+        assert (
+            widgets["timeout"].field["schema"]["title"] == connection_type["conn-fields"]["timeout"]["label"]
+        )
+
+    def test_every_field_schema_is_a_json_schema_its_default_satisfies(self, connection_type):
+        import jsonschema
+
+        for name, field in connection_type["conn-fields"].items():
+            validator_class = jsonschema.validators.validator_for(
+                field["schema"], default=jsonschema.Draft7Validator
+            )
+            validator_class.check_schema(field["schema"])
+            if "default" in field["schema"]:
+                assert validator_class(field["schema"]).is_valid(field["schema"]["default"]), name
 
 
 def test_connection_type_and_hook():

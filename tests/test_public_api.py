@@ -43,6 +43,8 @@ DOCUMENTED = {
     "airflow_provider_marketo_pm.triggers.bulk_export": ["MarketoQuotaResetTrigger"],
     "airflow_provider_marketo_pm.program_selection": ["parse_program_selection", "resolve_program_ids"],
     "airflow_provider_marketo_pm.testing.quota_day": ["compressed_quota_day"],
+    "airflow_provider_marketo_pm.daily_quota": ["QuotaDay", "next_quota_reset", "last_quota_reset"],
+    "airflow_provider_marketo_pm.hooks.call_retries": ["CallRetries"],
     # Moved; the old paths keep working.
     "airflow_provider_marketo_pm.sensors.program_members ": [
         "MARKETO_STATUS_REFRESH_SECONDS",

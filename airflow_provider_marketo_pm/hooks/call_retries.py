@@ -1,4 +1,4 @@
-"""When a Marketo call is tried again, and how long to wait in between: one policy, from the connection.
+"""CallRetries: when one Marketo call is tried again, and how long to wait in between, from the connection.
 
 Bounded in attempts and in time, exponential with jitter so that parallel tasks sharing Marketo's rate
 (606) and concurrency (615) limits do not retry in step. Only errors marked ``retryable`` are retried, and a
@@ -6,14 +6,16 @@ network error may allow fewer retries (a name that does not resolve gets one: se
 :func:`~airflow_provider_marketo_pm.hooks.error_classification.error_from_network`); when the budget runs out
 the last error is raised as :class:`MarketoTransientError` saying how long it tried, and what to check.
 
-The same :class:`RetryPolicy` shapes the three places that try again, and their budgets never multiply:
+These are the hook's retries of a call, not a task's: whether a failed task runs again is Airflow's
+``retry_policy`` (:class:`~airflow_provider_marketo_pm.retry_policy.MarketoRetryPolicy`). The same
+:class:`CallRetries` shapes the places that try again, and their budgets never multiply:
 
 - a JSON call (token, create, enqueue, status, cancel) is retried by tenacity within the policy;
 - a download's file calls are single attempts: :class:`~airflow_provider_marketo_pm.hooks.export_file.
-  ResumableExportFile` resumes a failed open or a broken stream, waiting :meth:`RetryPolicy.wait_before`;
+  ResumableExportFile` resumes a failed open or a broken stream, waiting :meth:`CallRetries.wait_before`;
 - the status trigger's polls are single attempts, and it tolerates ``max_retries`` failed polls in a row;
 - a Completed job's file that answers 404 is asked for again, with these waits, for a bounded time
-  (:meth:`RetryPolicy.waits_within` the download's ``file_available_timeout``).
+  (:meth:`CallRetries.waits_within` the download's ``file_available_timeout``).
 """
 
 from __future__ import annotations
@@ -25,14 +27,17 @@ from typing import Any
 
 import tenacity
 
+from airflow_provider_marketo_pm._compat import moved_names
 from airflow_provider_marketo_pm.exceptions import MarketoApiError, MarketoTransientError
 from airflow_provider_marketo_pm.export_status import counted
 from airflow_provider_marketo_pm.hooks.connection_settings import MarketoConnectionSettings
 
 
 @dataclass(frozen=True)
-class RetryPolicy:
+class CallRetries:
     """
+    How often, and after which waits, one call to Marketo is tried again (from the connection's extras).
+
     :param max_retries: tries after the first one.
     :param min_wait: the first wait in seconds; each next one doubles, plus 0..min_wait of jitter.
     :param max_wait: the longest single wait (before jitter).
@@ -45,7 +50,7 @@ class RetryPolicy:
     max_time: float
 
     @classmethod
-    def from_settings(cls, settings: MarketoConnectionSettings) -> RetryPolicy:
+    def from_settings(cls, settings: MarketoConnectionSettings) -> CallRetries:
         return cls(
             settings.max_retries, settings.retry_min_wait, settings.retry_max_wait, settings.retry_max_time
         )
@@ -123,9 +128,12 @@ class _StopAtTheErrorsLimit(tenacity.stop.stop_base):
         return isinstance(limit, int) and retry_state.attempt_number > limit
 
 
-def retry_policy(settings: MarketoConnectionSettings, endpoint: str, *, log: Any) -> dict[str, Any]:
-    """Tenacity keyword arguments around one call of ``endpoint`` (:meth:`RetryPolicy.tenacity_kwargs`)."""
-    return RetryPolicy.from_settings(settings).tenacity_kwargs(endpoint, log=log)
+def tenacity_kwargs(settings: MarketoConnectionSettings, endpoint: str, *, log: Any) -> dict[str, Any]:
+    """Tenacity keyword arguments around one call of ``endpoint`` (:meth:`CallRetries.tenacity_kwargs`)."""
+    return CallRetries.from_settings(settings).tenacity_kwargs(endpoint, log=log)
 
 
-__all__ = ["RetryPolicy", "retry_policy"]
+__all__ = ["CallRetries", "tenacity_kwargs"]
+
+# RetryPolicy and retry_policy(), the old names, keep working with a DeprecationWarning.
+__getattr__ = moved_names(__name__)

@@ -220,7 +220,8 @@ class ResumableExportFile:
 
     A 404 is not a broken stream: Marketo has been seen answering 404 for a while for the file of a job it
     reports Completed (tap-marketo notes it). It is asked for again after each of ``not_yet_available_waits``
-    (a bounded, policy-shaped series, see :meth:`RetryPolicy.waits_within`), apart from ``max_resumes``;
+    (a bounded series shaped by the connection's retries, see :meth:`~airflow_provider_marketo_pm.hooks.
+    call_retries.CallRetries.waits_within`), apart from ``max_resumes``;
     when they are spent the last :class:`MarketoFileNotAvailableError` is raised saying how long it waited.
     An expired file (kept 7 days) fails the same way once the waits are spent.
 

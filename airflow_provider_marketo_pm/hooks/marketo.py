@@ -62,7 +62,7 @@ from airflow_provider_marketo_pm.hooks.call_limits import (
     call_deadline,
     decode_text,
 )
-from airflow_provider_marketo_pm.hooks.call_retries import RetryPolicy
+from airflow_provider_marketo_pm.hooks.call_retries import CallRetries
 from airflow_provider_marketo_pm.hooks.connection_settings import (
     MarketoConnectionSettings,
     parse_connection_settings,
@@ -417,7 +417,7 @@ class MarketoHook(HttpHook):
     # -- retries and token replay, sync and async ---------------------------------------------------------
 
     def _retry_policy(self, settings: MarketoConnectionSettings, endpoint: str) -> dict[str, Any]:
-        return RetryPolicy.from_settings(settings).tenacity_kwargs(endpoint, log=self.log)
+        return CallRetries.from_settings(settings).tenacity_kwargs(endpoint, log=self.log)
 
     def _with_retries(self, endpoint: str, call: Callable[[], T]) -> T:
         return tenacity.Retrying(**self._retry_policy(self.settings, endpoint))(call)
@@ -931,7 +931,7 @@ class MarketoHook(HttpHook):
         A file that answers 404 is asked for again, with the retry policy's waits, for about
         ``file_available_timeout`` seconds (0: not at all). ``total_size`` ``None``: the size is unknown.
         """
-        policy = RetryPolicy.from_settings(self.settings)
+        policy = CallRetries.from_settings(self.settings)
         return ResumableExportFile(
             export_id,
             lambda start: self._open_file(kind, export_id, start, retry=False),

@@ -57,7 +57,6 @@ from airflow_provider_marketo_pm.hooks.connection_settings import is_loopback_ho
 from airflow_provider_marketo_pm.hooks.error_classification import SHARED_QUEUE
 from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
 from airflow_provider_marketo_pm.hooks.marketo_responses import read_export_record
-from airflow_provider_marketo_pm.retry_policy import _jitter_seed
 from airflow_provider_marketo_pm.triggers.bulk_export import (
     MarketoExportEnqueueRetryTrigger,
     MarketoExportStatusTrigger,
@@ -123,27 +122,6 @@ def check_poll_pace(poll_interval: float, hook: MarketoHook, name: str = "poll_i
 
 ON_QUOTA_EXCEEDED = ("wait", "fail")
 """What a start does when Marketo's daily export quota (or the budget) is used up."""
-
-
-class QuotaDay:
-    """
-    When the current quota day began and when a waiting start tries again: Marketo's rule (12:00 AM US
-    Central, :mod:`~airflow_provider_marketo_pm.daily_quota`) plus a jitter per task instance.
-
-    Production always uses this rule. Tests compress the day by swapping in another one with
-    :func:`airflow_provider_marketo_pm.testing.compressed_quota_day` (testing only).
-    """
-
-    def last_reset(self) -> pendulum.DateTime:
-        """The start of the current quota day, on the clock of Marketo's ``finishedAt`` timestamps."""
-        return daily_quota.last_quota_reset()
-
-    def resume_at(self, seed: str | None) -> float:
-        """When to try again (``time.time()`` epoch seconds): the next reset plus this task's jitter."""
-        return daily_quota.quota_resume_time(seed=seed).timestamp()
-
-
-_quota_day = QuotaDay()
 
 
 class MarketoStartExportOperator(BaseOperator):
@@ -225,6 +203,15 @@ class MarketoStartExportOperator(BaseOperator):
     def export_request(self) -> ExportRequest:
         """The validated create request, from the rendered arguments; a subclass builds it."""
         raise NotImplementedError
+
+    @property
+    def quota_day(self) -> daily_quota.QuotaDay:
+        """
+        When the quota day began and when a refused start calls again: Marketo's rule, unless a test
+        replaced it (:func:`~airflow_provider_marketo_pm.daily_quota.use_quota_day`). Looked up when the
+        task runs, never stored: nothing to serialise with the DAG, and a resumed task asks again.
+        """
+        return daily_quota.quota_day_in_use()
 
     @cached_property
     def hook(self) -> MarketoHook:
@@ -382,7 +369,7 @@ class MarketoStartExportOperator(BaseOperator):
         if budget_mb is None:
             return
         jobs = self.hook.list_exports(self.export_kind, "Completed")
-        spent = export_budget.exported_bytes_since(jobs, _quota_day.last_reset())
+        spent = export_budget.exported_bytes_since(jobs, self.quota_day.last_reset())
         used = f"{spent / export_budget.BYTES_PER_MB:.1f} MB of the {budget_mb:g} MB daily budget"
         if not export_budget.budget_spent(spent, budget_mb):
             self.log.info("Daily export budget: %s used so far today.", used)
@@ -398,7 +385,8 @@ class MarketoStartExportOperator(BaseOperator):
         ``quota_waits`` times in a row; else fail. With ``on_quota_exceeded="fail"`` or ``deferrable=False``
         (a worker must not sleep for a day) fail at once.
         """
-        resets_at = err.resets_at if err is not None else daily_quota.next_quota_reset()
+        resume = self.quota_day.resume(context)
+        resets_at = err.resets_at if err is not None else resume.resets_at
         quota = "Marketo's bulk export daily quota" if err is not None else "The daily export budget"
         if self.on_quota_exceeded == "fail" or not self.deferrable:
             raise self._quota_failure(f"{what}: {quota} is used up", resets_at, err)
@@ -409,8 +397,8 @@ class MarketoStartExportOperator(BaseOperator):
                 resets_at,
                 err,
             )
-        resume_at = _quota_day.resume_at(_jitter_seed(context))
-        wait = max(0.0, resume_at - time.time())
+        resume_at = resume.resume_at.timestamp()
+        wait = max(0.0, resume.wait.total_seconds())
         self.log.info(
             "%s: %s is used up; %s. Waiting for reset %d of at most %d, until %sZ%s.",
             what,
@@ -418,7 +406,7 @@ class MarketoStartExportOperator(BaseOperator):
             describe_quota_reset(resets_at),
             self._quota_waits_done + 1,
             self.quota_waits,
-            pendulum.from_timestamp(resume_at).format("YYYY-MM-DDTHH:mm:ss"),
+            resume.resume_at.format("YYYY-MM-DDTHH:mm:ss"),
             f" (export {export_id} stays Created)" if export_id else "",
         )
         self.defer(

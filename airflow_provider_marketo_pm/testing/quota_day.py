@@ -1,26 +1,40 @@
-"""Compress Marketo's quota day in tests: the start operator waits for the emulator's reset, not 12:00 AM.
+"""Compress Marketo's quota day in tests: waits end at the emulator's reset, not at 12:00 AM US Central.
 
-Testing only. Production code keeps Marketo's rule (:class:`~airflow_provider_marketo_pm.operators.
-bulk_export.QuotaDay`); inside ``with compressed_quota_day(emulator):`` a start that meets the daily quota
-(or its budget) waits until the emulator's next quota reset (``quota_day_seconds``) plus a small jitter.
-It works where the operator and its trigger run in the test's process (``dag.test()``, direct calls).
+Testing only. Production code keeps Marketo's rule (:class:`~airflow_provider_marketo_pm.daily_quota.
+QuotaDay`); inside ``with compressed_quota_day(emulator):`` a start that meets the daily quota (or its
+budget), and :class:`~airflow_provider_marketo_pm.retry_policy.MarketoRetryPolicy` deciding a quota error's
+retry, wait until the emulator's next quota reset (``quota_day_seconds``) plus a small jitter. It works
+where the tasks run in the test's process (``dag.test()``, direct calls). No operator module is imported:
+the helper replaces the quota day in use (:func:`~airflow_provider_marketo_pm.daily_quota.use_quota_day`).
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
+import datetime as dt
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from typing import Any
 
 import pendulum
 
-from airflow_provider_marketo_pm.daily_quota import reset_jitter
-from airflow_provider_marketo_pm.operators import bulk_export
+from airflow_provider_marketo_pm.daily_quota import (
+    DEFAULT_MAX_JITTER,
+    QuotaDay,
+    QuotaResume,
+    reset_jitter,
+    task_instance_seed,
+    use_quota_day,
+)
 from airflow_provider_marketo_pm.testing.emulator import MarketoEmulator
 
 
-class EmulatorQuotaDay(bulk_export.QuotaDay):
-    """The quota day of an emulator: its resets on its own (possibly shifted, compressed) clock."""
+class EmulatorQuotaDay(QuotaDay):
+    """
+    The quota day of an emulator: its resets on its own (possibly shifted, compressed) clock.
+
+    Its jitter bound is its own (``max_jitter_seconds``), whatever the caller's: a 5-minute jitter would
+    outlast a compressed day.
+    """
 
     def __init__(self, emulator: MarketoEmulator, *, max_jitter_seconds: float = 0.2) -> None:
         self.emulator = emulator
@@ -36,21 +50,21 @@ class EmulatorQuotaDay(bulk_export.QuotaDay):
         # Emulated time, like the finishedAt of the emulator's jobs.
         return pendulum.from_timestamp(self.emulator.next_quota_reset() - self._day_seconds())
 
-    def resume_at(self, seed: str | None) -> float:
-        jitter = reset_jitter(pendulum.duration(seconds=self.max_jitter_seconds), seed=seed)
-        # The emulator's reset, moved from its clock onto the wall clock the trigger sleeps on.
-        return time.time() + (self.emulator.next_quota_reset() - self.emulator.now()) + jitter.total_seconds()
+    def resume(
+        self, context: Mapping[str, Any] | None = None, *, max_jitter: dt.timedelta = DEFAULT_MAX_JITTER
+    ) -> QuotaResume:
+        # The emulator's reset, moved from its clock onto the wall clock the tasks and triggers wait on.
+        now = self.now()
+        resets_at = now.add(seconds=self.emulator.next_quota_reset() - self.emulator.now())
+        jitter = reset_jitter(dt.timedelta(seconds=self.max_jitter_seconds), seed=task_instance_seed(context))
+        return QuotaResume(now, resets_at, resets_at + jitter)
 
 
 @contextmanager
 def compressed_quota_day(emulator: MarketoEmulator, *, max_jitter_seconds: float = 0.2) -> Iterator[None]:
-    """Make start operators wait for ``emulator``'s quota resets while the block runs (testing only)."""
-    previous = bulk_export._quota_day
-    bulk_export._quota_day = EmulatorQuotaDay(emulator, max_jitter_seconds=max_jitter_seconds)
-    try:
+    """Make quota waits end at ``emulator``'s quota resets while the block runs (testing only)."""
+    with use_quota_day(EmulatorQuotaDay(emulator, max_jitter_seconds=max_jitter_seconds)):
         yield
-    finally:
-        bulk_export._quota_day = previous
 
 
 __all__ = ["EmulatorQuotaDay", "compressed_quota_day"]

@@ -8,7 +8,7 @@ import pytest
 import tenacity
 
 from airflow_provider_marketo_pm.exceptions import MarketoTransientError
-from airflow_provider_marketo_pm.hooks.call_retries import retry_policy
+from airflow_provider_marketo_pm.hooks.call_retries import tenacity_kwargs
 from airflow_provider_marketo_pm.hooks.connection_settings import parse_connection_settings
 
 LOG = logging.getLogger(__name__)
@@ -22,7 +22,7 @@ def settings_with(**extra):
 
 def waits(settings, attempts: int) -> list[float]:
     """The wait tenacity would take after each failed attempt."""
-    wait = retry_policy(settings, "status", log=LOG)["wait"]
+    wait = tenacity_kwargs(settings, "status", log=LOG)["wait"]
     state = tenacity.RetryCallState(tenacity.Retrying(), fn=None, args=(), kwargs={})
     result = []
     for attempt in range(1, attempts + 1):
@@ -59,5 +59,5 @@ def test_attempts_are_bounded_by_max_retries():
         raise MarketoTransientError("busy", code="606", endpoint="status")
 
     with pytest.raises(MarketoTransientError, match="Gave up after 3 attempts"):
-        tenacity.Retrying(**retry_policy(settings, "status", log=LOG))(always_busy)
+        tenacity.Retrying(**tenacity_kwargs(settings, "status", log=LOG))(always_busy)
     assert len(calls) == 3

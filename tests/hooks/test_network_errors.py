@@ -19,7 +19,7 @@ import pytest
 import tenacity
 
 from airflow_provider_marketo_pm.exceptions import MarketoNetworkError, MarketoTransientError
-from airflow_provider_marketo_pm.hooks.call_retries import RetryPolicy
+from airflow_provider_marketo_pm.hooks.call_retries import CallRetries
 from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
 from airflow_provider_marketo_pm.triggers.program_members import MarketoProgramMemberExportTrigger
 
@@ -171,7 +171,7 @@ async def test_the_async_path_names_the_failure_and_keeps_the_budget(monkeypatch
 
 
 def test_a_network_error_may_allow_fewer_retries_than_the_policy():
-    policy = RetryPolicy(max_retries=5, min_wait=0.001, max_wait=0.002, max_time=10)
+    policy = CallRetries(max_retries=5, min_wait=0.001, max_wait=0.002, max_time=10)
     attempts = []
 
     def fails() -> None:

@@ -13,7 +13,7 @@ import pytest
 from marketo_exports import start_export_via_hook, wait_for_export_status
 
 from airflow_provider_marketo_pm.exceptions import MarketoDownloadError
-from airflow_provider_marketo_pm.hooks.call_retries import RetryPolicy
+from airflow_provider_marketo_pm.hooks.call_retries import CallRetries
 from airflow_provider_marketo_pm.operators.program_members import MarketoDownloadProgramMemberExportOperator
 from airflow_provider_marketo_pm.testing import Fault
 from airflow_provider_marketo_pm.triggers.program_members import MarketoProgramMemberExportTrigger
@@ -22,7 +22,7 @@ BUSY = Fault(http_status=503, body="busy")
 
 
 def test_waits_grow_exponentially_with_jitter_and_are_capped():
-    policy = RetryPolicy(max_retries=5, min_wait=1.0, max_wait=4.0, max_time=60.0)
+    policy = CallRetries(max_retries=5, min_wait=1.0, max_wait=4.0, max_time=60.0)
     for retry, base in [(1, 1.0), (2, 2.0), (3, 4.0), (4, 4.0)]:
         assert base <= policy.wait_before(retry) <= base + 1.0
 

@@ -195,6 +195,54 @@ def test_a_spent_budget_with_on_quota_exceeded_fail_fails_naming_the_budget(emul
         start_operator(daily_export_budget_mb=0.0001, on_quota_exceeded="fail").execute(context={})
 
 
+# --- the quota day in use (Marketo's rule unless a test replaces it) ------------------------------------
+
+
+class KnownQuotaDay(daily_quota.QuotaDay):
+    """A quota day whose last reset and next resume are fixed instants, and that records who asked."""
+
+    def __init__(
+        self, last_reset: pendulum.DateTime, resets_at: pendulum.DateTime, resume_at: pendulum.DateTime
+    ):
+        self.answers = (last_reset, resets_at, resume_at)
+        self.asked_for: list[object] = []
+
+    def last_reset(self) -> pendulum.DateTime:
+        return self.answers[0]
+
+    def resume(self, context=None, *, max_jitter=daily_quota.DEFAULT_MAX_JITTER) -> daily_quota.QuotaResume:
+        self.asked_for.append(context)
+        return daily_quota.QuotaResume(self.now(), self.answers[1], self.answers[2])
+
+
+def test_a_refused_start_waits_until_the_quota_day_in_use_says(emulator):
+    emulator.inject("enqueue", QUOTA_USED)
+    now = pendulum.now("UTC")
+    day = KnownQuotaDay(now.subtract(hours=1), now.add(minutes=1), now.add(minutes=2))
+
+    with daily_quota.use_quota_day(day):
+        trigger = deferral(start_operator(), ti="the task instance").trigger
+
+    assert trigger.resume_at == now.add(minutes=2).timestamp()
+    assert [context["ti"] for context in day.asked_for] == ["the task instance"]
+
+
+def test_the_budget_counts_the_exports_since_the_quota_days_last_reset(emulator):
+    finished_export(emulator)
+    now = pendulum.now("UTC")
+    began_before_it = KnownQuotaDay(now.subtract(hours=1), now.add(hours=2), now.add(hours=2))
+    began_after_it = KnownQuotaDay(now.add(hours=1), now.add(hours=2), now.add(hours=2))
+
+    with daily_quota.use_quota_day(began_before_it), pytest.raises(AirflowFailException) as failed:
+        start_operator(daily_export_budget_mb=0.0001, on_quota_exceeded="fail").execute(context={})
+    with daily_quota.use_quota_day(began_after_it):
+        export_id = start_operator(daily_export_budget_mb=0.0001).execute(context={})
+
+    assert "daily export budget is used up" in str(failed.value)
+    assert now.add(hours=2).format("YYYY-MM-DDTHH:mm:ss") in str(failed.value)  # the quota day's reset
+    assert emulator.job(export_id)["status"] in {"Queued", "Processing", "Completed"}
+
+
 # --- bad input, before any call -----------------------------------------------------------------------
 
 
