@@ -126,8 +126,8 @@ def test_make_test_still_builds_the_whole_dev_environment():
     installs = [line for line in make_dry_run("test") if " -m pip install " in line and "-e " in line]
 
     assert installs == [
-        '.venv/bin/python -m pip install --quiet -c constraints.txt -e ".[emulator,s3,openlineage,celery]" '
-        "--group dev"
+        ".venv/bin/python -m pip install --quiet -c constraints.txt "
+        '-e ".[emulator,s3,openlineage,parquet,postgres,celery]" --group dev'
     ]
 
 
