@@ -122,35 +122,39 @@ def list_filter(filter_type: str, value: Any) -> int | str:
 
 def id_list(key: str, value: Any, what: str, *, most: int | None = None) -> list[int]:
     """A non-empty list of distinct positive int32 ids (``most`` at most), e.g. ``activityTypeIds``."""
-    _check_list(key, value, f"{what}s", most)
+    _check_list(key, value, what, most)
     ids = [positive_id(key, item, what) for item in value]
     if len(set(ids)) != len(ids):
-        raise MarketoRequestError(key, _shown(value), f"{what}s must not repeat")
+        raise MarketoRequestError(key, _shown_list(value), f"{what}s must not repeat")
     return ids
 
 
 def name_list(key: str, value: Any, what: str, *, most: int | None = None) -> list[str]:
     """A non-empty list of distinct non-empty strings (``most`` at most), e.g. ``primaryAttributeValues``."""
-    _check_list(key, value, f"{what}s", most)
+    _check_list(key, value, what, most)
     for item in value:
         if not isinstance(item, str) or not item.strip():
             raise MarketoRequestError(key, _shown(item), f"every {what} must be a non-empty string")
     if len(set(value)) != len(value):
-        raise MarketoRequestError(key, _shown(value), f"{what}s must not repeat")
+        raise MarketoRequestError(key, _shown_list(value), f"{what}s must not repeat")
     return list(value)
 
 
 def _check_list(key: str, value: Any, what: str, most: int | None) -> None:
     if isinstance(value, str | bytes) or not isinstance(value, Sequence):
         rule = (
-            f"must be a list of {what} (a templated list renders as a string unless the DAG sets "
+            f"must be a list of {what}s (a templated list renders as a string unless the DAG sets "
             "render_template_as_native_obj=True)"
         )
         raise MarketoRequestError(key, _shown(value), rule)
     if not value or (most is not None and len(value) > most):
-        bound = f"1 to {most}" if most is not None else "at least one"
-        shown = list(value) if len(value) <= 10 else f"<a list of {len(value)} items>"
-        raise MarketoRequestError(key, shown, f"must hold {bound} {what}, not {len(value)}")
+        bound = f"1 to {most} {what}s" if most is not None else f"at least one {what}"
+        raise MarketoRequestError(key, _shown_list(value), f"must hold {bound}, not {len(value)}")
+
+
+def _shown_list(value: Sequence[Any]) -> Any:
+    """A list as an error shows it: in full up to 10 items (each cut by ``_shown``), else its length."""
+    return [_shown(item) for item in value] if len(value) <= 10 else f"<a list of {len(value)} items>"
 
 
 def did_you_mean(unknown: str, known: Collection[str]) -> str:
