@@ -23,9 +23,10 @@ from airflow_provider_marketo_pm.kinds.request_rules import (
     id_list,
     name_list,
     positive_id,
+    shown,
     unsupported_filter_hint,
 )
-from airflow_provider_marketo_pm.validation import _shown, parse_fields
+from airflow_provider_marketo_pm.validation import parse_fields
 
 PATH = "/bulk/v1/activities/export"
 """The jobs' REST path: ``<PATH>/create.json``, ``<PATH>/<exportId>/status.json`` ..."""
@@ -119,7 +120,7 @@ def activity_filter(value: Any) -> dict[str, Any]:
     if by_id and by_value:
         raise MarketoRequestError(
             "filter.primaryAttributeValues",
-            _shown(checked["primaryAttributeValues"]),
+            shown(checked["primaryAttributeValues"]),
             "cannot be used with primaryAttributeValueIds: give one of them",
         )
     if by_id or by_value:
@@ -127,7 +128,7 @@ def activity_filter(value: Any) -> dict[str, Any]:
         if "activityTypeIds" not in result:
             raise MarketoRequestError(
                 f"filter.{key}",
-                _shown(checked[key]),
+                shown(checked[key]),
                 "needs activityTypeIds too: the activity types (of one asset group) the values belong to",
             )
         most = MAX_PRIMARY_ATTRIBUTE_VALUES
@@ -180,16 +181,16 @@ def _resolve_one(given: Any, names: dict[int, str], by_name: dict[str, int], by_
         if found is None:
             hint = did_you_mean(given, by_name) if given.strip() else ""
             raise MarketoRequestError(
-                key, _shown(given), f"is no activity type of this instance ({source}).{hint}"
+                key, shown(given), f"is no activity type of this instance ({source}).{hint}"
             )
         return found
     if isinstance(given, bool) or not isinstance(given, int | str):
         raise MarketoRequestError(
-            key, _shown(given), "each activity type is a name (a string) or an id (an int)"
+            key, shown(given), "each activity type is a name (a string) or an id (an int)"
         )
     type_id = positive_id(key, given, "activity type id")
     if type_id not in names:
-        raise MarketoRequestError(key, _shown(given), f"is no activity type id of this instance ({source})")
+        raise MarketoRequestError(key, shown(given), f"is no activity type id of this instance ({source})")
     return type_id
 
 
@@ -209,7 +210,7 @@ def _type_names(types_answer: Any) -> dict[int, str]:
             raise malformed("an entry is not an object")
         type_id, name = entry.get("id"), entry.get("name")
         if isinstance(type_id, bool) or not isinstance(type_id, int) or not 0 < type_id <= MAX_ID:
-            raise malformed(f"an id is not a positive int32: {_shown(type_id)!r}")
+            raise malformed(f"an id is not a positive int32: {shown(type_id)!r}")
         if not isinstance(name, str) or not name.strip():
             raise malformed(f"the name of type {type_id} is not a non-empty string")
         if type_id in names:

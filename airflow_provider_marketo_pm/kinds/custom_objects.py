@@ -22,9 +22,9 @@ from airflow_provider_marketo_pm.kinds.request_rules import (
     filter_mapping,
     list_filter,
     one_filter_type,
+    shown,
     unsupported_filter_hint,
 )
-from airflow_provider_marketo_pm.validation import _shown
 
 FILTER_TYPES = ("updatedAt", *LIST_FILTERS)
 NOT_ON_EVERY_SUBSCRIPTION = ("smartListId", "smartListName")
@@ -47,7 +47,7 @@ def parse_api_name(value: Any) -> str:
     if not isinstance(value, str) or not API_NAME.fullmatch(value):
         raise MarketoRequestError(
             "api_name",
-            _shown(value),
+            shown(value),
             "must be the custom object's API name (e.g. car_c, as GET /rest/v1/customobjects.json lists it): "
             "ASCII letters, digits and underscores, from a letter, at most 100 characters",
         )

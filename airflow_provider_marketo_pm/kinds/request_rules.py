@@ -28,7 +28,6 @@ LIST_FILTERS = ("staticListId", "staticListName", "smartListId", "smartListName"
 """Filters naming a static or smart list, by id or name: a job exports the list's leads (or their records)."""
 MAX_ID = MAX_PROGRAM_ID
 """Marketo's list, activity type and primary attribute ids are int32, as program ids are."""
-UNSUPPORTED_FILTER_CODE = "1035"
 
 
 def create_body(
@@ -125,7 +124,7 @@ def id_list(key: str, value: Any, what: str, *, most: int | None = None) -> list
     _check_list(key, value, what, most)
     ids = [positive_id(key, item, what) for item in value]
     if len(set(ids)) != len(ids):
-        raise MarketoRequestError(key, _shown_list(value), f"{what}s must not repeat")
+        raise MarketoRequestError(key, shown(value), f"{what}s must not repeat")
     return ids
 
 
@@ -136,7 +135,7 @@ def name_list(key: str, value: Any, what: str, *, most: int | None = None) -> li
         if not isinstance(item, str) or not item.strip():
             raise MarketoRequestError(key, _shown(item), f"every {what} must be a non-empty string")
     if len(set(value)) != len(value):
-        raise MarketoRequestError(key, _shown_list(value), f"{what}s must not repeat")
+        raise MarketoRequestError(key, shown(value), f"{what}s must not repeat")
     return list(value)
 
 
@@ -149,12 +148,14 @@ def _check_list(key: str, value: Any, what: str, most: int | None) -> None:
         raise MarketoRequestError(key, _shown(value), rule)
     if not value or (most is not None and len(value) > most):
         bound = f"1 to {most} {what}s" if most is not None else f"at least one {what}"
-        raise MarketoRequestError(key, _shown_list(value), f"must hold {bound}, not {len(value)}")
+        raise MarketoRequestError(key, shown(value), f"must hold {bound}, not {len(value)}")
 
 
-def _shown_list(value: Sequence[Any]) -> Any:
-    """A list as an error shows it: in full up to 10 items (each cut by ``_shown``), else its length."""
-    return [_shown(item) for item in value] if len(value) <= 10 else f"<a list of {len(value)} items>"
+def shown(value: Any) -> Any:
+    """A value as an error shows it: a list in full up to 10 items, else its length; long texts, ints cut."""
+    if isinstance(value, Sequence) and not isinstance(value, str | bytes):
+        return [_shown(item) for item in value] if len(value) <= 10 else f"<a list of {len(value)} items>"
+    return _shown(value)
 
 
 def did_you_mean(unknown: str, known: Collection[str]) -> str:
@@ -190,7 +191,6 @@ def unsupported_filter_hint(
 __all__ = [
     "LIST_FILTERS",
     "MAX_ID",
-    "UNSUPPORTED_FILTER_CODE",
     "create_body",
     "date_range",
     "did_you_mean",
@@ -200,5 +200,6 @@ __all__ = [
     "name_list",
     "one_filter_type",
     "positive_id",
+    "shown",
     "unsupported_filter_hint",
 ]
