@@ -37,6 +37,7 @@ __all__ = [
     "plan_updated_at",
     "split_updated_at",
     "to_utc",
+    "whole_second_bounds",
 ]
 
 DateLike = dt.datetime | dt.date | str
@@ -73,14 +74,7 @@ def split_updated_at(
         raise MarketoRequestError(
             "max_days", max_days, f"Marketo accepts updatedAt windows of 1 to {MAX_UPDATED_AT_DAYS} days"
         )
-    lower = to_utc(start, name="start").replace(microsecond=0)
-    upper = to_utc(end, name="end")
-    if upper.microsecond:
-        upper = upper.replace(microsecond=0).add(seconds=1)
-    if lower >= upper:
-        raise MarketoRequestError(
-            "start", format_marketo_datetime(lower), f"must be before end={format_marketo_datetime(upper)}"
-        )
+    lower, upper = whole_second_bounds(start, end)
     step = dt.timedelta(days=max_days)
     windows: list[dict[str, str]] = []
     cursor = lower
@@ -89,6 +83,19 @@ def split_updated_at(
         windows.append({"startAt": format_marketo_datetime(cursor), "endAt": format_marketo_datetime(stop)})
         cursor = stop
     return windows
+
+
+def whole_second_bounds(start: DateLike, end: DateLike) -> tuple[pendulum.DateTime, pendulum.DateTime]:
+    """[start, end) widened to whole seconds (start floored, end ceiled), in UTC; start before end."""
+    lower = to_utc(start, name="start").replace(microsecond=0)
+    upper = to_utc(end, name="end")
+    if upper.microsecond:
+        upper = upper.replace(microsecond=0).add(seconds=1)
+    if lower >= upper:
+        raise MarketoRequestError(
+            "start", format_marketo_datetime(lower), f"must be before end={format_marketo_datetime(upper)}"
+        )
+    return lower, upper
 
 
 def batch_program_ids(program_ids: Iterable[int | str], size: int = MAX_PROGRAM_IDS) -> list[list[int]]:
@@ -218,16 +225,22 @@ def _checked_batches(program_batches: Sequence[Sequence[int | str]]) -> list[lis
     return batches
 
 
-def _checked_path(path: str) -> str:
+def _checked_path(
+    path: str,
+    placeholders: Sequence[str] = PATH_PLACEHOLDERS,
+    *,
+    key: str = "path",
+    example: str = DEFAULT_EXPORT_PATH,
+) -> str:
     """A path template whose placeholders are all known (the values come at format time)."""
     if not isinstance(path, str) or not path.strip("/ "):
-        raise MarketoRequestError("path", path, "must be a file path template, e.g. " + DEFAULT_EXPORT_PATH)
+        raise MarketoRequestError(key, path, "must be a file path template, e.g. " + example)
     try:
         names = {name for _, name, _, _ in string.Formatter().parse(path) if name is not None}
     except ValueError as error:
-        raise MarketoRequestError("path", path, f"is not a usable template: {error}") from None
-    unknown = sorted(names - set(PATH_PLACEHOLDERS))
+        raise MarketoRequestError(key, path, f"is not a usable template: {error}") from None
+    unknown = sorted(names - set(placeholders))
     if unknown:
-        known = ", ".join(f"{{{name}}}" for name in PATH_PLACEHOLDERS)
-        raise MarketoRequestError("path", path, f"has unknown placeholder {{{unknown[0]}}}; use {known}")
+        known = ", ".join(f"{{{name}}}" for name in placeholders)
+        raise MarketoRequestError(key, path, f"has unknown placeholder {{{unknown[0]}}}; use {known}")
     return path

@@ -13,9 +13,15 @@ from airflow_provider_marketo_pm.export_budget import (
     BYTES_PER_MB,
     budget_spent,
     exported_bytes_since,
+    exported_bytes_since_across_kinds,
     exported_bytes_today,
+    exported_bytes_today_across_kinds,
+    list_paths,
     validate_daily_budget_mb,
 )
+from airflow_provider_marketo_pm.kinds.activities import build_activity_export_request
+from airflow_provider_marketo_pm.kinds.custom_objects import build_custom_object_export_request, export_path
+from airflow_provider_marketo_pm.kinds.leads import build_lead_export_request
 
 MB = BYTES_PER_MB
 # 2024-07-15 is CDT: the quota day started at 05:00 UTC.
@@ -160,3 +166,122 @@ def test_the_sum_matches_the_emulators_own_quota_meter(marketo_connection):
     assert exported_bytes_today(jobs, now) == marketo_connection.quota_used()
     next_day = now.add(days=1)
     assert exported_bytes_today(jobs, next_day) == 0
+
+
+PROGRAM_MEMBERS_LIST = "/bulk/v1/program/members/export.json"
+LEADS_LIST = "/bulk/v1/leads/export.json"
+ACTIVITIES_LIST = "/bulk/v1/activities/export.json"
+CARS_LIST = "/bulk/v1/customobjects/car_c/export.json"
+
+
+class TestAcrossKinds:
+    def every_list(self, **lists):
+        """Each kind's list answer (empty unless given), by path."""
+        listed = {PROGRAM_MEMBERS_LIST: [], LEADS_LIST: [], ACTIVITIES_LIST: [], CARS_LIST: []}
+        listed.update({path: lists[name] for name, path in (
+            ("members", PROGRAM_MEMBERS_LIST), ("leads", LEADS_LIST),
+            ("activities", ACTIVITIES_LIST), ("cars", CARS_LIST),
+        ) if name in lists})  # fmt: skip
+        return listed
+
+    def test_the_lists_of_every_kind_and_of_each_custom_object_in_use(self):
+        assert list_paths(["car_c", "contract_c", "car_c"]) == (
+            PROGRAM_MEMBERS_LIST,
+            LEADS_LIST,
+            ACTIVITIES_LIST,
+            CARS_LIST,
+            "/bulk/v1/customobjects/contract_c/export.json",
+        )
+        assert list_paths("car_c")[-1] == CARS_LIST  # one name, not its letters
+        assert list_paths() == (PROGRAM_MEMBERS_LIST, LEADS_LIST, ACTIVITIES_LIST)
+
+    def test_a_bad_api_name_is_refused(self):
+        with pytest.raises(MarketoRequestError) as caught:
+            list_paths(["car_c/../../x"])
+        assert caught.value.key == "api_name"
+
+    def test_sums_completed_jobs_of_every_kind_since_the_reset(self):
+        listed = self.every_list(
+            members=[job(finished="2024-07-15T06:00:00Z", size=1 * MB)],
+            leads=[job(finished="2024-07-15T07:00:00Z", size=2 * MB), job("Failed", finished=RESET)],
+            activities=[
+                job(finished="2024-07-15T04:59:59Z", size=100 * MB),
+                job(finished=RESET, size=4 * MB),
+            ],
+            cars=[job(finished="2024-07-15T17:00:00Z", size=8 * MB)],
+        )
+
+        assert (
+            exported_bytes_today_across_kinds(listed, custom_object_api_names=["car_c"], now=NOW) == 15 * MB
+        )
+        assert exported_bytes_since_across_kinds(listed, NOW, custom_object_api_names=["car_c"]) == 0
+
+    def test_a_job_listed_twice_in_one_list_counts_once(self):
+        twice = job(finished="2024-07-15T06:00:00Z", size=3 * MB, exportId="a")
+        listed = self.every_list(leads=[twice, dict(twice)], activities=[dict(twice, exportId="b")])
+
+        assert exported_bytes_today_across_kinds(listed, custom_object_api_names=["car_c"], now=NOW) == 6 * MB
+
+    def test_records_that_are_no_objects_count_nothing(self):
+        listed = self.every_list(leads=["a", None, job(finished=RESET, size=5)])
+
+        assert exported_bytes_today_across_kinds(listed, custom_object_api_names=["car_c"], now=NOW) == 5
+
+    def test_a_missing_list_is_refused_as_it_would_hide_a_kinds_bytes(self):
+        listed = self.every_list()
+        del listed[ACTIVITIES_LIST]
+
+        with pytest.raises(MarketoRequestError) as caught:
+            exported_bytes_today_across_kinds(listed, custom_object_api_names=["car_c"], now=NOW)
+
+        assert caught.value.key == "listed"
+        assert caught.value.rule.endswith(f"missing {ACTIVITIES_LIST}")
+
+    def test_a_custom_object_list_not_named_in_use_is_refused(self):
+        with pytest.raises(MarketoRequestError, match="needs its apiName in custom_object_api_names"):
+            exported_bytes_today_across_kinds(self.every_list(), now=NOW)
+
+    def test_the_lists_must_be_a_mapping(self):
+        with pytest.raises(MarketoRequestError, match="must map each list endpoint to its jobs"):
+            exported_bytes_today_across_kinds([[job(size=1)]], now=NOW)  # type: ignore[arg-type]
+
+
+def _all_jobs(api, path):
+    """Every job record of one list endpoint, page by page."""
+    jobs, params = [], {"batchSize": 2}
+    while True:
+        page = api.call("GET", path, params=params)
+        assert page["success"], page
+        jobs += page["result"]
+        if "nextPageToken" not in page:
+            return jobs
+        params = {"batchSize": 2, "nextPageToken": page["nextPageToken"]}
+
+
+def test_every_kinds_lists_summed_equal_the_emulators_one_quota_meter(marketo_emulator):
+    """This API user's exports of all four kinds are on their lists; together they are the day's meter."""
+    from testing.emulator_client import RawMarketoClient
+
+    api = RawMarketoClient(marketo_emulator)
+    month = {"startAt": "2026-09-01", "endAt": "2026-10-01"}
+    bodies = [
+        (
+            "/bulk/v1/program/members/export",
+            {"fields": ["leadId", "firstName"], "filter": {"programId": 1044}},
+        ),
+        ("/bulk/v1/program/members/export", {"fields": ["leadId"], "filter": {"programId": 1045}}),
+        ("/bulk/v1/leads/export", build_lead_export_request(["id", "email"], {"staticListId": 1081})),
+        ("/bulk/v1/activities/export", build_activity_export_request({"createdAt": month})),
+        (export_path("car_c"), build_custom_object_export_request(["vin", "make"], {"staticListId": 1081})),
+    ]
+    for path, body in bodies:
+        api.export(body, path)
+    listed = {path: _all_jobs(api, path) for path in list_paths(["car_c"])}
+    now = pendulum.from_timestamp(marketo_emulator.now(), tz="UTC")
+
+    spent = exported_bytes_today_across_kinds(listed, custom_object_api_names=["car_c"], now=now)
+
+    assert sum(len(jobs) for jobs in listed.values()) == len(bodies)
+    assert spent == marketo_emulator.quota_used() > 0
+    assert exported_bytes_today(listed[PROGRAM_MEMBERS_LIST], now) < spent  # one kind's list sees less
+    api.session.close()

@@ -1,0 +1,113 @@
+"""Bulk Custom Object Extract: the object's path, its create request (checked before any call), its 1035 hint.
+
+Marketo's rules (Bulk Custom Object Extract page): first-level objects linked to leads only (no
+CRM-managed objects), named by their ``apiName`` in the path; ``fields`` required, from the object's
+describe (``GET /rest/v1/customobjects/{apiName}/describe.json``); exactly one filter type among
+``updatedAt`` (the records' own, at most 31 days), ``staticListName``/``staticListId`` and
+``smartListName``/``smartListId`` (the records of the list's leads). The smart list filters are not on
+every subscription: Marketo answers 1035 there.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from airflow_provider_marketo_pm.exceptions import MarketoRequestError
+from airflow_provider_marketo_pm.kinds.request_rules import (
+    LIST_FILTERS,
+    create_body,
+    date_range,
+    filter_mapping,
+    list_filter,
+    one_filter_type,
+    shown,
+    unsupported_filter_hint,
+)
+
+FILTER_TYPES = ("updatedAt", *LIST_FILTERS)
+NOT_ON_EVERY_SUBSCRIPTION = ("smartListId", "smartListName")
+"""The filters Marketo answers 1035 to on a subscription without them."""
+API_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,99}")
+"""An object's ``apiName``: ASCII letters, digits and underscores from a letter (Marketo's own end in
+``_c``), at most 100 characters. Nothing in it needs escaping in a URL path."""
+_EXAMPLE = (
+    "{'updatedAt': {'startAt': '2024-01-01', 'endAt': '2024-01-31'}} or {'staticListName': 'Car Buyers'}"
+)
+_INSTEAD = {
+    "smartListId": "filter on updatedAt windows, or put the leads in a static list and use staticListId.",
+    "smartListName": "filter on updatedAt windows, or put the leads in a static list and use staticListName.",
+    "updatedAt": "export the records of a static list's leads (staticListId or staticListName).",
+}
+
+
+def parse_api_name(value: Any) -> str:
+    """A custom object's ``apiName`` as it goes into the path (``car_c``), or MarketoRequestError."""
+    if not isinstance(value, str) or not API_NAME.fullmatch(value):
+        raise MarketoRequestError(
+            "api_name",
+            shown(value),
+            "must be the custom object's API name (e.g. car_c, as GET /rest/v1/customobjects.json lists it): "
+            "ASCII letters, digits and underscores, from a letter, at most 100 characters",
+        )
+    return value
+
+
+def export_path(api_name: Any) -> str:
+    """The jobs' REST path of one object: ``/bulk/v1/customobjects/<apiName>/export``."""
+    return f"/bulk/v1/customobjects/{parse_api_name(api_name)}/export"
+
+
+def describe_path(api_name: Any) -> str:
+    """The object's describe, whose ``fields`` name what ``fields`` may hold."""
+    return f"/rest/v1/customobjects/{parse_api_name(api_name)}/describe.json"
+
+
+def build_custom_object_export_request(
+    fields: Sequence[str],
+    filter: Mapping[str, Any],
+    format: str = "CSV",
+    column_header_names: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """
+    Return the exact JSON body of a custom object ``create.json``, or raise :class:`MarketoRequestError`.
+
+    The object itself is in the path (:func:`export_path`), not in the body.
+
+    :param fields: the object's field names (unique; letters, digits and underscores), from its describe.
+    :param filter: exactly one of ``updatedAt`` (``{"startAt", "endAt"}``, each read by
+        :func:`validation.parse_instant`, at most 31 days), ``staticListId`` / ``smartListId`` (a positive
+        int, or its decimal string) or ``staticListName`` / ``smartListName`` (the list's name).
+    :param format: CSV, TSV or SSV in any case.
+    :param column_header_names: optional map from a field in ``fields`` to the header written for it.
+    """
+    return create_body(fields, format, custom_object_filter(filter), column_header_names)
+
+
+def custom_object_filter(value: Any) -> dict[str, Any]:
+    """A custom object export's filter as Marketo takes it: one filter type, checked."""
+    checked = filter_mapping(value, FILTER_TYPES, _EXAMPLE)
+    filter_type = one_filter_type(checked, FILTER_TYPES)
+    raw = checked[filter_type]
+    if filter_type == "updatedAt":
+        return {filter_type: date_range("filter.updatedAt", raw)}
+    return {filter_type: list_filter(filter_type, raw)}
+
+
+def custom_object_unsupported_filter_hint(message: str) -> str:
+    """The hint of Marketo's 1035 on a custom object export: the filter it lacks, and what instead."""
+    return unsupported_filter_hint(message, "custom object", _INSTEAD, usual=NOT_ON_EVERY_SUBSCRIPTION)
+
+
+__all__ = [
+    "API_NAME",
+    "FILTER_TYPES",
+    "NOT_ON_EVERY_SUBSCRIPTION",
+    "build_custom_object_export_request",
+    "custom_object_filter",
+    "custom_object_unsupported_filter_hint",
+    "describe_path",
+    "export_path",
+    "parse_api_name",
+]
