@@ -17,7 +17,7 @@ DEMO_STAMP := $(DEMO_VENV)/.installed
 # The extras a user installs; tooling comes from the PEP 735 dependency groups (pip >= 25.1).
 EXTRAS := emulator,s3,openlineage,parquet,postgres
 
-.PHONY: help install test test-fast test-compat test-floors lint format demo bench emulator clean
+.PHONY: help install test test-fast test-compat test-floors lint format demo docs docs-serve bench emulator clean
 
 help:
 	@echo "make demo       run the backfill example DAG against the bundled Marketo emulator (own .venv-demo)"
@@ -26,6 +26,7 @@ help:
 	@echo "make test-compat  unit tests and one example DAG on the oldest supported Airflow (3.0.x)"
 	@echo "make test-floors  the built wheel with every dependency at its declared floor (fast suites)"
 	@echo "make lint       ruff check, ruff format --check, mypy"
+	@echo "make docs       the documentation site from docs/, built strictly into site/ (docs-serve: live)"
 	@echo "make bench      benchmarks (prints ratios and figures, see bench/RESULTS.md)"
 	@echo "make emulator   serve the Marketo emulator on 127.0.0.1:8766"
 
@@ -92,6 +93,14 @@ format: $(STAMP)
 demo: $(DEMO_STAMP)
 	$(DEMO_VENV)/bin/python scripts/demo.py
 
+# The documentation site (mkdocs.yml; the docs group of the dev environment). --strict: a broken link, anchor
+# or API reference fails the build, as it fails tests/test_docs_site.py in `make test`.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
+
+docs-serve: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve --strict --dev-addr 127.0.0.1:8000
+
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py
 
@@ -99,4 +108,4 @@ emulator: $(STAMP)
 	$(BIN)/python -m airflow_provider_marketo_pm.testing.emulator --port 8766
 
 clean:
-	rm -rf $(VENV) $(COMPAT_VENV) $(FLOORS_VENV) $(DEMO_VENV) .airflow-home demo-output bench/out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(COMPAT_VENV) $(FLOORS_VENV) $(DEMO_VENV) .airflow-home demo-output bench/out site .pytest_cache .mypy_cache .ruff_cache

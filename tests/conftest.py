@@ -28,7 +28,7 @@ AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="marketo-pm-airflow-home-"))
 os.environ["AIRFLOW_HOME"] = str(AIRFLOW_HOME)
 os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(REPO_ROOT)
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
-# As docker-compose.yaml and the README recommend: waits in the triggerer (Airflow ships this false).
+# As docker-compose.yaml and the docs advise: waits in the triggerer (Airflow ships this false).
 os.environ["AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE"] = "True"
 os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{AIRFLOW_HOME / 'airflow.db'}"
 # Tests must never reach a real Marketo: no marketo_default unless a test sets it.

@@ -236,7 +236,7 @@ AIRFLOW_VERSION = Version(importlib.metadata.version("apache-airflow-core"))
 @pytest.mark.xfail(
     Version("3.3.1") <= AIRFLOW_VERSION,
     raises=AssertionError,
-    strict=True,  # passes once Airflow ships apache/airflow#73298: then drop this and the README's note
+    strict=True,  # passes once Airflow ships apache/airflow#73298: then drop this and docs/connect.md's note
     reason="Airflow 3.3.1 and 3.3.2's Test button posts port 0 for a connection without a port, and the API "
     "answers 400 'The host or port to test differs from the stored connection' before our hook runs",
 )

@@ -168,11 +168,11 @@ class TestCommonEnvironment:
         assert bucket
         assert f"local/{bucket[1]}" in services["minio-init"]["command"][-1]
 
-    def test_the_readme_shows_the_same_minio_connection_from_the_host(self, services):
-        """The README's S3 connection for MinIO or moto is compose's, reached at 127.0.0.1 instead."""
-        readme = (ROOT / "README.md").read_text()
-        shown = re.search(r"export AIRFLOW_CONN_MINIO_S3='([^']+)'", readme)
-        assert shown, "the README shows an aws connection with endpoint_url for MinIO or moto"
+    def test_the_docs_show_the_same_minio_connection_from_the_host(self, services):
+        """The docs' S3 connection for MinIO or moto (docs/tasks.md) is compose's, reached at 127.0.0.1."""
+        page = (ROOT / "docs" / "tasks.md").read_text()
+        shown = re.search(r"export AIRFLOW_CONN_MINIO_S3='([^']+)'", page)
+        assert shown, "docs/tasks.md shows an aws connection with endpoint_url for MinIO or moto"
         env = airflow_environment(services["airflow-worker"])
         compose_connection = json.loads(with_compose_defaults(env["AIRFLOW_CONN_MINIO_S3"]))
         compose_connection["extra"]["endpoint_url"] = "http://127.0.0.1:9000"

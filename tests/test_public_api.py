@@ -1,4 +1,4 @@
-"""The public API the README documents, pinned: class and argument names, module paths, old import paths."""
+"""The public API the docs document, pinned: class and argument names, module paths, old import paths."""
 
 from __future__ import annotations
 

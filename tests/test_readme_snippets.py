@@ -1,10 +1,10 @@
-"""The README's Python snippets: every one compiles, and every complete DAG in it runs as pasted.
+"""The Python snippets of the README and the docs pages: each compiles, each complete DAG runs as pasted.
 
 A fenced ``python`` block is a *complete DAG* when it defines one (``DAG(`` or ``@dag``), is not a pytest
-module (no ``def test_``: the README's example tests are the pytest plugin's to run) and the line before
-its fence is not ``<!-- snippet: fragment -->``. Those run end to end with ``dag.test()`` against the
-emulator, with two edits only, both for the test's sake: the destination goes to ``tmp_path`` instead of
-``/tmp``, and a 60 s poll interval (Marketo's pace) becomes 1 s (the emulator's).
+module (no ``def test_``: the example tests are the pytest plugin's to run) and the line before its fence
+is not ``<!-- snippet: fragment -->``. Those run end to end with ``dag.test()`` against the emulator, with
+two edits only, both for the test's sake: the destination goes to ``tmp_path`` instead of ``/tmp``, and a
+60 s poll interval (Marketo's pace) becomes 1 s (the emulator's). A DAG shown on two pages runs once.
 """
 
 from __future__ import annotations
@@ -18,9 +18,11 @@ from pathlib import Path
 import pendulum
 import pytest
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+ROOT = Path(__file__).resolve().parents[1]
+#: The pages whose snippets are checked: the README and every page of the documentation site.
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 FRAGMENT_MARK = "<!-- snippet: fragment -->"
-#: The DAGs the README promises run as pasted; more may come, none of these may go.
+#: The DAGs the docs promise run as pasted; more may come, none of these may go.
 EXPECTED_DAG_IDS = {
     "marketo_program_1044_members_daily",
     "marketo_program_members_by_batch",
@@ -30,9 +32,14 @@ EXPECTED_DAG_IDS = {
 
 @dataclass(frozen=True)
 class Snippet:
+    page: str  # relative to the repository root
     line: int  # of the opening fence, 1-based
     code: str
     fragment: bool
+
+    @property
+    def where(self) -> str:
+        return f"{self.page}:{self.line}"
 
     @property
     def defines_a_dag(self) -> bool:
@@ -45,31 +52,51 @@ class Snippet:
         return re.findall(r"dag_id=\"([^\"]+)\"", self.code)
 
 
-def readme_snippets() -> list[Snippet]:
-    lines = README.read_text(encoding="utf-8").splitlines()
+def page_snippets(page: Path) -> list[Snippet]:
+    lines = page.read_text(encoding="utf-8").splitlines()
+    name = page.relative_to(ROOT).as_posix()
     snippets, index = [], 0
     while index < len(lines):
         if lines[index].strip() == "```python":
             end = lines.index("```", index + 1)
             previous = next((line.strip() for line in reversed(lines[:index]) if line.strip()), "")
             code = "\n".join(lines[index + 1 : end]) + "\n"
-            snippets.append(Snippet(index + 1, code, fragment=previous == FRAGMENT_MARK))
+            snippets.append(Snippet(name, index + 1, code, fragment=previous == FRAGMENT_MARK))
             index = end
         index += 1
     return snippets
 
 
-SNIPPETS = readme_snippets()
-DAG_SNIPPETS = [snippet for snippet in SNIPPETS if snippet.defines_a_dag]
+SNIPPETS = [snippet for page in PAGES for snippet in page_snippets(page)]
 
 
-def test_the_readme_has_its_complete_dags():
+def distinct_dags(snippets: list[Snippet]) -> list[Snippet]:
+    """Each complete DAG once, where it first appears (the README's first DAG is the start page's too)."""
+    by_code: dict[str, Snippet] = {}
+    for snippet in snippets:
+        if snippet.defines_a_dag:
+            by_code.setdefault(snippet.code, snippet)
+    return list(by_code.values())
+
+
+DAG_SNIPPETS = distinct_dags(SNIPPETS)
+
+
+def test_the_pages_have_their_complete_dags():
     assert {dag_id for snippet in DAG_SNIPPETS for dag_id in snippet.dag_ids} >= EXPECTED_DAG_IDS
 
 
-@pytest.mark.parametrize("snippet", SNIPPETS, ids=[f"README.md:{s.line}" for s in SNIPPETS])
+def test_the_readme_s_first_dag_is_the_start_page_s():
+    """The landing page's DAG is the one the start page explains, kept identical."""
+    readme = [s.code for s in page_snippets(ROOT / "README.md") if s.defines_a_dag]
+    start = [s.code for s in page_snippets(ROOT / "docs" / "start.md") if s.defines_a_dag]
+    assert len(readme) == 1
+    assert readme[0] in start
+
+
+@pytest.mark.parametrize("snippet", SNIPPETS, ids=[s.where for s in SNIPPETS])
 def test_every_python_snippet_compiles(snippet):
-    compile(snippet.code, f"README.md:{snippet.line}", "exec")
+    compile(snippet.code, snippet.where, "exec")
 
 
 def as_run_against_the_emulator(code: str, destination: str) -> str:
@@ -80,9 +107,7 @@ def as_run_against_the_emulator(code: str, destination: str) -> str:
 
 @pytest.mark.slow
 @pytest.mark.e2e
-@pytest.mark.parametrize(
-    "snippet", DAG_SNIPPETS, ids=[",".join(s.dag_ids) or f"README.md:{s.line}" for s in DAG_SNIPPETS]
-)
+@pytest.mark.parametrize("snippet", DAG_SNIPPETS, ids=[",".join(s.dag_ids) or s.where for s in DAG_SNIPPETS])
 def test_each_complete_dag_runs_as_pasted(snippet, emulator, use_dags_folder, tmp_path, monkeypatch):
     from airflow.utils.state import DagRunState
 
@@ -95,9 +120,8 @@ def test_each_complete_dag_runs_as_pasted(snippet, emulator, use_dags_folder, tm
     out.mkdir()
     dags = tmp_path / "dags"
     dags.mkdir()
-    (dags / f"readme_snippet_line_{snippet.line}.py").write_text(
-        as_run_against_the_emulator(snippet.code, out.as_uri())
-    )
+    module = re.sub(r"\W", "_", snippet.where)
+    (dags / f"snippet_{module}.py").write_text(as_run_against_the_emulator(snippet.code, out.as_uri()))
     use_dags_folder(dags)
     # What a snippet reads from Variables (the task group's settings), pointed at the test's folder.
     monkeypatch.setenv("AIRFLOW_VAR_MARKETO_PM_DESTINATION", out.as_uri())

@@ -32,8 +32,8 @@ TOKEN_CODES = frozenset({"601", "602"})
 """The access token is invalid or expired: get a new one and replay the call once."""
 TRANSIENT_CODES = frozenset({"604", "606", "608", "611", "615", "713"})
 """Worth retrying with backoff: time-outs, rate and concurrency limits, temporary unavailability."""
-SHARED_QUEUE = 'bulk export queue (10 jobs, shared by every integration; see the README, "Pacing and pools")'
-"""Marketo's one bulk queue, named in errors: the README's "Pacing and pools" explains it, once."""
+SHARED_QUEUE = 'bulk export queue (10 jobs, shared by every integration; see the docs, "Pacing and pools")'
+"""Marketo's one bulk queue, named in errors: the docs, "Pacing and pools", explain it, once."""
 
 
 ERROR_HINTS = {

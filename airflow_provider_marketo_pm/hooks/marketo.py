@@ -986,7 +986,7 @@ class MarketoHook(HttpHook):
         finally:
             export_file.close()
 
-    # -- program members: the lifecycle above for PROGRAM_MEMBERS (the README's API) -----------------------
+    # -- program members: the lifecycle above for PROGRAM_MEMBERS (the documented API) -----------------------
 
     def create_program_member_export(
         self,

@@ -7,7 +7,7 @@ Completed job's file into object storage, verified. A kind subclasses them, nami
 :class:`~airflow_provider_marketo_pm.export_kind.ExportKind` and how its request is built (program members:
 :mod:`airflow_provider_marketo_pm.operators.program_members`).
 
-The shared queue, the pool and the task state store are explained once, in the README ("Pacing and pools").
+The shared queue, the pool and the task state store are explained once, in the docs ("Pacing and pools").
 """
 
 from __future__ import annotations

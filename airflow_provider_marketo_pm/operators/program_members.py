@@ -51,7 +51,7 @@ class MarketoStartProgramMemberExportOperator(MarketoStartExportOperator):
     "{{ data_interval_start | ts }}", ...}}``) and are validated once, into an
     :class:`~airflow_provider_marketo_pm.export_kind.ExportRequest`, before any call is made.
 
-    When the shared bulk queue is full (1029 "Too many jobs in queue"; README, "Pacing and pools") the
+    When the shared bulk queue is full (1029 "Too many jobs in queue"; the docs, "Pacing and pools") the
     operator waits and retries the enqueue up to ``queue_full_retries`` times, ``queue_full_wait`` apart:
     deferred on a timer (no worker slot), or on the worker with ``deferrable=False``.
 
@@ -61,7 +61,7 @@ class MarketoStartProgramMemberExportOperator(MarketoStartExportOperator):
     to ``quota_waits`` resets in a row; then it fails naming the quota and the reset time. With
     ``daily_export_budget_mb`` it first sums this API user's program member exports of the current quota
     day (the list endpoint) and, when the budget is spent, waits for the reset the same way before
-    creating the job. README, "Large backfills", has the arithmetic and what the budget cannot see.
+    creating the job. The docs, "Large backfills", have the arithmetic and what the budget cannot see.
 
     On Airflow 3.3+ the exportId is kept in the task state store, so a retried task re-attaches to
     its job instead of starting a second one (a Created job is enqueued, a Queued, Processing or
@@ -72,7 +72,7 @@ class MarketoStartProgramMemberExportOperator(MarketoStartExportOperator):
     :class:`~airflow_provider_marketo_pm.triggers.program_members.MarketoProgramMemberExportTrigger`,
     or polling on the worker with ``deferrable=False``), failing on Failed/Cancelled as the sensor
     does, and still returns the exportId; the Completed status record is left under XCom key
-    ``record``. Why one task from create to completion fits a pool: README, "Pacing and pools".
+    ``record``. Why one task from create to completion fits a pool: the docs, "Pacing and pools".
 
     :param fields: REST API names of the columns (program member, lead and custom fields).
     :param filter: Marketo filter: ``programId`` or ``programIds`` plus optional ``isExhausted``,
@@ -109,7 +109,7 @@ class MarketoStartProgramMemberExportOperator(MarketoStartExportOperator):
     :param overwrite: the download will replace an existing destination; without it an existing one is
         refused at start. Like ``wait_for_completion`` and ``deferrable``: True or False only.
 
-    Durations are finite, at most 7 days; counts at most 1000 (README, "Argument values").
+    Durations are finite, at most 7 days; counts at most 1000 (the docs, "Argument values").
     """
 
     export_kind = PROGRAM_MEMBERS

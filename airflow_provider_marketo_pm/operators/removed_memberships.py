@@ -1,4 +1,4 @@
-"""An operator that finds the memberships gone since the previous snapshot (README, "Removed memberships")."""
+"""An operator that finds the memberships gone since the previous snapshot (docs: "Removed memberships")."""
 
 from __future__ import annotations
 

@@ -125,7 +125,7 @@ def program_member_export_group(
     ``start_export`` creates and enqueues the job, then waits (deferred: no worker slot while Marketo
     works) until it is Completed, all in ``pool``: one task instance holds one pool slot from create
     to completion, so a pool created with ``--include-deferred`` counts exactly our jobs in Marketo's
-    shared 10-job queue (README, "Pacing and pools", says why). The start leaves the Completed status
+    shared 10-job queue (the docs, "Pacing and pools", say why). The start leaves the Completed status
     record under XCom key ``record``; ``wait_for_export`` hands it on without a status call, so a
     finished job's status is read once. The sensor and the download run outside the pool.
 
@@ -138,7 +138,7 @@ def program_member_export_group(
     :param deferrable: wait in the triggerer (start and sensor); defaults to ``[operators]
         default_deferrable``, True when unset. ``False`` never defers (the waits hold a worker).
     :param on_quota_exceeded: the start's answer to Marketo's daily export quota: ``"wait"`` (default)
-        for the reset, or ``"fail"`` (README, "Large backfills").
+        for the reset, or ``"fail"`` (the docs, "Large backfills").
     :param quota_waits: how many quota resets in a row a start waits for before failing.
     :param daily_export_budget_mb: MB of exports this API user allows itself per quota day (templated;
         default: the connection extra of the same name).

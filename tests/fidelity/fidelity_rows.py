@@ -444,9 +444,10 @@ ROWS: tuple[FidelityRow, ...] = (
         "NUL bytes inside exported values, and a UTF-8 BOM",
         f"[tap-marketo strips `\\0`]({TAP}sync.py)",
         "`nul_bytes=True` and `utf8_bom=True`; size and checksum are of the bytes served",
-        "Copied byte for byte and verified, never altered (gzipped too); the README tells loaders how to "
-        "handle them. The typed Parquet file drops the BOM and keeps NUL bytes (and CRLF row ends work); the "
-        "PostgreSQL load removes NUL from text values (PostgreSQL text cannot hold it) and counts them",
+        "Copied byte for byte and verified, never altered (gzipped too);"
+        " [the Load page](loading.md#the-csv-files-as-marketo-writes-them) tells loaders how to handle them."
+        " The typed Parquet file drops the BOM and keeps NUL bytes (and CRLF row ends work); the PostgreSQL"
+        " load removes NUL from text values (PostgreSQL text cannot hold it) and counts them",
         (
             PARQUET_TESTS + "TestAwkwardFiles::test_a_file_with_a_bom_nul_bytes_and_crlf_keeps_every_value",
             "tests/operators/test_postgres_operator.py::TestNulBytes::test_nul_bytes_are_removed_from_text_and_counted",

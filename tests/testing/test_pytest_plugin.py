@@ -130,17 +130,17 @@ def test_the_lazy_names_still_import(tmp_path):
     assert Fault(code="1029").code == "1029"
 
 
-def _readme_example_files() -> dict[str, str]:
-    """The files of the README's ``marketo_airflow_home`` example, by the path each one names."""
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    found = re.findall(r"<!-- example file: (\S+) -->\n```python\n(.*?)```", readme, flags=re.S)
+def _docs_example_files() -> dict[str, str]:
+    """The files of the ``marketo_airflow_home`` example in docs/testing.md, by the path each one names."""
+    page = (Path(__file__).resolve().parents[2] / "docs" / "testing.md").read_text()
+    found = re.findall(r"<!-- example file: (\S+) -->\n```python\n(.*?)```", page, flags=re.S)
     return dict(found)
 
 
 @pytest.mark.slow
-def test_the_readme_dag_test_example_passes_in_a_user_project(tmp_path):
-    """The README's DAG file and test, in a fresh project folder, pass under a plain ``pytest``."""
-    files = _readme_example_files()
+def test_the_docs_dag_test_example_passes_in_a_user_project(tmp_path):
+    """The DAG file and test of docs/testing.md, in a fresh project folder, pass under a plain ``pytest``."""
+    files = _docs_example_files()
     assert set(files) == {"dags/marketo_members.py", "tests/test_marketo_members.py"}
     project = tmp_path / "project"
     for relative, text in files.items():
