@@ -4,6 +4,7 @@ a user cannot act on, and a failed one names the failed job."""
 from __future__ import annotations
 
 import importlib.util
+import os
 import re
 import subprocess
 import sys
@@ -102,9 +103,13 @@ class TestCommandLine:
 
 def make_dry_run(target: str) -> list[str]:
     """The commands ``make <target>`` would run from nothing (``-B``: as if no environment existed yet)."""
+    # Run from `make test` itself, a sub-make would print "Entering/Leaving directory" lines and inherit
+    # the outer make's flags: a make of its own, as a user runs it.
+    env = {k: v for k, v in os.environ.items() if k not in {"MAKEFLAGS", "MAKELEVEL", "MFLAGS"}}
     done = subprocess.run(
-        ["make", "-n", "-B", target],
+        ["make", "--no-print-directory", "-n", "-B", target],
         cwd=DEMO.parents[1],
+        env=env,
         capture_output=True,
         text=True,
         timeout=60,
