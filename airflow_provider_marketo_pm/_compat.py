@@ -21,6 +21,11 @@ MOVED: dict[tuple[str, str], tuple[str, str]] = {
         "airflow_provider_marketo_pm.hooks.call_retries",
         "tenacity_kwargs",
     ),
+    # Hooks, program selection, the daily quota and the exceptions (issue 19: one request path, no cycles).
+    ("airflow_provider_marketo_pm.exceptions", "next_quota_reset"): (
+        "airflow_provider_marketo_pm.daily_quota",
+        "next_quota_reset",
+    ),
 }
 """(module, old name) -> (module, new name)."""
 
