@@ -1,7 +1,8 @@
 """The package's import graph: no cycles, and no module importing from a layer above its own.
 
 Every ``import`` statement of every module counts: at the top, inside a function, under ``TYPE_CHECKING``
-(a type-only import of a module above is still a module knowing the one above it).
+(a type-only import of a module above is still a module knowing the one above it). ``_compat`` looks the
+new names up by name when an old one is used, so that every module may use it: those are no imports.
 """
 
 from __future__ import annotations

@@ -18,9 +18,12 @@ from airflow_provider_marketo_pm.exceptions import (
     MarketoTransientError,
 )
 from airflow_provider_marketo_pm.export_kind import PROGRAM_MEMBERS
-from airflow_provider_marketo_pm.hooks.marketo import DESCRIBE_PATH, MarketoHook, endpoint_name
+from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
+from airflow_provider_marketo_pm.hooks.marketo_call import endpoint_name
 from airflow_provider_marketo_pm.testing import Fault
 
+DESCRIBE_PATH = "/rest/v1/programs/members/describe.json"
+"""Describe program members: any REST path will do for ``run``."""
 FAST = {"retry_min_wait": 0.001, "retry_max_wait": 0.01}
 BODY = {"fields": ["leadId", "email"], "filter": {"programId": 1044}}
 EXTRAS = {"timeout": 7, "max_retries": 2, "retry_min_wait": 0.001, "retry_max_wait": 0.01}
