@@ -29,6 +29,7 @@ import requests
 import tenacity
 from airflow.providers.http.hooks.http import HttpHook
 
+from airflow_provider_marketo_pm._compat import ProgramMemberExportMethods
 from airflow_provider_marketo_pm.exceptions import (
     MarketoApiError,
     MarketoAuthError,
@@ -37,12 +38,7 @@ from airflow_provider_marketo_pm.exceptions import (
     MarketoExportTimeoutError,
     MarketoRequestError,
 )
-from airflow_provider_marketo_pm.export_kind import (
-    PROGRAM_MEMBERS,
-    ExportKind,
-    ExportRequest,
-    program_member_export_request,
-)
+from airflow_provider_marketo_pm.export_kind import ExportKind, ExportRequest
 from airflow_provider_marketo_pm.export_status import (
     CANCELLED,
     CANCELLED_STATUSES,
@@ -115,7 +111,7 @@ _DESCRIBE_PATH = "/rest/v1/programs/members/describe.json"
 _LEAD_DESCRIBE_PATH = "/rest/v1/leads/describe.json"
 
 
-class MarketoHook(HttpHook):
+class MarketoHook(HttpHook, ProgramMemberExportMethods):
     """
     Interact with Marketo's Bulk Extract APIs: the export lifecycle of any kind (``export_kind``).
 
@@ -991,55 +987,6 @@ class MarketoHook(HttpHook):
             yield export_file
         finally:
             export_file.close()
-
-    # -- program members: the lifecycle above for PROGRAM_MEMBERS (the README's API) -----------------------
-
-    def create_program_member_export(
-        self,
-        fields: Sequence[str] | ExportRequest,
-        filter: Mapping[str, Any] | None = None,
-        format: str = "CSV",
-        column_header_names: Mapping[str, str] | None = None,
-    ) -> dict[str, Any]:
-        """
-        Create a program member job and return its record (``Created``): from an :class:`ExportRequest`,
-        or from the request's parts, validated first (no call is made if they are bad).
-        """
-        if isinstance(fields, ExportRequest):
-            return self.create_export(fields)
-        return self.create_export(program_member_export_request(fields, filter, format, column_header_names))
-
-    def enqueue_program_member_export(self, export_id: str) -> dict[str, Any]:
-        """See :meth:`enqueue_export`."""
-        return self.enqueue_export(PROGRAM_MEMBERS, export_id)
-
-    def get_program_member_export_status(self, export_id: str) -> dict[str, Any]:
-        """See :meth:`get_export_status`."""
-        return self.get_export_status(PROGRAM_MEMBERS, export_id)
-
-    async def aget_program_member_export_status(self, export_id: str) -> dict[str, Any]:
-        """See :meth:`aget_export_status`."""
-        return await self.aget_export_status(PROGRAM_MEMBERS, export_id)
-
-    def cancel_program_member_export(self, export_id: str) -> dict[str, Any]:
-        """See :meth:`cancel_export`."""
-        return self.cancel_export(PROGRAM_MEMBERS, export_id)
-
-    async def acancel_program_member_export(self, export_id: str) -> dict[str, Any]:
-        """See :meth:`acancel_export`."""
-        return await self.acancel_export(PROGRAM_MEMBERS, export_id)
-
-    def list_program_member_exports(
-        self, status: str | Sequence[str] | None = None, *, batch_size: int | None = None
-    ) -> list[dict[str, Any]]:
-        """See :meth:`list_exports`."""
-        return self.list_exports(PROGRAM_MEMBERS, status, batch_size=batch_size)
-
-    def open_program_member_export_file(
-        self, export_id: str, start: int = 0
-    ) -> AbstractContextManager[MarketoExportFile]:
-        """See :meth:`open_export_file`."""
-        return self.open_export_file(PROGRAM_MEMBERS, export_id, start)
 
 
 def _unread(response: requests.Response) -> requests.Response:

@@ -209,9 +209,11 @@ def test_endpoint_methods_send_through_get_conn_and_http_hooks_run_and_check(emu
     monkeypatch.setattr(HttpHook, "run_and_check", spy_run_and_check)
 
     hook.describe_program_members()
-    export_id = hook.create_program_member_export(BODY["fields"], BODY["filter"])["exportId"]
-    hook.cancel_program_member_export(export_id)
-    with pytest.raises(MarketoFileNotAvailableError), hook.open_program_member_export_file(export_id):
+    export_id = hook.create_export(PROGRAM_MEMBERS.request(fields=BODY["fields"], filter=BODY["filter"]))[
+        "exportId"
+    ]
+    hook.cancel_export(PROGRAM_MEMBERS, export_id)
+    with pytest.raises(MarketoFileNotAvailableError), hook.open_export_file(PROGRAM_MEMBERS, export_id):
         pass
 
     assert sent == [
