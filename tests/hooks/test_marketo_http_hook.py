@@ -144,6 +144,25 @@ def test_run_of_an_unreachable_host_is_a_transient_network_error(emu, monkeypatc
     assert caught.value.endpoint in ("token", "describe")
 
 
+def test_run_reuses_the_hooks_session_and_makes_one_for_a_session_option(emu, hook, monkeypatch):
+    built = []
+    get_conn = MarketoHook.get_conn
+
+    def spy_get_conn(self, headers=None, extra_options=None):
+        built.append(get_conn(self, headers, extra_options))
+        return built[-1]
+
+    monkeypatch.setattr(MarketoHook, "get_conn", spy_get_conn)
+    for _ in range(3):
+        hook.run(DESCRIBE_PATH)
+    assert len(built) == 1  # one kept session, as the hook's own calls keep (HttpHook.run makes one per call)
+
+    assert hook.run(DESCRIBE_PATH, extra_options={"verify": False}).status_code == 200
+    assert len(built) == 2  # verify, proxies and cert: a session of their own, as HttpHook.run makes it
+    assert built[-1].verify is False
+    assert len(emu.calls("describe")) == 4
+
+
 # --- run_and_check -----------------------------------------------------------------------------------------
 
 
