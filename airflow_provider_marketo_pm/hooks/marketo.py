@@ -438,10 +438,11 @@ class MarketoHook(HttpHook, ProgramMemberExportMethods):
         between bytes), and a redirect is never followed: it raises :class:`MarketoApiError`.
         """
         options = dict(extra_options or {})
-        if self.method == "GET":
-            request_kwargs["params"] = data
-        elif self.method != "HEAD":
-            request_kwargs["data"] = data
+        if data is not None and self.method != "HEAD":
+            key = "params" if self.method == "GET" else "data"
+            if key in request_kwargs:  # HttpHook.run refuses it too (a TypeError): which one would be sent?
+                raise TypeError(f"run() got data and {key}: give the {self.method} call's {key} once")
+            request_kwargs[key] = data
         read = self._checked if options.get("check_response", True) else _unread
         url = self.url_from_endpoint(endpoint)
         return self._call(self.method, url, read, options=options, headers=headers, **request_kwargs)

@@ -86,6 +86,16 @@ def test_run_posts_with_the_hooks_method(emu, hook):
     assert_bearer_and_no_extra_header(emu, "create")
 
 
+def test_run_sends_data_as_the_query_of_a_get_and_refuses_it_twice(emu, hook):
+    hook.run(PROGRAM_MEMBERS.list_path, data={"status": "Completed"})
+    assert emu.calls("list")[-1].query == {"status": "Completed"}
+    hook.run(PROGRAM_MEMBERS.list_path, params={"status": "Queued"})
+    assert emu.calls("list")[-1].query == {"status": "Queued"}
+    with pytest.raises(TypeError, match="data and params"):
+        hook.run(PROGRAM_MEMBERS.list_path, data={"status": "Completed"}, params={"status": "Queued"})
+    assert len(emu.calls("list")) == 2
+
+
 @pytest.mark.parametrize("code", ["601", "602"])
 def test_run_replaces_a_stale_token_and_replays_once(emu, hook, code):
     emu.inject("describe", Fault(code=code))
