@@ -1,14 +1,16 @@
 """Old names that keep working, in one place: each use warns (``DeprecationWarning``) and gives the new one.
 
 A module with renamed names ends with ``__getattr__ = moved_names(__name__)`` (PEP 562); :data:`MOVED` says
-where each old name went. Nothing here imports Airflow or the rest of the package until an old name is used.
+where each old name went. A class's old methods are a mixin here that the class inherits
+(:class:`ProgramMemberExportMethods`). Nothing here imports Airflow or the rest of the package: a new name
+is looked up (:func:`_new`) when an old one is used, so every module may use this one.
 """
 
 from __future__ import annotations
 
 import importlib
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 MOVED: dict[tuple[str, str], tuple[str, str]] = {
@@ -20,6 +22,11 @@ MOVED: dict[tuple[str, str], tuple[str, str]] = {
     ("airflow_provider_marketo_pm.hooks.call_retries", "retry_policy"): (
         "airflow_provider_marketo_pm.hooks.call_retries",
         "tenacity_kwargs",
+    ),
+    # Hooks, program selection, the daily quota and the exceptions (issue 19: one request path, no cycles).
+    ("airflow_provider_marketo_pm.exceptions", "next_quota_reset"): (
+        "airflow_provider_marketo_pm.daily_quota",
+        "next_quota_reset",
     ),
 }
 """(module, old name) -> (module, new name)."""
@@ -36,9 +43,82 @@ def moved_names(module: str) -> Callable[[str], Any]:
         warnings.warn(
             f"{module}.{name} is deprecated; use {new_module}.{new_name}", DeprecationWarning, stacklevel=2
         )
-        return getattr(importlib.import_module(new_module), new_name)
+        return _new(new_module, new_name)
 
     return __getattr__
+
+
+def _new(module: str, name: str) -> Any:
+    """A new name, looked up when an old one is used (importing it here would import most of the package)."""
+    return getattr(importlib.import_module(module), name)
+
+
+_EXPORT_KIND = "airflow_provider_marketo_pm.export_kind"
+
+
+def _deprecated_method(old: str, new: str) -> None:
+    warnings.warn(
+        f"MarketoHook.{old} is deprecated; use MarketoHook.{new} with export_kind.PROGRAM_MEMBERS",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+
+
+class ProgramMemberExportMethods:
+    """
+    ``MarketoHook``'s program member methods of 0.1.0: each warns and calls the method taking a kind with
+    ``PROGRAM_MEMBERS`` (``hook.enqueue_program_member_export(i)`` is ``hook.enqueue_export(PROGRAM_MEMBERS,
+    i)``).
+    """
+
+    def create_program_member_export(
+        self,
+        fields: Any,
+        filter: Mapping[str, Any] | None = None,
+        format: str = "CSV",
+        column_header_names: Mapping[str, str] | None = None,
+    ) -> dict[str, Any]:
+        _deprecated_method("create_program_member_export", "create_export(PROGRAM_MEMBERS.request(...))")
+        hook: Any = self
+        if isinstance(fields, _new(_EXPORT_KIND, "ExportRequest")):
+            return hook.create_export(fields)
+        request = _new(_EXPORT_KIND, "PROGRAM_MEMBERS").request(
+            fields=fields, filter=filter, format=format, column_header_names=column_header_names
+        )
+        return hook.create_export(request)
+
+    def enqueue_program_member_export(self, export_id: str) -> dict[str, Any]:
+        _deprecated_method("enqueue_program_member_export", "enqueue_export")
+        return self._with_program_members("enqueue_export", export_id)
+
+    def get_program_member_export_status(self, export_id: str) -> dict[str, Any]:
+        _deprecated_method("get_program_member_export_status", "get_export_status")
+        return self._with_program_members("get_export_status", export_id)
+
+    async def aget_program_member_export_status(self, export_id: str) -> dict[str, Any]:
+        _deprecated_method("aget_program_member_export_status", "aget_export_status")
+        return await self._with_program_members("aget_export_status", export_id)
+
+    def cancel_program_member_export(self, export_id: str) -> dict[str, Any]:
+        _deprecated_method("cancel_program_member_export", "cancel_export")
+        return self._with_program_members("cancel_export", export_id)
+
+    async def acancel_program_member_export(self, export_id: str) -> dict[str, Any]:
+        _deprecated_method("acancel_program_member_export", "acancel_export")
+        return await self._with_program_members("acancel_export", export_id)
+
+    def list_program_member_exports(
+        self, status: str | Sequence[str] | None = None, *, batch_size: int | None = None
+    ) -> list[dict[str, Any]]:
+        _deprecated_method("list_program_member_exports", "list_exports")
+        return self._with_program_members("list_exports", status, batch_size=batch_size)
+
+    def open_program_member_export_file(self, export_id: str, start: int = 0) -> Any:
+        _deprecated_method("open_program_member_export_file", "open_export_file")
+        return self._with_program_members("open_export_file", export_id, start)
+
+    def _with_program_members(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        return getattr(self, method)(_new(_EXPORT_KIND, "PROGRAM_MEMBERS"), *args, **kwargs)
 
 
 __all__: list[str] = []

@@ -8,29 +8,16 @@ echoed them back (see :mod:`~airflow_provider_marketo_pm.redaction`).
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import pendulum
 from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException, AirflowSensorTimeout
 
+from airflow_provider_marketo_pm._compat import moved_names
 from airflow_provider_marketo_pm.redaction import redact_credential_shapes, redact_credentials
 
 MARKETO_TIMEZONE = "America/Chicago"
 """Marketo's daily quotas (API calls and bulk export bytes) reset at midnight US Central."""
-
-
-def next_quota_reset(now: pendulum.DateTime | None = None) -> pendulum.DateTime:
-    """Deprecated: use :func:`airflow_provider_marketo_pm.daily_quota.next_quota_reset` (one rule)."""
-    warnings.warn(
-        "airflow_provider_marketo_pm.exceptions.next_quota_reset is deprecated; use "
-        "airflow_provider_marketo_pm.daily_quota.next_quota_reset",
-        DeprecationWarning,
-        stacklevel=2,
-    )
-    from airflow_provider_marketo_pm import daily_quota  # imports this module: import it late
-
-    return daily_quota.next_quota_reset(now)
 
 
 def describe_quota_reset(resets_at: pendulum.DateTime) -> str:
@@ -327,5 +314,7 @@ __all__ = [
     "MarketoRequestError",
     "MarketoTransientError",
     "describe_quota_reset",
-    "next_quota_reset",
 ]
+
+# next_quota_reset, the old name of daily_quota.next_quota_reset, keeps working with a DeprecationWarning.
+__getattr__ = moved_names(__name__)

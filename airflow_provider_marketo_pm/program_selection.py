@@ -9,13 +9,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import Any, NoReturn, Protocol
 
 from airflow_provider_marketo_pm.exceptions import MarketoRequestError
 from airflow_provider_marketo_pm.validation import parse_program_id
-
-if TYPE_CHECKING:
-    from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
 
 PROGRAMS_PATH = "/rest/asset/v1/programs.json"
 MAX_RETURN = 200
@@ -98,7 +95,15 @@ def _refuse(field: str, value: Any) -> NoReturn:
     raise MarketoRequestError(field, value, _RULE)
 
 
-def resolve_program_ids(selection: list[int] | dict[str, Any], hook: MarketoHook) -> list[int]:
+class ProgramLister(Protocol):
+    """What :func:`resolve_program_ids` needs of a hook (a ``MarketoHook``); this module imports none."""
+
+    def list_programs(
+        self, filter_type: str | None = None, filter_values: str | int | Sequence[str | int] | None = None
+    ) -> list[dict[str, Any]]: ...
+
+
+def resolve_program_ids(selection: list[int] | dict[str, Any], hook: ProgramLister) -> list[int]:
     """The program ids of a selection: a list as is, a filter (or ``"all"``) read from Marketo, sorted."""
     if isinstance(selection, list):
         return selection

@@ -15,6 +15,7 @@ import time
 import tracemalloc
 from pathlib import Path
 
+from airflow_provider_marketo_pm.export_kind import PROGRAM_MEMBERS
 from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
 from airflow_provider_marketo_pm.operators.program_members import MarketoDownloadProgramMemberExportOperator
 from airflow_provider_marketo_pm.testing import MarketoEmulator
@@ -31,11 +32,11 @@ def bench(mb: float, chunk_kb: int, compression: str | None) -> str:
     ):
         os.environ.update(emu.connection_env())
         hook = MarketoHook()
-        export_id = hook.create_program_member_export(fields=["leadId", "email"], filter={"programId": 1044})[
-            "exportId"
-        ]
-        hook.enqueue_program_member_export(export_id)
-        while hook.get_program_member_export_status(export_id)["status"] != "Completed":
+        export_id = hook.create_export(
+            PROGRAM_MEMBERS.request(fields=["leadId", "email"], filter={"programId": 1044})
+        )["exportId"]
+        hook.enqueue_export(PROGRAM_MEMBERS, export_id)
+        while hook.get_export_status(PROGRAM_MEMBERS, export_id)["status"] != "Completed":
             time.sleep(0.2)
         dest = Path(tmp) / "members.csv"
         op = MarketoDownloadProgramMemberExportOperator(

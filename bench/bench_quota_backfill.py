@@ -321,14 +321,17 @@ def check_sizing(plan: BackfillPlan, program_ids: Sequence[int]) -> dict[str, An
             data_dir=str(data_dir), seed=DATASET_SEED, members=DATASET_MEMBERS, data_until=DATASET_UNTIL
         ) as emu:
             os.environ.update(emu.connection_env())
+            from airflow_provider_marketo_pm.export_kind import PROGRAM_MEMBERS
             from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
 
             hook = MarketoHook()
             body = create_body(window, batch, plan.fields)
-            export_id = hook.create_program_member_export(body["fields"], body["filter"])["exportId"]
-            hook.enqueue_program_member_export(export_id)
+            export_id = hook.create_export(
+                PROGRAM_MEMBERS.request(fields=body["fields"], filter=body["filter"])
+            )["exportId"]
+            hook.enqueue_export(PROGRAM_MEMBERS, export_id)
             deadline = time.monotonic() + 60
-            while (status := hook.get_program_member_export_status(export_id))["status"] != "Completed":
+            while (status := hook.get_export_status(PROGRAM_MEMBERS, export_id))["status"] != "Completed":
                 if time.monotonic() > deadline or status["status"] in ("Failed", "Cancelled"):
                     raise RuntimeError(f"sample job {export_id} ended {status['status']}")
                 time.sleep(0.1)

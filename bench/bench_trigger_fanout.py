@@ -193,11 +193,16 @@ def main() -> None:
     limits = {"rate_limit_calls": 10**9, "max_concurrent": 10**4, "members": 200}
     with EmulatorService(**limits) as emu:
         os.environ.update(emu.connection_env())
+        from airflow_provider_marketo_pm.export_kind import PROGRAM_MEMBERS
         from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
 
         hook = MarketoHook()
         export_ids = [
-            str(hook.create_program_member_export(fields=["leadId"], filter={"programId": 1044})["exportId"])
+            str(
+                hook.create_export(PROGRAM_MEMBERS.request(fields=["leadId"], filter={"programId": 1044}))[
+                    "exportId"
+                ]
+            )
             for _ in range(args.triggers)
         ]
         MarketoHook.clear_token_cache()  # the triggers start cold, as in a fresh triggerer

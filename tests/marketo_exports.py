@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from airflow_provider_marketo_pm.export_kind import PROGRAM_MEMBERS
 from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
 
 FIELDS = ["leadId", "firstName", "lastName", "email", "statusName"]
@@ -19,10 +20,10 @@ PROGRAM_ID = 1044
 def start_export_via_hook(conn_id: str = "marketo_default", *, enqueue: bool = True) -> str:
     """Create (and enqueue) a small export through the hook, not the operator, and return its exportId."""
     hook = MarketoHook(marketo_conn_id=conn_id)
-    record = hook.create_program_member_export(fields=FIELDS, filter={"programId": PROGRAM_ID})
+    record = hook.create_export(PROGRAM_MEMBERS.request(fields=FIELDS, filter={"programId": PROGRAM_ID}))
     export_id = str(record["exportId"])
     if enqueue:
-        hook.enqueue_program_member_export(export_id)
+        hook.enqueue_export(PROGRAM_MEMBERS, export_id)
     return export_id
 
 

@@ -21,7 +21,6 @@ from airflow_provider_marketo_pm.exceptions import (
     MarketoTransientError,
     describe_quota_reset,
 )
-from airflow_provider_marketo_pm.exceptions import next_quota_reset as deprecated_next_quota_reset
 
 
 def test_every_error_is_an_airflow_exception():
@@ -113,8 +112,11 @@ def test_quota_resets_at_midnight_us_central(now, expected):
 
 def test_the_old_reset_function_warns_and_follows_the_one_rule():
     now = pendulum.datetime(2024, 3, 10, 12, 0, tz="UTC")
-    with pytest.warns(DeprecationWarning, match="daily_quota.next_quota_reset"):
-        assert deprecated_next_quota_reset(now) == next_quota_reset(now)
+    with pytest.warns(DeprecationWarning, match=r"exceptions\.next_quota_reset is deprecated; use .*daily"):
+        from airflow_provider_marketo_pm.exceptions import next_quota_reset as deprecated_next_quota_reset
+
+    assert deprecated_next_quota_reset is next_quota_reset
+    assert deprecated_next_quota_reset(now) == next_quota_reset(now)
 
 
 def test_quota_reset_message_names_central_time_and_utc():

@@ -146,20 +146,23 @@ class TestValidateDailyBudget:
 
 def test_the_sum_matches_the_emulators_own_quota_meter(marketo_connection):
     """The list endpoint's records, summed, equal what Marketo (here the emulator) meters for today."""
+    from airflow_provider_marketo_pm.export_kind import PROGRAM_MEMBERS
     from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
 
     hook = MarketoHook()
     export_ids = []
     for program_id in (1001, 1002, 1003):
-        created = hook.create_program_member_export(["leadId", "firstName"], {"programId": program_id})
-        hook.enqueue_program_member_export(created["exportId"])
+        created = hook.create_export(
+            PROGRAM_MEMBERS.request(fields=["leadId", "firstName"], filter={"programId": program_id})
+        )
+        hook.enqueue_export(PROGRAM_MEMBERS, created["exportId"])
         export_ids.append(created["exportId"])
     deadline = time.monotonic() + 30
-    while any(hook.get_program_member_export_status(i)["status"] != "Completed" for i in export_ids):
+    while any(hook.get_export_status(PROGRAM_MEMBERS, i)["status"] != "Completed" for i in export_ids):
         assert time.monotonic() < deadline, "the emulator's jobs did not complete"
         time.sleep(0.1)
 
-    jobs = hook.list_program_member_exports()
+    jobs = hook.list_exports(PROGRAM_MEMBERS)
     now = pendulum.from_timestamp(marketo_connection.now(), tz="UTC")
 
     assert marketo_connection.quota_used() > 0

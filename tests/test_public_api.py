@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import ast
 import importlib
 import inspect
+import re
+from functools import cached_property
+from pathlib import Path
 
 import pytest
 
 import airflow_provider_marketo_pm.exceptions as exceptions
+
+README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+HOOK_PAGE = (Path(__file__).resolve().parents[1] / "docs" / "hook.md").read_text(encoding="utf-8")
 
 DOCUMENTED = {
     "airflow_provider_marketo_pm.hooks.marketo": ["MarketoHook"],
@@ -129,3 +136,38 @@ def test_the_hook_is_an_http_hook_whose_calls_are_made_for_marketo():
     for name in ("get_conn", "run", "run_and_check", "check_response", "run_with_advanced_retry"):
         assert name in vars(MarketoHook), f"{name} is HttpHook's, not made for Marketo"
     assert MarketoHook.conn_type == "marketo"
+
+
+AIRFLOW_HOOK_API = {"get_conn", "test_connection", "get_ui_field_behaviour", "get_connection_form_widgets"}
+"""What Airflow asks of a hook (the connection form, the session, the UI's Test button)."""
+
+
+def test_the_hooks_public_methods_are_the_ones_the_readme_documents():
+    """Airflow's and HttpHook's hook API, and the methods the docs' hook page names."""
+    from airflow_provider_marketo_pm.hooks import marketo
+
+    section = HOOK_PAGE
+    methods = {
+        name
+        for name, value in vars(marketo.MarketoHook).items()
+        if not name.startswith("_") and (callable(value) or isinstance(value, classmethod | cached_property))
+    }
+    assert methods >= AIRFLOW_HOOK_API
+    assert {"create_export", "run", "settings", "clear_token_cache"} <= methods  # the filter sees each kind
+    named = {name for name in methods if re.search(rf"`(MarketoHook\.)?{name}[(`]", section)}
+    assert methods - AIRFLOW_HOOK_API - named == set()
+
+
+def test_the_hook_module_defines_one_public_name():
+    from airflow_provider_marketo_pm.hooks import marketo
+
+    tree = ast.parse(Path(marketo.__file__).read_text(encoding="utf-8"))
+    defined = {node.name for node in tree.body if isinstance(node, ast.FunctionDef | ast.ClassDef)} | {
+        target.id
+        for node in tree.body
+        if isinstance(node, ast.Assign | ast.AnnAssign)
+        for target in (node.targets if isinstance(node, ast.Assign) else [node.target])
+        if isinstance(target, ast.Name)
+    }
+    assert {name for name in defined if not name.startswith("_")} == {"MarketoHook"}
+    assert marketo.__all__ == ["MarketoHook"]

@@ -147,3 +147,15 @@ def test_each_complete_dag_runs_as_pasted(snippet, emulator, use_dags_folder, tm
     enqueued = {call.path.split("/")[-2] for call in emulator.calls("enqueue")}
     served = {emulator.job(export_id)["fileChecksum"].removeprefix("sha256:") for export_id in enqueued}
     assert {hashlib.sha256(path.read_bytes()).hexdigest() for path in files} == served
+
+
+def test_the_hook_snippet_runs_as_pasted(emulator):
+    """The hook page's lifecycle, against the emulator (a 60 s poll becomes 1 s)."""
+    (snippet,) = [s for s in SNIPPETS if "hook.create_export(" in s.code]
+    namespace: dict[str, object] = {}
+    code = as_run_against_the_emulator(snippet.code, "file:///unused/")
+    exec(compile(code, f"{snippet.page}:{snippet.line}", "exec"), namespace)
+    record = namespace["record"]
+    assert isinstance(record, dict)
+    assert record["status"] == "Completed"
+    assert emulator.calls("file")[-1].status == 200

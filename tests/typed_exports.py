@@ -9,6 +9,7 @@ from typing import Any
 
 from marketo_exports import wait_for_export_status
 
+from airflow_provider_marketo_pm.export_kind import PROGRAM_MEMBERS
 from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
 from airflow_provider_marketo_pm.operators.program_members import MarketoDownloadProgramMemberExportOperator
 
@@ -25,10 +26,10 @@ def downloaded_export(
     """Create, enqueue and download one export (verified) to ``destination``; the download's result."""
     MarketoHook.clear_token_cache()
     hook = MarketoHook()
-    created = hook.create_program_member_export(
-        fields, export_filter, column_header_names=column_header_names
+    created = hook.create_export(
+        PROGRAM_MEMBERS.request(fields=fields, filter=export_filter, column_header_names=column_header_names)
     )
-    hook.enqueue_program_member_export(created["exportId"])
+    hook.enqueue_export(PROGRAM_MEMBERS, created["exportId"])
     wait_for_export_status(emulator, created["exportId"])
     return MarketoDownloadProgramMemberExportOperator(
         task_id="download_export",

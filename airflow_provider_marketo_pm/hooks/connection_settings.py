@@ -250,10 +250,4 @@ def _positive_number(conn_id: str, name: str, value: Any, minimum: float = 1e-9)
     return number
 
 
-__all__ = [
-    "MarketoConnectionSettings",
-    "is_loopback_host",
-    "is_marketo_ui_host",
-    "parse_connection_settings",
-    "resolve_base_url",
-]
+__all__ = ["MarketoConnectionSettings"]  # MarketoHook.settings

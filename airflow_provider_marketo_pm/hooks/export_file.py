@@ -328,4 +328,4 @@ class _NotYetAvailable:
         self.waited += wait
 
 
-__all__ = ["RESUMABLE_STREAM_ERRORS", "MarketoExportFile", "ResumableExportFile"]
+__all__ = ["MarketoExportFile", "ResumableExportFile"]  # what the hook's file methods return

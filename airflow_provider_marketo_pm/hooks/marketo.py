@@ -1,17 +1,17 @@
-"""MarketoHook: the one place that talks to Marketo's REST and Bulk Program Member Extract APIs.
+"""MarketoHook: the one place that talks to Marketo's REST and Bulk Extract APIs.
 
-Built on the http provider's ``HttpHook`` the way the dbt Cloud provider builds its hook: ``get_conn`` makes
-the ``requests`` session (base URL from the connection settings, HttpHook's TCP keep-alive adapter, no
-connection extra ever sent as a header) and every worker-side call, the token call too, is sent by
-``HttpHook.run_and_check``, within the call's deadline and never after a redirect.
-HttpHook's public ``run``/``run_and_check``/``check_response``/``run_with_advanced_retry`` are made right for
-Marketo: the bearer token per call, a replay after 601/602, and Marketo's envelope read, so an HTTP 200 with
-``success: false`` raises the classified error. The triggerer's path is ``aiohttp`` (see
-:meth:`MarketoHook._acall_json` for why not ``HttpAsyncHook``). This module holds the endpoints and the two
-transports; the rules they share live next to it: the connection (``connection_settings``), the
-process-wide token (``token_cache``), a call's deadline and size (``call_limits``), reading answers
-(``marketo_responses``, ``error_classification``), retries (``call_retries``) and the streamed, resumed file
-(``export_file``).
+Built on the http provider's ``HttpHook`` the way the dbt Cloud provider builds its hook, with one request
+path: every call (``run``, the hook's own methods, the token call) is prepared on a session from
+``get_conn`` (HttpHook's adapter mounting, with its TCP keep-alive adapter made to keep a deadline) and sent
+by ``HttpHook.run_and_check``, within the call's deadline and never after a redirect; the bearer token, its
+replay after 601/602 and the connection's retries wrap it once (:meth:`MarketoHook._call`). HttpHook's
+public ``run``/``run_and_check``/``check_response``/``run_with_advanced_retry`` are that path, plus Marketo's
+envelope read: an HTTP 200 with ``success: false`` raises the classified error. The triggerer's path is
+``aiohttp`` (see :meth:`MarketoHook._acall_json` for why not ``HttpAsyncHook``), mirroring the sync one
+through the same rules: the call's name, headers, token request and JSON answer (``marketo_call``), the
+connection (``connection_settings``), the process-wide token (``token_cache``), a call's deadline and size
+(``call_limits``), reading answers (``marketo_responses``, ``error_classification``), retries
+(``call_retries``) and the streamed, resumed file (``export_file``).
 """
 
 from __future__ import annotations
@@ -23,14 +23,13 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from functools import cached_property
 from typing import Any, ClassVar, TypeVar
-from urllib.parse import urlsplit
 
 import aiohttp
 import requests
 import tenacity
 from airflow.providers.http.hooks.http import HttpHook
 
-from airflow_provider_marketo_pm import __version__
+from airflow_provider_marketo_pm._compat import ProgramMemberExportMethods
 from airflow_provider_marketo_pm.exceptions import (
     MarketoApiError,
     MarketoAuthError,
@@ -39,12 +38,7 @@ from airflow_provider_marketo_pm.exceptions import (
     MarketoExportTimeoutError,
     MarketoRequestError,
 )
-from airflow_provider_marketo_pm.export_kind import (
-    PROGRAM_MEMBERS,
-    ExportKind,
-    ExportRequest,
-    program_member_export_request,
-)
+from airflow_provider_marketo_pm.export_kind import ExportKind, ExportRequest
 from airflow_provider_marketo_pm.export_status import (
     CANCELLED,
     CANCELLED_STATUSES,
@@ -70,9 +64,7 @@ from airflow_provider_marketo_pm.hooks.connection_settings import (
 from airflow_provider_marketo_pm.hooks.error_classification import (
     TOKEN_CODES,
     error_from_deadline,
-    error_from_network,
     error_from_oversized,
-    error_from_redirect,
     explain_fresh_token_refused,
 )
 from airflow_provider_marketo_pm.hooks.export_file import MarketoExportFile, ResumableExportFile
@@ -82,9 +74,19 @@ from airflow_provider_marketo_pm.hooks.field_suggestions import (
     invalid_field_names,
     suggest_fields,
 )
+from airflow_provider_marketo_pm.hooks.marketo_call import (
+    HEADERS,
+    bearer,
+    endpoint_name,
+    host,
+    json_answer,
+    no_answer,
+    refuse_redirect,
+    sent_json,
+    token_request,
+)
 from airflow_provider_marketo_pm.hooks.marketo_responses import (
     export_record,
-    payload_from_answer,
     read_export_record,
     token_from_answer,
 )
@@ -98,25 +100,25 @@ from airflow_provider_marketo_pm.program_selection import MAX_RETURN as MAX_PROG
 from airflow_provider_marketo_pm.program_selection import PROGRAMS_PATH, program_list_params
 from airflow_provider_marketo_pm.version_compat import aget_connection_and_extra, amask_secret, mask_secret
 
-T = TypeVar("T")
+_T = TypeVar("_T")
 
-USER_AGENT = f"airflow-provider-marketo-pm/{__version__}"
-TCP_KEEP_ALIVE = {"idle": 120, "count": 20, "interval": 30}
+_TCP_KEEP_ALIVE = {"idle": 120, "count": 20, "interval": 30}
 """HttpHook's default TCP keep-alive settings, kept by the hook's own adapter."""
+_SESSION_OPTIONS = frozenset({"verify", "proxies", "cert"})
+"""``extra_options`` that only a session of their own carries (``run`` makes one for them, as HttpHook)."""
 
-DESCRIBE_PATH = "/rest/v1/programs/members/describe.json"
-LEAD_DESCRIBE_PATH = "/rest/v1/leads/describe.json"
-EXPORTS_PATH = PROGRAM_MEMBERS.path
+_DESCRIBE_PATH = "/rest/v1/programs/members/describe.json"
+_LEAD_DESCRIBE_PATH = "/rest/v1/leads/describe.json"
 
 
-class MarketoHook(HttpHook):
+class MarketoHook(HttpHook, ProgramMemberExportMethods):
     """
-    Interact with Marketo's Bulk Program Member Extract API.
+    Interact with Marketo's Bulk Extract APIs: the export lifecycle of any kind (``export_kind``).
 
     An ``HttpHook``: its ``run(endpoint, data, headers, extra_options, **request_kwargs)`` calls any Marketo
     REST path (``hook.method`` picks the verb, as for HttpHook) with the bearer token, the connection's retry
-    policy and Marketo's errors raised as this package's exceptions; the endpoint methods below send through
-    the same ``run_and_check``.
+    policy and Marketo's errors raised as this package's exceptions; the endpoint methods below take the
+    same path.
 
     :param marketo_conn_id: the Airflow connection: host = REST base URL or Munchkin id, login = client id,
         password = client secret; extras ``identity_url``, ``timeout``, ``max_retries``, ``retry_min_wait``,
@@ -158,7 +160,7 @@ class MarketoHook(HttpHook):
             )
         super().__init__(method="GET", http_conn_id=marketo_conn_id)
         # HttpHook's TCP keep-alive adapter (its default settings), whose calls keep a deadline.
-        self.keep_alive_adapter = DeadlineAdapter(**TCP_KEEP_ALIVE)
+        self.keep_alive_adapter = DeadlineAdapter(**_TCP_KEEP_ALIVE)
         self.marketo_conn_id = marketo_conn_id
         self.timeout = timeout
         self.max_retries = max_retries
@@ -240,21 +242,21 @@ class MarketoHook(HttpHook):
         Build the ``requests`` session for Marketo calls, as the dbt Cloud provider's hook builds its own.
 
         The base URL comes from the connection settings (a Munchkin id becomes its REST URL) and HttpHook's
-        TCP keep-alive adapter is mounted. Unlike ``HttpHook.get_conn``, no connection extra ever becomes an
-        HTTP header (Marketo's extras are settings) and login/password are no basic auth: the bearer token
-        is added per call. ``extra_options`` takes HttpHook's request options (``stream``, ``verify``,
-        ``proxies``, ``cert``, ``timeout``, ``check_response``); the timeout defaults to the connection's.
-        The adapter mounted keeps each call's deadline (see :mod:`~airflow_provider_marketo_pm.hooks.
-        call_limits`); no redirect is ever followed.
+        TCP keep-alive adapter is mounted by HttpHook. Unlike ``HttpHook.get_conn``, no connection extra ever
+        becomes an HTTP header (Marketo's extras are settings) and login/password are no basic auth: the
+        bearer token is added per call. ``extra_options`` takes HttpHook's request options (``stream``,
+        ``verify``, ``proxies``, ``cert``, ``timeout``, ``check_response``); the timeout defaults to the
+        connection's. The adapter mounted keeps each call's deadline (see :mod:`~airflow_provider_marketo_pm.
+        hooks.call_limits`); no redirect is ever followed.
         """
         settings = self.settings
         self.base_url = settings.base_url
         self.merged_extra = {"timeout": settings.timeout, **(extra_options or {})}
         session = requests.Session()
-        for option in ("stream", "verify", "proxies", "cert"):
+        for option in ("stream", *_SESSION_OPTIONS):
             if option in self.merged_extra:
                 setattr(session, option, self.merged_extra[option])
-        session.headers.update({"Accept": "application/json", "User-Agent": USER_AGENT})
+        session.headers.update(HEADERS)
         if headers:
             session.headers.update(headers)
         return self._configure_session_from_mount_adapters(session)
@@ -266,7 +268,7 @@ class MarketoHook(HttpHook):
 
     @cached_property
     def _session(self) -> requests.Session:
-        """The session the hook's own JSON calls share (keep-alive)."""
+        """The session the hook's JSON calls share (keep-alive)."""
         return self.get_conn()
 
     @cached_property
@@ -274,10 +276,16 @@ class MarketoHook(HttpHook):
         """The session for file downloads: HttpHook's ``run_and_check`` streams when its session streams."""
         return self.get_conn(extra_options={"stream": True})
 
+    def _session_for(self, options: Mapping[str, Any]) -> requests.Session:
+        if _SESSION_OPTIONS & options.keys():
+            return self.get_conn(extra_options=dict(options))
+        return self._stream_session if options.get("stream") else self._session
+
     def _aiohttp_session(self, settings: MarketoConnectionSettings) -> aiohttp.ClientSession:
         """
         The hook's one ``aiohttp`` session, made on first use inside the running loop and kept, so a
-        trigger's polls share one keep-alive connection; :meth:`aclose` ends it.
+        trigger's polls share one keep-alive connection; :meth:`aclose` ends it. Its ``total`` timeout is
+        the call's deadline.
         """
         loop = asyncio.get_running_loop()
         session = self._asession
@@ -285,8 +293,7 @@ class MarketoHook(HttpHook):
             return session
         # None yet, closed, or made in another loop (a hook reused across asyncio.run calls).
         timeout = aiohttp.ClientTimeout(total=settings.timeout)
-        headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
-        self._asession = aiohttp.ClientSession(timeout=timeout, headers=headers)
+        self._asession = aiohttp.ClientSession(timeout=timeout, headers=HEADERS)
         self._asession_loop = loop
         return self._asession
 
@@ -381,28 +388,24 @@ class MarketoHook(HttpHook):
         )
 
     def _fetch_token(self, settings: MarketoConnectionSettings) -> str:
+        """One token call (one attempt: it spends the retry budget of the call that needs the token)."""
         self.log.debug("Requesting a Marketo access token from %s", settings.identity_url)
+        url, form = token_request(settings)
         asked_at = time.monotonic()
-        response = self._send("POST", f"{settings.identity_url}/oauth/token", data=_token_form(settings))
-        token, expires_in = token_from_answer(response.status_code, response.text)
+        token, expires_in = self._send(
+            "POST", url, lambda response: token_from_answer(response.status_code, response.text), data=form
+        )
         mask_secret(token)
         self._token_cache.put(self._token_key(settings), token, expires_in, asked_at=asked_at)
         return token
 
     async def _afetch_token(self, settings: MarketoConnectionSettings, session: aiohttp.ClientSession) -> str:
-        key = self._token_key(settings)
+        """The async twin of :meth:`_fetch_token`."""
+        url, form = token_request(settings)
         asked_at = time.monotonic()
-        status, text = await self._arequest(
-            settings,
-            session,
-            "token",
-            "POST",
-            f"{settings.identity_url}/oauth/token",
-            data=_token_form(settings),
-        )
-        token, expires_in = token_from_answer(status, text)
+        token, expires_in = token_from_answer(*await self._asend(settings, session, "POST", url, data=form))
         await amask_secret(token)
-        self._token_cache.put(key, token, expires_in, asked_at=asked_at)
+        self._token_cache.put(self._token_key(settings), token, expires_in, asked_at=asked_at)
         return token
 
     def _drop_stale_token(
@@ -414,21 +417,206 @@ class MarketoHook(HttpHook):
         self.log.info("Marketo answered %s (%s): fetching a new access token", err.code, err.message)
         self._token_cache.discard(self._token_key(settings), token)
 
-    # -- retries and token replay, sync and async ---------------------------------------------------------
+    # -- the one request path: run and the hook's own methods -------------------------------------------
 
-    def _retry_policy(self, settings: MarketoConnectionSettings, endpoint: str) -> dict[str, Any]:
+    def run(
+        self,
+        endpoint: str | None = None,
+        data: dict[str, Any] | str | None = None,
+        headers: dict[str, Any] | None = None,
+        extra_options: dict[str, Any] | None = None,
+        **request_kwargs: Any,
+    ) -> requests.Response:
+        """
+        ``HttpHook.run`` for a Marketo REST path (``hook.method``, ``GET`` by default; ``data`` is the query
+        of a GET, the body of the others, as for HttpHook), by the hook's one request path (:meth:`_call`):
+        the bearer token, replayed once with a new token after 601/602, the connection's retry policy, and
+        :meth:`check_response` (an HTTP 200 with ``success: false`` raises the classified error). Returns the
+        ``requests.Response``. With ``extra_options={"check_response": False}`` the answer is handed back
+        unchecked (so a 601/602 is not replayed); only a network failure is still retried. The connection's
+        ``timeout`` bounds the whole call (a streamed answer: its headers; its body then has that long
+        between bytes), and a redirect is never followed: it raises :class:`MarketoApiError`.
+        """
+        options = dict(extra_options or {})
+        if data is not None and self.method != "HEAD":
+            key = "params" if self.method == "GET" else "data"
+            if key in request_kwargs:  # HttpHook.run refuses it too (a TypeError): which one would be sent?
+                raise TypeError(f"run() got data and {key}: give the {self.method} call's {key} once")
+            request_kwargs[key] = data
+        read = self._checked if options.get("check_response", True) else _unread
+        url = self.url_from_endpoint(endpoint)
+        return self._call(self.method, url, read, options=options, headers=headers, **request_kwargs)
+
+    def run_and_check(
+        self,
+        session: requests.Session,
+        prepped_request: requests.PreparedRequest,
+        extra_options: dict[Any, Any],
+    ) -> requests.Response:
+        """
+        ``HttpHook.run_and_check``, which sends every call of the hook: one request within a deadline (the
+        connection's timeout, or a number given as ``timeout``) for the whole call: connect, send, and read
+        the answer, or for a streamed one its headers and :meth:`check_response`'s look at it. No answer in
+        time, or none at all, raises :class:`MarketoTransientError`; a redirect is refused (never followed:
+        ``allow_redirects`` must not be true); a JSON answer over 4 MiB is refused unread; the answer is
+        checked by :meth:`check_response` unless ``check_response`` is false. It adds no token: :meth:`run`
+        does.
+        """
+        options = {**(extra_options or {})}
+        if options.get("allow_redirects"):
+            raise MarketoRequestError(
+                "allow_redirects",
+                options["allow_redirects"],
+                "the hook never follows a redirect: Marketo's REST API does not redirect, and the client "
+                "secret or the access token would travel with it",
+            )
+        url = prepped_request.url or ""
+        seconds = self._deadline(options)
+        stream = bool(options.get("stream", session.stream))
+        with call_deadline(seconds) as deadline:
+            send_options = {
+                **options,
+                "timeout": deadline.requests_timeout(stream=stream),
+                "allow_redirects": False,
+                "check_response": False,
+            }
+            try:
+                response = super().run_and_check(session, prepped_request, send_options)
+            except requests.RequestException as err:
+                raise no_answer(err, deadline.expired, seconds, url) from err
+            except AnswerTooLarge as err:
+                raise error_from_oversized(err, endpoint=endpoint_name(url)) from None
+            try:
+                refuse_redirect(response.status_code, response.headers.get("Location"), url)
+                if options.get("check_response", True):
+                    self.check_response(response)
+                if deadline.expired:  # an answer cut short at the deadline may look whole
+                    raise error_from_deadline(seconds, endpoint=endpoint_name(url), host=host(url))
+            except BaseException:
+                response.close()
+                raise
+        return response
+
+    def check_response(self, response: requests.Response) -> None:
+        """
+        Raise the classified Marketo error for an answer that is not a success: an HTTP error status, or
+        Marketo's ``success: false`` envelope inside an HTTP 200 (which ``HttpHook``'s check lets through),
+        read as the hook's own calls read it. A ``file.json`` answer is checked as the downloads check it
+        (its body is CSV, not JSON).
+        """
+        if endpoint_name(response.url or "") == "file":
+            MarketoExportFile.from_response(response, 0)
+        else:
+            self._json(response)
+
+    def run_with_advanced_retry(self, _retry_args: dict[Any, Any], *args: Any, **kwargs: Any) -> Any:
+        """
+        ``HttpHook.run_with_advanced_retry``: :meth:`run` inside ``tenacity.Retrying(**_retry_args)`` of your
+        own. Your retries come on top of :meth:`run`'s (the connection's policy), so the budgets multiply;
+        make the hook with ``max_retries=0`` for yours to be the only layer. The hook's own methods never
+        call this.
+        """
+        return super().run_with_advanced_retry(_retry_args, *args, **kwargs)
+
+    def _call(
+        self,
+        method: str,
+        url: str,
+        read: Callable[[requests.Response], _T],
+        *,
+        retry: bool = True,
+        headers: Mapping[str, str] | None = None,
+        **request: Any,
+    ) -> _T:
+        """
+        The one sync path of a call with a token: the bearer token, replayed once with a new one after
+        601/602, each attempt sent by :meth:`_send` and its answer read by ``read``; the connection's
+        retries (``retry``) around both, so a token call spends the retry budget of the call it serves.
+        """
+
+        def attempt(token: str) -> _T:
+            return self._send(method, url, read, headers={**(headers or {}), **bearer(token)}, **request)
+
+        def replayed() -> _T:
+            return self._with_token_replay(attempt)
+
+        return self._with_retries(endpoint_name(url), replayed) if retry else replayed()
+
+    def _send(
+        self,
+        method: str,
+        url: str,
+        read: Callable[[requests.Response], _T],
+        *,
+        options: Mapping[str, Any] | None = None,
+        **request: Any,
+    ) -> _T:
+        """
+        One attempt of one call (the token call too): prepared on the kept session (or, for ``verify``,
+        ``proxies`` or ``cert``, a session of its own), sent by :meth:`run_and_check`, its answer read by
+        ``read`` inside the call's deadline (a streamed file's look at a small JSON answer too; its body then
+        has a stall timeout, see ``hooks.call_limits``). ``check_response`` is off there: ``read`` checks.
+        """
+        options = {"stream": False, **(options or {}), "check_response": False}
+        session = self._session_for(options)
+        prepared = session.prepare_request(requests.Request(method, url, **request))
+        self.log.debug("Marketo %s %s", method, endpoint_name(url))
+        seconds = self._deadline(options)
+        with call_deadline(seconds) as deadline:
+            response = self.run_and_check(session, prepared, options)
+            try:
+                return read(response)
+            except requests.RequestException as err:  # reading the rest of a streamed answer broke
+                response.close()
+                raise no_answer(err, deadline.expired, seconds, url) from err
+            except BaseException:
+                response.close()
+                raise
+
+    def _deadline(self, options: Mapping[str, Any]) -> float:
+        """A call's deadline: a positive ``timeout`` option, else the connection's."""
+        timeout = options.get("timeout")
+        return timeout if isinstance(timeout, int | float) and timeout > 0 else self.settings.timeout
+
+    def _json(self, response: requests.Response, *, needs_record: bool = False) -> dict[str, Any]:
+        """The payload of a JSON answer, or its classified error (the hints read the request it answers)."""
+        return json_answer(
+            response.status_code,
+            response.text,
+            response.url or "",
+            request_body=sent_json(response.request.body) if response.request else None,
+            needs_record=needs_record,
+        )
+
+    def _checked(self, response: requests.Response) -> requests.Response:
+        self.check_response(response)
+        return response
+
+    def _call_json(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
+        needs_record: bool = False,
+    ) -> dict[str, Any]:
+        """A JSON call of the hook's own methods, through :meth:`_call`."""
+        return self._call(
+            method,
+            self.settings.base_url + path,
+            lambda response: self._json(response, needs_record=needs_record),
+            params=params,
+            json=body,
+        )
+
+    def _with_retries(self, endpoint: str, call: Callable[[], _T]) -> _T:
+        return tenacity.Retrying(**self._retries(self.settings, endpoint))(call)
+
+    def _retries(self, settings: MarketoConnectionSettings, endpoint: str) -> dict[str, Any]:
         return CallRetries.from_settings(settings).tenacity_kwargs(endpoint, log=self.log)
 
-    def _with_retries(self, endpoint: str, call: Callable[[], T]) -> T:
-        return tenacity.Retrying(**self._retry_policy(self.settings, endpoint))(call)
-
-    async def _awith_retries(
-        self, settings: MarketoConnectionSettings, endpoint: str, call: Callable[[], Awaitable[T]]
-    ) -> T:
-        retrying = tenacity.AsyncRetrying(sleep=asyncio.sleep, **self._retry_policy(settings, endpoint))
-        return await retrying(call)
-
-    def _with_token_replay(self, call: Callable[[str], T]) -> T:
+    def _with_token_replay(self, call: Callable[[str], _T]) -> _T:
         """Run ``call(token)``; on 601/602 drop the token, get a new one and replay once."""
         token = self._access_token()
         try:
@@ -441,182 +629,10 @@ class MarketoHook(HttpHook):
             explain_fresh_token_refused(err)
             raise
 
-    async def _awith_token_replay(
-        self,
-        settings: MarketoConnectionSettings,
-        session: aiohttp.ClientSession,
-        call: Callable[[str], Awaitable[T]],
-    ) -> T:
-        """The async twin of :meth:`_with_token_replay`."""
-        token = await self._aget_access_token(settings, session)
-        try:
-            return await call(token)
-        except MarketoAuthError as err:
-            self._drop_stale_token(err, settings, token)
-        try:
-            return await call(await self._aget_access_token(settings, session))
-        except MarketoAuthError as err:
-            explain_fresh_token_refused(err)
-            raise
-
-    # -- HttpHook's calls, made right for Marketo ---------------------------------------------------------
-
-    def run(
-        self,
-        endpoint: str | None = None,
-        data: dict[str, Any] | str | None = None,
-        headers: dict[str, Any] | None = None,
-        extra_options: dict[str, Any] | None = None,
-        **request_kwargs: Any,
-    ) -> requests.Response:
-        """
-        ``HttpHook.run`` for a Marketo REST path (``hook.method``, ``GET`` by default): with the bearer token,
-        replayed once with a new token after 601/602, retried by the connection's policy, and checked by
-        :meth:`check_response` (an HTTP 200 with ``success: false`` raises the classified error). Returns
-        the ``requests.Response``. With ``extra_options={"check_response": False}`` the answer is handed back
-        unchecked (so a 601/602 is not replayed); only a network failure is still retried. The connection's
-        ``timeout`` bounds the whole call (a streamed answer: its headers; its body then has that long
-        between bytes), and a redirect is never followed: it raises :class:`MarketoApiError`.
-        """
-        http_run = super().run
-
-        def once(token: str) -> requests.Response:
-            authorized = {**(headers or {}), "Authorization": f"Bearer {token}"}
-            return http_run(endpoint, data, authorized, extra_options, **request_kwargs)
-
-        return self._with_retries(endpoint_name(endpoint or ""), lambda: self._with_token_replay(once))
-
-    def run_and_check(
-        self,
-        session: requests.Session,
-        prepped_request: requests.PreparedRequest,
-        extra_options: dict[Any, Any],
-    ) -> requests.Response:
-        """
-        ``HttpHook.run_and_check``: send one request within a deadline (the connection's timeout, or a number
-        given as ``timeout``) for the whole call: connect, send, and read the answer, or for a streamed one
-        its headers and :meth:`check_response`'s look at it. No answer in time, or none at all, raises
-        :class:`MarketoTransientError`; a redirect is refused (never followed: ``allow_redirects`` must not
-        be true); a JSON answer over 4 MiB is refused unread; the answer is checked by
-        :meth:`check_response` unless ``check_response`` is false. It adds no token: :meth:`run` does.
-        """
-        options = {**(extra_options or {})}
-        if options.get("allow_redirects"):
-            raise MarketoRequestError(
-                "allow_redirects",
-                options["allow_redirects"],
-                "the hook never follows a redirect: Marketo's REST API does not redirect, and the client "
-                "secret or the access token would travel with it",
-            )
-        timeout = options.get("timeout")
-        seconds = timeout if isinstance(timeout, int | float) and timeout > 0 else self.settings.timeout
-        endpoint = endpoint_name(prepped_request.url or "")
-        stream = bool(options.get("stream", session.stream))
-        with call_deadline(seconds) as deadline:
-            send_options = {
-                **options,
-                "timeout": deadline.requests_timeout(stream=stream),
-                "allow_redirects": False,
-                "check_response": False,
-            }
-            try:
-                response = super().run_and_check(session, prepped_request, send_options)
-            except requests.RequestException as err:
-                raise self._no_answer(err, deadline.expired, seconds, endpoint, prepped_request) from err
-            except AnswerTooLarge as err:
-                raise error_from_oversized(err, endpoint=endpoint) from None
-            try:
-                if response.is_redirect or 300 <= response.status_code < 400:
-                    raise error_from_redirect(
-                        response.status_code, response.headers.get("Location"), endpoint=endpoint
-                    )
-                if options.get("check_response", True):
-                    self.check_response(response)
-                if deadline.expired:  # an answer cut short at the deadline may look whole
-                    raise error_from_deadline(seconds, endpoint=endpoint, host=_host(prepped_request.url))
-            except BaseException:
-                response.close()
-                raise
-        return response
-
-    @staticmethod
-    def _no_answer(
-        err: Exception, expired: bool, seconds: float, endpoint: str, request: requests.PreparedRequest
-    ) -> MarketoError:
-        """The error for a call that got no (whole) answer: its deadline passed, or the network failed."""
-        if expired:
-            return error_from_deadline(seconds, endpoint=endpoint, host=_host(request.url))
-        return error_from_network(err, endpoint)
-
-    def check_response(self, response: requests.Response) -> None:
-        """
-        Raise the classified Marketo error for an answer that is not a success: an HTTP error status, or
-        Marketo's ``success: false`` envelope inside an HTTP 200 (which ``HttpHook``'s check lets through).
-        A ``file.json`` answer is checked as the downloads check it (its body is CSV, not JSON).
-        """
-        endpoint = endpoint_name(response.url or "")
-        if endpoint == "file":
-            MarketoExportFile.from_response(response, 0)
-        else:
-            payload_from_answer(response.status_code, response.text, endpoint=endpoint)
-
-    def run_with_advanced_retry(self, _retry_args: dict[Any, Any], *args: Any, **kwargs: Any) -> Any:
-        """
-        ``HttpHook.run_with_advanced_retry``: :meth:`run` inside ``tenacity.Retrying(**_retry_args)`` of your
-        own. Your retries come on top of :meth:`run`'s (the connection's policy), so the budgets multiply;
-        make the hook with ``max_retries=0`` for yours to be the only layer. The hook's own methods never
-        call this.
-        """
-        return super().run_with_advanced_retry(_retry_args, *args, **kwargs)
-
-    def _send(
-        self,
-        method: str,
-        url: str,
-        token: str | None = None,
-        *,
-        stream: bool = False,
-        headers: Mapping[str, str] | None = None,
-        **request: Any,
-    ) -> requests.Response:
-        """
-        One call of the hook's own methods (the token call too) through ``HttpHook.run_and_check``, on the
-        hook's kept session, with the bearer token when given. The answer is read by the caller, who knows
-        the endpoint and the request (hints name the request's fields), so ``check_response`` is off here.
-        """
-        session = self._stream_session if stream else self._session
-        authorized = {**(headers or {}), **({"Authorization": f"Bearer {token}"} if token else {})}
-        request_ = requests.Request(method, url, headers=authorized, **request)
-        self.log.debug("Marketo %s %s", method, urlsplit(url).path)
-        options = {"stream": stream, "check_response": False}
-        return self.run_and_check(session, session.prepare_request(request_), options)
-
-    # -- JSON calls, sync and async ---------------------------------------------------------------------
-
-    def _call_json(
-        self,
-        endpoint: str,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, Any] | None = None,
-        body: Mapping[str, Any] | None = None,
-        needs_record: bool = False,
-    ) -> dict[str, Any]:
-        def once(token: str) -> dict[str, Any]:
-            response = self._send(method, self.settings.base_url + path, token, params=params, json=body)
-            payload = payload_from_answer(
-                response.status_code, response.text, endpoint=endpoint, request_body=body
-            )
-            if needs_record:
-                export_record(payload, endpoint)  # no ``result`` or exportId: transient, retried
-            return payload
-
-        return self._with_retries(endpoint, lambda: self._with_token_replay(once))
+    # -- its async mirror, for the triggerer: the same rules through aiohttp ------------------------------
 
     async def _acall_json(
         self,
-        endpoint: str,
         method: str,
         path: str,
         *,
@@ -625,7 +641,7 @@ class MarketoHook(HttpHook):
         needs_record: bool = False,
     ) -> dict[str, Any]:
         """
-        One async JSON call for the triggerer, with ``_call_json``'s errors, 601/602 replay and retries.
+        :meth:`_call_json` for the triggerer, with its errors, 601/602 replay and retries.
 
         The connection comes from the async lookup: the sync Connection API must not run in an event loop.
         The call reuses the hook's session: whoever makes async calls closes it with :meth:`aclose`.
@@ -638,65 +654,82 @@ class MarketoHook(HttpHook):
         """
         settings = await self.aget_settings()
         session = self._aiohttp_session(settings)
+        url = settings.base_url + path
 
-        async def once(token: str) -> dict[str, Any]:
-            self.log.debug("Marketo %s %s", method, path)
-            status, text = await self._arequest(
+        async def attempt(token: str) -> dict[str, Any]:
+            self.log.debug("Marketo %s %s", method, endpoint_name(url))
+            status, text = await self._asend(
                 settings,
                 session,
-                endpoint,
                 method,
-                settings.base_url + path,
+                url,
                 params=dict(params) if params else None,
                 json=body,
-                headers={"Authorization": f"Bearer {token}"},
+                headers=bearer(token),
             )
-            payload = payload_from_answer(status, text, endpoint=endpoint, request_body=body)
-            if needs_record:
-                export_record(payload, endpoint)
-            return payload
+            return json_answer(status, text, url, request_body=body, needs_record=needs_record)
 
-        async def with_replay() -> dict[str, Any]:
+        async def replayed() -> dict[str, Any]:
             # A coroutine function, not a lambda: tenacity only awaits what it sees is async.
-            return await self._awith_token_replay(settings, session, once)
+            return await self._awith_token_replay(settings, session, attempt)
 
-        return await self._awith_retries(settings, endpoint, with_replay)
+        return await self._awith_retries(settings, endpoint_name(url), replayed)
 
     @staticmethod
-    async def _arequest(
+    async def _asend(
         settings: MarketoConnectionSettings,
         session: aiohttp.ClientSession,
-        endpoint: str,
         method: str,
         url: str,
         **request: Any,
     ) -> tuple[int, str]:
         """
-        One async call, to the same rules as :meth:`run_and_check`: the session's ``total`` timeout is the
-        call's deadline (connect, send, read the answer), a redirect is refused, a JSON answer over 4 MiB
-        is refused unread. Returns the status and the text.
+        :meth:`_send` for ``aiohttp``, to the same rules as :meth:`run_and_check`: the session's ``total``
+        timeout is the call's deadline (connect, send, read the answer), a redirect is refused, a JSON answer
+        over 4 MiB is refused unread. Returns the status and the text.
         """
         try:
             async with session.request(method, url, allow_redirects=False, **request) as response:
-                if 300 <= response.status < 400:
-                    raise error_from_redirect(
-                        response.status, response.headers.get("Location"), endpoint=endpoint
-                    )
+                refuse_redirect(response.status, response.headers.get("Location"), url)
                 try:
                     body = await aread_bounded(response)
                 except AnswerTooLarge as err:
-                    raise error_from_oversized(err, endpoint=endpoint) from None
+                    raise error_from_oversized(err, endpoint=endpoint_name(url)) from None
                 return response.status, decode_text(body, response.charset)
         except TimeoutError as err:
-            raise error_from_deadline(settings.timeout, endpoint=endpoint, host=_host(url)) from err
+            raise no_answer(err, True, settings.timeout, url) from err
         except aiohttp.ClientError as err:
-            raise error_from_network(err, endpoint) from err
+            raise no_answer(err, False, settings.timeout, url) from err
+
+    async def _awith_retries(
+        self, settings: MarketoConnectionSettings, endpoint: str, call: Callable[[], Awaitable[_T]]
+    ) -> _T:
+        retrying = tenacity.AsyncRetrying(sleep=asyncio.sleep, **self._retries(settings, endpoint))
+        return await retrying(call)
+
+    async def _awith_token_replay(
+        self,
+        settings: MarketoConnectionSettings,
+        session: aiohttp.ClientSession,
+        call: Callable[[str], Awaitable[_T]],
+    ) -> _T:
+        """The async twin of :meth:`_with_token_replay`."""
+        token = await self._aget_access_token(settings, session)
+        try:
+            return await call(token)
+        except MarketoAuthError as err:
+            self._drop_stale_token(err, settings, token)
+        try:
+            return await call(await self._aget_access_token(settings, session))
+        except MarketoAuthError as err:
+            explain_fresh_token_refused(err)
+            raise
 
     # -- the export lifecycle, written once for every export kind ------------------------------------------
 
     def describe_program_members(self) -> list[dict[str, Any]]:
         """Return the describe records of program members (fields, searchable fields, dedupe fields)."""
-        return list(self._call_json("describe", "GET", DESCRIBE_PATH).get("result") or [])
+        return list(self._call_json("GET", _DESCRIBE_PATH).get("result") or [])
 
     def list_programs(
         self,
@@ -722,7 +755,7 @@ class MarketoHook(HttpHook):
         )
         programs: list[dict[str, Any]] = []
         while True:
-            page = self._call_json("programs", "GET", PROGRAMS_PATH, params=params).get("result") or []
+            page = self._call_json("GET", PROGRAMS_PATH, params=params).get("result") or []
             programs.extend(dict(program) for program in page)
             if len(page) < params["maxReturn"]:
                 return programs
@@ -743,9 +776,7 @@ class MarketoHook(HttpHook):
         """
         kind = request.kind
         try:
-            payload = self._call_json(
-                "create", "POST", kind.create_path, body=request.body, needs_record=True
-            )
+            payload = self._call_json("POST", kind.create_path, body=request.body, needs_record=True)
         except MarketoApiError as err:
             if err.code == "1003":
                 self._suggest_fields_meant(err)
@@ -759,8 +790,8 @@ class MarketoHook(HttpHook):
             return
         try:
             describes = [
-                *(self._call_json("describe", "GET", DESCRIBE_PATH).get("result") or []),
-                *(self._call_json("describe", "GET", LEAD_DESCRIBE_PATH).get("result") or []),
+                *(self._call_json("GET", _DESCRIBE_PATH).get("result") or []),
+                *(self._call_json("GET", _LEAD_DESCRIBE_PATH).get("result") or []),
             ]
         except MarketoError as describe_error:
             self.log.warning("Could not read the described fields to suggest one: %s", describe_error)
@@ -777,7 +808,7 @@ class MarketoHook(HttpHook):
         """
         try:
             return export_record(
-                self._call_json("enqueue", "POST", kind.job_path(export_id, "enqueue"), needs_record=True),
+                self._call_json("POST", kind.job_path(export_id, "enqueue"), needs_record=True),
                 "enqueue",
                 export_id=export_id,
             )
@@ -789,26 +820,22 @@ class MarketoHook(HttpHook):
 
     def get_export_status(self, kind: ExportKind, export_id: str) -> dict[str, Any]:
         """Return the job's status record (status, numberOfRecords, fileSize, fileChecksum, errorMsg ...)."""
-        payload = self._call_json("status", "GET", kind.job_path(export_id, "status"), needs_record=True)
+        payload = self._call_json("GET", kind.job_path(export_id, "status"), needs_record=True)
         return export_record(payload, "status", export_id=export_id)
 
     async def aget_export_status(self, kind: ExportKind, export_id: str) -> dict[str, Any]:
         """Status record of a job, for the triggerer: async connection lookup, aiohttp, same errors."""
-        payload = await self._acall_json(
-            "status", "GET", kind.job_path(export_id, "status"), needs_record=True
-        )
+        payload = await self._acall_json("GET", kind.job_path(export_id, "status"), needs_record=True)
         return export_record(payload, "status", export_id=export_id)
 
     def cancel_export(self, kind: ExportKind, export_id: str) -> dict[str, Any]:
         """Cancel a job that is not finished yet and return its record."""
-        payload = self._call_json("cancel", "POST", kind.job_path(export_id, "cancel"), needs_record=True)
+        payload = self._call_json("POST", kind.job_path(export_id, "cancel"), needs_record=True)
         return export_record(payload, "cancel", export_id=export_id)
 
     async def acancel_export(self, kind: ExportKind, export_id: str) -> dict[str, Any]:
         """Cancel a job from the triggerer (a trigger's ``on_kill``) without blocking its event loop."""
-        payload = await self._acall_json(
-            "cancel", "POST", kind.job_path(export_id, "cancel"), needs_record=True
-        )
+        payload = await self._acall_json("POST", kind.job_path(export_id, "cancel"), needs_record=True)
         return export_record(payload, "cancel", export_id=export_id)
 
     def list_exports(
@@ -822,13 +849,13 @@ class MarketoHook(HttpHook):
         """
         params: dict[str, Any] = {}
         if status:
-            params["status"] = ",".join(list_status_filter(status))
+            params["status"] = ",".join(_list_status_filter(status))
         if batch_size:
             params["batchSize"] = batch_size
         jobs: list[dict[str, Any]] = []
         seen_tokens: set[str] = set()
         while True:
-            payload = self._call_json("list", "GET", kind.list_path, params=params)
+            payload = self._call_json("GET", kind.list_path, params=params)
             page = payload.get("result") or []
             jobs.extend(read_export_record(job, endpoint="list") for job in page)
             next_token = payload.get("nextPageToken")
@@ -949,94 +976,25 @@ class MarketoHook(HttpHook):
         if isinstance(start, bool) or not isinstance(start, int) or start < 0:
             raise MarketoRequestError("start", start, "must be a byte offset >= 0")
         settings = self.settings
-        path = kind.job_path(export_id, "file")
-        range_header = {"Range": f"bytes={start}-"} if start else {}
-
-        def once(token: str) -> MarketoExportFile:
-            # The open (connect, send, headers, a look at a small JSON answer) has the call's deadline; the
-            # body then has the same seconds as a stall timeout, no total (see hooks.call_limits).
-            with call_deadline(settings.timeout) as deadline:
-                response = self._send(
-                    "GET",
-                    settings.base_url + path,
-                    token,
-                    stream=True,
-                    headers={"Accept": "*/*", **range_header},
-                )
-                try:
-                    export_file = MarketoExportFile.from_response(
-                        response, start, read_timeout=settings.timeout
-                    )
-                except requests.RequestException as err:  # the look at a small JSON answer broke
-                    response.close()
-                    raise self._no_answer(
-                        err, deadline.expired, settings.timeout, "file", response.request
-                    ) from err
-                except BaseException:
-                    response.close()
-                    raise
-            return export_file
-
-        def replayed() -> MarketoExportFile:
-            return self._with_token_replay(once)
-
-        export_file = self._with_retries("file", replayed) if retry else replayed()
+        export_file = self._call(
+            "GET",
+            settings.base_url + kind.job_path(export_id, "file"),
+            lambda response: MarketoExportFile.from_response(response, start, read_timeout=settings.timeout),
+            retry=retry,
+            options={"stream": True},
+            headers={"Accept": "*/*", **({"Range": f"bytes={start}-"} if start else {})},
+        )
         try:
             yield export_file
         finally:
             export_file.close()
 
-    # -- program members: the lifecycle above for PROGRAM_MEMBERS (the documented API) -----------------------
 
-    def create_program_member_export(
-        self,
-        fields: Sequence[str] | ExportRequest,
-        filter: Mapping[str, Any] | None = None,
-        format: str = "CSV",
-        column_header_names: Mapping[str, str] | None = None,
-    ) -> dict[str, Any]:
-        """
-        Create a program member job and return its record (``Created``): from an :class:`ExportRequest`,
-        or from the request's parts, validated first (no call is made if they are bad).
-        """
-        if isinstance(fields, ExportRequest):
-            return self.create_export(fields)
-        return self.create_export(program_member_export_request(fields, filter, format, column_header_names))
-
-    def enqueue_program_member_export(self, export_id: str) -> dict[str, Any]:
-        """See :meth:`enqueue_export`."""
-        return self.enqueue_export(PROGRAM_MEMBERS, export_id)
-
-    def get_program_member_export_status(self, export_id: str) -> dict[str, Any]:
-        """See :meth:`get_export_status`."""
-        return self.get_export_status(PROGRAM_MEMBERS, export_id)
-
-    async def aget_program_member_export_status(self, export_id: str) -> dict[str, Any]:
-        """See :meth:`aget_export_status`."""
-        return await self.aget_export_status(PROGRAM_MEMBERS, export_id)
-
-    def cancel_program_member_export(self, export_id: str) -> dict[str, Any]:
-        """See :meth:`cancel_export`."""
-        return self.cancel_export(PROGRAM_MEMBERS, export_id)
-
-    async def acancel_program_member_export(self, export_id: str) -> dict[str, Any]:
-        """See :meth:`acancel_export`."""
-        return await self.acancel_export(PROGRAM_MEMBERS, export_id)
-
-    def list_program_member_exports(
-        self, status: str | Sequence[str] | None = None, *, batch_size: int | None = None
-    ) -> list[dict[str, Any]]:
-        """See :meth:`list_exports`."""
-        return self.list_exports(PROGRAM_MEMBERS, status, batch_size=batch_size)
-
-    def open_program_member_export_file(
-        self, export_id: str, start: int = 0
-    ) -> AbstractContextManager[MarketoExportFile]:
-        """See :meth:`open_export_file`."""
-        return self.open_export_file(PROGRAM_MEMBERS, export_id, start)
+def _unread(response: requests.Response) -> requests.Response:
+    return response
 
 
-def list_status_filter(status: str | Sequence[str]) -> list[str]:
+def _list_status_filter(status: str | Sequence[str]) -> list[str]:
     """The list endpoint's status values as sent: either spelling of cancelled becomes ``Cancelled``, once."""
     words = [status] if isinstance(status, str) else list(status)
     sent: list[str] = []
@@ -1048,27 +1006,4 @@ def list_status_filter(status: str | Sequence[str]) -> list[str]:
     return sent
 
 
-def _token_form(settings: MarketoConnectionSettings) -> dict[str, str]:
-    """The token request's form body: the secret travels in the body, never in a URL."""
-    return {
-        "grant_type": "client_credentials",
-        "client_id": settings.client_id,
-        "client_secret": settings.client_secret,
-    }
-
-
-def _host(url: str | None) -> str | None:
-    """The host of a URL as errors name it (never its path or query)."""
-    return urlsplit(url or "").hostname
-
-
-def endpoint_name(url: str) -> str:
-    """
-    The short name of a Marketo endpoint (``status``, ``file``, ``list`` ...) from its URL or path, as errors
-    and retry logs name it: the last path segment without ``.json``; a kind's job list is ``list``.
-    """
-    last = urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1]
-    return "list" if last == "export.json" else last.removesuffix(".json") or url
-
-
-__all__ = ["MarketoConnectionSettings", "MarketoExportFile", "MarketoHook"]
+__all__ = ["MarketoHook"]

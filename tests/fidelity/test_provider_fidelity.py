@@ -9,6 +9,7 @@ import time
 
 import pytest
 
+from airflow_provider_marketo_pm.export_kind import PROGRAM_MEMBERS
 from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
 from airflow_provider_marketo_pm.operators.program_members import MarketoDownloadProgramMemberExportOperator
 
@@ -21,10 +22,12 @@ def marketo_emulator_options():
 def test_a_file_with_a_bom_and_nul_bytes_is_copied_byte_for_byte(emulator, tmp_path):
     MarketoHook.clear_token_cache()
     hook = MarketoHook()
-    created = hook.create_program_member_export(
-        ["leadId", "leadCustomField01"], {"programIds": list(range(1001, 1011))}
+    created = hook.create_export(
+        PROGRAM_MEMBERS.request(
+            fields=["leadId", "leadCustomField01"], filter={"programIds": list(range(1001, 1011))}
+        )
     )
-    hook.enqueue_program_member_export(created["exportId"])
+    hook.enqueue_export(PROGRAM_MEMBERS, created["exportId"])
     for _ in range(100):
         if emulator.job(created["exportId"])["status"] == "Completed":
             break
@@ -46,8 +49,10 @@ def test_a_file_with_a_bom_and_nul_bytes_is_copied_byte_for_byte(emulator, tmp_p
 def test_a_gzipped_copy_of_a_file_with_a_bom_and_nul_bytes_holds_the_same_bytes(emulator, tmp_path):
     MarketoHook.clear_token_cache()
     hook = MarketoHook()
-    created = hook.create_program_member_export(["leadId", "leadCustomField01"], {"programId": 1044})
-    hook.enqueue_program_member_export(created["exportId"])
+    created = hook.create_export(
+        PROGRAM_MEMBERS.request(fields=["leadId", "leadCustomField01"], filter={"programId": 1044})
+    )
+    hook.enqueue_export(PROGRAM_MEMBERS, created["exportId"])
     for _ in range(100):
         if emulator.job(created["exportId"])["status"] == "Completed":
             break

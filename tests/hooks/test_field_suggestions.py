@@ -6,6 +6,7 @@ import pytest
 from marketo_exports import PROGRAM_ID
 
 from airflow_provider_marketo_pm.exceptions import MarketoApiError
+from airflow_provider_marketo_pm.export_kind import PROGRAM_MEMBERS
 from airflow_provider_marketo_pm.hooks.field_suggestions import (
     described_field_names,
     invalid_field_names,
@@ -52,7 +53,9 @@ def test_names_come_from_both_describe_shapes():
 
 def test_a_misspelled_field_gets_did_you_mean_from_the_describes(emulator):
     with pytest.raises(MarketoApiError) as caught:
-        MarketoHook().create_program_member_export(["leadID", "emial"], {"programId": PROGRAM_ID})
+        MarketoHook().create_export(
+            PROGRAM_MEMBERS.request(fields=["leadID", "emial"], filter={"programId": PROGRAM_ID})
+        )
 
     message = str(caught.value)
     assert "error 1003: Invalid fields: leadID, emial" in message
@@ -64,14 +67,18 @@ def test_a_misspelled_field_gets_did_you_mean_from_the_describes(emulator):
 def test_other_1003_answers_read_no_describe(emulator):
     emulator.inject("create", Fault(code="1003", message="Invalid data"))
     with pytest.raises(MarketoApiError, match="1003"):
-        MarketoHook().create_program_member_export(["leadId"], {"programId": PROGRAM_ID})
+        MarketoHook().create_export(
+            PROGRAM_MEMBERS.request(fields=["leadId"], filter={"programId": PROGRAM_ID})
+        )
     assert emulator.calls("describe") == []
 
 
 def test_an_unreadable_describe_leaves_marketos_error_as_it_was(emulator):
     emulator.inject("describe", Fault(code="603", message="Access denied"))
     with pytest.raises(MarketoApiError) as caught:
-        MarketoHook().create_program_member_export(["leadID"], {"programId": PROGRAM_ID})
+        MarketoHook().create_export(
+            PROGRAM_MEMBERS.request(fields=["leadID"], filter={"programId": PROGRAM_ID})
+        )
     assert caught.value.code == "1003"
     assert "Invalid fields: leadID" in str(caught.value)
     assert "describe program members and describe lead" in str(caught.value)

@@ -52,11 +52,11 @@ def set_connection(monkeypatch, emu, **changes):
 
 def completed_export(hook, fields=FIELDS, filter_=PROGRAM):
     """Create, enqueue and wait (in emulated fast pace) for a Completed job."""
-    export_id = hook.create_program_member_export(fields, filter_)["exportId"]
-    hook.enqueue_program_member_export(export_id)
+    export_id = hook.create_export(PROGRAM_MEMBERS.request(fields=fields, filter=filter_))["exportId"]
+    hook.enqueue_export(PROGRAM_MEMBERS, export_id)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
-        record = hook.get_program_member_export_status(export_id)
+        record = hook.get_export_status(PROGRAM_MEMBERS, export_id)
         if record["status"] == "Completed":
             return export_id
         time.sleep(0.05)
@@ -74,11 +74,11 @@ def issued_tokens(emu):
 def test_every_call_carries_a_bearer_token_and_no_secret_travels_in_a_url(emu, hook):
     hook.describe_program_members()
     export_id = completed_export(hook)
-    with hook.open_program_member_export_file(export_id) as export_file:
+    with hook.open_export_file(PROGRAM_MEMBERS, export_id) as export_file:
         b"".join(export_file.iter_chunks())
-    hook.list_program_member_exports(status="Completed")
-    other = hook.create_program_member_export(FIELDS, PROGRAM)["exportId"]
-    hook.cancel_program_member_export(other)
+    hook.list_exports(PROGRAM_MEMBERS, status="Completed")
+    other = hook.create_export(PROGRAM_MEMBERS.request(fields=FIELDS, filter=PROGRAM))["exportId"]
+    hook.cancel_export(PROGRAM_MEMBERS, other)
 
     token_calls = emu.calls("token")
     assert len(token_calls) == 1
@@ -116,16 +116,16 @@ def test_one_token_serves_many_calls_and_hooks(emu):
     first, second = MarketoHook(**FAST), MarketoHook(**FAST)
     for _ in range(5):
         first.describe_program_members()
-        second.list_program_member_exports()
+        second.list_exports(PROGRAM_MEMBERS)
     assert len(emu.calls("token")) == 1
     assert len(issued_tokens(emu)) == 1
 
 
 @pytest.mark.parametrize("code", ["601", "602"])
 def test_invalid_or_expired_token_is_replaced_and_the_call_replayed_once(emu, hook, code):
-    export_id = hook.create_program_member_export(FIELDS, PROGRAM)["exportId"]
+    export_id = hook.create_export(PROGRAM_MEMBERS.request(fields=FIELDS, filter=PROGRAM))["exportId"]
     emu.inject("status", Fault(code=code))
-    assert hook.get_program_member_export_status(export_id)["exportId"] == export_id
+    assert hook.get_export_status(PROGRAM_MEMBERS, export_id)["exportId"] == export_id
     assert [r.marketo_code for r in emu.calls("status")] == [code, None]
     assert len(emu.calls("token")) == 2
 
@@ -172,9 +172,9 @@ def test_token_endpoint_5xx_is_retried(emu, hook):
     ids=lambda fault: fault.code or f"http{fault.http_status}",
 )
 def test_transient_errors_are_retried_until_success(emu, hook, fault):
-    export_id = hook.create_program_member_export(FIELDS, PROGRAM)["exportId"]
+    export_id = hook.create_export(PROGRAM_MEMBERS.request(fields=FIELDS, filter=PROGRAM))["exportId"]
     emu.inject("status", fault, fault)
-    assert hook.get_program_member_export_status(export_id)["status"] == "Created"
+    assert hook.get_export_status(PROGRAM_MEMBERS, export_id)["status"] == "Created"
     assert len(emu.calls("status")) == 3
 
 
@@ -232,7 +232,11 @@ def test_connection_refused_is_a_transient_error(emu, monkeypatch):
 def test_fatal_errors_fail_at_once_with_what_to_fix(emu, hook, code, error_class, hint):
     emu.inject("create", Fault(code=code))
     with pytest.raises(error_class, match=hint) as caught:
-        hook.create_program_member_export(FIELDS, {"programId": 1044, "statusNames": ["Not in a Program"]})
+        hook.create_export(
+            PROGRAM_MEMBERS.request(
+                fields=FIELDS, filter={"programId": 1044, "statusNames": ["Not in a Program"]}
+            )
+        )
     error = caught.value
     assert type(error) is error_class
     assert (error.code, error.endpoint, error.retryable) == (code, "create", False)
@@ -256,7 +260,9 @@ def test_updated_at_filter_not_enabled(marketo_emulator_options, monkeypatch):
         set_connection(monkeypatch, emu)
         window = {"startAt": "2024-01-01T00:00:00Z", "endAt": "2024-01-31T00:00:00Z"}
         with pytest.raises(MarketoApiError, match="not enabled") as caught:
-            MarketoHook(**FAST).create_program_member_export(FIELDS, {**PROGRAM, "updatedAt": window})
+            MarketoHook(**FAST).create_export(
+                PROGRAM_MEMBERS.request(fields=FIELDS, filter={**PROGRAM, "updatedAt": window})
+            )
     assert caught.value.code == "1035"
 
 
@@ -265,9 +271,9 @@ def test_updated_at_filter_not_enabled(marketo_emulator_options, monkeypatch):
 
 def test_full_queue_is_its_own_error_and_not_retried(emu, hook):
     emu.occupy_queue(emu.options.max_queued)
-    export_id = hook.create_program_member_export(FIELDS, PROGRAM)["exportId"]
+    export_id = hook.create_export(PROGRAM_MEMBERS.request(fields=FIELDS, filter=PROGRAM))["exportId"]
     with pytest.raises(MarketoQueueFullError, match="enqueue again later") as caught:
-        hook.enqueue_program_member_export(export_id)
+        hook.enqueue_export(PROGRAM_MEMBERS, export_id)
     assert caught.value.code == "1029"
     assert len(emu.calls("enqueue")) == 1
 
@@ -275,7 +281,7 @@ def test_full_queue_is_its_own_error_and_not_retried(emu, hook):
 def test_export_quota_fails_with_reset_time(emu, hook):
     emu.inject("create", Fault(code="1029", message="Export daily quota 500MB exceeded."))
     with pytest.raises(MarketoExportQuotaError) as caught:
-        hook.create_program_member_export(FIELDS, PROGRAM)
+        hook.create_export(PROGRAM_MEMBERS.request(fields=FIELDS, filter=PROGRAM))
     error = caught.value
     assert "12:00 AM US Central (America/Chicago)" in str(error)
     assert f"{error.resets_at.format('YYYY-MM-DDTHH:mm:ss')}Z" in str(error)
@@ -290,13 +296,13 @@ def test_export_quota_used_up_by_real_exports():
         hook = MarketoHook(**FAST)
         completed_export(hook)
         with pytest.raises(MarketoExportQuotaError):
-            hook.create_program_member_export(FIELDS, PROGRAM)
+            hook.create_export(PROGRAM_MEMBERS.request(fields=FIELDS, filter=PROGRAM))
 
 
 def test_enqueue_of_an_already_queued_job_succeeds(emu, hook):
-    export_id = hook.create_program_member_export(FIELDS, PROGRAM)["exportId"]
-    first = hook.enqueue_program_member_export(export_id)
-    again = hook.enqueue_program_member_export(export_id)
+    export_id = hook.create_export(PROGRAM_MEMBERS.request(fields=FIELDS, filter=PROGRAM))["exportId"]
+    first = hook.enqueue_export(PROGRAM_MEMBERS, export_id)
+    again = hook.enqueue_export(PROGRAM_MEMBERS, export_id)
     assert first["status"] in ("Queued", "Processing", "Completed")
     assert again["exportId"] == export_id
     assert again["status"] in ("Queued", "Processing", "Completed")
@@ -307,28 +313,28 @@ def test_enqueue_of_an_already_queued_job_succeeds(emu, hook):
 
 
 def test_an_empty_answer_is_transient_and_retried(emu, hook):
-    export_id = hook.create_program_member_export(FIELDS, PROGRAM)["exportId"]
+    export_id = hook.create_export(PROGRAM_MEMBERS.request(fields=FIELDS, filter=PROGRAM))["exportId"]
     emu.inject("status", Fault(empty_body=True), Fault(empty_body=True))
 
-    assert hook.get_program_member_export_status(export_id)["exportId"] == export_id
+    assert hook.get_export_status(PROGRAM_MEMBERS, export_id)["exportId"] == export_id
     assert len(emu.calls("status")) == 3
 
 
 def test_an_answer_without_result_is_transient_and_retried(emu, hook):
-    export_id = hook.create_program_member_export(FIELDS, PROGRAM)["exportId"]
+    export_id = hook.create_export(PROGRAM_MEMBERS.request(fields=FIELDS, filter=PROGRAM))["exportId"]
     emu.inject("enqueue", Fault(no_result=True))
 
-    assert hook.enqueue_program_member_export(export_id)["status"] in ("Queued", "Processing", "Completed")
+    assert hook.enqueue_export(PROGRAM_MEMBERS, export_id)["status"] in ("Queued", "Processing", "Completed")
     assert len(emu.calls("enqueue")) == 2
 
 
 def test_a_create_without_result_is_retried_and_leaves_exactly_one_job(emu, hook):
     emu.inject("create", Fault(no_result=True), Fault(empty_body=True))
 
-    created = hook.create_program_member_export(FIELDS, PROGRAM)
+    created = hook.create_export(PROGRAM_MEMBERS.request(fields=FIELDS, filter=PROGRAM))
 
     assert len(emu.calls("create")) == 3
-    assert [job["exportId"] for job in hook.list_program_member_exports()] == [created["exportId"]]
+    assert [job["exportId"] for job in hook.list_exports(PROGRAM_MEMBERS)] == [created["exportId"]]
 
 
 @pytest.mark.parametrize(
@@ -342,25 +348,25 @@ def test_retries_of_a_missing_answer_end_in_an_error_naming_the_call(emu, fault,
     with pytest.raises(
         MarketoTransientError, match=rf"Marketo create call failed with .*{missing}.*Gave up after 3"
     ):
-        hook.create_program_member_export(FIELDS, PROGRAM)
+        hook.create_export(PROGRAM_MEMBERS.request(fields=FIELDS, filter=PROGRAM))
     assert len(emu.calls("create")) == 3
-    assert hook.list_program_member_exports() == []  # nothing was created, nothing to enqueue twice
+    assert hook.list_exports(PROGRAM_MEMBERS) == []  # nothing was created, nothing to enqueue twice
 
 
 async def test_async_status_retries_an_answer_without_result(emu, hook):
-    export_id = hook.create_program_member_export(FIELDS, PROGRAM)["exportId"]
+    export_id = hook.create_export(PROGRAM_MEMBERS.request(fields=FIELDS, filter=PROGRAM))["exportId"]
     emu.inject("status", Fault(no_result=True), Fault(empty_body=True))
     try:
-        assert (await hook.aget_program_member_export_status(export_id))["exportId"] == export_id
+        assert (await hook.aget_export_status(PROGRAM_MEMBERS, export_id))["exportId"] == export_id
     finally:
         await hook.aclose()
     assert len(emu.calls("status")) == 3
 
 
 def test_wait_for_export_enqueues_a_still_created_job_again_a_bounded_number_of_times(emu, hook):
-    export_id = hook.create_program_member_export(FIELDS, PROGRAM)["exportId"]
+    export_id = hook.create_export(PROGRAM_MEMBERS.request(fields=FIELDS, filter=PROGRAM))["exportId"]
     emu.created_after_enqueue(polls=10_000)
-    hook.enqueue_program_member_export(export_id)
+    hook.enqueue_export(PROGRAM_MEMBERS, export_id)
 
     with pytest.raises(MarketoExportNotEnqueuedError, match=f"export {export_id} still reads Created"):
         hook.wait_for_export(
@@ -372,14 +378,16 @@ def test_wait_for_export_enqueues_a_still_created_job_again_a_bounded_number_of_
 
 @pytest.mark.parametrize("cadence", ["pause", "paused", "paus", "norm", "normal"])
 def test_nurture_cadence_is_sent_as_given(emu, hook, cadence):
-    hook.create_program_member_export(FIELDS, {**PROGRAM, "nurtureCadence": cadence})
+    hook.create_export(PROGRAM_MEMBERS.request(fields=FIELDS, filter={**PROGRAM, "nurtureCadence": cadence}))
 
     assert json.loads(emu.calls("create")[-1].body)["filter"]["nurtureCadence"] == cadence
 
 
 def test_an_undocumented_nurture_cadence_fails_with_marketos_1003(emu, hook):
     with pytest.raises(MarketoApiError, match="1003") as raised:
-        hook.create_program_member_export(FIELDS, {**PROGRAM, "nurtureCadence": "PAUSEXYZ"})
+        hook.create_export(
+            PROGRAM_MEMBERS.request(fields=FIELDS, filter={**PROGRAM, "nurtureCadence": "PAUSEXYZ"})
+        )
     assert not raised.value.retryable
 
 
@@ -388,8 +396,13 @@ def test_an_undocumented_nurture_cadence_fails_with_marketos_1003(emu, hook):
 
 def test_create_sends_the_validated_body(emu, hook):
     window = {"startAt": "2024-01-01T00:00:00.500-06:00", "endAt": "2024-01-31T00:00:00-06:00"}
-    record = hook.create_program_member_export(
-        FIELDS, {**PROGRAM, "updatedAt": window}, format="tsv", column_header_names={"leadId": "Lead"}
+    record = hook.create_export(
+        PROGRAM_MEMBERS.request(
+            fields=FIELDS,
+            filter={**PROGRAM, "updatedAt": window},
+            format="tsv",
+            column_header_names={"leadId": "Lead"},
+        )
     )
     assert record["status"] == "Created"
     assert record["format"] == "TSV"
@@ -417,13 +430,13 @@ def test_create_sends_the_validated_body(emu, hook):
 )  # fmt: skip
 def test_bad_requests_send_nothing(emu, hook, fields, filter_):
     with pytest.raises(MarketoRequestError):
-        hook.create_program_member_export(fields, filter_)
+        hook.create_export(PROGRAM_MEMBERS.request(fields=fields, filter=filter_))
     assert emu.requests == []
 
 
 def test_bad_export_id_sends_nothing(emu, hook):
     with pytest.raises(MarketoRequestError):
-        hook.get_program_member_export_status("")
+        hook.get_export_status(PROGRAM_MEMBERS, "")
     assert emu.requests == []
 
 
@@ -433,14 +446,17 @@ def test_describe_returns_program_member_fields(hook):
 
 
 def test_cancel_returns_the_cancelled_record(emu, hook):
-    export_id = hook.create_program_member_export(FIELDS, PROGRAM)["exportId"]
-    hook.enqueue_program_member_export(export_id)
-    assert hook.cancel_program_member_export(export_id)["status"] in ("Cancelled", "Canceled")
+    export_id = hook.create_export(PROGRAM_MEMBERS.request(fields=FIELDS, filter=PROGRAM))["exportId"]
+    hook.enqueue_export(PROGRAM_MEMBERS, export_id)
+    assert hook.cancel_export(PROGRAM_MEMBERS, export_id)["status"] in ("Cancelled", "Canceled")
 
 
 def test_list_follows_next_page_token(emu, hook):
-    created = {hook.create_program_member_export(FIELDS, PROGRAM)["exportId"] for _ in range(5)}
-    jobs = hook.list_program_member_exports(batch_size=2)
+    created = {
+        hook.create_export(PROGRAM_MEMBERS.request(fields=FIELDS, filter=PROGRAM))["exportId"]
+        for _ in range(5)
+    }
+    jobs = hook.list_exports(PROGRAM_MEMBERS, batch_size=2)
     assert {job["exportId"] for job in jobs} == created
     calls = emu.calls("list")
     assert len(calls) == 3
@@ -450,18 +466,18 @@ def test_list_follows_next_page_token(emu, hook):
 
 def test_list_filters_by_status(emu, hook):
     done = completed_export(hook)
-    hook.create_program_member_export(FIELDS, PROGRAM)
-    assert [job["exportId"] for job in hook.list_program_member_exports(status=["Completed"])] == [done]
+    hook.create_export(PROGRAM_MEMBERS.request(fields=FIELDS, filter=PROGRAM))
+    assert [job["exportId"] for job in hook.list_exports(PROGRAM_MEMBERS, status=["Completed"])] == [done]
     assert emu.calls("list")[-1].query["status"] == "Completed"
 
 
 @pytest.mark.parametrize("spelling", ["Canceled", "Cancelled", "canceled", ["Cancelled", "Canceled"]])
 def test_list_takes_either_spelling_of_cancelled_and_sends_cancelled(emu, hook, spelling):
-    cancelled = hook.create_program_member_export(FIELDS, PROGRAM)["exportId"]
-    hook.cancel_program_member_export(cancelled)
-    hook.create_program_member_export(FIELDS, PROGRAM)
+    cancelled = hook.create_export(PROGRAM_MEMBERS.request(fields=FIELDS, filter=PROGRAM))["exportId"]
+    hook.cancel_export(PROGRAM_MEMBERS, cancelled)
+    hook.create_export(PROGRAM_MEMBERS.request(fields=FIELDS, filter=PROGRAM))
 
-    assert [job["exportId"] for job in hook.list_program_member_exports(status=spelling)] == [cancelled]
+    assert [job["exportId"] for job in hook.list_exports(PROGRAM_MEMBERS, status=spelling)] == [cancelled]
     assert emu.calls("list")[-1].query["status"] == "Cancelled"
 
 
@@ -471,7 +487,7 @@ def test_list_takes_either_spelling_of_cancelled_and_sends_cancelled(emu, hook, 
 def test_file_streams_in_chunks(emu, hook):
     export_id = completed_export(hook)
     expected = emu.file_bytes(export_id)
-    with hook.open_program_member_export_file(export_id) as export_file:
+    with hook.open_export_file(PROGRAM_MEMBERS, export_id) as export_file:
         chunks = list(export_file.iter_chunks(chunk_size=256))
     assert b"".join(chunks) == expected
     assert len(chunks) > 1
@@ -487,7 +503,7 @@ def test_file_resumes_from_an_offset_with_range(emu, hook):
     export_id = completed_export(hook)
     expected = emu.file_bytes(export_id)
     offset = len(expected) // 3
-    with hook.open_program_member_export_file(export_id, start=offset) as export_file:
+    with hook.open_export_file(PROGRAM_MEMBERS, export_id, start=offset) as export_file:
         rest = b"".join(export_file.iter_chunks(chunk_size=100))
     assert rest == expected[offset:]
     assert (export_file.start, export_file.total_size) == (offset, len(expected))
@@ -502,7 +518,7 @@ def test_cut_download_raises_transient_error_and_resumes(emu, hook):
     received = bytearray()
 
     def download(start):
-        with hook.open_program_member_export_file(export_id, start=start) as export_file:
+        with hook.open_export_file(PROGRAM_MEMBERS, export_id, start=start) as export_file:
             for chunk in export_file.iter_chunks(chunk_size=10):
                 received.extend(chunk)
 
@@ -521,7 +537,7 @@ def test_stalled_download_names_the_read_timeout_and_resumes(emu):
     received = bytearray()
 
     def download(start):
-        with hook.open_program_member_export_file(export_id, start=start) as export_file:
+        with hook.open_export_file(PROGRAM_MEMBERS, export_id, start=start) as export_file:
             for chunk in export_file.iter_chunks(chunk_size=10):
                 received.extend(chunk)
 
@@ -535,11 +551,11 @@ def test_stalled_download_names_the_read_timeout_and_resumes(emu):
 
 
 def test_file_of_an_unfinished_or_unknown_job_is_not_available(emu, hook):
-    export_id = hook.create_program_member_export(FIELDS, PROGRAM)["exportId"]
+    export_id = hook.create_export(PROGRAM_MEMBERS.request(fields=FIELDS, filter=PROGRAM))["exportId"]
     for unavailable in (export_id, "no-such-export"):
         with (
             pytest.raises(MarketoFileNotAvailableError, match=r"files are kept 7 days") as caught,
-            hook.open_program_member_export_file(unavailable),
+            hook.open_export_file(PROGRAM_MEMBERS, unavailable),
         ):
             pass
         assert caught.value.http_status == 404
@@ -549,7 +565,7 @@ def test_file_of_an_unfinished_or_unknown_job_is_not_available(emu, hook):
 def test_file_token_expiry_is_replayed(emu, hook):
     export_id = completed_export(hook)
     emu.inject("file", Fault(code="602"), Fault(http_status=502))
-    with hook.open_program_member_export_file(export_id) as export_file:
+    with hook.open_export_file(PROGRAM_MEMBERS, export_id) as export_file:
         assert b"".join(export_file.iter_chunks()) == emu.file_bytes(export_id)
     assert [r.status for r in emu.calls("file")] == [200, 502, 200]
 
@@ -557,7 +573,7 @@ def test_file_token_expiry_is_replayed(emu, hook):
 def test_file_expired_after_seven_days(emu, hook):
     export_id = completed_export(hook)
     emu.advance(8 * 86400)
-    with pytest.raises(MarketoFileNotAvailableError), hook.open_program_member_export_file(export_id):
+    with pytest.raises(MarketoFileNotAvailableError), hook.open_export_file(PROGRAM_MEMBERS, export_id):
         pass
 
 
@@ -565,18 +581,20 @@ def test_file_expired_after_seven_days(emu, hook):
 
 
 async def test_async_status_matches_sync_status(emu, hook):
-    export_id = hook.create_program_member_export(FIELDS, PROGRAM)["exportId"]
+    export_id = hook.create_export(PROGRAM_MEMBERS.request(fields=FIELDS, filter=PROGRAM))["exportId"]
     async with aclosing(MarketoHook(**FAST)) as ahook:
-        record = await ahook.aget_program_member_export_status(export_id)
-    assert record == hook.get_program_member_export_status(export_id)
+        record = await ahook.aget_export_status(PROGRAM_MEMBERS, export_id)
+    assert record == hook.get_export_status(PROGRAM_MEMBERS, export_id)
     assert all(r.headers["authorization"].startswith("Bearer ") for r in emu.calls("status"))
 
 
 async def test_async_status_replays_token_and_retries(emu):
-    export_id = MarketoHook(**FAST).create_program_member_export(FIELDS, PROGRAM)["exportId"]
+    export_id = MarketoHook(**FAST).create_export(PROGRAM_MEMBERS.request(fields=FIELDS, filter=PROGRAM))[
+        "exportId"
+    ]
     emu.inject("status", Fault(code="602"), Fault(code="606"), Fault(http_status=503))
     async with aclosing(MarketoHook(**FAST)) as ahook:
-        record = await ahook.aget_program_member_export_status(export_id)
+        record = await ahook.aget_export_status(PROGRAM_MEMBERS, export_id)
     assert record["exportId"] == export_id
     assert [r.marketo_code or r.status for r in emu.calls("status")] == ["602", "606", 503, 200]
 
@@ -585,7 +603,7 @@ async def test_async_status_retries_are_bounded(emu):
     emu.inject("status", *[Fault(code="615")] * 4)
     with pytest.raises(MarketoTransientError, match="Gave up after 3 attempts"):
         async with aclosing(MarketoHook(max_retries=2, **FAST)) as ahook:
-            await ahook.aget_program_member_export_status("anything")
+            await ahook.aget_export_status(PROGRAM_MEMBERS, "anything")
     assert len(emu.calls("status")) == 3
 
 
@@ -593,13 +611,13 @@ async def test_async_status_raises_classified_errors(emu):
     emu.inject("status", Fault(code="603"))
     with pytest.raises(MarketoApiError, match="Read-Only Lead"):
         async with aclosing(MarketoHook(**FAST)) as ahook:
-            await ahook.aget_program_member_export_status("anything")
+            await ahook.aget_export_status(PROGRAM_MEMBERS, "anything")
 
 
 async def test_async_cancel_cancels_the_job_with_a_bearer_token(emu, hook):
-    export_id = hook.create_program_member_export(FIELDS, PROGRAM)["exportId"]
+    export_id = hook.create_export(PROGRAM_MEMBERS.request(fields=FIELDS, filter=PROGRAM))["exportId"]
     async with aclosing(MarketoHook(**FAST)) as ahook:
-        record = await ahook.acancel_program_member_export(export_id)
+        record = await ahook.acancel_export(PROGRAM_MEMBERS, export_id)
     assert record["status"] == "Cancelled"
     assert emu.job(export_id)["status"] == "Cancelled"
     (cancel,) = emu.calls("cancel")
@@ -608,10 +626,10 @@ async def test_async_cancel_cancels_the_job_with_a_bearer_token(emu, hook):
 
 
 async def test_async_cancel_replays_token_and_retries_like_status(emu, hook):
-    export_id = hook.create_program_member_export(FIELDS, PROGRAM)["exportId"]
+    export_id = hook.create_export(PROGRAM_MEMBERS.request(fields=FIELDS, filter=PROGRAM))["exportId"]
     emu.inject("cancel", Fault(code="601"), Fault(code="606"), Fault(http_status=503))
     async with aclosing(MarketoHook(**FAST)) as ahook:
-        record = await ahook.acancel_program_member_export(export_id)
+        record = await ahook.acancel_export(PROGRAM_MEMBERS, export_id)
     assert record["status"] == "Cancelled"
     assert [r.marketo_code or r.status for r in emu.calls("cancel")] == ["601", "606", 503, 200]
 
@@ -620,7 +638,7 @@ async def test_async_token_refused_again_after_replay_is_an_auth_error(emu):
     emu.inject("cancel", Fault(code="602"), Fault(code="602"))
     with pytest.raises(MarketoAuthError, match="freshly issued access token"):
         async with aclosing(MarketoHook(**FAST)) as ahook:
-            await ahook.acancel_program_member_export("anything")
+            await ahook.acancel_export(PROGRAM_MEMBERS, "anything")
     assert len(emu.calls("cancel")) == 2
 
 
@@ -628,7 +646,7 @@ async def test_async_cancel_of_a_finished_job_is_a_classified_error(emu, hook):
     export_id = completed_export(hook)
     with pytest.raises(MarketoApiError, match="can no longer be cancelled") as caught:
         async with aclosing(MarketoHook(**FAST)) as ahook:
-            await ahook.acancel_program_member_export(export_id)
+            await ahook.acancel_export(PROGRAM_MEMBERS, export_id)
     assert not caught.value.retryable
     assert emu.job(export_id)["status"] == "Completed"
 
@@ -643,8 +661,8 @@ def test_secrets_never_reach_the_logs(emu, monkeypatch, caplog):
     emu.expire_token()
     emu.inject("status", Fault(code="606"), Fault(http_status=500, body="boom"))
     with pytest.raises(MarketoTransientError):
-        hook.get_program_member_export_status(export_id)
-    with hook.open_program_member_export_file(export_id) as export_file:
+        hook.get_export_status(PROGRAM_MEMBERS, export_id)
+    with hook.open_export_file(PROGRAM_MEMBERS, export_id) as export_file:
         b"".join(export_file.iter_chunks())
     set_connection(monkeypatch, emu, password="wrong-secret-value")
     MarketoHook.clear_token_cache()

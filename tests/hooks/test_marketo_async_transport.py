@@ -16,6 +16,7 @@ import aiohttp
 import pytest
 
 from airflow_provider_marketo_pm.exceptions import MarketoApiError, MarketoTransientError
+from airflow_provider_marketo_pm.export_kind import PROGRAM_MEMBERS
 from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
 from airflow_provider_marketo_pm.testing import Fault
 from airflow_provider_marketo_pm.triggers.program_members import MarketoProgramMemberExportTrigger
@@ -47,7 +48,9 @@ def _cold_token_cache():
 @pytest.fixture
 def export_id(emulator) -> str:
     """A job left Created (its status stays pending, so a trigger keeps polling it); the token cache cold."""
-    job = MarketoHook(**FAST).create_program_member_export(["leadId"], {"programId": 1044})
+    job = MarketoHook(**FAST).create_export(
+        PROGRAM_MEMBERS.request(fields=["leadId"], filter={"programId": 1044})
+    )
     MarketoHook.clear_token_cache()
     emulator.clear_requests()
     return str(job["exportId"])
@@ -86,7 +89,7 @@ async def cold_status_calls(export_id: str, callers: int) -> list[dict[str, Any]
     """``callers`` hooks (one per trigger) asking for the same status at once."""
     hooks = [MarketoHook(**FAST) for _ in range(callers)]
     try:
-        return await asyncio.gather(*(hook.aget_program_member_export_status(export_id) for hook in hooks))
+        return await asyncio.gather(*(hook.aget_export_status(PROGRAM_MEMBERS, export_id) for hook in hooks))
     finally:
         await asyncio.gather(*(hook.aclose() for hook in hooks))
 
@@ -117,7 +120,7 @@ async def test_a_failed_token_fetch_lets_the_next_waiting_caller_try(emulator, e
     hooks = [MarketoHook(max_retries=0, **FAST) for _ in range(3)]
     try:
         outcomes = await asyncio.gather(
-            *(hook.aget_program_member_export_status(export_id) for hook in hooks), return_exceptions=True
+            *(hook.aget_export_status(PROGRAM_MEMBERS, export_id) for hook in hooks), return_exceptions=True
         )
     finally:
         await asyncio.gather(*(hook.aclose() for hook in hooks))
@@ -135,8 +138,8 @@ async def test_a_hook_reuses_one_session_and_connection_until_aclose(
     hook = MarketoHook(timeout=7, **FAST)
 
     for _ in range(5):
-        await hook.aget_program_member_export_status(export_id)
-    await hook.acancel_program_member_export(export_id)
+        await hook.aget_export_status(PROGRAM_MEMBERS, export_id)
+    await hook.acancel_export(PROGRAM_MEMBERS, export_id)
 
     (session,) = sessions
     assert session.timeout.total == 7
@@ -158,7 +161,7 @@ def test_a_hook_used_in_two_event_loops_gets_a_session_in_each(emulator, export_
 
     async def poll_and_close() -> dict[str, Any]:
         try:
-            return await hook.aget_program_member_export_status(export_id)
+            return await hook.aget_export_status(PROGRAM_MEMBERS, export_id)
         finally:
             await hook.aclose()
 
@@ -173,8 +176,8 @@ async def test_the_shared_session_outlives_an_error_answer(emulator, export_id, 
     emulator.inject("status", Fault(code="603"))
     async with aclosing(MarketoHook(**FAST)) as hook:
         with pytest.raises(MarketoApiError, match="Read-Only Lead"):
-            await hook.aget_program_member_export_status(export_id)
-        record = await hook.acancel_program_member_export(export_id)
+            await hook.aget_export_status(PROGRAM_MEMBERS, export_id)
+        record = await hook.acancel_export(PROGRAM_MEMBERS, export_id)
 
     assert record["status"] == "Cancelled"
     (session,) = sessions

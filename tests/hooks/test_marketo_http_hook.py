@@ -18,9 +18,12 @@ from airflow_provider_marketo_pm.exceptions import (
     MarketoTransientError,
 )
 from airflow_provider_marketo_pm.export_kind import PROGRAM_MEMBERS
-from airflow_provider_marketo_pm.hooks.marketo import DESCRIBE_PATH, MarketoHook, endpoint_name
+from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
+from airflow_provider_marketo_pm.hooks.marketo_call import endpoint_name
 from airflow_provider_marketo_pm.testing import Fault
 
+DESCRIBE_PATH = "/rest/v1/programs/members/describe.json"
+"""Describe program members: any REST path will do for ``run``."""
 FAST = {"retry_min_wait": 0.001, "retry_max_wait": 0.01}
 BODY = {"fields": ["leadId", "email"], "filter": {"programId": 1044}}
 EXTRAS = {"timeout": 7, "max_retries": 2, "retry_min_wait": 0.001, "retry_max_wait": 0.01}
@@ -83,6 +86,16 @@ def test_run_posts_with_the_hooks_method(emu, hook):
     assert_bearer_and_no_extra_header(emu, "create")
 
 
+def test_run_sends_data_as_the_query_of_a_get_and_refuses_it_twice(emu, hook):
+    hook.run(PROGRAM_MEMBERS.list_path, data={"status": "Completed"})
+    assert emu.calls("list")[-1].query == {"status": "Completed"}
+    hook.run(PROGRAM_MEMBERS.list_path, params={"status": "Queued"})
+    assert emu.calls("list")[-1].query == {"status": "Queued"}
+    with pytest.raises(TypeError, match="data and params"):
+        hook.run(PROGRAM_MEMBERS.list_path, data={"status": "Completed"}, params={"status": "Queued"})
+    assert len(emu.calls("list")) == 2
+
+
 @pytest.mark.parametrize("code", ["601", "602"])
 def test_run_replaces_a_stale_token_and_replays_once(emu, hook, code):
     emu.inject("describe", Fault(code=code))
@@ -139,6 +152,25 @@ def test_run_of_an_unreachable_host_is_a_transient_network_error(emu, monkeypatc
     with pytest.raises(MarketoTransientError, match="connection refused") as caught:
         MarketoHook(**FAST).run(DESCRIBE_PATH)
     assert caught.value.endpoint in ("token", "describe")
+
+
+def test_run_reuses_the_hooks_session_and_makes_one_for_a_session_option(emu, hook, monkeypatch):
+    built = []
+    get_conn = MarketoHook.get_conn
+
+    def spy_get_conn(self, headers=None, extra_options=None):
+        built.append(get_conn(self, headers, extra_options))
+        return built[-1]
+
+    monkeypatch.setattr(MarketoHook, "get_conn", spy_get_conn)
+    for _ in range(3):
+        hook.run(DESCRIBE_PATH)
+    assert len(built) == 1  # one kept session, as the hook's own calls keep (HttpHook.run makes one per call)
+
+    assert hook.run(DESCRIBE_PATH, extra_options={"verify": False}).status_code == 200
+    assert len(built) == 2  # verify, proxies and cert: a session of their own, as HttpHook.run makes it
+    assert built[-1].verify is False
+    assert len(emu.calls("describe")) == 4
 
 
 # --- run_and_check -----------------------------------------------------------------------------------------
@@ -206,9 +238,11 @@ def test_endpoint_methods_send_through_get_conn_and_http_hooks_run_and_check(emu
     monkeypatch.setattr(HttpHook, "run_and_check", spy_run_and_check)
 
     hook.describe_program_members()
-    export_id = hook.create_program_member_export(BODY["fields"], BODY["filter"])["exportId"]
-    hook.cancel_program_member_export(export_id)
-    with pytest.raises(MarketoFileNotAvailableError), hook.open_program_member_export_file(export_id):
+    export_id = hook.create_export(PROGRAM_MEMBERS.request(fields=BODY["fields"], filter=BODY["filter"]))[
+        "exportId"
+    ]
+    hook.cancel_export(PROGRAM_MEMBERS, export_id)
+    with pytest.raises(MarketoFileNotAvailableError), hook.open_export_file(PROGRAM_MEMBERS, export_id):
         pass
 
     assert sent == [

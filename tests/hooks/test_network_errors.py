@@ -19,6 +19,7 @@ import pytest
 import tenacity
 
 from airflow_provider_marketo_pm.exceptions import MarketoNetworkError, MarketoTransientError
+from airflow_provider_marketo_pm.export_kind import PROGRAM_MEMBERS
 from airflow_provider_marketo_pm.hooks.call_retries import CallRetries
 from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
 from airflow_provider_marketo_pm.triggers.program_members import MarketoProgramMemberExportTrigger
@@ -162,7 +163,7 @@ async def test_the_async_path_names_the_failure_and_keeps_the_budget(monkeypatch
     hook = MarketoHook(CONN_ID)
     try:
         with pytest.raises(MarketoTransientError) as caught:
-            await hook.aget_program_member_export_status("a1b2c3d4-0000-0000-0000-000000000000")
+            await hook.aget_export_status(PROGRAM_MEMBERS, "a1b2c3d4-0000-0000-0000-000000000000")
     finally:
         await hook.aclose()
 

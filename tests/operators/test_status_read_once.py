@@ -81,7 +81,7 @@ def test_wait_for_export_returns_the_completed_record(emulator):
 
 def test_wait_for_export_fails_finally_on_a_cancelled_job(emulator):
     export_id = start_export_via_hook(enqueue=False)
-    MarketoHook().cancel_program_member_export(export_id)
+    MarketoHook().cancel_export(PROGRAM_MEMBERS, export_id)
 
     with pytest.raises(MarketoExportFailedError, match="cancelled") as raised:
         MarketoHook().wait_for_export(PROGRAM_MEMBERS, export_id, poll_interval=0.05, timeout=30)

@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from reliability_support import DOWNLOAD, FIELDS, START, WAIT, PipelineSettings, error_answers
 
+from airflow_provider_marketo_pm.export_kind import PROGRAM_MEMBERS
 from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
 from airflow_provider_marketo_pm.testing import Fault, MarketoEmulator
 
@@ -118,8 +119,10 @@ def truncate_file(emu: MarketoEmulator, export_id: str) -> None:
 def use_up_export_quota(emu: MarketoEmulator) -> None:
     """Complete one export so that today's (tiny) daily export quota is used up."""
     hook = MarketoHook()
-    export_id = str(hook.create_program_member_export(fields=FIELDS, filter={"programId": 1044})["exportId"])
-    hook.enqueue_program_member_export(export_id)
+    export_id = str(
+        hook.create_export(PROGRAM_MEMBERS.request(fields=FIELDS, filter={"programId": 1044}))["exportId"]
+    )
+    hook.enqueue_export(PROGRAM_MEMBERS, export_id)
     for _ in range(200):
         if emu.job(export_id)["status"] == "Completed":
             emu.clear_requests()

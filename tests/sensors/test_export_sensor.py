@@ -15,6 +15,7 @@ from airflow.providers.common.compat.sdk import (
 from marketo_exports import start_export_via_hook, wait_for_export_status
 
 from airflow_provider_marketo_pm.exceptions import MarketoRequestError
+from airflow_provider_marketo_pm.export_kind import PROGRAM_MEMBERS
 from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
 from airflow_provider_marketo_pm.operators.bulk_export import check_poll_pace
 from airflow_provider_marketo_pm.sensors.program_members import MarketoProgramMemberExportSensor
@@ -260,7 +261,7 @@ class TestCreatedAfterEnqueue:
     async def test_deferred_the_trigger_hands_back_and_the_worker_enqueues_again(self, emulator):
         export_id = start_export_via_hook(enqueue=False)
         emulator.created_after_enqueue(lost=True)
-        MarketoHook().enqueue_program_member_export(export_id)
+        MarketoHook().enqueue_export(PROGRAM_MEMBERS, export_id)
         with pytest.raises(TaskDeferred) as first:
             sensor(export_id, reenqueue_after_polls=2, timeout=60).execute(context={})
         (event,) = [e.payload async for e in first.value.trigger.run()]
@@ -278,7 +279,7 @@ class TestCreatedAfterEnqueue:
     def test_poke_mode_enqueues_again_on_the_worker(self, emulator):
         export_id = start_export_via_hook(enqueue=False)
         emulator.created_after_enqueue(lost=True)
-        MarketoHook().enqueue_program_member_export(export_id)
+        MarketoHook().enqueue_export(PROGRAM_MEMBERS, export_id)
 
         record = sensor(export_id, deferrable=False, reenqueue_after_polls=2, timeout=30).execute(context={})
 
@@ -288,7 +289,7 @@ class TestCreatedAfterEnqueue:
     def test_without_reenqueue_a_lost_enqueue_waits_until_the_timeout(self, emulator):
         export_id = start_export_via_hook(enqueue=False)
         emulator.created_after_enqueue(lost=True)
-        MarketoHook().enqueue_program_member_export(export_id)
+        MarketoHook().enqueue_export(PROGRAM_MEMBERS, export_id)
 
         with pytest.raises(AirflowSensorTimeout):
             sensor(export_id, deferrable=False, reenqueue_after_polls=None, timeout=0.5).execute(context={})

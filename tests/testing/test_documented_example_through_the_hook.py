@@ -10,6 +10,7 @@ import time
 
 import pytest
 
+from airflow_provider_marketo_pm.export_kind import PROGRAM_MEMBERS
 from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
 from airflow_provider_marketo_pm.testing.emulator.dataset import (
     DOCUMENTED_CHECKSUM,
@@ -31,17 +32,22 @@ def hook(marketo_connection):
 
 
 def test_the_hook_downloads_the_documented_file_with_the_documented_checksum(hook):
-    created = hook.create_program_member_export(
-        DOCUMENTED_FIELDS, {"programId": 1044}, format="CSV", column_header_names=DOCUMENTED_HEADERS
+    created = hook.create_export(
+        PROGRAM_MEMBERS.request(
+            fields=DOCUMENTED_FIELDS,
+            filter={"programId": 1044},
+            format="CSV",
+            column_header_names=DOCUMENTED_HEADERS,
+        )
     )
-    hook.enqueue_program_member_export(created["exportId"])
+    hook.enqueue_export(PROGRAM_MEMBERS, created["exportId"])
     record = created
     for _ in range(90):
-        record = hook.get_program_member_export_status(created["exportId"])
+        record = hook.get_export_status(PROGRAM_MEMBERS, created["exportId"])
         if record["status"] == "Completed":
             break
         time.sleep(0.05)
-    with hook.open_program_member_export_file(created["exportId"]) as export_file:
+    with hook.open_export_file(PROGRAM_MEMBERS, created["exportId"]) as export_file:
         content = b"".join(export_file.iter_chunks())
 
     assert record["status"] == "Completed"
@@ -51,17 +57,19 @@ def test_the_hook_downloads_the_documented_file_with_the_documented_checksum(hoo
 
 
 def test_the_hook_resumes_the_documented_file_from_a_byte_offset(hook, marketo_connection):
-    created = hook.create_program_member_export(
-        DOCUMENTED_FIELDS, {"programId": 1044}, column_header_names=DOCUMENTED_HEADERS
+    created = hook.create_export(
+        PROGRAM_MEMBERS.request(
+            fields=DOCUMENTED_FIELDS, filter={"programId": 1044}, column_header_names=DOCUMENTED_HEADERS
+        )
     )
-    hook.enqueue_program_member_export(created["exportId"])
+    hook.enqueue_export(PROGRAM_MEMBERS, created["exportId"])
     for _ in range(90):
-        if hook.get_program_member_export_status(created["exportId"])["status"] == "Completed":
+        if hook.get_export_status(PROGRAM_MEMBERS, created["exportId"])["status"] == "Completed":
             break
         time.sleep(0.05)
-    with hook.open_program_member_export_file(created["exportId"]) as head_file:
+    with hook.open_export_file(PROGRAM_MEMBERS, created["exportId"]) as head_file:
         head = next(head_file.iter_chunks(1000))
-    with hook.open_program_member_export_file(created["exportId"], start=len(head)) as tail_file:
+    with hook.open_export_file(PROGRAM_MEMBERS, created["exportId"], start=len(head)) as tail_file:
         tail = b"".join(tail_file.iter_chunks())
 
     assert "sha256:" + hashlib.sha256(head + tail).hexdigest() == DOCUMENTED_CHECKSUM

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from marketo_exports import start_export_via_hook, wait_for_export_status
 
+from airflow_provider_marketo_pm.export_kind import PROGRAM_MEMBERS
 from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
 from airflow_provider_marketo_pm.testing import Fault
 from airflow_provider_marketo_pm.triggers.program_members import (
@@ -236,7 +237,7 @@ async def test_user_kill_of_a_running_trigger_cancels_the_job_with_async_calls_o
 
     export_id = start_export_via_hook(enqueue=False)  # stays Created: the trigger keeps polling
     monkeypatch.setattr(MarketoHook, "settings", property(sync_path))
-    monkeypatch.setattr(MarketoHook, "cancel_program_member_export", sync_path)
+    monkeypatch.setattr(MarketoHook, "cancel_export", sync_path)
     trigger = MarketoProgramMemberExportTrigger(export_id=export_id, poll_interval=0.05, cancel_on_kill=True)
 
     running = asyncio.ensure_future(events_of(trigger))
@@ -269,7 +270,7 @@ async def test_on_kill_of_a_finished_job_leaves_it_alone_and_does_not_raise(emul
 async def test_a_job_still_created_after_n_polls_yields_a_created_event_and_enqueues_nothing(emulator):
     export_id = start_export_via_hook(enqueue=False)
     emulator.created_after_enqueue(lost=True)
-    MarketoHook().enqueue_program_member_export(export_id)
+    MarketoHook().enqueue_export(PROGRAM_MEMBERS, export_id)
     end_time = time.time() + 60
     trigger = MarketoProgramMemberExportTrigger(
         export_id=export_id, poll_interval=0.01, end_time=end_time, reenqueue_after_polls=3, reenqueues=1
