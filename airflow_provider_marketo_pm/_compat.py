@@ -11,6 +11,8 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
+_PACKAGE = "airflow_provider_marketo_pm"
+
 MOVED: dict[tuple[str, str], tuple[str, str]] = {
     # The hook's retries of one call are not Airflow's task-level RetryPolicy (nor MarketoRetryPolicy).
     ("airflow_provider_marketo_pm.hooks.call_retries", "RetryPolicy"): (
@@ -21,6 +23,25 @@ MOVED: dict[tuple[str, str], tuple[str, str]] = {
         "airflow_provider_marketo_pm.hooks.call_retries",
         "tenacity_kwargs",
     ),
+    # Kinds and the lifecycle: a kind's knowledge lives in its module of kinds/; shared deferral pieces in
+    # lifecycle.py, below the operators and the sensors.
+    **{
+        (f"{_PACKAGE}.{old_module}", old): (f"{_PACKAGE}.{new_module}", new)
+        for old_module, old, new_module, new in (
+            ("export_kind", "PROGRAM_MEMBERS", "kinds.program_members", "PROGRAM_MEMBERS"),
+            (
+                "export_kind",
+                "program_member_export_request",
+                "kinds.program_members",
+                "program_member_export_request",
+            ),
+            ("validation", "build_export_request", "kinds.program_members", "build_request"),
+            ("validation", "FILTER_KEYS", "kinds.program_members", "FILTER_KEYS"),
+            ("validation", "MAX_PROGRAM_IDS", "kinds.program_members", "MAX_PROGRAM_IDS"),
+            ("validation", "is_loopback_host", "hooks.connection_settings", "is_loopback_host"),
+            ("kind_tables", "PROGRAM_MEMBER_TABLE", "kinds.program_members", "PROGRAM_MEMBER_TABLE"),
+        )
+    },
 }
 """(module, old name) -> (module, new name)."""
 

@@ -39,12 +39,7 @@ from airflow_provider_marketo_pm.exceptions import (
     MarketoExportTimeoutError,
     MarketoRequestError,
 )
-from airflow_provider_marketo_pm.export_kind import (
-    PROGRAM_MEMBERS,
-    ExportKind,
-    ExportRequest,
-    program_member_export_request,
-)
+from airflow_provider_marketo_pm.export_kind import ExportKind, ExportRequest
 from airflow_provider_marketo_pm.export_status import (
     CANCELLED,
     CANCELLED_STATUSES,
@@ -76,12 +71,7 @@ from airflow_provider_marketo_pm.hooks.error_classification import (
     explain_fresh_token_refused,
 )
 from airflow_provider_marketo_pm.hooks.export_file import MarketoExportFile, ResumableExportFile
-from airflow_provider_marketo_pm.hooks.field_suggestions import (
-    describe_hint,
-    described_field_names,
-    invalid_field_names,
-    suggest_fields,
-)
+from airflow_provider_marketo_pm.hooks.field_suggestions import refusal_hint
 from airflow_provider_marketo_pm.hooks.marketo_responses import (
     export_record,
     payload_from_answer,
@@ -94,6 +84,10 @@ from airflow_provider_marketo_pm.hooks.token_cache import (
     TokenKey,
     TokenStep,
 )
+from airflow_provider_marketo_pm.kinds.program_members import (
+    PROGRAM_MEMBERS,
+    program_member_export_request,
+)
 from airflow_provider_marketo_pm.program_selection import MAX_RETURN as MAX_PROGRAMS_PAGE
 from airflow_provider_marketo_pm.program_selection import PROGRAMS_PATH, program_list_params
 from airflow_provider_marketo_pm.version_compat import aget_connection_and_extra, amask_secret, mask_secret
@@ -105,7 +99,6 @@ TCP_KEEP_ALIVE = {"idle": 120, "count": 20, "interval": 30}
 """HttpHook's default TCP keep-alive settings, kept by the hook's own adapter."""
 
 DESCRIBE_PATH = "/rest/v1/programs/members/describe.json"
-LEAD_DESCRIBE_PATH = "/rest/v1/leads/describe.json"
 EXPORTS_PATH = PROGRAM_MEMBERS.path
 
 
@@ -748,25 +741,20 @@ class MarketoHook(HttpHook):
             )
         except MarketoApiError as err:
             if err.code == "1003":
-                self._suggest_fields_meant(err)
+                self._explain_refusal(err, request)
             raise
         return export_record(payload, "create")
 
-    def _suggest_fields_meant(self, err: MarketoApiError) -> None:
-        """Read the describe fields once (program members, leads) and add "did you mean" to ``err``."""
-        unknown = invalid_field_names(err.message)
-        if not unknown:
-            return
-        try:
-            describes = [
-                *(self._call_json("describe", "GET", DESCRIBE_PATH).get("result") or []),
-                *(self._call_json("describe", "GET", LEAD_DESCRIBE_PATH).get("result") or []),
-            ]
-        except MarketoError as describe_error:
-            self.log.warning("Could not read the described fields to suggest one: %s", describe_error)
-            return
-        err.hint = describe_hint(suggest_fields(unknown, described_field_names(describes)))
-        err.args = (err._render(),)
+    def _explain_refusal(self, err: MarketoApiError, request: ExportRequest) -> None:
+        """Add what to check to a 1003: the field meant (from the kind's describes) or the kind's hint."""
+
+        def read_describe(path: str) -> list[dict[str, Any]]:
+            return list(self._call_json("describe", "GET", path).get("result") or [])
+
+        hint = refusal_hint(err.message, request, read_describe, self.log)
+        if hint:
+            err.hint = hint
+            err.args = (err._render(),)
 
     def enqueue_export(self, kind: ExportKind, export_id: str) -> dict[str, Any]:
         """

@@ -15,16 +15,13 @@ from urllib.parse import urlsplit
 
 from airflow.sdk import XComArg
 
-from airflow_provider_marketo_pm.export_kind import (
-    PROGRAM_MEMBERS,
-    ExportRequest,
-    program_member_export_request,
-)
+from airflow_provider_marketo_pm.export_kind import ExportRequest
 from airflow_provider_marketo_pm.export_status import (
     MARKETO_STATUS_REFRESH_SECONDS,
     REENQUEUE_AFTER_CREATED_POLLS,
 )
 from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
+from airflow_provider_marketo_pm.kinds.program_members import PROGRAM_MEMBERS, program_member_export_request
 from airflow_provider_marketo_pm.operators.bulk_export import (
     FILE_AVAILABLE_TIMEOUT,
     MarketoDownloadExportOperator,

@@ -14,7 +14,7 @@ from typing import Any
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_marketo_pm.exceptions import MarketoError, MarketoTransientError
-from airflow_provider_marketo_pm.export_kind import PROGRAM_MEMBERS, ExportKind
+from airflow_provider_marketo_pm.export_kind import ExportKind
 from airflow_provider_marketo_pm.export_status import (
     STILL_CREATED_EVENT,
     CreatedWatch,
@@ -24,6 +24,7 @@ from airflow_provider_marketo_pm.export_status import (
 )
 from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
 from airflow_provider_marketo_pm.hooks.marketo_responses import bounded
+from airflow_provider_marketo_pm.kinds.program_members import PROGRAM_MEMBERS
 from airflow_provider_marketo_pm.redaction import redact_credentials
 
 __all__ = ["MarketoExportEnqueueRetryTrigger", "MarketoExportStatusTrigger", "MarketoQuotaResetTrigger"]

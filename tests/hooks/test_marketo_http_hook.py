@@ -17,8 +17,8 @@ from airflow_provider_marketo_pm.exceptions import (
     MarketoFileNotAvailableError,
     MarketoTransientError,
 )
-from airflow_provider_marketo_pm.export_kind import PROGRAM_MEMBERS
 from airflow_provider_marketo_pm.hooks.marketo import DESCRIBE_PATH, MarketoHook, endpoint_name
+from airflow_provider_marketo_pm.kinds.program_members import PROGRAM_MEMBERS
 from airflow_provider_marketo_pm.testing import Fault
 
 FAST = {"retry_min_wait": 0.001, "retry_max_wait": 0.01}
