@@ -17,6 +17,7 @@ from typing import Any, TypeGuard
 
 from airflow.providers.common.compat.sdk import AirflowFailException, AirflowSensorTimeout
 
+from airflow_provider_marketo_pm._compat import moved_names
 from airflow_provider_marketo_pm.exceptions import MarketoExportEventError, MarketoExportNotEnqueuedError
 
 MARKETO_STATUS_REFRESH_SECONDS = 60.0
@@ -185,9 +186,8 @@ def still_created_event(event: Any) -> TypeGuard[dict[str, Any]]:
     return isinstance(event, dict) and event.get("status") == STILL_CREATED_EVENT and "export_id" in event
 
 
-# Older names, kept for code that imported them from the sensor or trigger modules.
-ExportStatusVerdict = ExportStatus
-judge_export_status = read_export_status
+# ExportStatusVerdict and judge_export_status, the older names, warn and keep working.
+__getattr__ = moved_names(__name__)
 
 __all__ = [
     "CANCELLED_STATUSES",

@@ -16,10 +16,7 @@ DOCUMENTED = {
         "MarketoDownloadProgramMemberExportOperator",
     ],
     "airflow_provider_marketo_pm.sensors.program_members": ["MarketoProgramMemberExportSensor"],
-    "airflow_provider_marketo_pm.triggers.program_members": [
-        "MarketoProgramMemberExportTrigger",
-        "MarketoExportEnqueueRetryTrigger",
-    ],
+    "airflow_provider_marketo_pm.triggers.program_members": ["MarketoProgramMemberExportTrigger"],
     "airflow_provider_marketo_pm.task_groups": [
         "program_member_export_group",
         "ProgramMemberExportSettings",
@@ -41,25 +38,11 @@ DOCUMENTED = {
     "airflow_provider_marketo_pm.kind_tables": ["KindTable", "kind_table"],
     "airflow_provider_marketo_pm.export_kind": ["ExportKind", "ExportRequest"],
     "airflow_provider_marketo_pm.kinds.program_members": ["PROGRAM_MEMBERS", "PROGRAM_MEMBER_TABLE"],
-    "airflow_provider_marketo_pm.triggers.bulk_export": ["MarketoQuotaResetTrigger"],
     "airflow_provider_marketo_pm.program_selection": ["parse_program_selection", "resolve_program_ids"],
     "airflow_provider_marketo_pm.testing.quota_day": ["compressed_quota_day"],
     "airflow_provider_marketo_pm.daily_quota": ["QuotaDay", "next_quota_reset", "last_quota_reset"],
     "airflow_provider_marketo_pm.hooks.call_retries": ["CallRetries"],
-    # Moved; the old paths keep working.
-    "airflow_provider_marketo_pm.sensors.program_members ": [
-        "MARKETO_STATUS_REFRESH_SECONDS",
-        "completed_record_from_event",
-        "poll_interval_seconds",
-        "rendered_later",
-    ],
-    "airflow_provider_marketo_pm.triggers.program_members ": [
-        "ExportState",
-        "ExportStatusVerdict",
-        "judge_export_status",
-        "jittered_interval",
-        "TRIGGER_ON_KILL_SUPPORTED",
-    ],
+    # Moved names keep working through _compat.MOVED, with a DeprecationWarning (tests/test_compat.py).
 }
 
 

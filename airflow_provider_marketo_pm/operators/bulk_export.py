@@ -58,9 +58,8 @@ from airflow_provider_marketo_pm.hooks.error_classification import SHARED_QUEUE
 from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
 from airflow_provider_marketo_pm.hooks.marketo_responses import read_export_record
 from airflow_provider_marketo_pm.triggers.bulk_export import (
-    MarketoExportEnqueueRetryTrigger,
     MarketoExportStatusTrigger,
-    MarketoQuotaResetTrigger,
+    MarketoExportTimerTrigger,
 )
 from airflow_provider_marketo_pm.verified_download import VerifiedDownload, expected_file, public_uri
 
@@ -343,8 +342,8 @@ class MarketoStartExportOperator(BaseOperator):
             time.sleep(wait.total_seconds())
             return
         self.defer(
-            trigger=MarketoExportEnqueueRetryTrigger(
-                export_id=export_id, attempt=attempt, retry_at=time.time() + wait.total_seconds()
+            trigger=MarketoExportTimerTrigger.enqueue_retry(
+                export_id, attempt, retry_at=time.time() + wait.total_seconds()
             ),
             method_name="resume_enqueue",
             timeout=deferral_timeout(wait.total_seconds()),
@@ -410,9 +409,7 @@ class MarketoStartExportOperator(BaseOperator):
             f" (export {export_id} stays Created)" if export_id else "",
         )
         self.defer(
-            trigger=MarketoQuotaResetTrigger(
-                export_id=export_id, quota_waits=self._quota_waits_done + 1, resume_at=resume_at
-            ),
+            trigger=MarketoExportTimerTrigger.quota_reset(export_id, self._quota_waits_done + 1, resume_at),
             method_name="resume_after_quota_reset",
             timeout=deferral_timeout(wait),
         )

@@ -5,11 +5,7 @@ The wait is written once for every export kind in :mod:`airflow_provider_marketo
 
 from __future__ import annotations
 
-from airflow_provider_marketo_pm.arguments import poll_interval_seconds, rendered_later  # noqa: F401
-from airflow_provider_marketo_pm.export_status import (  # noqa: F401 - older imports from this module
-    MARKETO_STATUS_REFRESH_SECONDS,
-    completed_record_from_event,
-)
+from airflow_provider_marketo_pm._compat import moved_names
 from airflow_provider_marketo_pm.kinds.program_members import PROGRAM_MEMBERS
 from airflow_provider_marketo_pm.sensors.bulk_export import MarketoExportSensor
 from airflow_provider_marketo_pm.triggers.program_members import MarketoProgramMemberExportTrigger
@@ -55,3 +51,7 @@ class MarketoProgramMemberExportSensor(MarketoExportSensor):
 
     export_kind = PROGRAM_MEMBERS
     status_trigger = MarketoProgramMemberExportTrigger
+
+
+# Older imports from this module (the status words and argument parsers) warn and keep working.
+__getattr__ = moved_names(__name__)

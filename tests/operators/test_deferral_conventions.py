@@ -91,7 +91,7 @@ def test_every_defer_has_a_timeout(emulator):
     with pytest.raises(TaskDeferred) as quota_wait:
         start(deferrable=True).execute(context={})
     trigger = quota_wait.value.trigger
-    assert dt.timedelta(seconds=trigger.resume_at - time.time()) < quota_wait.value.timeout
+    assert dt.timedelta(seconds=trigger.wake_at - time.time()) < quota_wait.value.timeout
 
     export_id = start_export_via_hook(enqueue=False)
     with pytest.raises(TaskDeferred) as sensor_wait:

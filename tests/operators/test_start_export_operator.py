@@ -23,10 +23,8 @@ from airflow_provider_marketo_pm.operators.program_members import (
     MarketoStartProgramMemberExportOperator,
 )
 from airflow_provider_marketo_pm.testing import Fault
-from airflow_provider_marketo_pm.triggers.program_members import (
-    MarketoExportEnqueueRetryTrigger,
-    MarketoProgramMemberExportTrigger,
-)
+from airflow_provider_marketo_pm.triggers.bulk_export import MarketoExportTimerTrigger
+from airflow_provider_marketo_pm.triggers.program_members import MarketoProgramMemberExportTrigger
 
 QUEUE_FULL = Fault(code="1029", message="Too many jobs in queue")
 QUOTA_USED = Fault(code="1029", message="Export daily quota 500MB exceeded.")
@@ -142,27 +140,28 @@ def test_full_queue_defers_on_a_timer_then_enqueues(emulator):
         op.execute(context={})
 
     timer = deferred.value.trigger
-    assert isinstance(timer, MarketoExportEnqueueRetryTrigger)
+    assert isinstance(timer, MarketoExportTimerTrigger)
     assert deferred.value.method_name == "resume_enqueue"
-    assert time.time() + 25 < timer.retry_at <= time.time() + 30
-    export_id = timer.export_id
+    assert time.time() + 25 < timer.wake_at <= time.time() + 30
+    export_id = timer.event["export_id"]
     assert emulator.job(export_id)["status"] == "Created"
 
-    event = {"status": "retry", "export_id": export_id, "attempt": timer.attempt}
+    event = {"status": "retry", "export_id": export_id, "attempt": 1}
+    assert timer.event == event
     assert op.resume_enqueue(context={}, event=event) == export_id
     assert emulator.job(export_id)["status"] in {"Queued", "Processing", "Completed"}
     assert len(emulator.calls("create")) == 1
 
 
 async def test_the_enqueue_timer_yields_one_event_carrying_the_export():
-    timer = MarketoExportEnqueueRetryTrigger(export_id="e1", attempt=3, retry_at=time.time() + 0.1)
+    timer = MarketoExportTimerTrigger.enqueue_retry(export_id="e1", attempt=3, retry_at=time.time() + 0.1)
     classpath, kwargs = timer.serialize()
     assert json.loads(json.dumps(kwargs)) == kwargs
 
-    events = [event.payload async for event in MarketoExportEnqueueRetryTrigger(**kwargs).run()]
+    events = [event.payload async for event in MarketoExportTimerTrigger(**kwargs).run()]
 
     assert events == [{"status": "retry", "export_id": "e1", "attempt": 3}]
-    assert classpath.endswith("MarketoExportEnqueueRetryTrigger")
+    assert classpath.endswith("triggers.bulk_export.MarketoExportTimerTrigger")
 
 
 @pytest.mark.parametrize("event", [None, {"status": "retry"}, {"moment": "2024-01-01"}])
@@ -251,7 +250,7 @@ def test_on_kill_cancels_the_started_job(emulator):
 
     op.on_kill()
 
-    assert emulator.job(deferred.value.trigger.export_id)["status"] == "Cancelled"
+    assert emulator.job(deferred.value.trigger.event["export_id"])["status"] == "Cancelled"
 
 
 def test_on_kill_before_any_job_does_nothing(emulator):
@@ -343,7 +342,7 @@ class TestWaitForCompletion:
         op = waiting_start(queue_full_wait=0)
         with pytest.raises(TaskDeferred) as timer:
             op.execute(context={})
-        event = {"status": "retry", "export_id": timer.value.trigger.export_id, "attempt": 1}
+        event = timer.value.trigger.event
 
         with pytest.raises(TaskDeferred) as deferred:
             op.resume_enqueue(context={}, event=event)
