@@ -54,6 +54,8 @@ MOVED: dict[tuple[str, str], tuple[str, str]] = {
             ("sensors.program_members", "export_status", ("MARKETO_STATUS_REFRESH_SECONDS",)),
             ("sensors.program_members", "export_status", ("completed_record_from_event",)),
             ("sensors.program_members", "arguments", ("poll_interval_seconds", "rendered_later")),
+            ("operators.bulk_export", "lifecycle", ("default_deferrable", "deferrable_argument")),
+            ("operators.bulk_export", "lifecycle", ("check_poll_pace", "RECORD_XCOM_KEY")),
         )
         for old in names
         for new in (_RENAMED.get(old, old),)

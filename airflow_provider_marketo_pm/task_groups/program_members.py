@@ -32,7 +32,7 @@ from airflow_provider_marketo_pm.destination import checked_destination, climbs_
 from airflow_provider_marketo_pm.exceptions import MarketoRequestError
 from airflow_provider_marketo_pm.export_status import MARKETO_STATUS_REFRESH_SECONDS
 from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
-from airflow_provider_marketo_pm.operators.bulk_export import RECORD_XCOM_KEY
+from airflow_provider_marketo_pm.lifecycle import RECORD_XCOM_KEY
 from airflow_provider_marketo_pm.operators.parquet import MarketoExportToParquetOperator
 from airflow_provider_marketo_pm.operators.program_members import (
     MarketoDownloadProgramMemberExportOperator,

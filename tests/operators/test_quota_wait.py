@@ -48,7 +48,7 @@ def test_a_refused_enqueue_waits_for_the_reset_keeping_the_created_job(emulator)
     assert isinstance(trigger, MarketoExportTimerTrigger)
     assert emulator.job(trigger.event["export_id"])["status"] == "Created"
     assert trigger.event == reset_event(trigger.event["export_id"], 1)
-    assert deferred.method_name == "resume_after_quota_reset"
+    assert deferred.method_name == "resume"
     # Marketo's rule by default: just after the next 12:00 AM US Central, within the 5-minute jitter.
     reset = daily_quota.next_quota_reset().timestamp()
     assert reset <= trigger.wake_at <= reset + daily_quota.DEFAULT_MAX_JITTER.total_seconds()
@@ -60,7 +60,7 @@ def test_after_the_reset_the_same_job_is_enqueued_no_second_export(emulator):
     emulator.inject("enqueue", QUOTA_USED)
     export_id = deferral(start_operator()).trigger.event["export_id"]
 
-    assert start_operator().resume_after_quota_reset(context={}, event=reset_event(export_id, 1)) == export_id
+    assert start_operator().resume(context={}, event=reset_event(export_id, 1)) == export_id
 
     assert len(emulator.calls("create")) == 1
     assert emulator.job(export_id)["status"] in {"Queued", "Processing", "Completed"}
@@ -72,7 +72,7 @@ def test_a_refused_create_waits_then_creates_after_the_reset(emulator):
     trigger = deferral(start_operator()).trigger
 
     assert trigger.event["export_id"] is None
-    export_id = start_operator().resume_after_quota_reset(context={}, event=reset_event(None, 1))
+    export_id = start_operator().resume(context={}, event=reset_event(None, 1))
     assert emulator.job(export_id)["status"] in {"Queued", "Processing", "Completed"}
     assert len(emulator.calls("create")) == 2  # the refused one, then the one after the reset
 
@@ -93,7 +93,7 @@ def test_still_used_up_after_quota_waits_resets_fails_naming_the_quota_and_the_t
     export_id = start_export_via_hook(enqueue=False)
 
     with pytest.raises(AirflowFailException) as failed:
-        start_operator(quota_waits=2).resume_after_quota_reset(context={}, event=reset_event(export_id, 2))
+        start_operator(quota_waits=2).resume(context={}, event=reset_event(export_id, 2))
 
     message = str(failed.value)
     assert "daily quota is still used up after waiting for 2 reset(s)" in message
@@ -118,7 +118,7 @@ def test_the_quota_timer_yields_one_event_carrying_the_job_and_the_count():
 @pytest.mark.parametrize("event", [None, {"status": "retry", "export_id": "e1"}])
 def test_resume_without_a_usable_quota_event_fails_loudly(event):
     with pytest.raises(AirflowException, match="no usable event"):
-        start_operator().resume_after_quota_reset(context={}, event=event)
+        start_operator().resume(context={}, event=event)
 
 
 # --- fail at once -------------------------------------------------------------------------------------
