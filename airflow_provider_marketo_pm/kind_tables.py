@@ -157,7 +157,7 @@ def kind_table(kind: ExportKind | KindTable) -> KindTable:
     return kind.table
 
 
-__all__ = ["ACTIVITY_TABLE", "LEAD_TABLE", "KindTable", "kind_table"]
+__all__ = ["KindTable", "kind_table"]
 
 # PROGRAM_MEMBER_TABLE, now the program member kind's (kinds.program_members), warns and keeps working.
 __getattr__ = moved_names(__name__)

@@ -178,7 +178,13 @@ def parse_column_header_names(value: Any, fields: list[str]) -> dict[str, str]:
     return dict(value)
 
 
-__all__: list[str] = []
+__all__ = [
+    "parse_column_header_names",
+    "parse_date_window",
+    "parse_fields",
+    "parse_format",
+    "parse_instant",
+]
 
 # build_export_request, FILTER_KEYS and MAX_PROGRAM_IDS (program members' rules, now in kinds.program_members)
 # and is_loopback_host (now in hooks.connection_settings) warn and keep working.

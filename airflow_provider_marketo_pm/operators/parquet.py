@@ -23,7 +23,7 @@ from airflow_provider_marketo_pm.parquet_export import (
 )
 from airflow_provider_marketo_pm.typed_csv import require_pyarrow
 
-__all__ = ["MarketoExportToParquetOperator", "export_file_source", "storage_path"]
+__all__ = ["MarketoExportToParquetOperator"]
 
 PARQUET_CODECS = ("snappy", "zstd", "gzip", "lz4", "brotli", "none")
 

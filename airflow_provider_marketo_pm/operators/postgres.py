@@ -15,7 +15,7 @@ from airflow_provider_marketo_pm.operators.parquet import export_file_source, st
 from airflow_provider_marketo_pm.postgres_load import PostgresLoad, table_name
 from airflow_provider_marketo_pm.rows import typed_source
 
-__all__ = ["MarketoExportToPostgresOperator", "export_uris"]
+__all__ = ["MarketoExportToPostgresOperator"]
 
 
 def export_uris(value: Any, key: str = "exports") -> list[str]:

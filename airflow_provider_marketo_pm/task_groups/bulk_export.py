@@ -25,7 +25,8 @@ from airflow_provider_marketo_pm.operators.bulk_export import (
 from airflow_provider_marketo_pm.operators.parquet import MarketoExportToParquetOperator
 from airflow_provider_marketo_pm.sensors.bulk_export import MarketoExportSensor
 
-__all__ = ["MARKETO_BULK_EXPORT_POOL", "export_results", "export_tasks"]
+# The pool and export_results are public where the README shows them: task_groups.program_members.
+__all__ = ["export_tasks"]
 
 #: Pool of the jobs in flight (the start, which waits for completion). Create it with
 #: ``--include-deferred`` so that a deferred start keeps its slot:

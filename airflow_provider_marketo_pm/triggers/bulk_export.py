@@ -27,7 +27,7 @@ from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
 from airflow_provider_marketo_pm.hooks.marketo_responses import bounded
 from airflow_provider_marketo_pm.redaction import redact_credentials
 
-__all__ = ["MarketoExportStatusTrigger"]
+__all__ = ["MarketoExportStatusTrigger", "MarketoExportTimerTrigger"]
 
 ENQUEUE_RETRY_EVENT = "retry"
 """The status of the timer's event after a full queue: enqueue the job again."""
