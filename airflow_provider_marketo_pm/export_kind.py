@@ -1,59 +1,138 @@
-"""An export kind (where its jobs live, how its create request is built) and the requests it builds.
+"""What an export kind is (data plus a request builder), and the validated requests it builds.
 
 Marketo's lead, activity, program member and custom object bulk extracts share one job lifecycle
-(create, enqueue, status, cancel, file), one queue and one daily quota; they differ in the path of
-their jobs and in the body of their create request. The hook, the operators, the sensor and the
-trigger are written once against an :class:`ExportKind`; program members are :data:`PROGRAM_MEMBERS`.
+(create, enqueue, status, cancel, file), one queue and one daily quota; they differ in data: the path of
+their jobs, the body of their create request, the describes that name their fields, the key their rows
+are merged by. An :class:`ExportKind` holds that data, so the hook, the operators, the sensor, the trigger
+and the task group are written once; each kind is a module of :mod:`airflow_provider_marketo_pm.kinds`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
+import re
+import string
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from airflow_provider_marketo_pm import arguments
-from airflow_provider_marketo_pm.validation import build_export_request
+from airflow_provider_marketo_pm._compat import moved_names
+from airflow_provider_marketo_pm.exceptions import MarketoRequestError
+
+if TYPE_CHECKING:
+    from airflow_provider_marketo_pm.kind_tables import KindTable
 
 RequestBuilder = Callable[..., dict[str, Any]]
 """Validates a kind's request arguments (before any network call) and returns the exact create body."""
+
+RefusalHint = Callable[[Mapping[str, Any]], "str | None"]
+"""What to check when Marketo refuses a create body with 1003 without naming a field (``None``: nothing)."""
+
+STATUS_TRIGGER = "airflow_provider_marketo_pm.triggers.bulk_export.MarketoExportStatusTrigger"
+"""The classpath of the status trigger every kind defers to unless it names its own."""
+
+_PATH_VALUE = re.compile(r"[A-Za-z0-9_]+")
+"""A value bound into a path (a custom object's ``apiName``): letters, digits and underscores."""
 
 
 @dataclass(frozen=True)
 class ExportKind:
     """
-    One bulk extract: ``path`` is its jobs' REST path, ``build_body`` its create request's builder.
+    One bulk extract kind.
 
-    :param name: what the jobs are called in logs ("program member").
-    :param path: e.g. ``/bulk/v1/program/members/export``; its jobs are ``<path>/<exportId>/<action>.json``.
+    :param name: what its rows are called in logs and errors ("program member").
+    :param path: its jobs' REST path; jobs are ``<path>/<exportId>/<action>.json``. A ``{name}`` in it is
+        a parameter bound per task with :meth:`bind` (``/bulk/v1/customobjects/{apiName}/export``).
     :param build_body: validates keyword arguments and returns the create body; ``None`` for a kind only
-        watched (a trigger knows the path of the job it polls, not how it was asked for).
+        watched (a trigger knows where the job it polls lives, not how it was asked for).
+    :param state_key: the task state store key of a start's job (default ``marketo_<name>_export``); renaming
+        it orphans the jobs of retries in flight.
+    :param field_describes: describe paths whose field names a refused field name (1003) is matched against.
+    :param refusal_hint: says what to check when Marketo refuses a create body with 1003 naming no field.
+    :param table: how its rows land in a table (:class:`~airflow_provider_marketo_pm.kind_tables.KindTable`):
+        key, newest-by column, column types; ``None`` for a kind not loaded.
+    :param status_trigger: classpath of the trigger its waits defer to (stored with every deferred task).
     """
 
     name: str
     path: str
     build_body: RequestBuilder | None = field(default=None, compare=False)
+    state_key: str = ""
+    field_describes: tuple[str, ...] = ()
+    refusal_hint: RefusalHint | None = field(default=None, compare=False)
+    table: KindTable | None = field(default=None, compare=False)
+    status_trigger: str = STATUS_TRIGGER
+
+    def __post_init__(self) -> None:
+        if not self.state_key:
+            object.__setattr__(self, "state_key", f"marketo_{self.name.replace(' ', '_')}_export")
+
+    @property
+    def path_parameters(self) -> tuple[str, ...]:
+        """The parameters still to bind into :attr:`path` (``("apiName",)``), in order."""
+        return tuple(name for _, name, _, _ in string.Formatter().parse(self.path) if name)
+
+    def bind(self, **values: Any) -> ExportKind:
+        """
+        This kind with its path parameters bound (``CUSTOM_OBJECTS.bind(apiName="car_c")``), checked before
+        any call: every parameter given, each value letters, digits and underscores.
+        """
+        missing = [name for name in self.path_parameters if name not in values]
+        unknown = sorted(set(values) - set(self.path_parameters))
+        if missing or unknown:
+            raise MarketoRequestError(
+                (missing or unknown)[0],
+                values.get((missing or unknown)[0]),
+                f"the {self.name} export path {self.path} takes exactly {list(self.path_parameters)}",
+            )
+        for name, value in values.items():
+            if not isinstance(value, str) or not _PATH_VALUE.fullmatch(value):
+                raise MarketoRequestError(name, value, "must be a name of letters, digits and underscores")
+        bound = {name: quote(value, safe="") for name, value in values.items()}
+
+        def fill(path: str) -> str:
+            # A describe path may use only some of the parameters: fill those it has.
+            return string.Formatter().vformat(path, (), bound)
+
+        table = self.table
+        if table is not None:
+            table = dataclasses.replace(table, describes=tuple(fill(path) for path in table.describes))
+        return dataclasses.replace(
+            self,
+            path=fill(self.path),
+            field_describes=tuple(fill(path) for path in self.field_describes),
+            table=table,
+        )
 
     def request(self, **arguments_: Any) -> ExportRequest:
         """Build and validate a create request of this kind once: no call is made if it is bad."""
         if self.build_body is None:
             raise TypeError(f"the {self.name} export kind has no request builder")
+        self._check_bound()
         return ExportRequest(self, _canonical_json(self.build_body(**arguments_)))
 
     def job_path(self, export_id: str, action: str) -> str:
         """The path of one action (``status``, ``enqueue``, ``cancel``, ``file``) on one job."""
-        return f"{self.path}/{quote(arguments.export_id(export_id), safe='')}/{action}.json"
+        return f"{self._check_bound()}/{quote(arguments.export_id(export_id), safe='')}/{action}.json"
 
     @property
     def create_path(self) -> str:
-        return f"{self.path}/create.json"
+        return f"{self._check_bound()}/create.json"
 
     @property
     def list_path(self) -> str:
-        return f"{self.path}.json"
+        return f"{self._check_bound()}.json"
+
+    def _check_bound(self) -> str:
+        if self.path_parameters:
+            raise MarketoRequestError(
+                self.path_parameters[0], None, f"bind it first: the {self.name} export path is {self.path}"
+            )
+        return self.path
 
 
 @dataclass(frozen=True)
@@ -85,17 +164,7 @@ def _canonical_json(body: Mapping[str, Any]) -> str:
     return json.dumps(body, sort_keys=True, default=str)
 
 
-PROGRAM_MEMBERS = ExportKind("program member", "/bulk/v1/program/members/export", build_export_request)
-"""Bulk Program Member Extract, whose request is :func:`validation.build_export_request`."""
+__all__ = ["ExportKind", "ExportRequest"]
 
-
-def program_member_export_request(
-    fields: Any, filter: Any, format: str = "CSV", column_header_names: Any = None
-) -> ExportRequest:
-    """A program member create request, validated (see :func:`validation.build_export_request`)."""
-    return PROGRAM_MEMBERS.request(
-        fields=fields, filter=filter, format=format, column_header_names=column_header_names
-    )
-
-
-__all__ = ["PROGRAM_MEMBERS", "ExportKind", "ExportRequest", "program_member_export_request"]
+# PROGRAM_MEMBERS and program_member_export_request, now in kinds.program_members, warn and keep working.
+__getattr__ = moved_names(__name__)

@@ -17,6 +17,7 @@ from typing import Any, TypeGuard
 
 from airflow.providers.common.compat.sdk import AirflowFailException, AirflowSensorTimeout
 
+from airflow_provider_marketo_pm._compat import moved_names
 from airflow_provider_marketo_pm.exceptions import MarketoExportEventError, MarketoExportNotEnqueuedError
 
 MARKETO_STATUS_REFRESH_SECONDS = 60.0
@@ -34,8 +35,6 @@ PENDING_STATUSES = frozenset({CREATED, QUEUED, PROCESSING})
 """Not finished yet: still waiting to be enqueued, in the queue, or being built."""
 CANCELLED_STATUSES = frozenset({CANCELLED, "Canceled"})
 """Marketo's prose spells both; the API answers "Cancelled" but a client must accept either."""
-FINAL_FAILURE_STATUSES = frozenset({FAILED}) | CANCELLED_STATUSES
-"""Terminal without a file: no retry of the task can change it."""
 REATTACHABLE_STATUSES = PENDING_STATUSES | {COMPLETED}
 """A job of an earlier try in one of these can still serve the same request."""
 
@@ -185,29 +184,7 @@ def still_created_event(event: Any) -> TypeGuard[dict[str, Any]]:
     return isinstance(event, dict) and event.get("status") == STILL_CREATED_EVENT and "export_id" in event
 
 
-# Older names, kept for code that imported them from the sensor or trigger modules.
-ExportStatusVerdict = ExportStatus
-judge_export_status = read_export_status
+# ExportStatusVerdict and judge_export_status, the older names, warn and keep working.
+__getattr__ = moved_names(__name__)
 
-__all__ = [
-    "CANCELLED_STATUSES",
-    "COMPLETED",
-    "CREATED",
-    "DEFERRAL_GRACE_SECONDS",
-    "FINAL_FAILURE_STATUSES",
-    "MARKETO_STATUS_REFRESH_SECONDS",
-    "MAX_REENQUEUES",
-    "PENDING_STATUSES",
-    "REATTACHABLE_STATUSES",
-    "REENQUEUE_AFTER_CREATED_POLLS",
-    "STILL_CREATED_EVENT",
-    "CreatedWatch",
-    "ExportState",
-    "ExportStatus",
-    "completed_record_from_event",
-    "counted",
-    "deferral_timeout",
-    "jittered_interval",
-    "read_export_status",
-    "still_created_event",
-]
+__all__: list[str] = []

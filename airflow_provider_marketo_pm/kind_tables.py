@@ -1,11 +1,12 @@
 """
-How each export kind lands in a table: its key, the column that says which copy of a row is newest, and
+How an export kind lands in a table: its key, the column that says which copy of a row is newest, and
 where its column types come from.
 
-A program member is one ``(leadId, programId)`` (Marketo's ``dedupeFields``), the newest by ``updatedAt``;
-a lead is one ``id``; an activity is one ``marketoGUID`` and never changes. The Parquet conversion, the
-typed rows and the database load are written once against a :class:`KindTable`; a new export kind
-(``export_kind.ExportKind``) plugs in by declaring one here, keyed by its jobs' REST path.
+Each kind links its :class:`KindTable` (``ExportKind.table``): a program member is one
+``(leadId, programId)`` (Marketo's ``dedupeFields``), the newest by ``updatedAt``; a lead is one ``id``;
+an activity is one ``marketoGUID`` and never changes. The Parquet conversion, the typed rows and the
+database load are written once against a :class:`KindTable`. Its column types are data too: the describe
+paths that list them, or fixed columns.
 """
 
 from __future__ import annotations
@@ -14,21 +15,19 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_marketo_pm._compat import moved_names
 from airflow_provider_marketo_pm.exceptions import MarketoExportSchemaError, MarketoRequestError
-from airflow_provider_marketo_pm.export_kind import PROGRAM_MEMBERS, ExportKind
 from airflow_provider_marketo_pm.export_schema import DELIMITERS, ExportSchema, export_schema
-from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
 from airflow_provider_marketo_pm.typed_csv import file_header
 
 if TYPE_CHECKING:
     from airflow.sdk import ObjectStoragePath
 
-LEAD_DESCRIBE2_PATH = "/rest/v1/leads/describe2.json"
-LEADS_EXPORT_PATH = "/bulk/v1/leads/export"
-ACTIVITIES_EXPORT_PATH = "/bulk/v1/activities/export"
+    from airflow_provider_marketo_pm.export_kind import ExportKind
+    from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
 
-Describer = Callable[[MarketoHook], dict[str, str]]
-"""Reads a kind's describe: field name -> Marketo ``dataType``."""
+LEAD_DESCRIBE2_PATH = "/rest/v1/leads/describe2.json"
+"""Describe Lead2: every lead field's REST name and ``dataType``."""
 
 
 def described_types(records: Any, *, source: str) -> dict[str, str]:
@@ -57,32 +56,6 @@ def described_types(records: Any, *, source: str) -> dict[str, str]:
     return types
 
 
-def describe_leads(hook: MarketoHook) -> dict[str, str]:
-    """Describe Lead2 (``GET /rest/v1/leads/describe2.json``): every lead field's ``dataType``."""
-    try:
-        payload = hook.run(LEAD_DESCRIBE2_PATH).json()
-    except ValueError as err:  # not JSON
-        raise MarketoExportSchemaError(f"Describe Lead2 answered something that is not JSON: {err}") from None
-    result = payload.get("result") if isinstance(payload, Mapping) else None
-    return described_types(result, source="Describe Lead2")
-
-
-def describe_program_member_columns(hook: MarketoHook) -> dict[str, str]:
-    """
-    The types of every column a program member export can have: program member fields (their describe)
-    and lead fields (Describe Lead2: a member export carries them too). ``createdAt`` and ``updatedAt``
-    are in both; the file holds the membership's, so the program member describe wins.
-    """
-    members = described_types(hook.describe_program_members(), source="Describe program members")
-    return {**describe_leads(hook), **members}
-
-
-def program_id_of_filter(export_filter: Mapping[str, Any]) -> dict[str, Any]:
-    """A one-program export (``programId``) has no programId column: the filter says which it is."""
-    program_id = export_filter.get("programId")
-    return {} if program_id is None else {"programId": int(program_id)}
-
-
 def _nothing_implied(export_filter: Mapping[str, Any]) -> dict[str, Any]:
     return {}
 
@@ -93,20 +66,35 @@ class KindTable:
     One kind's table shape.
 
     :param name: what the rows are called ("program member").
-    :param export_path: the kind's jobs' REST path (:attr:`ExportKind.path`), which finds its table shape.
     :param key: the columns that identify a row (the table's primary key).
     :param newest_by: the column whose greatest value is the row's newest copy; ``None`` for rows that
         never change (activities).
-    :param describe: reads the kind's column types from Marketo.
+    :param describes: REST paths of Marketo's describes that list the columns' ``dataType`` (records with
+        ``fields``); where two name a column, the later one wins.
+    :param columns: column types that need no describe (a kind with fixed columns).
     :param implied: constant columns the filter implies and the file may not carry.
     """
 
     name: str
-    export_path: str
     key: tuple[str, ...]
     newest_by: str | None
-    describe: Describer = field(compare=False)
+    describes: tuple[str, ...] = ()
+    columns: Mapping[str, str] = field(default_factory=dict, compare=False)
     implied: Callable[[Mapping[str, Any]], dict[str, Any]] = field(default=_nothing_implied, compare=False)
+
+    def describe(self, hook: MarketoHook) -> dict[str, str]:
+        """The types of every column this kind's file can have (field name -> Marketo ``dataType``)."""
+        types = dict(self.columns)
+        for path in self.describes:
+            try:
+                payload = hook.run(path).json()
+            except ValueError as err:  # not JSON
+                raise MarketoExportSchemaError(f"The describe {path} answered no JSON: {err}") from None
+            result = payload.get("result") if isinstance(payload, Mapping) else None
+            types.update(described_types(result, source=f"The describe {path}"))
+        if not types:
+            raise MarketoExportSchemaError(f"No column types are declared for {self.name} exports")
+        return types
 
 
 # Activities have fixed columns (Marketo's docs, Bulk Activity Extract): attributes is a JSON text.
@@ -122,32 +110,15 @@ ACTIVITY_COLUMNS: Mapping[str, str] = {
     "actionResult": "string",
 }
 
-PROGRAM_MEMBER_TABLE = KindTable(
-    "program member",
-    PROGRAM_MEMBERS.path,
-    key=("leadId", "programId"),
-    newest_by="updatedAt",
-    describe=describe_program_member_columns,
-    implied=program_id_of_filter,
-)
-LEAD_TABLE = KindTable("lead", LEADS_EXPORT_PATH, key=("id",), newest_by="updatedAt", describe=describe_leads)
-ACTIVITY_TABLE = KindTable(
-    "activity",
-    ACTIVITIES_EXPORT_PATH,
-    key=("marketoGUID",),
-    newest_by=None,
-    describe=lambda hook: dict(ACTIVITY_COLUMNS),
-)
-
-KIND_TABLES: Mapping[str, KindTable] = {
-    table.export_path: table for table in (PROGRAM_MEMBER_TABLE, LEAD_TABLE, ACTIVITY_TABLE)
-}
+# Leads and activities: their tables are declared for when their export kinds arrive.
+LEAD_TABLE = KindTable("lead", ("id",), "updatedAt", describes=(LEAD_DESCRIBE2_PATH,))
+ACTIVITY_TABLE = KindTable("activity", ("marketoGUID",), None, columns=ACTIVITY_COLUMNS)
 
 
 def file_schema(
     path: ObjectStoragePath,
     hook: MarketoHook,
-    kind: ExportKind | KindTable = PROGRAM_MEMBERS,
+    kind: ExportKind | KindTable,
     *,
     export_filter: Mapping[str, Any] | None = None,
     column_header_names: Mapping[str, str] | None = None,
@@ -179,23 +150,14 @@ def kind_table(kind: ExportKind | KindTable) -> KindTable:
     """The table shape of an export kind (a :class:`KindTable` is returned as is)."""
     if isinstance(kind, KindTable):
         return kind
-    try:
-        return KIND_TABLES[kind.path]
-    except KeyError:
+    if kind.table is None:
         raise MarketoExportSchemaError(
-            f"No table shape is declared for {kind.name} exports ({kind.path}): declare a KindTable"
-        ) from None
+            f"No table shape is declared for {kind.name} exports ({kind.path}): give the kind a KindTable"
+        )
+    return kind.table
 
 
-__all__ = [
-    "ACTIVITY_TABLE",
-    "KIND_TABLES",
-    "LEAD_TABLE",
-    "PROGRAM_MEMBER_TABLE",
-    "KindTable",
-    "describe_leads",
-    "describe_program_member_columns",
-    "described_types",
-    "file_schema",
-    "kind_table",
-]
+__all__ = ["KindTable", "kind_table"]
+
+# PROGRAM_MEMBER_TABLE, now the program member kind's (kinds.program_members), warns and keeps working.
+__getattr__ = moved_names(__name__)

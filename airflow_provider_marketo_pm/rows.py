@@ -23,6 +23,7 @@ from airflow_provider_marketo_pm.exceptions import MarketoExportSchemaError
 from airflow_provider_marketo_pm.export_schema import ExportSchema
 from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
 from airflow_provider_marketo_pm.kind_tables import file_schema
+from airflow_provider_marketo_pm.kinds.program_members import PROGRAM_MEMBERS
 from airflow_provider_marketo_pm.parquet_export import read_schema_sidecar, stem
 from airflow_provider_marketo_pm.typed_csv import (
     BLOCK_SIZE,
@@ -109,7 +110,7 @@ def typed_source(
         return (arrow if wanted is None else pa_select(arrow, wanted)), _parquet_batches(file, wanted)
     typed = schema or read_schema_sidecar(file)
     if typed is None and marketo_conn_id is not None:
-        typed = file_schema(file, MarketoHook(marketo_conn_id=marketo_conn_id))
+        typed = file_schema(file, MarketoHook(marketo_conn_id=marketo_conn_id), PROGRAM_MEMBERS)
     if typed is None:
         raise MarketoExportSchemaError(
             f"No schema for {file.name}: no {stem(file.name)}.schema.json beside it. Pass schema=, or "

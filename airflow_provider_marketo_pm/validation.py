@@ -1,24 +1,24 @@
-"""Validate and normalise a program member export request before anything reaches the network.
+"""The rules every export kind's request shares, checked before anything reaches the network.
 
 Marketo answers a bad request with a terse error code after a round trip (and sometimes only after the job
-has been queued); checking here gives an error that names the key, the value and the rule instead.
-The hook and the operators both call :func:`build_export_request`.
+has been queued); checking here gives an error that names the key, the value and the rule instead. Each
+kind's own filter rules live with the kind (:mod:`airflow_provider_marketo_pm.kinds`); these are the rules
+they share: REST field names, the file format, column headers, time bounds and date windows, program ids.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from airflow_provider_marketo_pm._compat import moved_names
 from airflow_provider_marketo_pm.exceptions import MarketoRequestError
 
 EXPORT_FORMATS = ("CSV", "TSV", "SSV")
-FILTER_KEYS = ("programId", "programIds", "updatedAt", "statusNames", "isExhausted", "nurtureCadence")
-MAX_PROGRAM_IDS = 10
 MAX_UPDATED_AT_DAYS = 31
+"""The longest date window of any bulk extract's filter (``updatedAt``, ``createdAt``), in days."""
 MAX_PROGRAM_ID = 2**31 - 1
 """Marketo's program ids are int32."""
 EARLIEST_INSTANT = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
@@ -27,10 +27,7 @@ LATEST_INSTANT = dt.datetime(3000, 1, 1, tzinfo=dt.UTC)
 cannot even shift a time to UTC."""
 FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 """A REST API field name: ASCII letters, digits and underscores (no commas, spaces, quotes or emoji)."""
-PROGRAM_ID_COLUMN = "programId"
-"""The column Marketo adds first to a ``programIds`` export by itself."""
 _CANONICAL_POSITIVE_INT = re.compile(r"[1-9][0-9]{0,9}")
-_log = logging.getLogger(__name__)
 ZERO_LENGTH_WINDOW = (
     "they are equal, which is what data_interval_start/end give in Airflow 3 with a plain cron schedule "
     '(schedule="@daily" runs have zero-length data intervals): schedule the DAG with '
@@ -42,38 +39,6 @@ ZERO_LENGTH_WINDOW = (
 def format_marketo_datetime(value: dt.datetime) -> str:
     """Render an aware datetime the way Marketo wants it: UTC, ISO-8601, no fractional seconds."""
     return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def build_export_request(
-    fields: Sequence[str],
-    filter: Mapping[str, Any],
-    format: str = "CSV",
-    column_header_names: Mapping[str, str] | None = None,
-) -> dict[str, Any]:
-    """
-    Return the exact JSON body of ``create.json``, or raise :class:`MarketoRequestError`.
-
-    :param fields: REST API field names to export (unique; letters, digits and underscores). With a
-        ``programIds`` filter Marketo adds a ``programId`` column first by itself: a ``programId`` in
-        ``fields`` would be a second one, so it is dropped, with a warning.
-    :param filter: exactly one of ``programId`` / ``programIds`` (positive ints, or canonical decimal
-        strings such as ``"1044"`` as Jinja renders them; sent as ints), plus optional ``updatedAt``
-        (``{"startAt", "endAt"}``, each read by :func:`parse_instant`, at most 31 days),
-        ``statusNames``, ``isExhausted`` and ``nurtureCadence``.
-    :param format: CSV, TSV or SSV in any case.
-    :param column_header_names: optional map from a field in ``fields`` to the header written for it.
-    """
-    body: dict[str, Any] = {
-        "fields": parse_fields(fields),
-        "format": _format(format),
-        "filter": _filter(filter),
-    }
-    if "programIds" in body["filter"] and PROGRAM_ID_COLUMN in body["fields"]:
-        body["fields"] = _without_program_id_column(body["fields"], column_header_names)
-    headers = _column_header_names(column_header_names, body["fields"])
-    if headers:
-        body["columnHeaderNames"] = headers
-    return body
 
 
 def parse_fields(fields: Any) -> list[str]:
@@ -99,69 +64,11 @@ def parse_fields(fields: Any) -> list[str]:
     return list(fields)
 
 
-def _without_program_id_column(fields: list[str], column_header_names: Any) -> list[str]:
-    """A ``programIds`` export gets Marketo's own ``programId`` column first: drop the requested twin."""
-    if isinstance(column_header_names, Mapping) and PROGRAM_ID_COLUMN in column_header_names:
-        raise MarketoRequestError(
-            f"columnHeaderNames.{PROGRAM_ID_COLUMN}",
-            column_header_names[PROGRAM_ID_COLUMN],
-            "with a programIds filter Marketo adds the programId column by itself, and whether a header "
-            "name applies to it is not documented: remove programId from fields and columnHeaderNames",
-        )
-    rest = [name for name in fields if name != PROGRAM_ID_COLUMN]
-    if not rest:
-        raise MarketoRequestError(
-            "fields",
-            fields,
-            "with a programIds filter Marketo adds the programId column by itself: name other fields too",
-        )
-    _log.warning(
-        "fields: dropped programId. With a programIds filter Marketo writes a programId column first by "
-        "itself; asking for it too would give the file two programId columns."
-    )
-    return rest
-
-
-def _format(value: Any) -> str:
+def parse_format(value: Any) -> str:
+    """CSV, TSV or SSV in any case, sent in upper case."""
     if not isinstance(value, str) or value.upper() not in EXPORT_FORMATS:
         raise MarketoRequestError("format", value, f"must be one of {', '.join(EXPORT_FORMATS)}")
     return value.upper()
-
-
-def _filter(value: Any) -> dict[str, Any]:
-    if not isinstance(value, Mapping):
-        raise MarketoRequestError("filter", value, "must be a mapping such as {'programId': 1044}")
-    unknown = sorted(str(key) for key in value if key not in FILTER_KEYS)
-    if unknown:
-        raise MarketoRequestError(
-            f"filter.{unknown[0]}",
-            value[unknown[0]],
-            f"unknown filter key; allowed keys are {', '.join(FILTER_KEYS)}",
-        )
-    has_one, has_many = "programId" in value, "programIds" in value
-    if has_one == has_many:
-        raise MarketoRequestError(
-            "filter", dict(value), "needs exactly one of programId (an integer) or programIds (1 to 10 ints)"
-        )
-    result: dict[str, Any] = {}
-    if has_one:
-        result["programId"] = parse_program_id("filter.programId", value["programId"])
-    else:
-        result["programIds"] = _program_ids(value["programIds"])
-    if "updatedAt" in value:
-        result["updatedAt"] = _updated_at(value["updatedAt"])
-    if "statusNames" in value:
-        result["statusNames"] = _status_names(value["statusNames"])
-    if "isExhausted" in value:
-        if not isinstance(value["isExhausted"], bool):
-            raise MarketoRequestError("filter.isExhausted", value["isExhausted"], "must be true or false")
-        result["isExhausted"] = value["isExhausted"]
-    if "nurtureCadence" in value:
-        cadence = value["nurtureCadence"]
-        if not isinstance(cadence, str) or not cadence.strip():
-            raise MarketoRequestError("filter.nurtureCadence", cadence, "must be a non-empty string")
-        result["nurtureCadence"] = cadence
-    return result
 
 
 def parse_program_id(key: str, value: Any) -> int:
@@ -190,26 +97,11 @@ def _shown(value: Any) -> Any:
     return value
 
 
-def _program_ids(value: Any) -> list[int]:
-    key = "filter.programIds"
-    if isinstance(value, str | bytes) or not isinstance(value, Sequence):
-        raise MarketoRequestError(
-            key,
-            value,
-            "must be a list of 1 to 10 integer program ids (a templated list renders as a string "
-            "unless the DAG sets render_template_as_native_obj=True)",
-        )
-    if not 1 <= len(value) <= MAX_PROGRAM_IDS:
-        rule = f"must hold 1 to {MAX_PROGRAM_IDS} program ids, not {len(value)}"
-        raise MarketoRequestError(key, value, rule)
-    ids = [parse_program_id(key, item) for item in value]
-    if len(set(ids)) != len(ids):
-        raise MarketoRequestError(key, value, "program ids must not repeat")
-    return ids
-
-
-def _updated_at(value: Any) -> dict[str, str]:
-    key = "filter.updatedAt"
+def parse_date_window(key: str, value: Any) -> dict[str, str]:
+    """
+    A ``{"startAt", "endAt"}`` window (``filter.updatedAt``, ``filter.createdAt``): each bound read by
+    :func:`parse_instant` and floored to the second, start before end, at most 31 days; sent as UTC.
+    """
     if not isinstance(value, Mapping) or set(value) != {"startAt", "endAt"}:
         raise MarketoRequestError(key, value, "must be a mapping with exactly the keys startAt and endAt")
     # Marketo takes no fractions of a second: both bounds are floored.
@@ -271,17 +163,8 @@ def _within_range(key: str, value: Any, aware: dt.datetime) -> dt.datetime:
     return instant
 
 
-def _status_names(value: Any) -> list[str]:
-    key = "filter.statusNames"
-    if isinstance(value, str | bytes) or not isinstance(value, Sequence) or not value:
-        raise MarketoRequestError(key, value, "must be a non-empty list of program status names")
-    for name in value:
-        if not isinstance(name, str) or not name.strip():
-            raise MarketoRequestError(key, name, "every status name must be a non-empty string")
-    return list(value)
-
-
-def _column_header_names(value: Any, fields: list[str]) -> dict[str, str]:
+def parse_column_header_names(value: Any, fields: list[str]) -> dict[str, str]:
+    """``columnHeaderNames``: a map from an exported field to a non-empty header; ``None`` is none."""
     key = "columnHeaderNames"
     if value is None:
         return {}
@@ -295,25 +178,14 @@ def _column_header_names(value: Any, fields: list[str]) -> dict[str, str]:
     return dict(value)
 
 
-def __getattr__(name: str) -> Any:
-    """``is_loopback_host`` moved to :mod:`~airflow_provider_marketo_pm.hooks.connection_settings`."""
-    if name == "is_loopback_host":
-        from airflow_provider_marketo_pm.hooks.connection_settings import is_loopback_host
-
-        return is_loopback_host
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 __all__ = [
-    "EARLIEST_INSTANT",
-    "EXPORT_FORMATS",
-    "FIELD_NAME",
-    "FILTER_KEYS",
-    "LATEST_INSTANT",
-    "MAX_PROGRAM_ID",
-    "build_export_request",
-    "format_marketo_datetime",
+    "parse_column_header_names",
+    "parse_date_window",
     "parse_fields",
+    "parse_format",
     "parse_instant",
-    "parse_program_id",
 ]
+
+# build_export_request, FILTER_KEYS and MAX_PROGRAM_IDS (program members' rules, now in kinds.program_members)
+# and is_loopback_host (now in hooks.connection_settings) warn and keep working.
+__getattr__ = moved_names(__name__)

@@ -37,7 +37,7 @@ from airflow_provider_marketo_pm.exceptions import (
     MarketoExportUnverifiableError,
     MarketoRequestError,
 )
-from airflow_provider_marketo_pm.export_kind import PROGRAM_MEMBERS, ExportKind
+from airflow_provider_marketo_pm.export_kind import ExportKind
 from airflow_provider_marketo_pm.hooks.export_file import RESUMABLE_STREAM_ERRORS
 from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
 from airflow_provider_marketo_pm.hooks.marketo_responses import MAX_COUNT, checksum_hex, marketo_count
@@ -234,7 +234,7 @@ class VerifiedDownload:
         *,
         expected_size: int | None,
         expected_sha256: str | None,
-        kind: ExportKind = PROGRAM_MEMBERS,
+        kind: ExportKind,
     ) -> tuple[str, int]:
         """
         Copy job ``export_id`` of ``kind`` to ``destination``; return the copy's (sha256, bytes).

@@ -20,8 +20,8 @@ import pendulum
 
 from airflow_provider_marketo_pm.exceptions import MarketoRequestError
 from airflow_provider_marketo_pm.export_status import counted
+from airflow_provider_marketo_pm.kinds.program_members import MAX_PROGRAM_IDS
 from airflow_provider_marketo_pm.validation import (
-    MAX_PROGRAM_IDS,
     MAX_UPDATED_AT_DAYS,
     format_marketo_datetime,
     parse_instant,

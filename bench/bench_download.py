@@ -15,8 +15,8 @@ import time
 import tracemalloc
 from pathlib import Path
 
-from airflow_provider_marketo_pm.export_kind import PROGRAM_MEMBERS
 from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
+from airflow_provider_marketo_pm.kinds.program_members import PROGRAM_MEMBERS
 from airflow_provider_marketo_pm.operators.program_members import MarketoDownloadProgramMemberExportOperator
 from airflow_provider_marketo_pm.testing import MarketoEmulator
 

@@ -156,7 +156,7 @@ def load_postgres(parquet: Path) -> dict[str, Any]:
     import psycopg2
     from airflow.sdk import ObjectStoragePath
 
-    from airflow_provider_marketo_pm.kind_tables import PROGRAM_MEMBER_TABLE
+    from airflow_provider_marketo_pm.kinds.program_members import PROGRAM_MEMBER_TABLE
     from airflow_provider_marketo_pm.postgres_load import PostgresLoad
     from airflow_provider_marketo_pm.rows import typed_source
 

@@ -321,8 +321,8 @@ def check_sizing(plan: BackfillPlan, program_ids: Sequence[int]) -> dict[str, An
             data_dir=str(data_dir), seed=DATASET_SEED, members=DATASET_MEMBERS, data_until=DATASET_UNTIL
         ) as emu:
             os.environ.update(emu.connection_env())
-            from airflow_provider_marketo_pm.export_kind import PROGRAM_MEMBERS
             from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
+            from airflow_provider_marketo_pm.kinds.program_members import PROGRAM_MEMBERS
 
             hook = MarketoHook()
             body = create_body(window, batch, plan.fields)

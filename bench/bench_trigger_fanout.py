@@ -193,8 +193,8 @@ def main() -> None:
     limits = {"rate_limit_calls": 10**9, "max_concurrent": 10**4, "members": 200}
     with EmulatorService(**limits) as emu:
         os.environ.update(emu.connection_env())
-        from airflow_provider_marketo_pm.export_kind import PROGRAM_MEMBERS
         from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
+        from airflow_provider_marketo_pm.kinds.program_members import PROGRAM_MEMBERS
 
         hook = MarketoHook()
         export_ids = [

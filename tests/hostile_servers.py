@@ -26,9 +26,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from airflow_provider_marketo_pm.export_kind import PROGRAM_MEMBERS
 from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
 from airflow_provider_marketo_pm.hooks.marketo_call import endpoint_name
+from airflow_provider_marketo_pm.kinds.program_members import PROGRAM_MEMBERS
 
 EXPORT_ID = "8e5b7c2a-4f1d-4a8e-9c3b-2d6f0e1a7b54"
 CLIENT_ID = "hostile-client-id"

@@ -8,11 +8,11 @@ import inspect
 
 import pytest
 
-from airflow_provider_marketo_pm._compat import MOVED
+from airflow_provider_marketo_pm._compat import MOVED, resolve
 from airflow_provider_marketo_pm.exceptions import MarketoRequestError
-from airflow_provider_marketo_pm.export_kind import PROGRAM_MEMBERS
 from airflow_provider_marketo_pm.hooks import call_retries
 from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
+from airflow_provider_marketo_pm.kinds.program_members import PROGRAM_MEMBERS
 
 
 @pytest.mark.parametrize(
@@ -47,7 +47,8 @@ def test_every_moved_name_resolves_and_is_gone_from_its_module(old, new):
     new_module, new_name = new
     assert old_name not in vars(importlib.import_module(old_module))  # else __getattr__ never runs
     assert old_name not in importlib.import_module(old_module).__all__
-    assert hasattr(importlib.import_module(new_module), new_name)
+    with pytest.warns(DeprecationWarning, match=rf"{old_name} is deprecated; use {new_module}\.{new_name}"):
+        assert getattr(importlib.import_module(old_module), old_name) == resolve(new_module, new_name)
 
 
 # --- the hook's program member methods of 0.1.0 ------------------------------------------------------------

@@ -124,3 +124,46 @@ def test_cancel_goes_through_the_kind(emulator):
     MarketoHook().cancel_export(ROSTER, export_id)
 
     assert emulator.job(export_id)["status"] == "Cancelled"
+
+
+# --- a parameterised path (custom objects: the apiName is in the path) -----------------------------------
+
+CARS = ExportKind(
+    "car",
+    "/bulk/v1/customobjects/{apiName}/export",
+    build_roster_body,
+    field_describes=("/rest/v1/customobjects/{apiName}/describe.json",),
+)
+
+
+def test_a_parameterised_path_is_bound_per_task():
+    cars = CARS.bind(apiName="car_c")
+
+    assert CARS.path_parameters == ("apiName",)
+    assert cars.path_parameters == ()
+    assert cars.create_path == "/bulk/v1/customobjects/car_c/export/create.json"
+    assert cars.job_path("e1", "file") == "/bulk/v1/customobjects/car_c/export/e1/file.json"
+    assert cars.field_describes == ("/rest/v1/customobjects/car_c/describe.json",)
+    assert cars.request(program=1, columns=["leadId"]).kind == cars
+
+
+@pytest.mark.parametrize(
+    ("values", "name"),
+    [({}, "apiName"), ({"apiName": "car_c", "other": "x"}, "other"), ({"apiName": "../leads"}, "apiName"),
+     ({"apiName": ""}, "apiName"), ({"apiName": 3}, "apiName")],
+)  # fmt: skip
+def test_a_bad_path_value_is_refused_naming_it(values, name):
+    with pytest.raises(MarketoRequestError, match=name):
+        CARS.bind(**values)
+
+
+def test_an_unbound_kind_makes_no_request_and_names_no_path(emulator):
+    with pytest.raises(MarketoRequestError, match="apiName"):
+        CARS.request(program=1, columns=["leadId"])
+    with pytest.raises(MarketoRequestError, match="bind it first"):
+        CARS.job_path("e1", "status")
+    assert emulator.requests == []
+
+
+def test_a_kind_without_a_state_key_gets_one_from_its_name():
+    assert ROSTER.state_key == "marketo_roster_export"

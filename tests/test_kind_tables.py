@@ -5,15 +5,17 @@ from __future__ import annotations
 import pytest
 
 from airflow_provider_marketo_pm.exceptions import MarketoExportSchemaError
-from airflow_provider_marketo_pm.export_kind import PROGRAM_MEMBERS, ExportKind
+from airflow_provider_marketo_pm.export_kind import ExportKind
 from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
 from airflow_provider_marketo_pm.kind_tables import (
+    ACTIVITY_COLUMNS,
     ACTIVITY_TABLE,
     LEAD_TABLE,
-    PROGRAM_MEMBER_TABLE,
+    KindTable,
     described_types,
     kind_table,
 )
+from airflow_provider_marketo_pm.kinds.program_members import PROGRAM_MEMBER_TABLE, PROGRAM_MEMBERS
 
 
 def test_each_kind_declares_its_key_and_newest_column():
@@ -23,12 +25,20 @@ def test_each_kind_declares_its_key_and_newest_column():
     )
     assert (LEAD_TABLE.key, LEAD_TABLE.newest_by) == (("id",), "updatedAt")
     assert (ACTIVITY_TABLE.key, ACTIVITY_TABLE.newest_by) == (("marketoGUID",), None)
-    assert kind_table(PROGRAM_MEMBERS) is PROGRAM_MEMBER_TABLE
-    assert kind_table(ExportKind("lead", "/bulk/v1/leads/export")) is LEAD_TABLE
+    assert kind_table(PROGRAM_MEMBERS) is PROGRAM_MEMBER_TABLE  # the kind links its table
+
+
+def test_a_kind_bound_to_its_path_keeps_its_table_with_the_describes_bound():
+    describe = "/rest/v1/customobjects/{apiName}/describe.json"
+    table = KindTable("car", ("marketoGUID",), "updatedAt", describes=(describe,))
+    cars = ExportKind("car", "/bulk/v1/customobjects/{apiName}/export", table=table).bind(apiName="car_c")
+
+    assert kind_table(cars).key == ("marketoGUID",)
+    assert kind_table(cars).describes == ("/rest/v1/customobjects/car_c/describe.json",)
 
 
 def test_a_kind_without_a_table_shape_is_refused_naming_it():
-    with pytest.raises(MarketoExportSchemaError, match=r"widget.*KindTable"):
+    with pytest.raises(MarketoExportSchemaError, match=r"widget.*KindTable"):  # a kind with no table
         kind_table(ExportKind("widget", "/bulk/v1/widgets/export"))
 
 
@@ -44,6 +54,19 @@ def test_program_member_columns_come_from_both_describes(emulator):
     )
     assert (types["email"], types["leadCustomField01"]) == ("email", "string"), "lead fields: Describe Lead2"
     assert [call.path for call in emulator.calls("lead_describe2")] == ["/rest/v1/leads/describe2.json"]
+    assert len(emulator.calls("describe")) == 1
+
+
+def test_fixed_columns_need_no_describe(emulator):
+    assert ACTIVITY_TABLE.describe(MarketoHook()) == dict(ACTIVITY_COLUMNS)
+    assert emulator.requests == []
+
+
+def test_a_lying_describe_answer_through_the_hook_names_the_describe(emulator):
+    table = KindTable("thing", ("id",), None, describes=("/rest/v1/stats/usage.json",))  # no fields in it
+
+    with pytest.raises(MarketoExportSchemaError, match=r"/rest/v1/stats/usage\.json"):
+        table.describe(MarketoHook())
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from airflow.sdk import ObjectStoragePath
 
-from airflow_provider_marketo_pm.kind_tables import PROGRAM_MEMBER_TABLE
+from airflow_provider_marketo_pm.kinds.program_members import PROGRAM_MEMBER_TABLE
 from airflow_provider_marketo_pm.removed_memberships import (
     MANIFEST_NAME,
     Snapshot,

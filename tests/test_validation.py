@@ -1,4 +1,5 @@
-"""build_export_request: the exact create.json body, or an error naming the key, the value and the rule."""
+"""A create request's rules (shared ones and program members' own): the exact body, or an error naming
+the key, the value and the rule."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ import pendulum
 import pytest
 
 from airflow_provider_marketo_pm.exceptions import MarketoRequestError
-from airflow_provider_marketo_pm.validation import build_export_request, is_loopback_host
+from airflow_provider_marketo_pm.hooks.connection_settings import is_loopback_host
+from airflow_provider_marketo_pm.kinds.program_members import build_request
 
 FIELDS = ["leadId", "programId", "statusName"]
 JAN1, JAN2 = "2024-01-01T00:00:00Z", "2024-01-02T00:00:00Z"
@@ -20,12 +22,12 @@ def window(start, end):
 
 
 def test_minimal_request_is_normalised():
-    body = build_export_request(FIELDS, {"programId": 1044})
+    body = build_request(FIELDS, {"programId": 1044})
     assert body == {"fields": FIELDS, "format": "CSV", "filter": {"programId": 1044}}
 
 
 def test_full_request_is_normalised():
-    body = build_export_request(
+    body = build_request(
         FIELDS,
         {
             "programIds": [1001, 1002],
@@ -56,20 +58,20 @@ def test_full_request_is_normalised():
 
 @pytest.mark.parametrize("fmt", ["csv", "Tsv", "SSV"])
 def test_format_any_case_in_upper_case_out(fmt):
-    assert build_export_request(FIELDS, {"programId": 1})["format"] == "CSV"
-    assert build_export_request(FIELDS, {"programId": 1}, format=fmt)["format"] == fmt.upper()
+    assert build_request(FIELDS, {"programId": 1})["format"] == "CSV"
+    assert build_request(FIELDS, {"programId": 1}, format=fmt)["format"] == fmt.upper()
 
 
 def test_aware_datetimes_are_sent_in_utc_without_fraction():
     start = dt.datetime(2024, 3, 10, 1, 30, 15, 999999, tzinfo=dt.timezone(dt.timedelta(hours=-5)))
     end = start + dt.timedelta(days=31)
-    body = build_export_request(FIELDS, window(start, end))
+    body = build_request(FIELDS, window(start, end))
     assert body["filter"]["updatedAt"] == {"startAt": "2024-03-10T06:30:15Z", "endAt": "2024-04-10T06:30:15Z"}
 
 
 def test_an_empty_window_says_why_plain_cron_schedules_give_one_and_what_to_use():
     with pytest.raises(MarketoRequestError, match="startAt must be before endAt") as caught:
-        build_export_request(FIELDS, window(JAN1, JAN1))
+        build_request(FIELDS, window(JAN1, JAN1))
     assert "plain cron schedule" in caught.value.rule
     assert "zero-length data intervals" in caught.value.rule
     assert "CronDataIntervalTimetable" in caught.value.rule
@@ -77,7 +79,7 @@ def test_an_empty_window_says_why_plain_cron_schedules_give_one_and_what_to_use(
 
 def test_a_reversed_window_is_not_blamed_on_the_schedule():
     with pytest.raises(MarketoRequestError, match="startAt must be before endAt") as caught:
-        build_export_request(FIELDS, window(JAN2, JAN1))
+        build_request(FIELDS, window(JAN2, JAN1))
     assert "CronDataIntervalTimetable" not in caught.value.rule
 
 
@@ -134,7 +136,7 @@ def test_a_reversed_window_is_not_blamed_on_the_schedule():
 )  # fmt: skip
 def test_bad_input_names_key_value_and_rule(fields, filter_, kwargs, key, rule):
     with pytest.raises(MarketoRequestError) as caught:
-        build_export_request(fields, filter_, **kwargs)
+        build_request(fields, filter_, **kwargs)
     error = caught.value
     assert error.key == key
     assert rule in error.rule
@@ -155,7 +157,7 @@ def test_bad_input_names_key_value_and_rule(fields, filter_, kwargs, key, rule):
 )
 def test_rendered_program_ids_are_sent_as_ints(filter_, sent):
     """Jinja renders ``{{ params.program_id }}`` to a string unless render_template_as_native_obj=True."""
-    body = build_export_request(FIELDS, filter_)
+    body = build_request(FIELDS, filter_)
 
     assert body["filter"] == sent
     sent_ids = body["filter"].get("programIds") or [body["filter"]["programId"]]
@@ -192,7 +194,7 @@ def test_anything_but_a_positive_int_or_its_canonical_string_is_refused(program_
     filter_ = {"programId": program_id} if shape == "programId" else {"programIds": [1001, program_id]}
 
     with pytest.raises(MarketoRequestError) as caught:
-        build_export_request(FIELDS, filter_)
+        build_request(FIELDS, filter_)
 
     error = caught.value
     assert error.key == f"filter.{shape}"
@@ -205,14 +207,14 @@ def test_anything_but_a_positive_int_or_its_canonical_string_is_refused(program_
 
 def test_a_rendered_program_id_repeating_an_int_one_is_a_repeat():
     with pytest.raises(MarketoRequestError, match="must not repeat") as caught:
-        build_export_request(FIELDS, {"programIds": ["1044", 1044]})
+        build_request(FIELDS, {"programIds": ["1044", 1044]})
 
     assert caught.value.key == "filter.programIds"
 
 
 def test_programids_rendered_as_one_string_says_how_to_keep_the_list():
     with pytest.raises(MarketoRequestError, match="render_template_as_native_obj") as caught:
-        build_export_request(FIELDS, {"programIds": "[1001, 1002]"})
+        build_request(FIELDS, {"programIds": "[1001, 1002]"})
 
     assert caught.value.key == "filter.programIds"
 
@@ -223,7 +225,7 @@ def test_input_is_not_mutated():
         "updatedAt": {"startAt": JAN1, "endAt": JAN2},
     }
     fields = list(FIELDS)
-    body = build_export_request(fields, filter_)
+    body = build_request(fields, filter_)
     body["fields"].append("x")
     body["filter"]["updatedAt"]["startAt"] = "changed"
     assert fields == FIELDS
@@ -251,7 +253,7 @@ def test_is_loopback_host(url, expected):
 
 def test_dates_in_a_filter_are_midnight_utc_as_in_windows():
     # One rule for dates everywhere (windows.split_updated_at reads them the same way).
-    body = build_export_request(FIELDS, window("2024-01-01", dt.date(2024, 1, 2)))
+    body = build_request(FIELDS, window("2024-01-01", dt.date(2024, 1, 2)))
     assert body["filter"]["updatedAt"] == {"startAt": JAN1, "endAt": JAN2}
 
 
@@ -261,34 +263,34 @@ def test_dates_in_a_filter_are_midnight_utc_as_in_windows():
 )
 def test_a_field_name_that_is_not_a_rest_api_name_is_refused(name):
     with pytest.raises(MarketoRequestError, match="letters, digits and underscores") as caught:
-        build_export_request(["leadId", name], {"programId": 1})
+        build_request(["leadId", name], {"programId": 1})
 
     assert (caught.value.key, caught.value.value) == ("fields", name)
 
 
 def test_rest_api_names_with_digits_and_underscores_are_sent_as_given():
     fields = ["leadId", "leadCustomField01", "Company_Size__c", "_private"]
-    assert build_export_request(fields, {"programId": 1})["fields"] == fields
+    assert build_request(fields, {"programId": 1})["fields"] == fields
 
 
 def test_programid_in_fields_with_a_programids_filter_is_dropped_with_a_warning(caplog):
     """Marketo writes programId first by itself for programIds: asking for it too gave two columns."""
     with caplog.at_level("WARNING"):
-        body = build_export_request(["programId", "leadId"], {"programIds": [1001, 1002]})
+        body = build_request(["programId", "leadId"], {"programIds": [1001, 1002]})
 
     assert body["fields"] == ["leadId"]
     assert "two programId columns" in caplog.text
 
 
 def test_programid_in_fields_with_a_single_programid_filter_is_kept():
-    body = build_export_request(["leadId", "programId"], {"programId": 1001})
+    body = build_request(["leadId", "programId"], {"programId": 1001})
 
     assert body["fields"] == ["leadId", "programId"]
 
 
 def test_a_header_name_for_programid_with_a_programids_filter_is_refused():
     with pytest.raises(MarketoRequestError, match="not documented") as caught:
-        build_export_request(
+        build_request(
             ["programId", "leadId"], {"programIds": [1001]}, column_header_names={"programId": "Program"}
         )
 
@@ -297,7 +299,7 @@ def test_a_header_name_for_programid_with_a_programids_filter_is_refused():
 
 def test_programid_as_the_only_field_with_a_programids_filter_is_refused():
     with pytest.raises(MarketoRequestError, match="name other fields too") as caught:
-        build_export_request(["programId"], {"programIds": [1001]})
+        build_request(["programId"], {"programIds": [1001]})
 
     assert caught.value.key == "fields"
 
@@ -309,7 +311,7 @@ def test_programid_as_the_only_field_with_a_programids_filter_is_refused():
 )
 def test_a_program_id_beyond_int32_is_our_error_however_long(program_id):
     with pytest.raises(MarketoRequestError, match="up to 2147483647") as caught:
-        build_export_request(["leadId"], {"programId": program_id})
+        build_request(["leadId"], {"programId": program_id})
 
     assert caught.value.key == "filter.programId"
     assert len(str(caught.value)) < 400, "the message shows a long value cut short"
@@ -329,12 +331,12 @@ def test_a_program_id_beyond_int32_is_our_error_however_long(program_id):
 )
 def test_a_time_bound_outside_1970_to_3000_is_our_error(bound):
     with pytest.raises(MarketoRequestError, match="from 1970-01-01 to before 3000-01-01") as caught:
-        build_export_request(["leadId"], window(bound, "2024-01-02T00:00:00Z"))
+        build_request(["leadId"], window(bound, "2024-01-02T00:00:00Z"))
 
     assert caught.value.key == "filter.updatedAt.startAt"
 
 
 def test_the_last_instant_before_3000_is_read():
-    body = build_export_request(["leadId"], window("2999-12-31T00:00:00Z", "2999-12-31T23:59:59Z"))
+    body = build_request(["leadId"], window("2999-12-31T00:00:00Z", "2999-12-31T23:59:59Z"))
 
     assert body["filter"]["updatedAt"]["endAt"] == "2999-12-31T23:59:59Z"

@@ -26,7 +26,6 @@ from airflow_provider_marketo_pm.exceptions import (
     describe_quota_reset,
 )
 from airflow_provider_marketo_pm.hooks.call_limits import MAX_JSON_BODY, AnswerTooLarge
-from airflow_provider_marketo_pm.hooks.field_suggestions import describe_hint, invalid_field_names
 
 TOKEN_CODES = frozenset({"601", "602"})
 """The access token is invalid or expired: get a new one and replay the call once."""
@@ -93,16 +92,8 @@ def error_from_envelope(
         hint = f"The instance's daily API call quota is used up; {describe_quota_reset(resets_at)}."
         return MarketoApiQuotaError(message, resets_at=resets_at, hint=hint, **common)
     if code == "1003":
-        status_names = ((request_body or {}).get("filter") or {}).get("statusNames")
-        hint = "Marketo refused the request data."
-        if invalid_field_names(message):
-            hint = describe_hint({})
-        elif status_names:
-            hint = (
-                f"Check filter.statusNames {status_names!r}: each value must be a program status of the "
-                "channel of at least one of the programs (see the program's channel in Marketo Admin)."
-            )
-        return MarketoApiError(message, hint=hint, **common)
+        # What exactly to check depends on the request's kind: the hook's create adds it (field_suggestions).
+        return MarketoApiError(message, hint="Marketo refused the request data.", **common)
     return MarketoApiError(message, hint=ERROR_HINTS.get(code or ""), **common)
 
 

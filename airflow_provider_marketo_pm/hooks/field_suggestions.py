@@ -1,16 +1,24 @@
-"""Say which field was meant when Marketo refuses a field name (1003 "Invalid fields: leadID").
+"""Say what Marketo meant when it refuses a create request (1003), from the request's export kind.
 
-Marketo names the fields it does not know, not the ones it does. The names it knows are in the describe
-calls (program member fields, lead fields), so the hook asks them once, after the refusal, and the closest
-known name is suggested: case-insensitive first (``leadID`` -> ``leadId``), then by similarity (difflib).
+For a refused field name ("Invalid fields: leadID") Marketo names the fields it does not know, not the ones
+it does. The names it knows are in the kind's describes (:attr:`ExportKind.field_describes
+<airflow_provider_marketo_pm.export_kind.ExportKind.field_describes>`), so the hook reads them once, after
+the refusal, and the closest known name is suggested: case-insensitive first (``leadID`` -> ``leadId``),
+then by similarity (difflib). Any other 1003 gets the kind's own hint (program members: ``statusNames``).
 """
 
 from __future__ import annotations
 
 import difflib
+import logging
 import re
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_marketo_pm.exceptions import MarketoError
+
+if TYPE_CHECKING:
+    from airflow_provider_marketo_pm.export_kind import ExportRequest
 
 _INVALID_FIELDS = re.compile(r"invalid fields?\s*:?\s*(?P<names>.+)", re.IGNORECASE)
 _SIMILARITY_CUTOFF = 0.75
@@ -26,8 +34,9 @@ def invalid_field_names(message: str) -> list[str]:
 
 def described_field_names(describes: Iterable[Mapping[str, Any]]) -> list[str]:
     """
-    The REST names in describe answers: program members (one record with ``fields``, each a ``name``) and
-    leads (one record per field, its REST name under ``rest.name``).
+    The REST names in describe answers of either shape: records with ``fields``, each a ``name`` (program
+    members, custom objects, Describe Lead2), or one record per field, its REST name under ``rest.name``
+    (Describe Lead).
     """
     names: list[str] = []
     for record in describes:
@@ -53,14 +62,36 @@ def suggest_fields(unknown: Sequence[str], known: Sequence[str]) -> dict[str, st
     return suggestions
 
 
-def describe_hint(suggestions: Mapping[str, str]) -> str:
+def describe_hint(suggestions: Mapping[str, str], describes: Sequence[str]) -> str:
     """``Did you mean `leadId` (for `leadID`)?`` and where the names come from."""
     meant = " ".join(f"Did you mean `{known}` (for `{name}`)?" for name, known in suggestions.items())
-    where = (
-        "Field names are case-sensitive REST API names from describe program members and describe lead "
-        "(GET /rest/v1/programs/members/describe.json, /rest/v1/leads/describe.json)."
+    where = "Field names are case-sensitive REST API names" + (
+        f", as the describes list them (GET {', '.join(describes)})." if describes else "."
     )
     return f"{meant} {where}" if meant else where
 
 
-__all__ = ["describe_hint", "described_field_names", "invalid_field_names", "suggest_fields"]
+def refusal_hint(
+    message: str,
+    request: ExportRequest,
+    read_describe: Callable[[str], Iterable[Mapping[str, Any]]],
+    log: logging.Logger | Any,
+) -> str | None:
+    """
+    What to check about a create ``request`` Marketo refused with 1003 ``message``: the fields meant, read
+    from the kind's describes with ``read_describe(path)`` (only when Marketo names refused fields), else
+    the kind's own hint; ``None`` when there is nothing to add.
+    """
+    kind = request.kind
+    unknown = invalid_field_names(message)
+    if not unknown:
+        return kind.refusal_hint(request.body) if kind.refusal_hint is not None else None
+    try:
+        describes = [record for path in kind.field_describes for record in read_describe(path)]
+    except MarketoError as describe_error:
+        log.warning("Could not read the described fields to suggest one: %s", describe_error)
+        describes = []
+    return describe_hint(suggest_fields(unknown, described_field_names(describes)), kind.field_describes)
+
+
+__all__: list[str] = []

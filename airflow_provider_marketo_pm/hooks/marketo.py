@@ -33,7 +33,6 @@ from airflow_provider_marketo_pm._compat import ProgramMemberExportMethods
 from airflow_provider_marketo_pm.exceptions import (
     MarketoApiError,
     MarketoAuthError,
-    MarketoError,
     MarketoExportFailedError,
     MarketoExportTimeoutError,
     MarketoRequestError,
@@ -68,12 +67,7 @@ from airflow_provider_marketo_pm.hooks.error_classification import (
     explain_fresh_token_refused,
 )
 from airflow_provider_marketo_pm.hooks.export_file import MarketoExportFile, ResumableExportFile
-from airflow_provider_marketo_pm.hooks.field_suggestions import (
-    describe_hint,
-    described_field_names,
-    invalid_field_names,
-    suggest_fields,
-)
+from airflow_provider_marketo_pm.hooks.field_suggestions import refusal_hint
 from airflow_provider_marketo_pm.hooks.marketo_call import (
     HEADERS,
     bearer,
@@ -108,7 +102,6 @@ _SESSION_OPTIONS = frozenset({"verify", "proxies", "cert"})
 """``extra_options`` that only a session of their own carries (``run`` makes one for them, as HttpHook)."""
 
 _DESCRIBE_PATH = "/rest/v1/programs/members/describe.json"
-_LEAD_DESCRIBE_PATH = "/rest/v1/leads/describe.json"
 
 
 class MarketoHook(HttpHook, ProgramMemberExportMethods):
@@ -779,25 +772,20 @@ class MarketoHook(HttpHook, ProgramMemberExportMethods):
             payload = self._call_json("POST", kind.create_path, body=request.body, needs_record=True)
         except MarketoApiError as err:
             if err.code == "1003":
-                self._suggest_fields_meant(err)
+                self._explain_refusal(err, request)
             raise
         return export_record(payload, "create")
 
-    def _suggest_fields_meant(self, err: MarketoApiError) -> None:
-        """Read the describe fields once (program members, leads) and add "did you mean" to ``err``."""
-        unknown = invalid_field_names(err.message)
-        if not unknown:
-            return
-        try:
-            describes = [
-                *(self._call_json("GET", _DESCRIBE_PATH).get("result") or []),
-                *(self._call_json("GET", _LEAD_DESCRIBE_PATH).get("result") or []),
-            ]
-        except MarketoError as describe_error:
-            self.log.warning("Could not read the described fields to suggest one: %s", describe_error)
-            return
-        err.hint = describe_hint(suggest_fields(unknown, described_field_names(describes)))
-        err.args = (err._render(),)
+    def _explain_refusal(self, err: MarketoApiError, request: ExportRequest) -> None:
+        """Add what to check to a 1003: the field meant (from the kind's describes) or the kind's hint."""
+
+        def read_describe(path: str) -> list[dict[str, Any]]:
+            return list(self._call_json("GET", path).get("result") or [])
+
+        hint = refusal_hint(err.message, request, read_describe, self.log)
+        if hint:
+            err.hint = hint
+            err.args = (err._render(),)
 
     def enqueue_export(self, kind: ExportKind, export_id: str) -> dict[str, Any]:
         """

@@ -1,5 +1,9 @@
-"""The bulk extract kinds besides program members: leads, activities and custom objects.
+"""The export kinds, one module each: a kind's data, its request builder and the filter rules only it has.
 
-Each module holds one kind's create-request builder and filter rules, as pure functions (no network);
-:mod:`~airflow_provider_marketo_pm.kinds.request_rules` holds the rules they share.
+:mod:`~airflow_provider_marketo_pm.kinds.program_members` is Marketo's Bulk Program Member Extract; the lead,
+activity and custom object modules hold those kinds' create-request builders and filter rules (pure
+functions, no network), and :mod:`~airflow_provider_marketo_pm.kinds.request_rules` the rules these three
+share. What every kind is (:class:`~airflow_provider_marketo_pm.export_kind.ExportKind`) and the rules all
+kinds share (:mod:`~airflow_provider_marketo_pm.validation`) live below this package; the lifecycle written
+once for all of them (operators, sensor, trigger, task group) lives above it.
 """

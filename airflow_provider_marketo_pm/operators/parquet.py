@@ -10,10 +10,11 @@ from airflow.sdk import BaseOperator, Context, ObjectStoragePath
 
 from airflow_provider_marketo_pm import arguments
 from airflow_provider_marketo_pm.exceptions import MarketoExportSchemaError, MarketoRequestError
-from airflow_provider_marketo_pm.export_kind import PROGRAM_MEMBERS, ExportKind
+from airflow_provider_marketo_pm.export_kind import ExportKind
 from airflow_provider_marketo_pm.export_schema import DELIMITERS, export_window
 from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
 from airflow_provider_marketo_pm.kind_tables import file_schema, kind_table
+from airflow_provider_marketo_pm.kinds.program_members import PROGRAM_MEMBERS
 from airflow_provider_marketo_pm.parquet_export import (
     ParquetConversion,
     parquet_path_for,
@@ -22,7 +23,7 @@ from airflow_provider_marketo_pm.parquet_export import (
 )
 from airflow_provider_marketo_pm.typed_csv import require_pyarrow
 
-__all__ = ["MarketoExportToParquetOperator", "export_file_source", "storage_path"]
+__all__ = ["MarketoExportToParquetOperator"]
 
 PARQUET_CODECS = ("snappy", "zstd", "gzip", "lz4", "brotli", "none")
 

@@ -8,13 +8,14 @@ from typing import Any
 from airflow.sdk import BaseOperator, Context
 
 from airflow_provider_marketo_pm.exceptions import MarketoRequestError
-from airflow_provider_marketo_pm.export_kind import PROGRAM_MEMBERS, ExportKind
+from airflow_provider_marketo_pm.export_kind import ExportKind
 from airflow_provider_marketo_pm.kind_tables import kind_table
+from airflow_provider_marketo_pm.kinds.program_members import PROGRAM_MEMBERS
 from airflow_provider_marketo_pm.operators.parquet import export_file_source, storage_path
 from airflow_provider_marketo_pm.postgres_load import PostgresLoad, table_name
 from airflow_provider_marketo_pm.rows import typed_source
 
-__all__ = ["MarketoExportToPostgresOperator", "export_uris"]
+__all__ = ["MarketoExportToPostgresOperator"]
 
 
 def export_uris(value: Any, key: str = "exports") -> list[str]:

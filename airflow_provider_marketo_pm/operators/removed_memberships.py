@@ -8,8 +8,9 @@ from typing import Any
 from airflow.sdk import BaseOperator, Context
 
 from airflow_provider_marketo_pm.exceptions import MarketoRequestError
-from airflow_provider_marketo_pm.export_kind import PROGRAM_MEMBERS, ExportKind
+from airflow_provider_marketo_pm.export_kind import ExportKind
 from airflow_provider_marketo_pm.kind_tables import kind_table
+from airflow_provider_marketo_pm.kinds.program_members import PROGRAM_MEMBERS
 from airflow_provider_marketo_pm.operators.parquet import storage_path
 from airflow_provider_marketo_pm.operators.postgres import export_uris
 from airflow_provider_marketo_pm.removed_memberships import Snapshot, record_snapshot, snapshot_filters

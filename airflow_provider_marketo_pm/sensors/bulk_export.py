@@ -5,29 +5,21 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
-from functools import cached_property
-from typing import Any, ClassVar, NoReturn
+from typing import Any
 
 from airflow.providers.common.compat.sdk import AirflowSensorTimeout
 from airflow.sdk import BaseSensorOperator, Context, PokeReturnValue
 
 from airflow_provider_marketo_pm import arguments
 from airflow_provider_marketo_pm.exceptions import MarketoError, MarketoRequestError
-from airflow_provider_marketo_pm.export_kind import ExportKind
 from airflow_provider_marketo_pm.export_status import (
     COMPLETED,
     MARKETO_STATUS_REFRESH_SECONDS,
     REENQUEUE_AFTER_CREATED_POLLS,
     CreatedWatch,
-    completed_record_from_event,
-    deferral_timeout,
-    jittered_interval,
-    still_created_event,
 )
-from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
 from airflow_provider_marketo_pm.hooks.marketo_responses import read_export_record
-from airflow_provider_marketo_pm.operators.bulk_export import check_poll_pace, deferrable_argument
-from airflow_provider_marketo_pm.triggers.bulk_export import MarketoExportStatusTrigger
+from airflow_provider_marketo_pm.lifecycle import ExportWait, check_poll_pace, deferrable_argument
 from airflow_provider_marketo_pm.version_compat import TRIGGER_ON_KILL_SUPPORTED
 
 __all__ = ["MarketoExportSensor"]
@@ -35,17 +27,45 @@ __all__ = ["MarketoExportSensor"]
 _NOT_SET: Any = object()
 
 
-class MarketoExportSensor(BaseSensorOperator):
+class MarketoExportSensor(ExportWait, BaseSensorOperator):
     """
     Wait until a job of :attr:`export_kind` is Completed and return its status record.
 
-    The program member sensor documents the arguments for users. Airflow's own ``poke_interval``,
-    ``timeout`` and ``mode`` work as on any sensor; ``poll_interval`` is the same interval under
-    Marketo's name (templated), and giving both is refused.
+    Checks once on the worker and returns at once if the job is already Completed; otherwise it defers to
+    the kind's status trigger so that no worker slot is held while Marketo works. ``deferrable=False``
+    pokes from the worker with the same status rules. Airflow's own ``poke_interval``, ``timeout`` and
+    ``mode`` work as on any sensor; ``poll_interval`` is the same interval under Marketo's name
+    (templated), and giving both is refused.
+
+    Failed fails the task with Marketo's ``errorMsg``; Cancelled fails saying so. Both are final
+    (no retry would change them). The XCom return value is the Completed status record
+    (``exportId``, ``numberOfRecords``, ``fileSize``, ``fileChecksum``, ...).
+
+    :param export_id: exportId to wait for (templated), usually the start operator's XCom.
+    :param marketo_conn_id: Airflow connection of the Marketo instance (templated).
+    :param poll_interval: seconds between status checks (templated: a template may render it,
+        e.g. from a Variable). Marketo refreshes status once a minute, so values below 60 are refused
+        against a real instance, before the first status call (an emulator on loopback or plain http
+        may be polled faster). At most 7 days, like ``timeout``. Airflow's ``poke_interval`` is
+        accepted instead (giving both is refused); ``mode`` works as on any sensor.
+    :param timeout: seconds (or timedelta) to wait before failing with AirflowSensorTimeout.
+    :param deferrable: wait in the triggerer instead of on a worker; defaults to
+        ``[operators] default_deferrable``, True when unset. ``False`` never defers.
+    :param cancel_on_timeout: cancel the Marketo job when the sensor times out, freeing its place
+        in the shared export queue.
+    :param cancel_on_kill: on Airflow 3.3+, cancel the job when a user marks the deferred task
+        failed/success or clears it. It can also fire when a trigger is reassigned: off by default.
+    :param record: the job's Completed status record if already read (templated, e.g. the waiting
+        start's XCom ``record``): returned at once, with no status call.
+    :param reenqueue_after_polls: when the job reads ``Created`` this many status reads in a row (default
+        :data:`~airflow_provider_marketo_pm.export_status.REENQUEUE_AFTER_CREATED_POLLS`, 3), enqueue it
+        again from the worker ("Job already queued" counts as success), at most
+        :data:`~airflow_provider_marketo_pm.export_status.MAX_REENQUEUES` times, then fail with
+        :class:`~airflow_provider_marketo_pm.exceptions.MarketoExportNotEnqueuedError`. Marketo has been
+        seen answering Created again for an enqueued job, or losing the enqueue. ``None`` never enqueues.
     """
 
-    export_kind: ClassVar[ExportKind]
-    status_trigger: ClassVar[type[MarketoExportStatusTrigger]] = MarketoExportStatusTrigger
+    resume_method = "execute_complete"
 
     template_fields: Sequence[str] = ("export_id", "marketo_conn_id", "poll_interval", "record")
     ui_color = "#5c4ee5"
@@ -100,11 +120,6 @@ class MarketoExportSensor(BaseSensorOperator):
         # Poke mode: the Created reads of this try (reschedule mode starts counting afresh each poke).
         self._created_watch: CreatedWatch | None = None
 
-    @cached_property
-    def hook(self) -> MarketoHook:
-        """One hook (one session, one token) per task."""
-        return MarketoHook(marketo_conn_id=self.marketo_conn_id)
-
     def _record_handed_in(self) -> dict[str, Any] | None:
         """A Completed record of this job already read (e.g. the waiting start's XCom): no call needed."""
         given = self.record
@@ -121,7 +136,7 @@ class MarketoExportSensor(BaseSensorOperator):
         export_id = arguments.export_id(self.export_id)
         if self._created_watch is None and self.reenqueue_after_polls is not None:
             self._created_watch = CreatedWatch(export_id, self.reenqueue_after_polls)
-        record = self.hook.check_export(self.export_kind, export_id, created_watch=self._created_watch)
+        record = self.hook.check_export(self.job_kind(), export_id, created_watch=self._created_watch)
         return PokeReturnValue(is_done=record is not None, xcom_value=record)
 
     def execute(self, context: Context) -> Any:
@@ -137,7 +152,7 @@ class MarketoExportSensor(BaseSensorOperator):
             except AirflowSensorTimeout:
                 self._cancel_after_timeout()
                 raise
-        record = self.hook.check_export(self.export_kind, arguments.export_id(self.export_id))
+        record = self.hook.check_export(self.job_kind(), arguments.export_id(self.export_id))
         if record is not None:
             return record
         if self.cancel_on_kill and not TRIGGER_ON_KILL_SUPPORTED:
@@ -146,63 +161,25 @@ class MarketoExportSensor(BaseSensorOperator):
                 "deferred task failed leaves export %s running in Marketo.",
                 self.export_id,
             )
-        self._defer(str(self.export_id), end_time=time.time() + self.timeout, reenqueues=0)
-
-    def _defer(self, export_id: str, *, end_time: float, reenqueues: int) -> NoReturn:
-        poll_interval = arguments.poll_interval_seconds(self.poll_interval)
-        self.defer(
-            trigger=self.status_trigger(
-                export_id=export_id,
-                marketo_conn_id=self.marketo_conn_id,
-                poll_interval=poll_interval,
-                end_time=end_time,
-                cancel_on_kill=self.cancel_on_kill,
-                # It has just checked: the trigger's first call comes one (jittered) interval later.
-                first_poll_at=time.time() + jittered_interval(poll_interval),
-                export_path=self.export_kind.path,
-                reenqueue_after_polls=self.reenqueue_after_polls,
-                reenqueues=reenqueues,
-            ),
-            method_name="execute_complete",
-            timeout=deferral_timeout(max(0.0, end_time - time.time())),
-        )
+        self.defer_until_completed(str(self.export_id), end_time=time.time() + self.timeout)
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
         """
-        Return the Completed record of the trigger's event; anything else fails (see the event rules).
-
-        A job that still reads Created after it was enqueued is enqueued again here, on the worker, and the
-        wait defers again until the same deadline.
+        The one way back from the sensor's deferral: the Completed record of the trigger's event; anything
+        else fails (see :meth:`ExportWait.completed_record <airflow_provider_marketo_pm.lifecycle.ExportWait.
+        completed_record>`), cancelling the job after a timeout with ``cancel_on_timeout``.
         """
-        if still_created_event(event):
-            return self._reenqueue_and_wait(event)
         try:
-            record = completed_record_from_event(event)
+            return self.completed_record(event)
         except AirflowSensorTimeout:
             self._cancel_after_timeout()
             raise
-        self.log.info((event or {}).get("message") or "")
-        return record
-
-    def _reenqueue_and_wait(self, event: dict[str, Any]) -> dict[str, Any]:
-        export_id = str(event["export_id"])
-        self.log.info(event.get("message") or "")
-        watch = CreatedWatch(export_id, self.reenqueue_after_polls, int(event.get("reenqueues") or 0))
-        record = self.hook.reenqueue_export(self.export_kind, export_id, watch)
-        if record.get("status") == COMPLETED:
-            return record
-        end_time = event.get("end_time")
-        self._defer(
-            export_id,
-            end_time=float(end_time) if end_time is not None else time.time() + self.timeout,
-            reenqueues=watch.reenqueues,
-        )
 
     def _cancel_after_timeout(self) -> None:
         if not self.cancel_on_timeout:
             return
         try:
-            self.hook.cancel_export(self.export_kind, self.export_id)
+            self.hook.cancel_export(self.job_kind(), self.export_id)
             self.log.info("Cancelled Marketo export %s after the sensor timed out.", self.export_id)
         except MarketoError as err:
             self.log.warning("Could not cancel Marketo export %s: %s", self.export_id, err)

@@ -23,23 +23,24 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
-from typing import Any, Literal
+from typing import Any
 
-from airflow.sdk import Param, Variable, XComArg, task_group
+from airflow.sdk import Param, Variable, task_group
 
 from airflow_provider_marketo_pm.destination import checked_destination, climbs_out, destination_url
 from airflow_provider_marketo_pm.exceptions import MarketoRequestError
-from airflow_provider_marketo_pm.export_status import MARKETO_STATUS_REFRESH_SECONDS
 from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
-from airflow_provider_marketo_pm.operators.bulk_export import RECORD_XCOM_KEY
-from airflow_provider_marketo_pm.operators.parquet import MarketoExportToParquetOperator
 from airflow_provider_marketo_pm.operators.program_members import (
     MarketoDownloadProgramMemberExportOperator,
     MarketoStartProgramMemberExportOperator,
 )
 from airflow_provider_marketo_pm.program_selection import parse_program_selection, resolve_program_ids
 from airflow_provider_marketo_pm.sensors.program_members import MarketoProgramMemberExportSensor
+from airflow_provider_marketo_pm.task_groups.bulk_export import (
+    MARKETO_BULK_EXPORT_POOL,
+    export_results,
+    export_tasks,
+)
 from airflow_provider_marketo_pm.validation import parse_fields
 from airflow_provider_marketo_pm.windows import batch_program_ids
 
@@ -50,11 +51,6 @@ __all__ = [
     "export_results",
     "program_member_export_group",
 ]
-
-#: Pool of the jobs in flight (the start, which waits for completion). Create it with
-#: ``--include-deferred`` so that a deferred start keeps its slot:
-#: ``airflow pools set marketo_bulk_export 4 "..." --include-deferred``.
-MARKETO_BULK_EXPORT_POOL = "marketo_bulk_export"
 
 #: A few lead and membership columns: what a membership table usually needs.
 DEFAULT_PROGRAM_MEMBER_FIELDS: tuple[str, ...] = (
@@ -69,12 +65,6 @@ DEFAULT_PROGRAM_MEMBER_FIELDS: tuple[str, ...] = (
     "updatedAt",
 )
 
-# The scheduler gives a free worker slot to the highest weight: finishing a completed job (its
-# confirming check, then the download) beats starting a new one. "absolute", because with the default
-# "downstream" rule the start would add up the weights of the tasks after it and outrank them.
-_START_PRIORITY_WEIGHT = 1
-_WAIT_PRIORITY_WEIGHT = 100
-
 # Names each mapped start in the UI: "2024-01-01..2024-02-01 programs 1001,1002" or "programs 1044".
 # Rendered with StrictUndefined: an absent key must be read with .get(). Airflow 3.0 renders it on the
 # resume from deferral with the filter still unresolved (a MappedArgument): then the label stays empty
@@ -86,149 +76,45 @@ _START_MAP_INDEX_TEMPLATE = (
     "{% endif %}"
 )
 
-# Names each mapped wait after its job: "export 5f4c...: 122 records" (the count once Completed). Empty
-# while the export id is unresolved (Airflow 3.0's resume from deferral, as above).
-_WAIT_MAP_INDEX_TEMPLATE = (
-    "{% if task.export_id is string %}export {{ task.export_id }}"
-    "{% set record = task.record %}{% if record is mapping and record.get('numberOfRecords') is number %}"
-    "{% set n = record.get('numberOfRecords') %}: {{ n }} record{{ '' if n == 1 else 's' }}"
-    "{% endif %}{% endif %}"
-)
 
-
-def program_member_export_group(
-    *,
-    group_id: str = "export_job",
-    marketo_conn_id: str = "marketo_default",
-    poll_interval: float | str = MARKETO_STATUS_REFRESH_SECONDS,
-    pool: str | None = MARKETO_BULK_EXPORT_POOL,
-    sensor_timeout: timedelta | float = timedelta(hours=24),
-    overwrite: bool = True,
-    deferrable: bool | None = None,
-    on_quota_exceeded: Literal["wait", "fail"] = "wait",
-    quota_waits: int = 3,
-    daily_export_budget_mb: float | str | None = None,
-    parquet: bool = False,
-    keep_csv: bool = True,
-) -> Any:
+def program_member_export_group(*, group_id: str = "export_job", **settings: Any) -> Any:
     """
-    Return a task group of one export job: ``start_export`` -> ``wait_for_export`` -> ``download_export``
-    (-> ``to_parquet`` with ``parquet=True``).
+    Return a task group of one program member export job: ``start_export`` -> ``wait_for_export`` ->
+    ``download_export`` (-> ``to_parquet`` with ``parquet=True``).
 
     Call it with one job's arguments, or map it with ``.expand_kwargs(jobs)`` where each job is a dict
     with exactly the keys ``fields``, ``export_filter`` (Marketo's create filter), ``destination``
     (ObjectStoragePath URL) and ``dest_conn_id`` (or None), as :meth:`ProgramMemberExportSettings.job`
-    builds them. The group's output is the download's result (``uri``, ``bytes``, ``records``,
-    ``sha256``, ``export_id``); downstream of a mapped group, read it with :func:`export_results` (a
-    list, also when there was one job).
-
-    ``start_export`` creates and enqueues the job, then waits (deferred: no worker slot while Marketo
-    works) until it is Completed, all in ``pool``: one task instance holds one pool slot from create
-    to completion, so a pool created with ``--include-deferred`` counts exactly our jobs in Marketo's
-    shared 10-job queue (the docs, "Pacing and pools", say why). The start leaves the Completed status
-    record under XCom key ``record``; ``wait_for_export`` hands it on without a status call, so a
-    finished job's status is read once. The sensor and the download run outside the pool.
+    builds them. The download reports the filter's programs as lineage inputs.
 
     :param group_id: id of the task group; task ids are ``<group_id>.start_export`` etc.
-    :param marketo_conn_id: Marketo connection (templated, e.g. from a Variable).
-    :param poll_interval: seconds between status checks (templated; keep 60 against Marketo).
-    :param pool: pool of the start (its job from create to completion); None for the default pool.
-    :param sensor_timeout: how long the start waits for the job to complete (and the sensor after it).
-    :param overwrite: replace an existing file (True: re-running a window replaces its file).
-    :param deferrable: wait in the triggerer (start and sensor); defaults to ``[operators]
-        default_deferrable``, True when unset. ``False`` never defers (the waits hold a worker).
-    :param on_quota_exceeded: the start's answer to Marketo's daily export quota: ``"wait"`` (default)
-        for the reset, or ``"fail"`` (the docs, "Large backfills").
-    :param quota_waits: how many quota resets in a row a start waits for before failing.
-    :param daily_export_budget_mb: MB of exports this API user allows itself per quota day (templated;
-        default: the connection extra of the same name).
-    :param parquet: add ``to_parquet`` (``MarketoExportToParquetOperator``, the ``parquet`` extra): a typed
-        Parquet file and its schema sidecar beside each verified CSV; the group's output is then its result.
-    :param keep_csv: with ``parquet``, keep the verified CSV (default) or remove it once the Parquet file is
-        verified.
+    :param settings: the group's settings (``marketo_conn_id``, ``poll_interval``, ``pool``,
+        ``sensor_timeout``, ``overwrite``, ``deferrable``, ``parquet``, ``keep_csv``) and any argument of
+        the start (``on_quota_exceeded``, ``quota_waits``, ``daily_export_budget_mb``, ...), documented once
+        in :func:`~airflow_provider_marketo_pm.task_groups.bulk_export.export_tasks`.
     """
+    tasks = export_tasks(
+        MarketoStartProgramMemberExportOperator,
+        MarketoProgramMemberExportSensor,
+        MarketoDownloadProgramMemberExportOperator,
+        start_label=_START_MAP_INDEX_TEMPLATE,
+        **settings,
+    )
 
     @task_group(group_id=group_id)
     def export_job(
         fields: list[str], export_filter: dict[str, Any], destination: str, dest_conn_id: str | None
     ) -> Any:
         """Start one export, wait for it without holding a worker, then stream its file."""
-        start = MarketoStartProgramMemberExportOperator(
-            task_id="start_export",
-            marketo_conn_id=marketo_conn_id,
-            fields=fields,
-            filter=export_filter,
-            priority_weight=_START_PRIORITY_WEIGHT,
-            weight_rule="absolute",
-            map_index_template=_START_MAP_INDEX_TEMPLATE,
-            pool=pool,
-            wait_for_completion=True,
-            poll_interval=poll_interval,
-            timeout=sensor_timeout,
-            deferrable=deferrable,
+        return tasks(
+            request={"fields": fields, "filter": export_filter},
             destination=destination,
             dest_conn_id=dest_conn_id,
-            overwrite=overwrite,
-            on_quota_exceeded=on_quota_exceeded,
-            quota_waits=quota_waits,
-            daily_export_budget_mb=daily_export_budget_mb,
-        )
-        export_id = start.output  # an XComArg, resolved when the task runs
-        # The start waited until Completed and left that status record: nobody reads it again.
-        completed = XComArg(start, key=RECORD_XCOM_KEY)
-        wait = MarketoProgramMemberExportSensor(
-            task_id="wait_for_export",
-            marketo_conn_id=marketo_conn_id,
-            export_id=export_id,
-            poll_interval=poll_interval,
-            timeout=sensor_timeout,
-            deferrable=deferrable,
-            record=completed,
-            priority_weight=_WAIT_PRIORITY_WEIGHT,
-            weight_rule="absolute",
-            map_index_template=_WAIT_MAP_INDEX_TEMPLATE,
-        )
-        download = MarketoDownloadProgramMemberExportOperator(
-            task_id="download_export",
-            marketo_conn_id=marketo_conn_id,
-            export_id=export_id,
-            destination=destination,
-            dest_conn_id=dest_conn_id,
-            overwrite=overwrite,
-            record=wait.output,
-            program_ids=export_filter,  # its programId(s): the lineage inputs
-            map_index_template="{{ task.destination }}",
-        )
-        wait >> download
-        if not parquet:
-            return download.output
-        to_parquet = MarketoExportToParquetOperator(
-            task_id="to_parquet",
-            source=download.output,
+            download_arguments={"program_ids": export_filter},  # its programId(s): the lineage inputs
             export_filter=export_filter,
-            source_conn_id=dest_conn_id,
-            marketo_conn_id=marketo_conn_id,
-            keep_csv=keep_csv,
-            overwrite=overwrite,
         )
-        return to_parquet.output
 
     return export_job
-
-
-def export_results(value: Any) -> list[dict[str, Any]]:
-    """
-    The download results of a mapped export group, always as a list, one per job.
-
-    A task downstream of the mapped group receives a lazy sequence of results, except when the group was
-    mapped over exactly one job: Airflow then hands over that one result, a dict, instead of a list of
-    one. Read the group's output through this function so that a run with one job works as one with many.
-    """
-    if value is None:
-        return []
-    if isinstance(value, Mapping):
-        return [dict(value)]
-    return [dict(result) for result in value]
 
 
 @dataclass(frozen=True)

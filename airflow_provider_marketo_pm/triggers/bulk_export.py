@@ -1,4 +1,4 @@
-"""Triggers of the bulk export lifecycle, for every export kind: the status wait and the enqueue timer.
+"""Triggers of the bulk export lifecycle, for every export kind: the status wait and the start's timer.
 
 Both wait in the triggerer, holding no worker slot; each serializes to JSON primitives and yields one event.
 """
@@ -9,12 +9,13 @@ import asyncio
 import math
 import time
 from collections.abc import AsyncIterator, Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
+from airflow_provider_marketo_pm._compat import moved_names
 from airflow_provider_marketo_pm.exceptions import MarketoError, MarketoTransientError
-from airflow_provider_marketo_pm.export_kind import PROGRAM_MEMBERS, ExportKind
+from airflow_provider_marketo_pm.export_kind import ExportKind
 from airflow_provider_marketo_pm.export_status import (
     STILL_CREATED_EVENT,
     CreatedWatch,
@@ -26,7 +27,12 @@ from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
 from airflow_provider_marketo_pm.hooks.marketo_responses import bounded
 from airflow_provider_marketo_pm.redaction import redact_credentials
 
-__all__ = ["MarketoExportEnqueueRetryTrigger", "MarketoExportStatusTrigger", "MarketoQuotaResetTrigger"]
+__all__ = ["MarketoExportStatusTrigger", "MarketoExportTimerTrigger"]
+
+ENQUEUE_RETRY_EVENT = "retry"
+"""The status of the timer's event after a full queue: enqueue the job again."""
+QUOTA_RESET_EVENT = "quota_reset"
+"""The status of the timer's event after the daily quota reset: enqueue (or create) the job again."""
 
 
 EVENT_MESSAGE_CHARS = 2000
@@ -63,12 +69,16 @@ class MarketoExportStatusTrigger(BaseTrigger):
     :param max_consecutive_errors: failed polls (transient errors) tolerated in a row before giving up;
         ``None`` (default) takes the connection's ``max_retries``. Each poll is a single call: the polls
         are the retries, so the budget is the retry policy's, not multiplied by it.
-    :param export_path: the REST path of the job's export kind (program members by default).
+    :param export_path: the REST path of the job's export kind (its path parameters bound); a kind's own
+        trigger (:attr:`export_kind`) defaults to its kind's.
     :param reenqueue_after_polls: after this many status reads in a row answering Created, yield a
         ``"created"`` event instead of polling on: the task enqueues the job again on the worker (an enqueue
         is a POST, never made from the triggerer) and defers again. ``None`` (default) just polls on.
     :param reenqueues: how many times the task has enqueued the job again; carried into the event.
     """
+
+    export_kind: ClassVar[ExportKind | None] = None
+    """A kind's own trigger names its kind: the path of tasks deferred before ``export_path`` existed."""
 
     def __init__(
         self,
@@ -79,11 +89,15 @@ class MarketoExportStatusTrigger(BaseTrigger):
         cancel_on_kill: bool = False,
         max_consecutive_errors: int | None = None,
         first_poll_at: float | None = None,
-        export_path: str = PROGRAM_MEMBERS.path,
+        export_path: str | None = None,
         reenqueue_after_polls: int | None = None,
         reenqueues: int = 0,
     ) -> None:
         super().__init__()
+        if export_path is None:
+            if self.export_kind is None:
+                raise TypeError(f"{type(self).__name__} needs export_path: the path of the job's export kind")
+            export_path = self.export_kind.path
         self.export_path = str(export_path)
         self.reenqueue_after_polls = None if reenqueue_after_polls is None else int(reenqueue_after_polls)
         self.reenqueues = int(reenqueues)
@@ -114,7 +128,9 @@ class MarketoExportStatusTrigger(BaseTrigger):
 
     @property
     def _kind(self) -> ExportKind:
-        # Only the path is needed to watch a job: a trigger never builds a request.
+        """Where the job lives: only its path is needed to watch it (a trigger never builds a request)."""
+        if self.export_kind is not None and self.export_kind.path == self.export_path:
+            return self.export_kind
         return ExportKind("bulk export", self.export_path)
 
     def _hook(self) -> MarketoHook:
@@ -249,57 +265,57 @@ class MarketoExportStatusTrigger(BaseTrigger):
             await hook.aclose()
 
 
-class MarketoExportEnqueueRetryTrigger(BaseTrigger):
+class MarketoExportTimerTrigger(BaseTrigger):
     """
-    Wait until ``retry_at`` (``time.time()`` epoch seconds), then hand the export back for another enqueue.
+    Wait until ``wake_at`` (``time.time()`` epoch seconds), then yield ``event``: the one timer of the start.
 
-    A timer like ``TimeDeltaTrigger``, except that its event carries ``export_id`` and ``attempt``: the
-    operator resumes from the event alone, which also works where deferral kwargs are dropped
-    (``dag.test()`` in Airflow 3.3.2 replaces them with the event).
+    A full queue and a spent daily quota are both waits on the clock; the event says which wait ended and
+    carries what the start resumes from (the job, the count of waits so far), so the start resumes from the
+    event alone, which also works where deferral kwargs are dropped (``dag.test()`` in Airflow 3.3.2
+    replaces them with the event). Build one with :meth:`enqueue_retry` or :meth:`quota_reset`.
     """
 
-    def __init__(self, export_id: str, attempt: int, retry_at: float) -> None:
+    def __init__(self, wake_at: float, event: dict[str, Any]) -> None:
         super().__init__()
-        self.export_id = str(export_id)
-        self.attempt = int(attempt)
-        self.retry_at = float(retry_at)
+        self.wake_at = float(wake_at)
+        self.event = dict(event)
+
+    @classmethod
+    def enqueue_retry(cls, export_id: str, attempt: int, retry_at: float) -> MarketoExportTimerTrigger:
+        """The queue was full: at ``retry_at``, enqueue ``export_id`` again (enqueue attempt ``attempt``)."""
+        return cls(
+            retry_at, {"status": ENQUEUE_RETRY_EVENT, "export_id": str(export_id), "attempt": int(attempt)}
+        )
+
+    @classmethod
+    def quota_reset(
+        cls, export_id: str | None, quota_waits: int, resume_at: float
+    ) -> MarketoExportTimerTrigger:
+        """
+        The daily quota is used up: just after its reset (``resume_at``), enqueue the Created job
+        ``export_id``, or create one when Marketo refused to (``None``); ``quota_waits`` resets waited so far.
+        """
+        return cls(
+            resume_at,
+            {
+                "status": QUOTA_RESET_EVENT,
+                "export_id": None if export_id is None else str(export_id),
+                "quota_waits": int(quota_waits),
+            },
+        )
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
             f"{type(self).__module__}.{type(self).__qualname__}",
-            {"export_id": self.export_id, "attempt": self.attempt, "retry_at": self.retry_at},
+            {"wake_at": self.wake_at, "event": self.event},
         )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         # Deadline on the wall clock: a trigger restarted elsewhere waits only what is left.
-        await asyncio.sleep(max(0.0, self.retry_at - time.time()))
-        yield TriggerEvent({"status": "retry", "export_id": self.export_id, "attempt": self.attempt})
+        await asyncio.sleep(max(0.0, self.wake_at - time.time()))
+        yield TriggerEvent(self.event)
 
 
-class MarketoQuotaResetTrigger(BaseTrigger):
-    """
-    Wait until ``resume_at`` (``time.time()`` epoch seconds, just after Marketo's daily quota reset), then
-    hand the start back to try again.
-
-    The event carries everything the operator resumes from: ``export_id`` (the Created job to enqueue, or
-    ``None`` when Marketo refused to create one) and ``quota_waits`` (resets waited for so far).
-    """
-
-    def __init__(self, export_id: str | None, quota_waits: int, resume_at: float) -> None:
-        super().__init__()
-        self.export_id = None if export_id is None else str(export_id)
-        self.quota_waits = int(quota_waits)
-        self.resume_at = float(resume_at)
-
-    def serialize(self) -> tuple[str, dict[str, Any]]:
-        return (
-            f"{type(self).__module__}.{type(self).__qualname__}",
-            {"export_id": self.export_id, "quota_waits": self.quota_waits, "resume_at": self.resume_at},
-        )
-
-    async def run(self) -> AsyncIterator[TriggerEvent]:
-        # Deadline on the wall clock: a trigger restarted elsewhere waits only what is left.
-        await asyncio.sleep(max(0.0, self.resume_at - time.time()))
-        yield TriggerEvent(
-            {"status": "quota_reset", "export_id": self.export_id, "quota_waits": self.quota_waits}
-        )
+# MarketoExportEnqueueRetryTrigger and MarketoQuotaResetTrigger, the timers of tasks deferred by an earlier
+# version, keep working (with a DeprecationWarning): they build the timer above.
+__getattr__ = moved_names(__name__)

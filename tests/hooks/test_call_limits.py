@@ -25,9 +25,9 @@ from hostile_servers import (
 )
 
 from airflow_provider_marketo_pm.exceptions import MarketoApiError, MarketoNetworkError, MarketoTransientError
-from airflow_provider_marketo_pm.export_kind import PROGRAM_MEMBERS
 from airflow_provider_marketo_pm.hooks.call_limits import MAX_JSON_BODY, call_deadline
 from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
+from airflow_provider_marketo_pm.kinds.program_members import PROGRAM_MEMBERS
 
 CONN_ID = "marketo_hostile"
 TIMEOUT = 2.0

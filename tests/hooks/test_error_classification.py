@@ -50,12 +50,6 @@ def test_envelope_codes_map_to_the_error_callers_act_on(code, message, error_cla
     assert error.retryable is retryable
 
 
-def test_status_names_refused_by_1003_are_named_in_the_hint():
-    body = {"filter": {"programId": 1044, "statusNames": ["Member", "Attended"]}}
-    error = error_from_envelope(envelope("1003", "Invalid status"), endpoint="create", request_body=body)
-    assert "filter.statusNames ['Member', 'Attended']" in str(error)
-
-
 @pytest.mark.parametrize(
     ("status", "endpoint", "error_class", "hint"),
     [

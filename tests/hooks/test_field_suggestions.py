@@ -81,4 +81,4 @@ def test_an_unreadable_describe_leaves_marketos_error_as_it_was(emulator):
         )
     assert caught.value.code == "1003"
     assert "Invalid fields: leadID" in str(caught.value)
-    assert "describe program members and describe lead" in str(caught.value)
+    assert "/rest/v1/programs/members/describe.json, /rest/v1/leads/describe.json" in str(caught.value)

@@ -21,9 +21,9 @@ from airflow_provider_marketo_pm.exceptions import (
     MarketoRequestError,
     MarketoTransientError,
 )
-from airflow_provider_marketo_pm.export_kind import PROGRAM_MEMBERS
 from airflow_provider_marketo_pm.export_status import MAX_REENQUEUES
 from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
+from airflow_provider_marketo_pm.kinds.program_members import PROGRAM_MEMBERS
 from airflow_provider_marketo_pm.testing import Fault
 
 FIELDS = ["leadId", "firstName", "email", "statusName"]

@@ -17,9 +17,9 @@ from airflow_provider_marketo_pm.exceptions import (
     MarketoFileNotAvailableError,
     MarketoTransientError,
 )
-from airflow_provider_marketo_pm.export_kind import PROGRAM_MEMBERS
 from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
 from airflow_provider_marketo_pm.hooks.marketo_call import endpoint_name
+from airflow_provider_marketo_pm.kinds.program_members import PROGRAM_MEMBERS
 from airflow_provider_marketo_pm.testing import Fault
 
 DESCRIBE_PATH = "/rest/v1/programs/members/describe.json"

@@ -24,8 +24,8 @@ from hostile_servers import (
 )
 
 from airflow_provider_marketo_pm.exceptions import MarketoApiError, MarketoError, MarketoRequestError
-from airflow_provider_marketo_pm.export_kind import PROGRAM_MEMBERS
 from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
+from airflow_provider_marketo_pm.kinds.program_members import PROGRAM_MEMBERS
 from airflow_provider_marketo_pm.triggers.program_members import MarketoProgramMemberExportTrigger
 
 DESCRIBE_PATH = "/rest/v1/programs/members/describe.json"

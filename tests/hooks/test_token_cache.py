@@ -16,9 +16,9 @@ import time
 import pytest
 from marketo_exports import start_export_via_hook, wait_for_export_status
 
-from airflow_provider_marketo_pm.export_kind import PROGRAM_MEMBERS
 from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
 from airflow_provider_marketo_pm.hooks.token_cache import EXPIRY_SLACK, AccessTokenCache, TokenStep
+from airflow_provider_marketo_pm.kinds.program_members import PROGRAM_MEMBERS
 
 KEY = ("https://123-ABC-456.mktorest.com/identity", "client-id")
 CALLS = 20

@@ -17,8 +17,8 @@ from airflow.providers.common.compat.sdk import TaskDeferred
 from marketo_exports import FIELDS, PROGRAM_ID, start_export_via_hook
 
 import airflow_provider_marketo_pm
+from airflow_provider_marketo_pm import lifecycle
 from airflow_provider_marketo_pm.exceptions import MarketoQueueFullError, MarketoRequestError
-from airflow_provider_marketo_pm.operators import bulk_export
 from airflow_provider_marketo_pm.operators.program_members import MarketoStartProgramMemberExportOperator
 from airflow_provider_marketo_pm.sensors.program_members import MarketoProgramMemberExportSensor
 from airflow_provider_marketo_pm.testing import Fault
@@ -51,7 +51,7 @@ def test_deferrable_default_is_read_as_airflow_providers_read_it(monkeypatch):
         seen.update(section=section, key=key, **kwargs)
         return False
 
-    monkeypatch.setattr(bulk_export.conf, "getboolean", getboolean)
+    monkeypatch.setattr(lifecycle.conf, "getboolean", getboolean)
 
     assert start().deferrable is False
     assert seen == {"section": "operators", "key": "default_deferrable", "fallback": True}
@@ -91,7 +91,7 @@ def test_every_defer_has_a_timeout(emulator):
     with pytest.raises(TaskDeferred) as quota_wait:
         start(deferrable=True).execute(context={})
     trigger = quota_wait.value.trigger
-    assert dt.timedelta(seconds=trigger.resume_at - time.time()) < quota_wait.value.timeout
+    assert dt.timedelta(seconds=trigger.wake_at - time.time()) < quota_wait.value.timeout
 
     export_id = start_export_via_hook(enqueue=False)
     with pytest.raises(TaskDeferred) as sensor_wait:

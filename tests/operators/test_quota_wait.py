@@ -15,7 +15,7 @@ from airflow_provider_marketo_pm.exceptions import MarketoExportQuotaError, Mark
 from airflow_provider_marketo_pm.operators.program_members import MarketoStartProgramMemberExportOperator
 from airflow_provider_marketo_pm.retry_policy import RETRY_POLICY_AVAILABLE, MarketoRetryPolicy
 from airflow_provider_marketo_pm.testing import Fault
-from airflow_provider_marketo_pm.triggers.bulk_export import MarketoQuotaResetTrigger
+from airflow_provider_marketo_pm.triggers.bulk_export import MarketoExportTimerTrigger
 
 QUOTA_USED = Fault(code="1029", message="Export daily quota 500MB exceeded.")
 
@@ -45,22 +45,22 @@ def test_a_refused_enqueue_waits_for_the_reset_keeping_the_created_job(emulator)
     deferred = deferral(start_operator())
 
     trigger = deferred.trigger
-    assert isinstance(trigger, MarketoQuotaResetTrigger)
-    assert emulator.job(trigger.export_id)["status"] == "Created"
-    assert trigger.quota_waits == 1
-    assert deferred.method_name == "resume_after_quota_reset"
+    assert isinstance(trigger, MarketoExportTimerTrigger)
+    assert emulator.job(trigger.event["export_id"])["status"] == "Created"
+    assert trigger.event == reset_event(trigger.event["export_id"], 1)
+    assert deferred.method_name == "resume"
     # Marketo's rule by default: just after the next 12:00 AM US Central, within the 5-minute jitter.
     reset = daily_quota.next_quota_reset().timestamp()
-    assert reset <= trigger.resume_at <= reset + daily_quota.DEFAULT_MAX_JITTER.total_seconds()
+    assert reset <= trigger.wake_at <= reset + daily_quota.DEFAULT_MAX_JITTER.total_seconds()
     assert deferred.timeout is not None
-    assert deferred.timeout.total_seconds() >= trigger.resume_at - time.time()
+    assert deferred.timeout.total_seconds() >= trigger.wake_at - time.time()
 
 
 def test_after_the_reset_the_same_job_is_enqueued_no_second_export(emulator):
     emulator.inject("enqueue", QUOTA_USED)
-    export_id = deferral(start_operator()).trigger.export_id
+    export_id = deferral(start_operator()).trigger.event["export_id"]
 
-    assert start_operator().resume_after_quota_reset(context={}, event=reset_event(export_id, 1)) == export_id
+    assert start_operator().resume(context={}, event=reset_event(export_id, 1)) == export_id
 
     assert len(emulator.calls("create")) == 1
     assert emulator.job(export_id)["status"] in {"Queued", "Processing", "Completed"}
@@ -71,8 +71,8 @@ def test_a_refused_create_waits_then_creates_after_the_reset(emulator):
 
     trigger = deferral(start_operator()).trigger
 
-    assert trigger.export_id is None
-    export_id = start_operator().resume_after_quota_reset(context={}, event=reset_event(None, 1))
+    assert trigger.event["export_id"] is None
+    export_id = start_operator().resume(context={}, event=reset_event(None, 1))
     assert emulator.job(export_id)["status"] in {"Queued", "Processing", "Completed"}
     assert len(emulator.calls("create")) == 2  # the refused one, then the one after the reset
 
@@ -82,8 +82,8 @@ def test_the_jitter_is_the_same_for_one_task_instance(emulator):
         dag_id, task_id, run_id, map_index = "backfill", "start", "manual__1", 7
 
     emulator.inject("enqueue", QUOTA_USED, QUOTA_USED)
-    first = deferral(start_operator(), ti=TI()).trigger.resume_at
-    second = deferral(start_operator(), ti=TI()).trigger.resume_at
+    first = deferral(start_operator(), ti=TI()).trigger.wake_at
+    second = deferral(start_operator(), ti=TI()).trigger.wake_at
 
     assert first == second
 
@@ -93,7 +93,7 @@ def test_still_used_up_after_quota_waits_resets_fails_naming_the_quota_and_the_t
     export_id = start_export_via_hook(enqueue=False)
 
     with pytest.raises(AirflowFailException) as failed:
-        start_operator(quota_waits=2).resume_after_quota_reset(context={}, event=reset_event(export_id, 2))
+        start_operator(quota_waits=2).resume(context={}, event=reset_event(export_id, 2))
 
     message = str(failed.value)
     assert "daily quota is still used up after waiting for 2 reset(s)" in message
@@ -101,24 +101,24 @@ def test_still_used_up_after_quota_waits_resets_fails_naming_the_quota_and_the_t
     assert daily_quota.next_quota_reset().format("YYYY-MM-DDTHH:mm:ss") in message
 
 
-def test_the_quota_trigger_yields_one_event_carrying_the_job_and_the_count():
-    timer = MarketoQuotaResetTrigger(export_id=None, quota_waits=2, resume_at=time.time() + 0.05)
+def test_the_quota_timer_yields_one_event_carrying_the_job_and_the_count():
+    timer = MarketoExportTimerTrigger.quota_reset(export_id=None, quota_waits=2, resume_at=time.time() + 0.05)
     classpath, kwargs = timer.serialize()
     assert json.loads(json.dumps(kwargs)) == kwargs
 
     async def events():
-        return [event.payload async for event in MarketoQuotaResetTrigger(**kwargs).run()]
+        return [event.payload async for event in MarketoExportTimerTrigger(**kwargs).run()]
 
     import asyncio
 
     assert asyncio.run(events()) == [reset_event(None, 2)]
-    assert classpath.endswith("triggers.bulk_export.MarketoQuotaResetTrigger")
+    assert classpath.endswith("triggers.bulk_export.MarketoExportTimerTrigger")
 
 
 @pytest.mark.parametrize("event", [None, {"status": "retry", "export_id": "e1"}])
 def test_resume_without_a_usable_quota_event_fails_loudly(event):
     with pytest.raises(AirflowException, match="no usable event"):
-        start_operator().resume_after_quota_reset(context={}, event=event)
+        start_operator().resume(context={}, event=event)
 
 
 # --- fail at once -------------------------------------------------------------------------------------
@@ -165,7 +165,7 @@ def test_a_spent_budget_waits_for_the_reset_before_creating_anything(emulator):
 
     trigger = deferral(start_operator(daily_export_budget_mb=0.0001)).trigger
 
-    assert trigger.export_id is None
+    assert trigger.event["export_id"] is None
     assert emulator.calls("create") == []
     assert len(emulator.calls("list")) >= 1
 
@@ -184,7 +184,7 @@ def test_the_budget_comes_from_the_connection_extra_and_the_argument_wins(emulat
     monkeypatch.setenv("AIRFLOW_CONN_MARKETO_DEFAULT", json.dumps(conn))
     finished_export(emulator)
 
-    assert deferral(start_operator()).trigger.export_id is None
+    assert deferral(start_operator()).trigger.event["export_id"] is None
     assert start_operator(daily_export_budget_mb=100).execute(context={})
 
 
@@ -223,7 +223,7 @@ def test_a_refused_start_waits_until_the_quota_day_in_use_says(emulator):
     with daily_quota.use_quota_day(day):
         trigger = deferral(start_operator(), ti="the task instance").trigger
 
-    assert trigger.resume_at == now.add(minutes=2).timestamp()
+    assert trigger.wake_at == now.add(minutes=2).timestamp()
     assert [context["ti"] for context in day.asked_for] == ["the task instance"]
 
 

@@ -18,15 +18,11 @@ from marketo_exports import FIELDS, PROGRAM_ID, start_export_via_hook
 
 from airflow_provider_marketo_pm.exceptions import MarketoExportNotEnqueuedError, MarketoRequestError
 from airflow_provider_marketo_pm.export_status import MAX_REENQUEUES, REENQUEUE_AFTER_CREATED_POLLS
-from airflow_provider_marketo_pm.operators.program_members import (
-    EXPORT_STATE_KEY,
-    MarketoStartProgramMemberExportOperator,
-)
+from airflow_provider_marketo_pm.kinds.program_members import PROGRAM_MEMBERS
+from airflow_provider_marketo_pm.operators.program_members import MarketoStartProgramMemberExportOperator
 from airflow_provider_marketo_pm.testing import Fault
-from airflow_provider_marketo_pm.triggers.program_members import (
-    MarketoExportEnqueueRetryTrigger,
-    MarketoProgramMemberExportTrigger,
-)
+from airflow_provider_marketo_pm.triggers.bulk_export import MarketoExportTimerTrigger
+from airflow_provider_marketo_pm.triggers.program_members import MarketoProgramMemberExportTrigger
 
 QUEUE_FULL = Fault(code="1029", message="Too many jobs in queue")
 QUOTA_USED = Fault(code="1029", message="Export daily quota 500MB exceeded.")
@@ -142,33 +138,34 @@ def test_full_queue_defers_on_a_timer_then_enqueues(emulator):
         op.execute(context={})
 
     timer = deferred.value.trigger
-    assert isinstance(timer, MarketoExportEnqueueRetryTrigger)
-    assert deferred.value.method_name == "resume_enqueue"
-    assert time.time() + 25 < timer.retry_at <= time.time() + 30
-    export_id = timer.export_id
+    assert isinstance(timer, MarketoExportTimerTrigger)
+    assert deferred.value.method_name == "resume"
+    assert time.time() + 25 < timer.wake_at <= time.time() + 30
+    export_id = timer.event["export_id"]
     assert emulator.job(export_id)["status"] == "Created"
 
-    event = {"status": "retry", "export_id": export_id, "attempt": timer.attempt}
-    assert op.resume_enqueue(context={}, event=event) == export_id
+    event = {"status": "retry", "export_id": export_id, "attempt": 1}
+    assert timer.event == event
+    assert op.resume(context={}, event=event) == export_id
     assert emulator.job(export_id)["status"] in {"Queued", "Processing", "Completed"}
     assert len(emulator.calls("create")) == 1
 
 
 async def test_the_enqueue_timer_yields_one_event_carrying_the_export():
-    timer = MarketoExportEnqueueRetryTrigger(export_id="e1", attempt=3, retry_at=time.time() + 0.1)
+    timer = MarketoExportTimerTrigger.enqueue_retry(export_id="e1", attempt=3, retry_at=time.time() + 0.1)
     classpath, kwargs = timer.serialize()
     assert json.loads(json.dumps(kwargs)) == kwargs
 
-    events = [event.payload async for event in MarketoExportEnqueueRetryTrigger(**kwargs).run()]
+    events = [event.payload async for event in MarketoExportTimerTrigger(**kwargs).run()]
 
     assert events == [{"status": "retry", "export_id": "e1", "attempt": 3}]
-    assert classpath.endswith("MarketoExportEnqueueRetryTrigger")
+    assert classpath.endswith("triggers.bulk_export.MarketoExportTimerTrigger")
 
 
 @pytest.mark.parametrize("event", [None, {"status": "retry"}, {"moment": "2024-01-01"}])
 def test_resume_without_a_usable_timer_event_fails_loudly(event):
     with pytest.raises(AirflowException, match="no usable event"):
-        start_operator().resume_enqueue(context={}, event=event)
+        start_operator().resume(context={}, event=event)
 
 
 def test_queue_still_full_after_the_last_retry_fails_naming_the_shared_queue(emulator):
@@ -176,7 +173,7 @@ def test_queue_still_full_after_the_last_retry_fails_naming_the_shared_queue(emu
     op = start_operator(queue_full_retries=2)
 
     with pytest.raises(AirflowException, match="10 jobs") as raised:
-        op.resume_enqueue(
+        op.resume(
             context={},
             event={"status": "retry", "export_id": start_export_via_hook(enqueue=False), "attempt": 2},
         )
@@ -216,7 +213,7 @@ def test_retry_enqueues_a_created_export_of_an_earlier_try(emulator):
     emulator.inject("enqueue", QUOTA_USED)
     with pytest.raises(AirflowFailException):
         start_operator(on_quota_exceeded="fail").execute(context={"task_state_store": store})
-    export_id = store.values[EXPORT_STATE_KEY]["export_id"]
+    export_id = store.values[PROGRAM_MEMBERS.state_key]["export_id"]
 
     assert start_operator().execute(context={"task_state_store": store}) == export_id
     assert emulator.job(export_id)["status"] in {"Queued", "Processing", "Completed"}
@@ -231,7 +228,7 @@ def test_retry_replaces_a_cancelled_export(emulator):
     second = start_operator().execute(context={"task_state_store": store})
 
     assert second != first
-    assert store.values[EXPORT_STATE_KEY]["export_id"] == second
+    assert store.values[PROGRAM_MEMBERS.state_key]["export_id"] == second
 
 
 def test_retry_with_another_request_starts_afresh(emulator):
@@ -251,7 +248,7 @@ def test_on_kill_cancels_the_started_job(emulator):
 
     op.on_kill()
 
-    assert emulator.job(deferred.value.trigger.export_id)["status"] == "Cancelled"
+    assert emulator.job(deferred.value.trigger.event["export_id"])["status"] == "Cancelled"
 
 
 def test_on_kill_before_any_job_does_nothing(emulator):
@@ -267,7 +264,7 @@ async def completion_event(deferred: TaskDeferred) -> dict:
     """Run the trigger the task deferred to, as the triggerer would; return its one event."""
     trigger = deferred.trigger
     assert isinstance(trigger, MarketoProgramMemberExportTrigger)
-    assert deferred.method_name == "resume_after_completion"
+    assert deferred.method_name == "resume"
     (event,) = [event.payload async for event in trigger.run()]
     return event
 
@@ -319,7 +316,7 @@ class TestWaitForCompletion:
         event = await completion_event(deferred.value)
         assert event["status"] == "success"
         assert emulator.job(export_id)["status"] == "Completed"
-        assert op.resume_after_completion(context={}, event=event) == export_id
+        assert op.resume(context={}, event=event) == export_id
         assert len(emulator.calls("create")) == len(emulator.calls("enqueue")) == 1
 
     async def test_a_failed_job_fails_the_start_with_marketo_error_msg(self, emulator):
@@ -331,22 +328,22 @@ class TestWaitForCompletion:
         event = await completion_event(deferred.value)
 
         with pytest.raises(AirflowFailException, match="Disk on fire"):
-            op.resume_after_completion(context={}, event=event)
+            op.resume(context={}, event=event)
 
     def test_a_timeout_event_fails_like_the_sensor(self):
         event = {"status": "timeout", "export_id": "e1", "message": "Timed out waiting", "record": None}
         with pytest.raises(AirflowSensorTimeout, match="Timed out"):
-            waiting_start().resume_after_completion(context={}, event=event)
+            waiting_start().resume(context={}, event=event)
 
     def test_after_a_full_queue_the_enqueue_retry_continues_into_the_wait(self, emulator):
         emulator.inject("enqueue", QUEUE_FULL)
         op = waiting_start(queue_full_wait=0)
         with pytest.raises(TaskDeferred) as timer:
             op.execute(context={})
-        event = {"status": "retry", "export_id": timer.value.trigger.export_id, "attempt": 1}
+        event = timer.value.trigger.event
 
         with pytest.raises(TaskDeferred) as deferred:
-            op.resume_enqueue(context={}, event=event)
+            op.resume(context={}, event=event)
 
         assert isinstance(deferred.value.trigger, MarketoProgramMemberExportTrigger)
         assert deferred.value.trigger.export_id == event["export_id"]
@@ -359,7 +356,7 @@ class TestWaitForCompletion:
         with pytest.raises(TaskDeferred) as deferred:
             waiting_start().execute(context={"task_state_store": store})
 
-        assert deferred.value.trigger.export_id == store.values[EXPORT_STATE_KEY]["export_id"]
+        assert deferred.value.trigger.export_id == store.values[PROGRAM_MEMBERS.state_key]["export_id"]
         assert len(emulator.calls("create")) == 1
 
     def test_not_deferrable_polls_on_the_worker_until_completed(self, emulator):
@@ -402,12 +399,12 @@ class TestCreatedAfterEnqueue:
         assert len(emulator.calls("enqueue")) == 1, "the trigger never enqueues: a POST runs on the worker"
 
         with pytest.raises(TaskDeferred) as again:  # a fresh operator: Airflow resumes from the event alone
-            waiting_start(reenqueue_after_polls=2).resume_after_completion(context={}, event=event)
+            waiting_start(reenqueue_after_polls=2).resume(context={}, event=event)
 
         assert again.value.trigger.reenqueues == 1
         assert again.value.trigger.end_time == event["end_time"], "the re-enqueue keeps the first deadline"
         done = await completion_event(again.value)
-        export_id = waiting_start().resume_after_completion(context={}, event=done)
+        export_id = waiting_start().resume(context={}, event=done)
         assert emulator.job(export_id)["status"] == "Completed"
         assert [call.marketo_code for call in emulator.calls("enqueue")] == [None, None]
 
@@ -418,7 +415,7 @@ class TestCreatedAfterEnqueue:
         event = await completion_event(first.value)
 
         with pytest.raises(TaskDeferred) as again:
-            waiting_start(reenqueue_after_polls=2).resume_after_completion(context={}, event=event)
+            waiting_start(reenqueue_after_polls=2).resume(context={}, event=event)
         done = await completion_event(again.value)
 
         assert done["status"] == "success"
@@ -432,13 +429,13 @@ class TestCreatedAfterEnqueue:
         for _ in range(MAX_REENQUEUES):
             event = await completion_event(deferred.value)
             with pytest.raises(TaskDeferred) as deferred:
-                waiting_start(reenqueue_after_polls=1).resume_after_completion(context={}, event=event)
+                waiting_start(reenqueue_after_polls=1).resume(context={}, event=event)
         event = await completion_event(deferred.value)
 
         with pytest.raises(
             MarketoExportNotEnqueuedError, match=r"still reads Created after it was enqueued 4"
         ):
-            waiting_start(reenqueue_after_polls=1).resume_after_completion(context={}, event=event)
+            waiting_start(reenqueue_after_polls=1).resume(context={}, event=event)
         assert len(emulator.calls("enqueue")) == 1 + MAX_REENQUEUES
 
     def test_not_deferrable_enqueues_again_on_the_worker(self, emulator):

@@ -34,9 +34,9 @@ from airflow_provider_marketo_pm.exceptions import (
     MarketoRequestError,
     MarketoTransientError,
 )
-from airflow_provider_marketo_pm.export_kind import PROGRAM_MEMBERS
 from airflow_provider_marketo_pm.export_status import completed_record_from_event
 from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
+from airflow_provider_marketo_pm.kinds.program_members import PROGRAM_MEMBERS
 from airflow_provider_marketo_pm.operators.program_members import (
     MarketoDownloadProgramMemberExportOperator,
     MarketoStartProgramMemberExportOperator,
@@ -461,6 +461,7 @@ def test_verified_download_refuses_expectations_that_are_no_size_or_sha256(
             ObjectStoragePath((tmp_path / "members.csv").as_uri()),
             expected_size=size,
             expected_sha256=sha256,
+            kind=PROGRAM_MEMBERS,
         )
 
     assert hostile.seen == []

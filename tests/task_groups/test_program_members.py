@@ -112,6 +112,17 @@ def test_the_quota_settings_reach_the_start():
     assert start.daily_export_budget_mb == "{{ params.budget }}"
 
 
+def test_any_argument_of_the_start_reaches_it_through_the_group():
+    start, _, _ = group_tasks(mapped_dag(queue_full_retries=5, reenqueue_after_polls=None, retries=2))
+
+    assert (start.queue_full_retries, start.reenqueue_after_polls, start.retries) == (5, None, 2)
+
+
+def test_an_argument_the_start_does_not_take_is_refused_when_the_group_is_built():
+    with pytest.raises(TypeError, match="no argument 'quota_wait'"):
+        program_member_export_group(quota_wait=1)
+
+
 def test_the_start_waits_for_the_quota_reset_by_default():
     start, _, _ = group_tasks(mapped_dag())
 

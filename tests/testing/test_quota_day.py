@@ -45,9 +45,9 @@ def test_a_refused_start_waits_for_the_emulators_reset_inside_the_block_only(emu
 
     with compressed_quota_day(emulator, max_jitter_seconds=JITTER):
         before = emulators_reset_on_the_wall_clock(emulator)
-        compressed = start_deferral().trigger.resume_at
+        compressed = start_deferral().trigger.wake_at
         after = emulators_reset_on_the_wall_clock(emulator)
-    marketos = start_deferral().trigger.resume_at
+    marketos = start_deferral().trigger.wake_at
 
     assert before <= compressed <= after + JITTER
     reset = daily_quota.next_quota_reset().timestamp()

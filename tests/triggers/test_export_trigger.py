@@ -11,15 +11,11 @@ from typing import Any
 import pytest
 from marketo_exports import start_export_via_hook, wait_for_export_status
 
-from airflow_provider_marketo_pm.export_kind import PROGRAM_MEMBERS
+from airflow_provider_marketo_pm.export_status import ExportState, jittered_interval, read_export_status
 from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
+from airflow_provider_marketo_pm.kinds.program_members import PROGRAM_MEMBERS
 from airflow_provider_marketo_pm.testing import Fault
-from airflow_provider_marketo_pm.triggers.program_members import (
-    ExportState,
-    MarketoProgramMemberExportTrigger,
-    jittered_interval,
-    judge_export_status,
-)
+from airflow_provider_marketo_pm.triggers.program_members import MarketoProgramMemberExportTrigger
 
 
 async def events_of(trigger: MarketoProgramMemberExportTrigger) -> list[dict[str, Any]]:
@@ -41,7 +37,7 @@ async def events_of(trigger: MarketoProgramMemberExportTrigger) -> list[dict[str
     ],
 )
 def test_each_status_maps_to_one_verdict(record, state, words):
-    verdict = judge_export_status(record)
+    verdict = read_export_status(record)
 
     assert verdict.state is ExportState(state)
     assert words in verdict.message
