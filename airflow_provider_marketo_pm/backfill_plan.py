@@ -19,8 +19,9 @@ from airflow_provider_marketo_pm.exceptions import MarketoRequestError
 from airflow_provider_marketo_pm.export_status import counted
 from airflow_provider_marketo_pm.kinds.activities import build_activity_export_request
 from airflow_provider_marketo_pm.kinds.leads import build_lead_export_request
+from airflow_provider_marketo_pm.kinds.program_members import build_request
 from airflow_provider_marketo_pm.kinds.request_rules import id_list
-from airflow_provider_marketo_pm.validation import MAX_UPDATED_AT_DAYS, build_export_request
+from airflow_provider_marketo_pm.validation import MAX_UPDATED_AT_DAYS
 from airflow_provider_marketo_pm.windows import (
     DateLike,
     _checked_batches,
@@ -65,7 +66,7 @@ class BackfillJob:
     :ivar kind: ``program_members``, ``leads`` or ``activities``.
     :ivar window: its date window, ``{"startAt", "endAt"}`` (ISO-8601, UTC, no milliseconds).
     :ivar arguments: the keyword arguments of the kind's request builder (``fields``, ``filter`` ...):
-        :func:`validation.build_export_request`, :func:`kinds.leads.build_lead_export_request` or
+        :func:`validation.build_request`, :func:`kinds.leads.build_lead_export_request` or
         :func:`kinds.activities.build_activity_export_request`; already checked by it.
     :ivar path: the file's path, relative to the destination.
     """
@@ -296,7 +297,7 @@ KINDS: dict[str, _Kind] = {
         options=(*REQUEST_OPTIONS, "program_batches", "path"),
         required=("fields", "program_batches"),
         placeholders=(*COMMON_PLACEHOLDERS, "batch"),
-        build=build_export_request,
+        build=build_request,
         units=_program_member_units,
         default_path=lambda _: (
             "program_members/updated_from={start_day}/updated_to={end_day}/batch={batch:02d}.{ext}"

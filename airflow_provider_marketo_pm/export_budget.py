@@ -27,8 +27,8 @@ import pendulum
 
 from airflow_provider_marketo_pm.daily_quota import aware_instant, last_quota_reset
 from airflow_provider_marketo_pm.exceptions import MarketoRequestError
-from airflow_provider_marketo_pm.export_kind import PROGRAM_MEMBERS
 from airflow_provider_marketo_pm.kinds import activities, custom_objects, leads
+from airflow_provider_marketo_pm.kinds.program_members import PROGRAM_MEMBERS
 
 BYTES_PER_MB = 1024 * 1024
 BUDGET_FIELD = "daily_export_budget_mb"

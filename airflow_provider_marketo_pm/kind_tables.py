@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from airflow_provider_marketo_pm._compat import moved_names
 from airflow_provider_marketo_pm.exceptions import MarketoExportSchemaError, MarketoRequestError
@@ -24,10 +24,15 @@ if TYPE_CHECKING:
     from airflow.sdk import ObjectStoragePath
 
     from airflow_provider_marketo_pm.export_kind import ExportKind
-    from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
 
 LEAD_DESCRIBE2_PATH = "/rest/v1/leads/describe2.json"
 """Describe Lead2: every lead field's REST name and ``dataType``."""
+
+
+class RestCaller(Protocol):
+    """What reads a describe: ``MarketoHook.run`` (a hook, by duck type, so this module sits below hooks)."""
+
+    def run(self, endpoint: str | None = None, *args: Any, **kwargs: Any) -> Any: ...
 
 
 def described_types(records: Any, *, source: str) -> dict[str, str]:
@@ -82,7 +87,7 @@ class KindTable:
     columns: Mapping[str, str] = field(default_factory=dict, compare=False)
     implied: Callable[[Mapping[str, Any]], dict[str, Any]] = field(default=_nothing_implied, compare=False)
 
-    def describe(self, hook: MarketoHook) -> dict[str, str]:
+    def describe(self, hook: RestCaller) -> dict[str, str]:
         """The types of every column this kind's file can have (field name -> Marketo ``dataType``)."""
         types = dict(self.columns)
         for path in self.describes:
@@ -117,7 +122,7 @@ ACTIVITY_TABLE = KindTable("activity", ("marketoGUID",), None, columns=ACTIVITY_
 
 def file_schema(
     path: ObjectStoragePath,
-    hook: MarketoHook,
+    hook: RestCaller,
     kind: ExportKind | KindTable,
     *,
     export_filter: Mapping[str, Any] | None = None,

@@ -10,8 +10,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from airflow_provider_marketo_pm.export_kind import PROGRAM_MEMBERS
 from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
+from airflow_provider_marketo_pm.kinds.program_members import PROGRAM_MEMBERS
 
 FIELDS = ["leadId", "firstName", "lastName", "email", "statusName"]
 PROGRAM_ID = 1044

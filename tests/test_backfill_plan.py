@@ -13,7 +13,7 @@ from airflow_provider_marketo_pm.kinds.activities import PATH as ACTIVITIES_PATH
 from airflow_provider_marketo_pm.kinds.activities import build_activity_export_request
 from airflow_provider_marketo_pm.kinds.leads import PATH as LEADS_PATH
 from airflow_provider_marketo_pm.kinds.leads import build_lead_export_request
-from airflow_provider_marketo_pm.validation import build_export_request
+from airflow_provider_marketo_pm.kinds.program_members import build_request
 
 MIXED = {
     "program_members": {"fields": ["leadId", "statusName"], "program_batches": [[1044, 1045], [1046]]},
@@ -21,7 +21,7 @@ MIXED = {
     "activities": {"activity_type_ids": [1, 104]},
 }
 BUILDERS = {
-    "program_members": build_export_request,
+    "program_members": build_request,
     "leads": build_lead_export_request,
     "activities": build_activity_export_request,
 }

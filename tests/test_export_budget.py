@@ -146,8 +146,8 @@ class TestValidateDailyBudget:
 
 def test_the_sum_matches_the_emulators_own_quota_meter(marketo_connection):
     """The list endpoint's records, summed, equal what Marketo (here the emulator) meters for today."""
-    from airflow_provider_marketo_pm.export_kind import PROGRAM_MEMBERS
     from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
+    from airflow_provider_marketo_pm.kinds.program_members import PROGRAM_MEMBERS
 
     hook = MarketoHook()
     export_ids = []

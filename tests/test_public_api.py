@@ -92,7 +92,7 @@ NARROW = [
 UNDOCUMENTED = [
     "airflow_provider_marketo_pm.export_status",
     "airflow_provider_marketo_pm.lifecycle",
-    "airflow_provider_marketo_pm.hooks.field_suggestions",
+    "airflow_provider_marketo_pm.field_suggestions",
 ]
 
 

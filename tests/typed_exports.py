@@ -9,8 +9,8 @@ from typing import Any
 
 from marketo_exports import wait_for_export_status
 
-from airflow_provider_marketo_pm.export_kind import PROGRAM_MEMBERS
 from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
+from airflow_provider_marketo_pm.kinds.program_members import PROGRAM_MEMBERS
 from airflow_provider_marketo_pm.operators.program_members import MarketoDownloadProgramMemberExportOperator
 
 

@@ -47,6 +47,7 @@ from airflow_provider_marketo_pm.export_status import (
     jittered_interval,
     read_export_status,
 )
+from airflow_provider_marketo_pm.field_suggestions import refusal_hint
 from airflow_provider_marketo_pm.get_provider_info import CONNECTION_UI_FIELD_BEHAVIOUR
 from airflow_provider_marketo_pm.hooks.call_limits import (
     AnswerTooLarge,
@@ -67,7 +68,6 @@ from airflow_provider_marketo_pm.hooks.error_classification import (
     explain_fresh_token_refused,
 )
 from airflow_provider_marketo_pm.hooks.export_file import MarketoExportFile, ResumableExportFile
-from airflow_provider_marketo_pm.hooks.field_suggestions import refusal_hint
 from airflow_provider_marketo_pm.hooks.marketo_call import (
     HEADERS,
     bearer,

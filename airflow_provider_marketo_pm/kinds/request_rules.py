@@ -14,13 +14,14 @@ from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from airflow_provider_marketo_pm.exceptions import MarketoRequestError
+from airflow_provider_marketo_pm.field_suggestions import suggest_fields
 from airflow_provider_marketo_pm.validation import (
     MAX_PROGRAM_ID,
-    _column_header_names,
-    _format,
     _shown,
-    _updated_at,
+    parse_column_header_names,
+    parse_date_window,
     parse_fields,
+    parse_format,
     parse_program_id,
 )
 
@@ -49,9 +50,9 @@ def create_body(
         columns = list(default_fields)
     else:
         columns = body["fields"] = parse_fields(fields)
-    body["format"] = _format(format)
+    body["format"] = parse_format(format)
     body["filter"] = filter
-    headers = _column_header_names(column_header_names, columns)
+    headers = parse_column_header_names(column_header_names, columns)
     if headers:
         body["columnHeaderNames"] = headers
     return body
@@ -85,16 +86,12 @@ def one_filter_type(value: Mapping[str, Any], choices: Sequence[str]) -> str:
 
 
 def date_range(key: str, value: Any) -> dict[str, str]:
-    """A ``{startAt, endAt}`` range under any filter name, by the program member ``updatedAt`` rules.
+    """A ``{startAt, endAt}`` range under any filter name (:func:`validation.parse_date_window`).
 
     Both bounds are read by :func:`validation.parse_instant` and floored to whole seconds; the range is
     non-empty and at most 31 days (every bulk extract's limit). Errors name ``key`` (``filter.createdAt``).
     """
-    try:
-        return _updated_at(value)
-    except MarketoRequestError as error:
-        renamed = key + error.key.removeprefix("filter.updatedAt")
-        raise MarketoRequestError(renamed, error.value, error.rule) from None
+    return parse_date_window(key, value)
 
 
 def positive_id(key: str, value: Any, what: str) -> int:
@@ -160,10 +157,6 @@ def shown(value: Any) -> Any:
 
 def did_you_mean(unknown: str, known: Collection[str]) -> str:
     """`` Did you mean `Visit Webpage`?`` for a close known name (case-insensitive, then difflib); or ''."""
-    # hooks/__init__ imports the hook, which builds requests of these kinds: import the helper late, so a
-    # kind module never imports the hook package at import time.
-    from airflow_provider_marketo_pm.hooks.field_suggestions import suggest_fields
-
     meant = suggest_fields([unknown], list(known)).get(unknown)
     return f" Did you mean `{meant}`?" if meant else ""
 

@@ -16,8 +16,8 @@ import aiohttp
 import pytest
 
 from airflow_provider_marketo_pm.exceptions import MarketoApiError, MarketoTransientError
-from airflow_provider_marketo_pm.export_kind import PROGRAM_MEMBERS
 from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
+from airflow_provider_marketo_pm.kinds.program_members import PROGRAM_MEMBERS
 from airflow_provider_marketo_pm.testing import Fault
 from airflow_provider_marketo_pm.triggers.program_members import MarketoProgramMemberExportTrigger
 

@@ -19,9 +19,9 @@ import pytest
 import tenacity
 
 from airflow_provider_marketo_pm.exceptions import MarketoNetworkError, MarketoTransientError
-from airflow_provider_marketo_pm.export_kind import PROGRAM_MEMBERS
 from airflow_provider_marketo_pm.hooks.call_retries import CallRetries
 from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
+from airflow_provider_marketo_pm.kinds.program_members import PROGRAM_MEMBERS
 from airflow_provider_marketo_pm.triggers.program_members import MarketoProgramMemberExportTrigger
 
 CONN_ID = "marketo_bad_host"

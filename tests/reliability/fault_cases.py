@@ -17,8 +17,8 @@ from typing import Any, Literal
 
 from reliability_support import DOWNLOAD, FIELDS, START, WAIT, PipelineSettings, error_answers
 
-from airflow_provider_marketo_pm.export_kind import PROGRAM_MEMBERS
 from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
+from airflow_provider_marketo_pm.kinds.program_members import PROGRAM_MEMBERS
 from airflow_provider_marketo_pm.testing import Fault, MarketoEmulator
 
 Step = Callable[[MarketoEmulator, str], None]

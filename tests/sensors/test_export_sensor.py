@@ -15,8 +15,8 @@ from airflow.providers.common.compat.sdk import (
 from marketo_exports import start_export_via_hook, wait_for_export_status
 
 from airflow_provider_marketo_pm.exceptions import MarketoRequestError
-from airflow_provider_marketo_pm.export_kind import PROGRAM_MEMBERS
 from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
+from airflow_provider_marketo_pm.kinds.program_members import PROGRAM_MEMBERS
 from airflow_provider_marketo_pm.lifecycle import check_poll_pace
 from airflow_provider_marketo_pm.sensors.program_members import MarketoProgramMemberExportSensor
 from airflow_provider_marketo_pm.triggers.program_members import MarketoProgramMemberExportTrigger

@@ -6,13 +6,13 @@ import pytest
 from marketo_exports import PROGRAM_ID
 
 from airflow_provider_marketo_pm.exceptions import MarketoApiError
-from airflow_provider_marketo_pm.export_kind import PROGRAM_MEMBERS
-from airflow_provider_marketo_pm.hooks.field_suggestions import (
+from airflow_provider_marketo_pm.field_suggestions import (
     described_field_names,
     invalid_field_names,
     suggest_fields,
 )
 from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
+from airflow_provider_marketo_pm.kinds.program_members import PROGRAM_MEMBERS
 from airflow_provider_marketo_pm.testing import Fault
 
 KNOWN = ["leadId", "programId", "statusName", "email", "firstName", "membershipDate"]
