@@ -36,7 +36,6 @@ ROSTER = ExportKind("roster", "/bulk/v1/program/members/export", build_roster_bo
 
 class StartRosterExport(MarketoStartExportOperator):
     export_kind = ROSTER
-    state_key = "roster_export"
     template_fields: ClassVar = ("program",)
 
     def __init__(self, *, program: int, **kwargs: Any) -> None:
@@ -96,6 +95,7 @@ def test_the_whole_lifecycle_runs_through_the_core(emulator, tmp_path):
     )
     assert retry.execute(context={"task_state_store": store}) == export_id
     assert len(emulator.calls("create")) == 1
+    assert store.values["marketo_roster_export"]["export_id"] == export_id  # the kind's state key
 
     record = RosterSensor(task_id="wait", export_id=export_id, poll_interval=0.05, deferrable=False).execute(
         context={}
