@@ -23,10 +23,22 @@ from airflow_provider_marketo_pm.typed_csv import file_header
 if TYPE_CHECKING:
     from airflow.sdk import ObjectStoragePath
 
-    from airflow_provider_marketo_pm.export_kind import ExportKind
 
 LEAD_DESCRIBE2_PATH = "/rest/v1/leads/describe2.json"
 """Describe Lead2: every lead field's REST name and ``dataType``."""
+
+
+class TabledKind(Protocol):
+    """An export kind as this module reads it (``ExportKind`` by duck type: kinds sit above their tables)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def path(self) -> str: ...
+
+    @property
+    def table(self) -> KindTable | None: ...
 
 
 class RestCaller(Protocol):
@@ -123,7 +135,7 @@ ACTIVITY_TABLE = KindTable("activity", ("marketoGUID",), None, columns=ACTIVITY_
 def file_schema(
     path: ObjectStoragePath,
     hook: RestCaller,
-    kind: ExportKind | KindTable,
+    kind: TabledKind | KindTable,
     *,
     export_filter: Mapping[str, Any] | None = None,
     column_header_names: Mapping[str, str] | None = None,
@@ -151,7 +163,7 @@ def file_schema(
     )
 
 
-def kind_table(kind: ExportKind | KindTable) -> KindTable:
+def kind_table(kind: TabledKind | KindTable) -> KindTable:
     """The table shape of an export kind (a :class:`KindTable` is returned as is)."""
     if isinstance(kind, KindTable):
         return kind
