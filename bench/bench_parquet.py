@@ -10,10 +10,11 @@ child process per run, alternating:
 - **pyarrow**: ``pyarrow.csv.read_csv`` of the whole file with the same parse and convert options (the
   same column types), then ``pyarrow.parquet.write_table``: the anchor, which holds the file in memory.
 
-Each child reports its seconds and peak RSS (``ru_maxrss``) and its RSS after imports; the 1-minute load
-average is printed beside each figure. The speed ratio is pyarrow's seconds / ours (>= 0.8 is the
-target), the median of the rounds' ratios. ``--postgres`` then loads the largest Parquet file into a
-throw-away database on 127.0.0.1:5432 twice (the second load is the re-run) and reports rows and seconds.
+Each child reports its seconds, its CPU seconds (user and kernel), peak RSS (``ru_maxrss``) and its RSS
+after imports; the 1-minute load average is printed beside each figure. The speed ratio is pyarrow's
+seconds / ours (>= 0.8 is the target), the median of the rounds' ratios. ``--postgres`` then loads the
+largest Parquet file into a throw-away database on 127.0.0.1:5432 twice (the second load is the re-run)
+and reports rows and seconds.
 
     .venv/bin/python bench/bench_parquet.py [--sizes 64 256 1024] [--rounds 2] [--postgres]
         [--json bench/out/parquet.json]
@@ -97,7 +98,8 @@ def child(mode: str, source: str, target: str) -> None:
     from airflow_provider_marketo_pm.typed_csv import arrow_type
 
     schema = schema_for(Path(source))
-    baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    baseline = before.ru_maxrss
     started = time.perf_counter()
     if mode == "ours":
         result = ParquetConversion(log=logging.getLogger("bench"), overwrite=True).convert(
@@ -122,12 +124,16 @@ def child(mode: str, source: str, target: str) -> None:
         pq.write_table(table, target)
         rows = table.num_rows
     seconds = time.perf_counter() - started
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(
-        json.dumps(
-            {"seconds": seconds, "rows": rows, "baseline_mib": baseline / 1024, "peak_mib": peak / 1024}
-        )
-    )
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    figures = {
+        "seconds": seconds,
+        "rows": rows,
+        "baseline_mib": baseline / 1024,
+        "peak_mib": after.ru_maxrss / 1024,
+    }
+    # CPU seconds of the conversion, user and kernel (the kernel's share is mostly faulting in fresh memory).
+    figures |= {"user_s": after.ru_utime - before.ru_utime, "sys_s": after.ru_stime - before.ru_stime}
+    print(json.dumps(figures))
 
 
 def run_child(mode: str, source: Path) -> dict[str, Any]:
@@ -203,7 +209,8 @@ def main() -> None:
                     f"{size:5d} MiB {mode:8s} {fig['seconds']:6.2f} s "
                     f"{source.stat().st_size / fig['seconds'] / 1e6:6.0f} MB/s  "
                     f"peak RSS {fig['peak_mib']:6.0f} MiB "
-                    f"(after imports {fig['baseline_mib']:4.0f})  load {fig['load_1min']:.2f}",
+                    f"(after imports {fig['baseline_mib']:4.0f})  cpu {fig['user_s']:.2f} user "
+                    f"+ {fig['sys_s']:.2f} sys  load {fig['load_1min']:.2f}",
                     flush=True,
                 )
         ratios = [p["seconds"] / o["seconds"] for o, p in zip(runs["ours"], runs["pyarrow"], strict=True)]
@@ -211,6 +218,8 @@ def main() -> None:
             "bytes": source.stat().st_size,
             "rows": runs["ours"][0]["rows"],
             "speed_ratio_median": statistics.median(ratios),
+            "ours_cpu_s_median": statistics.median(r["user_s"] + r["sys_s"] for r in runs["ours"]),
+            "pyarrow_cpu_s_median": statistics.median(r["user_s"] + r["sys_s"] for r in runs["pyarrow"]),
             "ours_peak_mib_max": max(r["peak_mib"] for r in runs["ours"]),
             "pyarrow_peak_mib_max": max(r["peak_mib"] for r in runs["pyarrow"]),
             "ours_growth_mib_max": max(r["peak_mib"] - r["baseline_mib"] for r in runs["ours"]),
