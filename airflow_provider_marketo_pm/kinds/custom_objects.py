@@ -18,10 +18,7 @@ from airflow_provider_marketo_pm.exceptions import MarketoRequestError
 from airflow_provider_marketo_pm.kinds.request_rules import (
     LIST_FILTERS,
     create_body,
-    date_range,
-    filter_mapping,
-    list_filter,
-    one_filter_type,
+    one_date_or_list_filter,
     shown,
     unsupported_filter_hint,
 )
@@ -87,12 +84,7 @@ def build_custom_object_export_request(
 
 def custom_object_filter(value: Any) -> dict[str, Any]:
     """A custom object export's filter as Marketo takes it: one filter type, checked."""
-    checked = filter_mapping(value, FILTER_TYPES, _EXAMPLE)
-    filter_type = one_filter_type(checked, FILTER_TYPES)
-    raw = checked[filter_type]
-    if filter_type == "updatedAt":
-        return {filter_type: date_range("filter.updatedAt", raw)}
-    return {filter_type: list_filter(filter_type, raw)}
+    return one_date_or_list_filter(value, FILTER_TYPES, ("updatedAt",), _EXAMPLE)
 
 
 def custom_object_unsupported_filter_hint(message: str) -> str:

@@ -15,10 +15,7 @@ from typing import Any
 from airflow_provider_marketo_pm.kinds.request_rules import (
     LIST_FILTERS,
     create_body,
-    date_range,
-    filter_mapping,
-    list_filter,
-    one_filter_type,
+    one_date_or_list_filter,
     unsupported_filter_hint,
 )
 
@@ -64,12 +61,7 @@ def build_lead_export_request(
 
 def lead_filter(value: Any) -> dict[str, Any]:
     """A lead export's filter as Marketo takes it: one filter type, checked."""
-    checked = filter_mapping(value, FILTER_TYPES, _EXAMPLE)
-    filter_type = one_filter_type(checked, FILTER_TYPES)
-    raw = checked[filter_type]
-    if filter_type in DATE_FILTERS:
-        return {filter_type: date_range(f"filter.{filter_type}", raw)}
-    return {filter_type: list_filter(filter_type, raw)}
+    return one_date_or_list_filter(value, FILTER_TYPES, DATE_FILTERS, _EXAMPLE)
 
 
 def lead_unsupported_filter_hint(message: str) -> str:

@@ -116,6 +116,18 @@ def list_filter(filter_type: str, value: Any) -> int | str:
     return value
 
 
+def one_date_or_list_filter(
+    value: Any, filter_types: Sequence[str], date_filters: Sequence[str], example: str
+) -> dict[str, Any]:
+    """A filter of exactly one type among ``filter_types``: a date range (``date_filters``) or a list."""
+    checked = filter_mapping(value, filter_types, example)
+    filter_type = one_filter_type(checked, filter_types)
+    raw = checked[filter_type]
+    if filter_type in date_filters:
+        return {filter_type: date_range(f"filter.{filter_type}", raw)}
+    return {filter_type: list_filter(filter_type, raw)}
+
+
 def id_list(key: str, value: Any, what: str, *, most: int | None = None) -> list[int]:
     """A non-empty list of distinct positive int32 ids (``most`` at most), e.g. ``activityTypeIds``."""
     _check_list(key, value, what, most)
