@@ -9,6 +9,7 @@ that exists and, for a docs page, an anchor the site has (the site's heading ids
 from __future__ import annotations
 
 import importlib
+import inspect
 import os
 import re
 import shutil
@@ -91,7 +92,9 @@ def test_the_documented_public_api_has_its_reference_pages(site):
             continue
         for name in names:
             defined = getattr(importlib.import_module(module), name)
-            home = getattr(defined, "__module__", None) or module  # a constant: where it is named
+            # A class or function lives where it is defined; a constant (even an instance, whose __module__
+            # is its class's) where it is named.
+            home = defined.__module__ if inspect.isclass(defined) or inspect.isroutine(defined) else module
             page = site / "reference/api" / home.removeprefix(PACKAGE + ".") / "index.html"
             assert f'id="{home}.{name}"' in page.read_text(encoding="utf-8"), f"{home}.{name} has no entry"
 

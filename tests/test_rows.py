@@ -88,7 +88,8 @@ def test_an_unknown_column_is_refused(converted):
 
 @pytest.fixture
 def bucket(monkeypatch):
-    """A fresh bucket on moto's S3 server, as the store of connection ``moto_s3``."""
+    """A fresh bucket on moto's S3 server, and the connection id of its store (new for each test: Airflow
+    keeps the first store attached under an id, which would be another test's stopped server)."""
     s3fs = pytest.importorskip("s3fs")
     moto_server = pytest.importorskip("moto.server")
     from airflow.sdk.io import attach
@@ -107,16 +108,18 @@ def bucket(monkeypatch):
         monkeypatch.setenv(name, value)
     name = f"exports-{uuid.uuid4().hex[:12]}"
     boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1").create_bucket(Bucket=name)
+    conn_id = f"moto_s3_{uuid.uuid4().hex[:8]}"
     attach(
         "s3",
-        conn_id="moto_s3",
+        conn_id=conn_id,
         fs=s3fs.S3FileSystem(key="t", secret="t", endpoint_url=endpoint, skip_instance_cache=True),
     )
-    yield name
+    yield name, conn_id
     server.stop()
 
 
 def test_any_object_store_with_its_connection(emulator, tmp_path, bucket):
+    bucket, conn_id = bucket
     from airflow_provider_marketo_pm.operators.program_members import (
         MarketoDownloadProgramMemberExportOperator,
     )
@@ -126,13 +129,13 @@ def test_any_object_store_with_its_connection(emulator, tmp_path, bucket):
         task_id="d",
         export_id=local["export_id"],
         destination=f"s3://{bucket}/pm/m.csv",
-        dest_conn_id="moto_s3",
+        dest_conn_id=conn_id,
     ).execute(context={})
-    result = to_parquet(download, source_conn_id="moto_s3")
+    result = to_parquet(download, source_conn_id=conn_id)
 
     assert result["uri"] == f"s3://{bucket}/pm/m.parquet"
-    from_s3 = list(read_export_rows(result["uri"], conn_id="moto_s3"))
-    assert from_s3 == list(read_export_rows(download["uri"], conn_id="moto_s3"))
+    from_s3 = list(read_export_rows(result["uri"], conn_id=conn_id))
+    assert from_s3 == list(read_export_rows(download["uri"], conn_id=conn_id))
     assert [row["leadId"] for row in from_s3] == [
         row["leadId"] for row in read_export_rows(local["uri"], marketo_conn_id="marketo_default")
     ]
