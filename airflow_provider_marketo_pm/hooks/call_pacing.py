@@ -95,7 +95,8 @@ class CallWindow:
     async def aplace(self, limit: int) -> AsyncIterator[None]:
         """:meth:`place` for a coroutine: it waits behind the loop's other coroutines, never blocking."""
         async with self.loop_turn():
-            while (wait := self.try_enter(limit)) > 0:
+            # The wait is known (when the oldest place frees), so a sleep, not an Event.
+            while (wait := self.try_enter(limit)) > 0:  # noqa: ASYNC110
                 await asyncio.sleep(wait)
         try:
             yield

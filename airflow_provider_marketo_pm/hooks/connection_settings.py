@@ -190,8 +190,8 @@ def parse_connection_settings(
     first and the longest backoff wait, seconds), ``retry_max_time``, ``daily_export_budget_mb`` (see
     :mod:`~airflow_provider_marketo_pm.export_budget`), ``max_concurrent_calls`` (1 to 10, default 5) and
     ``calls_per_20s`` (1 to 100, default 50): this process's share of Marketo's per-instance limits, and
-    ``allow_insecure_http`` (emulators on a private network only). A numeric extra set to null means its default. Anything else is refused, so
-    a typo does not pass silently.
+    ``allow_insecure_http`` (emulators on a private network only). A numeric extra set to null means its
+    default. Anything else is refused, so a typo does not pass silently.
     """
     if not login or not password:
         raise MarketoConnectionConfigError(

@@ -177,7 +177,8 @@ class MarketoHook(HttpHook, ProgramMemberExportMethods):
                 **CONNECTION_UI_FIELD_BEHAVIOUR["placeholders"],
                 "extra": (
                     '{"identity_url": null, "timeout": 60, "max_retries": 5, "retry_min_wait": 1, '
-                    '"retry_max_wait": 30, "retry_max_time": 300, "max_concurrent_calls": 5, "calls_per_20s": 50}'
+                    '"retry_max_wait": 30, "retry_max_time": 300, "max_concurrent_calls": 5, '
+                    '"calls_per_20s": 50}'
                 ),
             },
         }

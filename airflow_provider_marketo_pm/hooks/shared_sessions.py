@@ -1,4 +1,4 @@
-"""One ``aiohttp`` session per event loop and Marketo API user, shared by every hook that calls from that loop.
+"""One ``aiohttp`` session per event loop and Marketo API user, shared by every hook calling from that loop.
 
 A triggerer runs all its triggers in one event loop. When each status trigger kept a session of its own,
 each kept a keep-alive socket open between its polls: 1,100 triggers under a 1,024 file-descriptor limit

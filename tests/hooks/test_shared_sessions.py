@@ -131,7 +131,8 @@ async def test_hooks_of_one_loop_and_connection_share_one_session_closed_by_the_
     session = first._lease.session if first._lease else None
 
     assert session is not None
-    assert second._lease is not None and second._lease.session is session
+    assert second._lease is not None
+    assert second._lease.session is session
     await first.aclose()
     assert not session.closed  # the second hook still holds it
     await second.aclose()
@@ -148,7 +149,8 @@ async def test_another_connection_of_the_same_user_with_another_bound_gets_its_o
     try:
         await bounded.aget_export_status(PROGRAM_MEMBERS, export_id)
         await default.aget_export_status(PROGRAM_MEMBERS, export_id)
-        assert bounded._lease is not None and default._lease is not None
+        assert bounded._lease is not None
+        assert default._lease is not None
         assert bounded._lease.session is not default._lease.session
         assert bounded._lease.shared.slots._value == BOUND
         assert default._lease.shared.slots._value == 5
