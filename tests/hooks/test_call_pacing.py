@@ -48,14 +48,12 @@ def marketo_emulator_options() -> dict[str, Any]:
 
 
 @pytest.fixture
-def paced_connection(emulator, monkeypatch) -> str:
-    monkeypatch.setattr(call_pacing, "RATE_WINDOW", WINDOW)
-    call_pacing.forget_windows()
+def paced_connection(emulator, monkeypatch, shorten_rate_window) -> str:
+    shorten_rate_window(WINDOW)
     connection = json.loads(emulator.connection_json())
     connection["extra"] = {"calls_per_20s": SHARE, "max_concurrent_calls": 10, **FAST}
     monkeypatch.setenv(f"AIRFLOW_CONN_{CONN_ID.upper()}", json.dumps(connection))
-    yield CONN_ID
-    call_pacing.forget_windows()
+    return CONN_ID
 
 
 @pytest.fixture

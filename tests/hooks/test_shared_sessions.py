@@ -16,7 +16,6 @@ from typing import Any
 import psutil
 import pytest
 
-from airflow_provider_marketo_pm.hooks import call_pacing
 from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
 from airflow_provider_marketo_pm.hooks.shared_sessions import SESSIONS
 from airflow_provider_marketo_pm.kinds.program_members import PROGRAM_MEMBERS
@@ -39,15 +38,13 @@ def marketo_emulator_options() -> dict[str, Any]:
 
 
 @pytest.fixture
-def bounded_connection(emulator, monkeypatch) -> str:
+def bounded_connection(emulator, monkeypatch, shorten_rate_window) -> str:
     """A connection with ``max_concurrent_calls=3`` and the whole rate share over a 50 ms window."""
-    monkeypatch.setattr(call_pacing, "RATE_WINDOW", 0.05)
-    call_pacing.forget_windows()
+    shorten_rate_window(0.05)
     connection = json.loads(emulator.connection_json())
     connection["extra"] = {"max_concurrent_calls": BOUND, "calls_per_20s": 100}
     monkeypatch.setenv(f"AIRFLOW_CONN_{CONN_ID.upper()}", json.dumps(connection))
     yield CONN_ID
-    call_pacing.forget_windows()
     gc.collect()  # an unclosed session left by the test warns now, inside it
 
 
