@@ -87,7 +87,10 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
 
         async def sampler() -> None:
             while not stop.is_set():
-                links = [_link(fd) for fd in os.listdir("/proc/self/fd")]
+                try:
+                    links = [_link(fd) for fd in os.listdir("/proc/self/fd")]
+                except OSError:  # EMFILE: listing needs a descriptor too; every one is taken
+                    links = ["socket:"] * args.nofile
                 fds.append(len(links))
                 sockets.append(sum(1 for link in links if link.startswith("socket:")))
                 await asyncio.sleep(SAMPLE)
@@ -172,7 +175,7 @@ def main() -> None:
     parser.add_argument("--nofile", type=int, default=1024, help="soft RLIMIT_NOFILE of the run")
     parser.add_argument("--poll", type=float, default=5.0, help="poll_interval of every trigger (s)")
     parser.add_argument("--seconds", type=float, default=30.0, help="how long the triggers poll")
-    parser.add_argument("--keep-alive", type=float, default=75.0, help="the server's idle keep-alive (s)")
+    parser.add_argument("--keep-alive", type=int, default=75, help="the server's idle keep-alive (s)")
     parser.add_argument("--before", type=Path, help="a tree with the package before the change")
     parser.add_argument("--json", type=Path, default=HERE / "out" / "trigger_sockets.json")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)

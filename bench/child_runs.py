@@ -21,6 +21,8 @@ def run_child(script: str, argv: list[str], env: dict[str, str], root: Path | No
     child_env = {**os.environ, **env}
     child_env["PYTHONPATH"] = os.pathsep.join([str(root or REPO), child_env.get("PYTHONPATH", "")])
     command = [sys.executable, script, "--child", *argv]
-    out = subprocess.run(command, env=child_env, cwd=root or REPO, check=True, capture_output=True, text=True)
+    out = subprocess.run(command, env=child_env, cwd=root or REPO, capture_output=True, text=True)
+    if out.returncode:
+        raise RuntimeError(f"{' '.join(command)} failed ({out.returncode}):\n{out.stderr[-3000:]}")
     result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
     return result
