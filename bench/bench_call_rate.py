@@ -34,7 +34,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from child_runs import run_child
+from child_runs import add_tree_arguments, run_child
 from emulator_service import EmulatorService
 from queue_figures import max_in_window
 
@@ -127,9 +127,7 @@ def main() -> None:
     parser.add_argument("--processing", type=float, default=20.0, help="seconds per job, slot-bound pass")
     parser.add_argument("--poll", type=float, default=1.0, help="poll_interval of the tiny jobs (s)")
     parser.add_argument("--slot-poll", type=float, default=2.0, help="poll_interval of the slot-bound pass")
-    parser.add_argument("--before", type=Path, help="a tree with the package before the change")
-    parser.add_argument("--json", type=Path, default=HERE / "out" / "call_rate.json")
-    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    add_tree_arguments(parser, HERE / "out" / "call_rate.json")
     args = parser.parse_args()
     if args.child:
         print(json.dumps(child(args)), file=sys.__stdout__, flush=True)

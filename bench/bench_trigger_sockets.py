@@ -36,7 +36,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from child_runs import run_child
+from child_runs import add_tree_arguments, run_child
 from emulator_service import EmulatorService
 
 HERE = Path(__file__).resolve().parent
@@ -176,9 +176,7 @@ def main() -> None:
     parser.add_argument("--poll", type=float, default=5.0, help="poll_interval of every trigger (s)")
     parser.add_argument("--seconds", type=float, default=30.0, help="how long the triggers poll")
     parser.add_argument("--keep-alive", type=int, default=75, help="the server's idle keep-alive (s)")
-    parser.add_argument("--before", type=Path, help="a tree with the package before the change")
-    parser.add_argument("--json", type=Path, default=HERE / "out" / "trigger_sockets.json")
-    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    add_tree_arguments(parser, HERE / "out" / "trigger_sockets.json")
     args = parser.parse_args()
     if args.child:
         result = child(args)

@@ -6,6 +6,7 @@ The venv's editable install may point at any checkout, so the tree measured goes
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import subprocess
@@ -26,3 +27,10 @@ def run_child(script: str, argv: list[str], env: dict[str, str], root: Path | No
         raise RuntimeError(f"{' '.join(command)} failed ({out.returncode}):\n{out.stderr[-3000:]}")
     result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
     return result
+
+
+def add_tree_arguments(parser: argparse.ArgumentParser, json_path: Path) -> None:
+    """``--before DIR`` (also measure an older tree), ``--json`` and the hidden ``--child``."""
+    parser.add_argument("--before", type=Path, help="a tree with the package before the change")
+    parser.add_argument("--json", type=Path, default=json_path)
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
