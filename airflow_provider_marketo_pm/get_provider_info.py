@@ -72,6 +72,22 @@ CONNECTION_FIELDS: dict[str, Any] = {
         ),
         "schema": {"type": ["number", "null"], "default": None},
     },
+    "max_concurrent_calls": {
+        "label": "Max concurrent calls",
+        "description": (
+            "Calls in flight at once from one process (1 to 10): Marketo allows 10 per instance, Adobe "
+            "advises at most 5 per integration."
+        ),
+        "schema": {"type": ["integer", "null"], "default": 5, "minimum": 1, "maximum": 10},
+    },
+    "calls_per_20s": {
+        "label": "Calls per 20 s",
+        "description": (
+            "Calls one process makes in any 20 s (1 to 100); more wait. Marketo allows 100 per instance, "
+            "shared by every integration; Adobe advises at most 50."
+        ),
+        "schema": {"type": ["integer", "null"], "default": 50, "minimum": 1, "maximum": 100},
+    },
 }
 
 

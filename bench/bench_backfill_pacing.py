@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from emulator_service import EmulatorService
-from queue_figures import max_overlap
+from queue_figures import max_in_window, max_overlap
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -46,17 +46,6 @@ DAG_ID = "marketo_program_members_backfill"
 DAG_FILE = REPO / "example_dags" / "marketo_program_members_backfill.py"
 POOL = "marketo_bulk_export"
 MARKETO_TASKS = ("start_export", "wait_for_export", "download_export")
-
-
-def max_in_window(times: list[float], window: float) -> int:
-    """The most events in any half-open window of ``window`` seconds."""
-    times = sorted(times)
-    best = start = 0
-    for end, t in enumerate(times):
-        while t - times[start] >= window:
-            start += 1
-        best = max(best, end - start + 1)
-    return best
 
 
 def _ts(iso: str) -> float:

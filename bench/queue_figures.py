@@ -1,4 +1,4 @@
-"""Figures the backfill benchmarks read off a run's job timeline."""
+"""Figures the benchmarks read off a run's job timeline and the emulator's request log."""
 
 from __future__ import annotations
 
@@ -12,4 +12,15 @@ def max_overlap(intervals: Sequence[tuple[float, float]]) -> int:
     for _, step in edges:
         now += step
         best = max(best, now)
+    return best
+
+
+def max_in_window(times: Sequence[float], window: float) -> int:
+    """The most events in any half-open window of ``window`` seconds."""
+    ordered = sorted(times)
+    best = start = 0
+    for end, t in enumerate(ordered):
+        while t - ordered[start] >= window:
+            start += 1
+        best = max(best, end - start + 1)
     return best

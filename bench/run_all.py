@@ -29,6 +29,8 @@ FULL = {
         *("--big-chunks-kib", "1024", "4096", "--rounds", "3"),
     ],
     "fanout": ["--triggers", "500", "--poll", "5", "--seconds", "15", "--rounds", "2"],
+    "sockets": ["--triggers", "1100", "--nofile", "1024", "--poll", "5", "--seconds", "30"],
+    "call_rate": ["--jobs", "30", "--slot-jobs", "8"],
     "backfill": ["--windows", "24"],
     "backfill_pool6": ["--windows", "24", "--pool", "6", "--json", str(OUT / "backfill_pool6.json")],
     "quota_backfill": ["--json", str(OUT / "quota_backfill.json")],
@@ -47,6 +49,8 @@ FULL = {
 QUICK = {
     "download": ["--sizes", "50", "300", "--chunks-kib", "256", "1024", "--rounds", "1"],
     "fanout": ["--triggers", "500", "--poll", "5", "--seconds", "8"],
+    "sockets": ["--triggers", "1100", "--nofile", "1024", "--poll", "5", "--seconds", "10"],
+    "call_rate": ["--jobs", "15", "--slot-jobs", "4"],
     "backfill": ["--windows", "4"],
     "backfill_pool6": ["--windows", "4", "--pool", "6", "--json", str(OUT / "backfill_pool6.json")],
     "quota_backfill": [
@@ -58,6 +62,8 @@ QUICK = {
 SCRIPTS = {
     "download": "bench_download_vs_curl.py",
     "fanout": "bench_trigger_fanout.py",
+    "sockets": "bench_trigger_sockets.py",
+    "call_rate": "bench_call_rate.py",
     "backfill": "bench_backfill_pacing.py",
     "backfill_pool6": "bench_backfill_pacing.py",
     "quota_backfill": "bench_quota_backfill.py",
@@ -103,6 +109,25 @@ def summary_lines() -> list[str]:
                 f" CPU {p['cpu_ms_per_poll']:.2f} ms/poll, GC pause max {p.get('gc_pause_max_ms', 0):.0f} ms"
             )
         lines.append(f"fan-out memory: {fanout.get('rss_per_trigger_kib_cold', 0):.0f} KiB RSS per trigger")
+    sockets = OUT / "trigger_sockets.json"
+    if sockets.exists():
+        for tree, r in json.loads(sockets.read_text())["runs"].items():
+            lines.append(
+                f"sockets ({tree}) {r['triggers']} triggers under nofile {r['nofile']}:"
+                f" fds peak {r['fd_peak']},"
+                f" lost polls {r['failed_polls']}/{r['polls']} [0: {verdict(r['failed_polls'] == 0)}],"
+                f" load {r['load']:.1f}"
+            )
+    call_rate = OUT / "call_rate.json"
+    if call_rate.exists():
+        for tree, passes in json.loads(call_rate.read_text())["runs"].items():
+            for r in passes:
+                lines.append(
+                    f"call rate ({tree}) {r['name']}: most calls in 20 s {r['max_calls_any_20s']}"
+                    f" [<= 50: {verdict(r['max_calls_any_20s'] <= 50)}], 606 {r['answers_606']},"
+                    f" {r['jobs_per_min']:.1f} jobs/min (2 slots allow {r['slot_bound_jobs_per_min']:.0f}),"
+                    f" load {r['load']:.1f}"
+                )
     for name in ("backfill", "backfill_pool6"):
         path = OUT / f"{name}.json"
         if not path.exists():

@@ -144,6 +144,8 @@ def test_connection_type_and_hook():
         "retry_max_wait",
         "retry_max_time",
         "daily_export_budget_mb",
+        "max_concurrent_calls",
+        "calls_per_20s",
     }
     for field in conn_type["conn-fields"].values():
         assert field["label"]
@@ -164,6 +166,8 @@ def test_conn_fields_are_the_extras_the_hook_accepts_with_its_defaults():
         "retry_max_wait": connection_settings.DEFAULT_RETRY_MAX_WAIT,
         "retry_max_time": connection_settings.DEFAULT_RETRY_MAX_TIME,
         "daily_export_budget_mb": None,
+        "max_concurrent_calls": connection_settings.DEFAULT_MAX_CONCURRENT_CALLS,
+        "calls_per_20s": connection_settings.DEFAULT_CALLS_PER_20S,
     }
 
 

@@ -21,6 +21,12 @@ DEFAULT_MAX_RETRIES = 5
 DEFAULT_RETRY_MIN_WAIT = 1.0
 DEFAULT_RETRY_MAX_WAIT = 30.0
 DEFAULT_RETRY_MAX_TIME = 300.0
+DEFAULT_MAX_CONCURRENT_CALLS = 5
+"""Adobe's advice for one integration; Marketo itself refuses an 11th concurrent call (615)."""
+MARKETO_MAX_CONCURRENT_CALLS = 10
+DEFAULT_CALLS_PER_20S = 50
+"""Adobe's advice: half of the instance's 100 calls per 20 s, which every integration shares (606)."""
+MARKETO_CALLS_PER_20S = 100
 DEFAULT_PORTS = {"http": 80, "https": 443}
 MAX_PORT = 65535
 KNOWN_EXTRAS = frozenset(
@@ -33,6 +39,8 @@ KNOWN_EXTRAS = frozenset(
         "retry_max_wait",
         "retry_max_time",
         "daily_export_budget_mb",
+        "max_concurrent_calls",
+        "calls_per_20s",
     }
 )
 
@@ -53,6 +61,10 @@ class MarketoConnectionSettings:
     retry_max_time: float = DEFAULT_RETRY_MAX_TIME
     #: MB of program member exports this API user allows itself per quota day (None: no budget).
     daily_export_budget_mb: float | None = None
+    #: calls of this process in flight at once to the instance (its shared async session's bound).
+    max_concurrent_calls: int = DEFAULT_MAX_CONCURRENT_CALLS
+    #: calls this process makes to the instance in any 20 s (token calls aside: Marketo does not count them).
+    calls_per_20s: int = DEFAULT_CALLS_PER_20S
 
 
 def is_loopback_host(url_or_host: str) -> bool:
@@ -176,9 +188,10 @@ def parse_connection_settings(
 
     Extras: ``identity_url``, ``timeout``, ``max_retries``, ``retry_min_wait`` and ``retry_max_wait`` (the
     first and the longest backoff wait, seconds), ``retry_max_time``, ``daily_export_budget_mb`` (see
-    :mod:`~airflow_provider_marketo_pm.export_budget`) and ``allow_insecure_http`` (emulators on a private
-    network only). A numeric extra set to null means its default. Anything else is refused, so
-    a typo does not pass silently.
+    :mod:`~airflow_provider_marketo_pm.export_budget`), ``max_concurrent_calls`` (1 to 10, default 5) and
+    ``calls_per_20s`` (1 to 100, default 50): this process's share of Marketo's per-instance limits, and
+    ``allow_insecure_http`` (emulators on a private network only). A numeric extra set to null means its
+    default. Anything else is refused, so a typo does not pass silently.
     """
     if not login or not password:
         raise MarketoConnectionConfigError(
@@ -223,6 +236,24 @@ def parse_connection_settings(
         daily_export_budget_mb=validate_daily_budget_mb(
             extra.get(BUDGET_FIELD), field=f"extra.{BUDGET_FIELD}"
         ),
+        max_concurrent_calls=_count_within(
+            conn_id,
+            "max_concurrent_calls",
+            extra.get("max_concurrent_calls"),
+            DEFAULT_MAX_CONCURRENT_CALLS,
+            MARKETO_MAX_CONCURRENT_CALLS,
+            "Marketo refuses more than 10 concurrent calls per instance (615); Adobe advises at most 5 "
+            "per integration",
+        ),
+        calls_per_20s=_count_within(
+            conn_id,
+            "calls_per_20s",
+            extra.get("calls_per_20s"),
+            DEFAULT_CALLS_PER_20S,
+            MARKETO_CALLS_PER_20S,
+            "Marketo refuses more than 100 calls per 20 s per instance (606), shared by every integration; "
+            "Adobe advises at most 50 per integration",
+        ),
     )
     if settings.retry_min_wait > settings.retry_max_wait:
         raise MarketoConnectionConfigError(
@@ -231,6 +262,21 @@ def parse_connection_settings(
             "longest one."
         )
     return settings
+
+
+def _count_within(conn_id: str, name: str, value: Any, default: int, maximum: int, why: str) -> int:
+    """A whole number from 1 to ``maximum`` (``None``: the default); ``"5"`` from a form counts as 5."""
+    if value is None:
+        return default
+    text = str(value).strip()
+    if not isinstance(value, bool) and isinstance(value, int | str) and text.isdigit():
+        number = int(text)
+        if 1 <= number <= maximum:
+            return number
+    raise MarketoConnectionConfigError(
+        f"The Marketo connection {conn_id!r} extra {name}={value!r} must be a whole number from 1 to "
+        f"{maximum} ({why}; default {default})."
+    )
 
 
 def _positive_number(conn_id: str, name: str, value: Any, minimum: float = 1e-9) -> float:

@@ -20,7 +20,7 @@ import asyncio
 import dataclasses
 import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from functools import cached_property
 from typing import Any, ClassVar, TypeVar
 
@@ -57,6 +57,7 @@ from airflow_provider_marketo_pm.hooks.call_limits import (
     call_deadline,
     decode_text,
 )
+from airflow_provider_marketo_pm.hooks.call_pacing import call_window
 from airflow_provider_marketo_pm.hooks.call_retries import CallRetries
 from airflow_provider_marketo_pm.hooks.connection_settings import (
     MarketoConnectionSettings,
@@ -85,6 +86,7 @@ from airflow_provider_marketo_pm.hooks.marketo_responses import (
     read_export_record,
     token_from_answer,
 )
+from airflow_provider_marketo_pm.hooks.shared_sessions import SESSIONS, Lease
 from airflow_provider_marketo_pm.hooks.token_cache import (
     MAX_TOKEN_CALLS,
     AccessTokenCache,
@@ -163,8 +165,7 @@ class MarketoHook(HttpHook, ProgramMemberExportMethods):
         self.retry_max_wait = retry_max_wait
         self.retry_max_time = retry_max_time
         self.token_refresh_margin = token_refresh_margin
-        self._asession: aiohttp.ClientSession | None = None
-        self._asession_loop: asyncio.AbstractEventLoop | None = None
+        self._lease: Lease | None = None
 
     # -- UI ---------------------------------------------------------------------------------------------
 
@@ -178,7 +179,8 @@ class MarketoHook(HttpHook, ProgramMemberExportMethods):
                 **CONNECTION_UI_FIELD_BEHAVIOUR["placeholders"],
                 "extra": (
                     '{"identity_url": null, "timeout": 60, "max_retries": 5, "retry_min_wait": 1, '
-                    '"retry_max_wait": 30, "retry_max_time": 300}'
+                    '"retry_max_wait": 30, "retry_max_time": 300, "max_concurrent_calls": 5, '
+                    '"calls_per_20s": 50}'
                 ),
             },
         }
@@ -276,27 +278,32 @@ class MarketoHook(HttpHook, ProgramMemberExportMethods):
             return self.get_conn(extra_options=dict(options))
         return self._stream_session if options.get("stream") else self._session
 
-    def _aiohttp_session(self, settings: MarketoConnectionSettings) -> aiohttp.ClientSession:
+    async def _aiohttp_session(self, settings: MarketoConnectionSettings) -> aiohttp.ClientSession:
         """
-        The hook's one ``aiohttp`` session, made on first use inside the running loop and kept, so a
-        trigger's polls share one keep-alive connection; :meth:`aclose` ends it. Its ``total`` timeout is
-        the call's deadline.
+        The ``aiohttp`` session the hook's async calls use: a lease, taken on first use inside the running
+        loop and kept until :meth:`aclose`, on the session every hook of this loop shares for the same
+        instance and API user (see :mod:`~airflow_provider_marketo_pm.hooks.shared_sessions`): hundreds
+        of triggers keep ``max_concurrent_calls`` sockets between them, not one each.
         """
         loop = asyncio.get_running_loop()
-        session = self._asession
-        if session is not None and not session.closed and self._asession_loop is loop:
-            return session
-        # None yet, closed, or made in another loop (a hook reused across asyncio.run calls).
-        timeout = aiohttp.ClientTimeout(total=settings.timeout)
-        self._asession = aiohttp.ClientSession(timeout=timeout, headers=HEADERS)
-        self._asession_loop = loop
-        return self._asession
+        lease = self._lease
+        if lease is not None and lease.loop is loop and not lease.session.closed:
+            return lease.session
+        # None yet, closed, or taken in another loop (a hook reused across asyncio.run calls).
+        self._lease = None
+        if lease is not None:
+            await SESSIONS.release(lease)
+        self._lease = SESSIONS.lease(settings, self)
+        return self._lease.session
 
     async def aclose(self) -> None:
-        """Close the async session (and its connections); safe to call twice or when none was opened."""
-        session, self._asession, self._asession_loop = self._asession, None, None
-        if session is not None and not session.closed:
-            await session.close()
+        """
+        Give back the hook's lease on its shared async session; the last hook of the loop to do so closes
+        it (and its connections). Safe to call twice or when no async call was made.
+        """
+        lease, self._lease = self._lease, None
+        if lease is not None:
+            await SESSIONS.release(lease)
 
     def test_connection(self) -> tuple[bool, str]:
         """Get a token and describe program members: proves the URL, the credentials and the permission."""
@@ -388,7 +395,11 @@ class MarketoHook(HttpHook, ProgramMemberExportMethods):
         url, form = token_request(settings)
         asked_at = time.monotonic()
         token, expires_in = self._send(
-            "POST", url, lambda response: token_from_answer(response.status_code, response.text), data=form
+            "POST",
+            url,
+            lambda response: token_from_answer(response.status_code, response.text),
+            paced=False,
+            data=form,
         )
         mask_secret(token)
         self._token_cache.put(self._token_key(settings), token, expires_in, asked_at=asked_at)
@@ -398,7 +409,8 @@ class MarketoHook(HttpHook, ProgramMemberExportMethods):
         """The async twin of :meth:`_fetch_token`."""
         url, form = token_request(settings)
         asked_at = time.monotonic()
-        token, expires_in = token_from_answer(*await self._asend(settings, session, "POST", url, data=form))
+        answer = await self._asend(settings, session, "POST", url, paced=False, data=form)
+        token, expires_in = token_from_answer(*answer)
         await amask_secret(token)
         self._token_cache.put(self._token_key(settings), token, expires_in, asked_at=asked_at)
         return token
@@ -544,6 +556,7 @@ class MarketoHook(HttpHook, ProgramMemberExportMethods):
         read: Callable[[requests.Response], _T],
         *,
         options: Mapping[str, Any] | None = None,
+        paced: bool = True,
         **request: Any,
     ) -> _T:
         """
@@ -551,13 +564,17 @@ class MarketoHook(HttpHook, ProgramMemberExportMethods):
         ``proxies`` or ``cert``, a session of its own), sent by :meth:`run_and_check`, its answer read by
         ``read`` inside the call's deadline (a streamed file's look at a small JSON answer too; its body then
         has a stall timeout, see ``hooks.call_limits``). ``check_response`` is off there: ``read`` checks.
+        A ``paced`` call (every call but the token's) first waits for a place in the process's share of
+        the instance's call rate (``calls_per_20s``, see ``hooks.call_pacing``), outside its deadline.
         """
         options = {"stream": False, **(options or {}), "check_response": False}
         session = self._session_for(options)
         prepared = session.prepare_request(requests.Request(method, url, **request))
         self.log.debug("Marketo %s %s", method, endpoint_name(url))
         seconds = self._deadline(options)
-        with call_deadline(seconds) as deadline:
+        settings = self.settings
+        place = call_window(settings.base_url).place(settings.calls_per_20s) if paced else nullcontext()
+        with place, call_deadline(seconds) as deadline:
             response = self.run_and_check(session, prepared, options)
             try:
                 return read(response)
@@ -648,7 +665,7 @@ class MarketoHook(HttpHook, ProgramMemberExportMethods):
         unless handed one (a polling trigger keeps one).
         """
         settings = await self.aget_settings()
-        session = self._aiohttp_session(settings)
+        session = await self._aiohttp_session(settings)
         url = settings.base_url + path
 
         async def attempt(token: str) -> dict[str, Any]:
@@ -676,15 +693,27 @@ class MarketoHook(HttpHook, ProgramMemberExportMethods):
         session: aiohttp.ClientSession,
         method: str,
         url: str,
+        *,
+        paced: bool = True,
         **request: Any,
     ) -> tuple[int, str]:
         """
-        :meth:`_send` for ``aiohttp``, to the same rules as :meth:`run_and_check`: the session's ``total``
-        timeout is the call's deadline (connect, send, read the answer), a redirect is refused, a JSON answer
-        over 4 MiB is refused unread. Returns the status and the text.
+        :meth:`_send` for ``aiohttp``, to the same rules as :meth:`run_and_check`: a ``total`` timeout of
+        the connection's ``timeout`` is the call's deadline (connect, send, read the answer), a redirect is
+        refused, a JSON answer over 4 MiB is refused unread. Returns the status and the text. Before its
+        deadline starts, a ``paced`` call waits for a place in the process's share of the instance's call
+        rate (``hooks.call_pacing``), then any call for one of its shared session's
+        ``max_concurrent_calls`` (``hooks.shared_sessions``).
         """
+        window = call_window(settings.base_url)
+        place = window.aplace(settings.calls_per_20s) if paced else nullcontext()
+        timeout = aiohttp.ClientTimeout(total=settings.timeout)
         try:
-            async with session.request(method, url, allow_redirects=False, **request) as response:
+            async with (
+                place,
+                SESSIONS.call_slot(session),
+                session.request(method, url, allow_redirects=False, timeout=timeout, **request) as response,
+            ):
                 refuse_redirect(response.status, response.headers.get("Location"), url)
                 try:
                     body = await aread_bounded(response)

@@ -185,7 +185,7 @@ class MarketoExportStatusTrigger(BaseTrigger):
                 "error", f"Cannot read status of export {self.export_id}: {type(err).__name__}: {err}"
             )
         finally:
-            # One session per run, closed however the run ends (event, error, cancellation).
+            # The run's lease on the loop's shared session, given back however the run ends.
             try:
                 await hook.aclose()
             except Exception as err:

@@ -241,3 +241,37 @@ def test_hook_metadata_and_ui_fields():
     assert behaviour["relabeling"]["login"] == "Client ID"
     assert behaviour["relabeling"]["password"] == "Client Secret"
     assert MarketoHook.get_connection_form_widgets() == {}
+
+
+def test_the_share_of_marketos_limits_defaults_to_adobes_advice(monkeypatch):
+    use_connection(monkeypatch, **CREDENTIALS, extra={"max_concurrent_calls": None, "calls_per_20s": None})
+    settings = MarketoHook().settings
+    assert (settings.max_concurrent_calls, settings.calls_per_20s) == (5, 50)
+
+
+def test_the_share_of_marketos_limits_comes_from_extras_json_or_uri(monkeypatch):
+    use_connection(monkeypatch, **CREDENTIALS, extra={"max_concurrent_calls": 10, "calls_per_20s": 1})
+    assert (MarketoHook().settings.max_concurrent_calls, MarketoHook().settings.calls_per_20s) == (10, 1)
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_MARKETO_DEFAULT",
+        "marketo://id:secret@123-ABC-456.mktorest.com?max_concurrent_calls=2&calls_per_20s=100",
+    )
+    assert (MarketoHook().settings.max_concurrent_calls, MarketoHook().settings.calls_per_20s) == (2, 100)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "rule"),
+    [
+        ("max_concurrent_calls", 0, "from 1 to 10"),
+        ("max_concurrent_calls", 11, "Marketo refuses more than 10 concurrent calls"),
+        ("max_concurrent_calls", 2.5, "a whole number from 1 to 10"),
+        ("max_concurrent_calls", True, "a whole number"),
+        ("calls_per_20s", 101, "Marketo refuses more than 100 calls per 20 s"),
+        ("calls_per_20s", -5, "from 1 to 100"),
+        ("calls_per_20s", "fifty", "a whole number from 1 to 100"),
+    ],
+)
+def test_a_share_outside_marketos_limits_is_refused_naming_the_extra(monkeypatch, name, value, rule):
+    use_connection(monkeypatch, **CREDENTIALS, extra={name: value})
+    with pytest.raises(MarketoConnectionConfigError, match=rf"extra {name}=.*{rule}"):
+        _ = MarketoHook().settings

@@ -18,6 +18,8 @@ class CallLimits:
         self._clock = clock
         self._recent: deque[float] = deque()
         self._in_flight = 0
+        self.peak_in_flight = 0
+        """The most counted calls ever in flight at once (a client's concurrency bound, seen server-side)."""
         self._lock = threading.Lock()
 
     def enter(self) -> str | None:
@@ -35,6 +37,7 @@ class CallLimits:
             if len(self._recent) >= self._calls:
                 return "606"
             self._in_flight += 1
+            self.peak_in_flight = max(self.peak_in_flight, self._in_flight)
             self._recent.append(now)
             return None
 

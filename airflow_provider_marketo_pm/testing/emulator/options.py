@@ -66,6 +66,8 @@ class EmulatorOptions:
     client_secret: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     host: str = "127.0.0.1"
     port: int = 0
+    keep_alive_seconds: int = 5
+    """How long the server keeps an idle keep-alive connection open (uvicorn's default; servers vary)."""
     data_dir: str | None = None
     dataset: str = "generated"
     line_ending: str = "\n"
@@ -110,6 +112,7 @@ class EmulatorOptions:
             if not isinstance(value, str) or not value:
                 raise EmulatorOptionError(f"{name} must be a non-empty string, got {value!r}")
         self._check_int("port", minimum=0, maximum=65535)
+        self._check_int("keep_alive_seconds", minimum=1)
         if self.data_dir is not None and not isinstance(self.data_dir, str):
             raise EmulatorOptionError(f"data_dir must be a path string or None, got {self.data_dir!r}")
         self._check_choice("dataset", DATASETS)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
 
 
@@ -18,6 +19,7 @@ class RecordedRequest:
     marketo_code: str | None = None  # Marketo error code answered, if any
     query_items: list[tuple[str, str]] = field(default_factory=list)  # repeated parameters, in order
     kind: str | None = None  # the bulk export kind of a bulk endpoint (program_members, leads, ...)
+    arrived_at: float = field(default_factory=time.monotonic)  # real time.monotonic() when it arrived
 
     @property
     def url(self) -> str:

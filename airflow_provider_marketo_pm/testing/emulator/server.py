@@ -50,6 +50,7 @@ def build_server(instance: MarketoInstance, *, log_level: str = "warning") -> uv
         access_log=False,
         lifespan="off",
         timeout_graceful_shutdown=2,
+        timeout_keep_alive=instance.options.keep_alive_seconds,
     )
     return uvicorn.Server(config)
 
