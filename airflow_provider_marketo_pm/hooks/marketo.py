@@ -163,6 +163,7 @@ class MarketoHook(HttpHook, ProgramMemberExportMethods):
         self.token_refresh_margin = token_refresh_margin
         self._asession: aiohttp.ClientSession | None = None
         self._asession_loop: asyncio.AbstractEventLoop | None = None
+        self._aconnection: MarketoConnectionSettings | None = None
 
     # -- UI ---------------------------------------------------------------------------------------------
 
@@ -197,14 +198,27 @@ class MarketoHook(HttpHook, ProgramMemberExportMethods):
         return settings
 
     async def aget_settings(self) -> MarketoConnectionSettings:
-        """The parsed connection through the async lookup, for the triggerer's event loop."""
-        conn, extra = await aget_connection_and_extra(self.marketo_conn_id)
-        settings = self._settings_from(conn, extra)
-        await amask_secret(settings.client_secret)
-        return settings
+        """
+        The parsed connection through the async lookup, for the triggerer's event loop: looked up once per
+        hook, as :attr:`settings` is, so a trigger's polls do not each pay a lookup (the secrets backends'
+        configuration read, a hop to a worker thread, the parse: most of a poll's CPU before this).
+        """
+        return self._with_overrides(await self._aconnection_settings())
+
+    async def _aconnection_settings(self) -> MarketoConnectionSettings:
+        """The connection's own settings (no argument of the hook applied), looked up on first use, kept."""
+        if self._aconnection is None:
+            conn, extra = await aget_connection_and_extra(self.marketo_conn_id)
+            settings = self._parse_connection(conn, extra)
+            await amask_secret(settings.client_secret)
+            self._aconnection = settings
+        return self._aconnection
 
     def _settings_from(self, conn: Any, extra: Mapping[str, Any]) -> MarketoConnectionSettings:
-        settings = parse_connection_settings(
+        return self._with_overrides(self._parse_connection(conn, extra))
+
+    def _parse_connection(self, conn: Any, extra: Mapping[str, Any]) -> MarketoConnectionSettings:
+        return parse_connection_settings(
             self.marketo_conn_id,
             host=conn.host,
             schema=conn.schema,
@@ -213,6 +227,9 @@ class MarketoHook(HttpHook, ProgramMemberExportMethods):
             password=conn.password,
             extra=extra,
         )
+
+    def _with_overrides(self, settings: MarketoConnectionSettings) -> MarketoConnectionSettings:
+        """The connection's settings with the hook's own arguments (timeout, retries) put over them."""
         overrides: dict[str, Any] = {}
         if self.timeout is not None:
             overrides["timeout"] = self.timeout

@@ -137,10 +137,11 @@ class MarketoExportStatusTrigger(BaseTrigger):
         # Single attempts: the poll loop is the retry loop (see hooks.call_retries).
         return MarketoHook(marketo_conn_id=self.marketo_conn_id, max_retries=0)
 
-    async def _tolerated_errors(self) -> int:
+    async def _tolerated_errors(self, hook: MarketoHook) -> int:
         if self.max_consecutive_errors is not None:
             return self.max_consecutive_errors
-        return (await MarketoHook(marketo_conn_id=self.marketo_conn_id).aget_settings()).max_retries
+        # The connection's own max_retries (the poll hook's is 0), from the lookup its polls reuse.
+        return (await hook._aconnection_settings()).max_retries
 
     def _event(self, status: str, message: str, record: Mapping[str, Any] | None = None) -> TriggerEvent:
         """
@@ -193,7 +194,7 @@ class MarketoExportStatusTrigger(BaseTrigger):
         yield event
 
     async def _wait(self, hook: MarketoHook) -> TriggerEvent:
-        tolerated = await self._tolerated_errors()
+        tolerated = await self._tolerated_errors(hook)
         if self.first_poll_at is not None:
             # Until the deadline at most: a trigger past its end_time still checks once, then times out.
             wake_at = min(self.first_poll_at, self.end_time if self.end_time is not None else math.inf)
