@@ -113,12 +113,15 @@ async def run_triggers(export_ids: list[str], poll: float, seconds: float, scena
 
 
 def poll_intervals(calls: list[dict[str, Any]]) -> list[float]:
-    """Each trigger's gaps between its status calls (emulator arrival times)."""
+    """
+    Each trigger's gaps between its status calls (emulator arrival times), but its last: the wait before the
+    final poll is cut short at ``end_time``.
+    """
     by_job: dict[str, list[float]] = defaultdict(list)
     for call in calls:
         if call["endpoint"] == "status" and call["at"] is not None:
             by_job[call["export_id"]].append(call["at"])
-    return [b - a for times in by_job.values() for a, b in itertools.pairwise(times)]
+    return [b - a for times in by_job.values() for a, b in itertools.pairwise(times[:-1])]
 
 
 def main() -> None:
