@@ -1,8 +1,9 @@
-"""The async path looks its connection up once per hook: a trigger's polls pay no lookup each.
+"""What a trigger's poll costs on the async path: one connection lookup per hook, no retry machinery.
 
 The lookup (the secrets backends' configuration read, a hop to a worker thread, the parse) was most of a
 poll's CPU; a triggerer running thousands of triggers polls hundreds of times a second. The sync path
-keeps its settings for the hook's life too (``MarketoHook.settings``).
+keeps its settings for the hook's life too (``MarketoHook.settings``). A single-attempt call (a poll)
+skips tenacity but ends as it would: a retryable error transient, saying it gave up, any other as it is.
 """
 
 from __future__ import annotations
@@ -12,9 +13,11 @@ from typing import Any
 
 import pytest
 
+from airflow_provider_marketo_pm.exceptions import MarketoApiError, MarketoTransientError
 from airflow_provider_marketo_pm.hooks import marketo as marketo_module
 from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
 from airflow_provider_marketo_pm.kinds.program_members import PROGRAM_MEMBERS
+from airflow_provider_marketo_pm.testing import Fault
 from airflow_provider_marketo_pm.triggers.program_members import MarketoProgramMemberExportTrigger
 
 
@@ -69,3 +72,28 @@ async def test_a_polling_trigger_looks_the_connection_up_once_per_run(emulator, 
 
     assert len(emulator.calls("status")) >= 4
     assert lookups == ["marketo_default"]
+
+
+@pytest.mark.parametrize(
+    ("fault", "raised", "transient"),
+    [
+        (Fault(http_status=503), MarketoTransientError, True),
+        (Fault(code="606"), MarketoTransientError, True),
+        (Fault(code="603"), MarketoApiError, False),
+    ],
+)
+async def test_a_single_attempt_ends_as_the_retry_policy_would_with_one_try(
+    emulator, export_id, fault, raised, transient
+):
+    emulator.clear_requests()
+    emulator.inject("status", fault)
+    hook = MarketoHook(max_retries=0)
+    try:
+        with pytest.raises(raised) as caught:
+            await hook.aget_export_status(PROGRAM_MEMBERS, export_id)
+    finally:
+        await hook.aclose()
+
+    assert len(emulator.calls("status")) == 1
+    assert isinstance(caught.value, MarketoTransientError) is transient
+    assert ("Gave up after 1 attempt in" in str(caught.value)) is transient
