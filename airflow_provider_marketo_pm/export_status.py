@@ -9,6 +9,7 @@ trigger's event through :func:`completed_record_from_event`, so they can never d
 from __future__ import annotations
 
 import random
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -92,6 +93,20 @@ def jittered_interval(seconds: float) -> float:
     and waits started together drift apart instead of polling in step forever.
     """
     return seconds * random.uniform(1.0, 1.2)
+
+
+def resumed_poll_offset(export_id: str, seconds: float) -> float:
+    """
+    The wait, in ``[0, seconds)``, before the first poll of a trigger run again after its first poll was due
+    (a triggerer restart re-creates every trigger at once): a fixed fraction of ``seconds`` per job, from
+    a CRC-32 of its id (the same in every process and run, unlike ``hash()``), so thousands of triggers
+    resumed together poll spread over one interval instead of all in the loop's first second.
+
+    It delays no result by more than the poll's own cadence does: had the triggerer not restarted, the
+    trigger's next poll would have come at a moment just as spread within that interval, and Marketo
+    refreshes a job's status once a minute anyway.
+    """
+    return seconds * (zlib.crc32(export_id.encode()) / 2**32)
 
 
 DEFERRAL_GRACE_SECONDS = 300.0

@@ -22,6 +22,7 @@ from airflow.sdk import ObjectStoragePath
 
 from airflow_provider_marketo_pm.exceptions import MarketoExportSchemaError
 from airflow_provider_marketo_pm.export_schema import ExportSchema
+from airflow_provider_marketo_pm.partial_files import publish
 from airflow_provider_marketo_pm.typed_csv import (
     BLOCK_SIZE,
     arrow_schema,
@@ -117,8 +118,8 @@ class ParquetConversion:
             typed = schema.with_records(rows)
             with partial_sidecar.fs.open(partial_sidecar.path, mode="wb") as out:
                 out.write(typed.to_json().encode())
-            _move(partial_sidecar, sidecar)
-            _move(partial, destination)
+            publish(partial_sidecar, sidecar)
+            publish(partial, destination)
         except BaseException:
             for leftover in (partial, partial_sidecar):
                 _remove_quietly(leftover, self.log.warning)
@@ -230,11 +231,6 @@ class _RowGroupWriter:
         self._writer.close()
         if self._failure is not None and exc_info[0] is None:
             raise self._failure
-
-
-def _move(source: ObjectStoragePath, destination: ObjectStoragePath) -> None:
-    """A rename on the store itself (``ObjectStoragePath.move`` would load the lineage plugins first)."""
-    source.fs.mv(source.path, destination.path)
 
 
 def _remove_quietly(path: ObjectStoragePath, warn: Callable[..., Any]) -> None:

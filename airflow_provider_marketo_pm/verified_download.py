@@ -41,7 +41,7 @@ from airflow_provider_marketo_pm.export_kind import ExportKind
 from airflow_provider_marketo_pm.hooks.export_file import RESUMABLE_STREAM_ERRORS
 from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
 from airflow_provider_marketo_pm.hooks.marketo_responses import MAX_COUNT, checksum_hex, marketo_count
-from airflow_provider_marketo_pm.partial_files import partial_path, remove_stale_partials
+from airflow_provider_marketo_pm.partial_files import partial_path, publish, remove_stale_partials
 
 __all__ = ["RESUMABLE_STREAM_ERRORS", "VerifiedDownload", "expected_file", "public_uri"]
 
@@ -261,7 +261,7 @@ class VerifiedDownload:
                 raise AirflowFailException(
                     f"{uri} appeared during the download; set overwrite=True to replace it."
                 )
-            partial.move(destination)
+            publish(partial, destination)
         except BaseException:
             self._remove_quietly(partial)
             raise

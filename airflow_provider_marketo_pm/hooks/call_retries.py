@@ -83,16 +83,7 @@ class CallRetries:
             error = state.outcome.exception() if state.outcome else None
             if not isinstance(error, MarketoApiError):  # pragma: no cover - retry only takes these
                 raise RuntimeError("retries ended without an error")
-            attempts = counted(state.attempt_number, "attempt")
-            gave_up = f"Gave up after {attempts} in {state.seconds_since_start:.1f} s."
-            raise MarketoTransientError(
-                error.message,
-                code=error.code,
-                request_id=error.request_id,
-                endpoint=error.endpoint,
-                http_status=error.http_status,
-                hint=f"{error.hint} {gave_up}" if error.hint else gave_up,
-            ) from error
+            raise gave_up(error, state.attempt_number, state.seconds_since_start or 0.0) from error
 
         def log_retry(state: tenacity.RetryCallState) -> None:
             error = state.outcome.exception() if state.outcome else None
@@ -117,6 +108,19 @@ class CallRetries:
             "before_sleep": log_retry,
             "retry_error_callback": give_up,
         }
+
+
+def gave_up(error: MarketoApiError, attempts: int, seconds: float) -> MarketoTransientError:
+    """The error raised when a retryable ``error`` is the last try: transient, saying how long it tried."""
+    said = f"Gave up after {counted(attempts, 'attempt')} in {seconds:.1f} s."
+    return MarketoTransientError(
+        error.message,
+        code=error.code,
+        request_id=error.request_id,
+        endpoint=error.endpoint,
+        http_status=error.http_status,
+        hint=f"{error.hint} {said}" if error.hint else said,
+    )
 
 
 class _StopAtTheErrorsLimit(tenacity.stop.stop_base):

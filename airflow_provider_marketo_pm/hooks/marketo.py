@@ -58,7 +58,7 @@ from airflow_provider_marketo_pm.hooks.call_limits import (
     decode_text,
 )
 from airflow_provider_marketo_pm.hooks.call_pacing import call_window
-from airflow_provider_marketo_pm.hooks.call_retries import CallRetries
+from airflow_provider_marketo_pm.hooks.call_retries import CallRetries, gave_up
 from airflow_provider_marketo_pm.hooks.connection_settings import (
     MarketoConnectionSettings,
     parse_connection_settings,
@@ -166,6 +166,7 @@ class MarketoHook(HttpHook, ProgramMemberExportMethods):
         self.retry_max_time = retry_max_time
         self.token_refresh_margin = token_refresh_margin
         self._lease: Lease | None = None
+        self._aconnection: MarketoConnectionSettings | None = None
 
     # -- UI ---------------------------------------------------------------------------------------------
 
@@ -201,14 +202,27 @@ class MarketoHook(HttpHook, ProgramMemberExportMethods):
         return settings
 
     async def aget_settings(self) -> MarketoConnectionSettings:
-        """The parsed connection through the async lookup, for the triggerer's event loop."""
-        conn, extra = await aget_connection_and_extra(self.marketo_conn_id)
-        settings = self._settings_from(conn, extra)
-        await amask_secret(settings.client_secret)
-        return settings
+        """
+        The parsed connection through the async lookup, for the triggerer's event loop: looked up once per
+        hook, as :attr:`settings` is, so a trigger's polls do not each pay a lookup (the secrets backends'
+        configuration read, a hop to a worker thread, the parse: most of a poll's CPU before this).
+        """
+        return self._with_overrides(await self._aconnection_settings())
+
+    async def _aconnection_settings(self) -> MarketoConnectionSettings:
+        """The connection's own settings (no argument of the hook applied), looked up on first use, kept."""
+        if self._aconnection is None:
+            conn, extra = await aget_connection_and_extra(self.marketo_conn_id)
+            settings = self._parse_connection(conn, extra)
+            await amask_secret(settings.client_secret)
+            self._aconnection = settings
+        return self._aconnection
 
     def _settings_from(self, conn: Any, extra: Mapping[str, Any]) -> MarketoConnectionSettings:
-        settings = parse_connection_settings(
+        return self._with_overrides(self._parse_connection(conn, extra))
+
+    def _parse_connection(self, conn: Any, extra: Mapping[str, Any]) -> MarketoConnectionSettings:
+        return parse_connection_settings(
             self.marketo_conn_id,
             host=conn.host,
             schema=conn.schema,
@@ -217,6 +231,9 @@ class MarketoHook(HttpHook, ProgramMemberExportMethods):
             password=conn.password,
             extra=extra,
         )
+
+    def _with_overrides(self, settings: MarketoConnectionSettings) -> MarketoConnectionSettings:
+        """The connection's settings with the hook's own arguments (timeout, retries) put over them."""
         overrides: dict[str, Any] = {}
         if self.timeout is not None:
             overrides["timeout"] = self.timeout
@@ -728,6 +745,16 @@ class MarketoHook(HttpHook, ProgramMemberExportMethods):
     async def _awith_retries(
         self, settings: MarketoConnectionSettings, endpoint: str, call: Callable[[], Awaitable[_T]]
     ) -> _T:
+        if settings.max_retries == 0:
+            # A single attempt (every trigger poll): what tenacity would do with one try, without its cost
+            # per call (its retry object and action wrappers were about a tenth of a poll's CPU).
+            started = time.monotonic()
+            try:
+                return await call()
+            except MarketoApiError as err:
+                if err.retryable:
+                    raise gave_up(err, 1, time.monotonic() - started) from err
+                raise
         retrying = tenacity.AsyncRetrying(sleep=asyncio.sleep, **self._retries(settings, endpoint))
         return await retrying(call)
 

@@ -22,6 +22,7 @@ from airflow_provider_marketo_pm.export_status import (
     ExportState,
     jittered_interval,
     read_export_status,
+    resumed_poll_offset,
 )
 from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
 from airflow_provider_marketo_pm.hooks.marketo_responses import bounded
@@ -65,7 +66,8 @@ class MarketoExportStatusTrigger(BaseTrigger):
     :param end_time: wall-clock deadline (``time.time()`` epoch seconds); ``None`` waits forever.
     :param cancel_on_kill: cancel the job when a user kills the deferred task (Airflow 3.3+).
     :param first_poll_at: no status call before this ``time.time()`` (the deferring task has just
-        checked); ``None`` polls at once. A trigger run again later polls at once if it has passed.
+        checked); ``None`` polls at once. A trigger run again after it has passed (a triggerer restart)
+        polls within one ``poll_interval``, at an offset of its own (see :meth:`_first_poll_wait`).
     :param max_consecutive_errors: failed polls (transient errors) tolerated in a row before giving up;
         ``None`` (default) takes the connection's ``max_retries``. Each poll is a single call: the polls
         are the retries, so the budget is the retry policy's, not multiplied by it.
@@ -137,10 +139,11 @@ class MarketoExportStatusTrigger(BaseTrigger):
         # Single attempts: the poll loop is the retry loop (see hooks.call_retries).
         return MarketoHook(marketo_conn_id=self.marketo_conn_id, max_retries=0)
 
-    async def _tolerated_errors(self) -> int:
+    async def _tolerated_errors(self, hook: MarketoHook) -> int:
         if self.max_consecutive_errors is not None:
             return self.max_consecutive_errors
-        return (await MarketoHook(marketo_conn_id=self.marketo_conn_id).aget_settings()).max_retries
+        # The connection's own max_retries (the poll hook's is 0), from the lookup its polls reuse.
+        return (await hook._aconnection_settings()).max_retries
 
     def _event(self, status: str, message: str, record: Mapping[str, Any] | None = None) -> TriggerEvent:
         """
@@ -192,12 +195,24 @@ class MarketoExportStatusTrigger(BaseTrigger):
                 self.log.warning("Could not close the Marketo session: %s", err)
         yield event
 
+    def _first_poll_wait(self, now: float) -> float:
+        """
+        Seconds until the first poll: until ``first_poll_at``; once it has passed (the trigger runs again
+        after a triggerer restart, all its fellows with it), the job's own offset within one poll interval
+        (:func:`resumed_poll_offset`), so they do not all poll in the same second. Never past ``end_time``: a
+        trigger past its deadline still checks once, then times out. No ``first_poll_at``: at once.
+        """
+        if self.first_poll_at is None:
+            return 0.0
+        wake_at = self.first_poll_at
+        if wake_at <= now:
+            wake_at = now + resumed_poll_offset(self.export_id, self.poll_interval)
+        return max(0.0, min(wake_at, self.end_time if self.end_time is not None else math.inf) - now)
+
     async def _wait(self, hook: MarketoHook) -> TriggerEvent:
-        tolerated = await self._tolerated_errors()
-        if self.first_poll_at is not None:
-            # Until the deadline at most: a trigger past its end_time still checks once, then times out.
-            wake_at = min(self.first_poll_at, self.end_time if self.end_time is not None else math.inf)
-            await asyncio.sleep(max(0.0, wake_at - time.time()))
+        # The wait comes first: after a restart the connection lookup is spread with the polls.
+        await asyncio.sleep(self._first_poll_wait(time.time()))
+        tolerated = await self._tolerated_errors(hook)
         consecutive_errors = 0
         watch = CreatedWatch(self.export_id, self.reenqueue_after_polls, self.reenqueues)
         while True:

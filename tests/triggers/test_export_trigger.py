@@ -11,7 +11,12 @@ from typing import Any
 import pytest
 from marketo_exports import start_export_via_hook, wait_for_export_status
 
-from airflow_provider_marketo_pm.export_status import ExportState, jittered_interval, read_export_status
+from airflow_provider_marketo_pm.export_status import (
+    ExportState,
+    jittered_interval,
+    read_export_status,
+    resumed_poll_offset,
+)
 from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
 from airflow_provider_marketo_pm.kinds.program_members import PROGRAM_MEMBERS
 from airflow_provider_marketo_pm.testing import Fault
@@ -93,8 +98,8 @@ async def test_first_poll_waits_until_first_poll_at(emulator, monkeypatch):
     assert asked_at[0] >= first_poll_at
 
 
-async def test_a_trigger_run_again_after_first_poll_at_polls_at_once(emulator):
-    """Safe to run twice: a restarted triggerer does not wait again for a moment already past."""
+async def test_a_trigger_run_again_after_first_poll_at_polls_within_one_interval(emulator):
+    """Safe to run twice: a restarted triggerer waits at most one interval, not again from the start."""
     export_id = start_export_via_hook()
     wait_for_export_status(emulator, export_id, "Completed")
     _, kwargs = MarketoProgramMemberExportTrigger(
@@ -106,6 +111,54 @@ async def test_a_trigger_run_again_after_first_poll_at_polls_at_once(emulator):
 
     assert first == second
     assert [e["status"] for e in first] == ["success"]
+
+
+def test_first_poll_waits_until_first_poll_at_then_by_the_jobs_offset_once_it_has_passed():
+    now = 1_000_000.0
+    trigger = MarketoProgramMemberExportTrigger("job-1", poll_interval=60, first_poll_at=now + 30)
+    offset = resumed_poll_offset("job-1", 60)
+
+    assert trigger._first_poll_wait(now) == 30  # the deferring task has just checked
+    assert trigger._first_poll_wait(now + 31) == pytest.approx(offset)  # resumed after a restart
+    assert trigger._first_poll_wait(now + 3600) == pytest.approx(offset)
+    assert MarketoProgramMemberExportTrigger("job-1", poll_interval=60)._first_poll_wait(now) == 0
+
+
+def test_a_resumed_first_poll_never_waits_past_the_deadline():
+    now = 1_000_000.0
+    export_id = next(e for e in (f"job-{n}" for n in range(100)) if resumed_poll_offset(e, 60) > 10)
+    trigger = MarketoProgramMemberExportTrigger(
+        export_id, poll_interval=60, first_poll_at=now - 5, end_time=now + 10
+    )
+
+    assert trigger._first_poll_wait(now) == 10
+    assert trigger._first_poll_wait(now + 20) == 0  # past it: checks once at once, then times out
+
+
+async def test_triggers_resumed_together_first_poll_at_their_own_offsets(emulator, monkeypatch):
+    """After a restart each trigger waits its job's offset within one interval, not all at once."""
+    export_ids = [start_export_via_hook(enqueue=False) for _ in range(4)]
+    asked_at: dict[str, float] = {}
+    status_call = MarketoHook.aget_export_status
+
+    async def timed_status_call(hook, kind, export_id):
+        asked_at.setdefault(export_id, time.monotonic())
+        return await status_call(hook, kind, export_id)
+
+    monkeypatch.setattr(MarketoHook, "aget_export_status", timed_status_call)
+    interval, started = 0.5, time.monotonic()
+    triggers = [
+        MarketoProgramMemberExportTrigger(
+            e, poll_interval=interval, first_poll_at=time.time() - 60, end_time=time.time() + 0.6
+        )
+        for e in export_ids
+    ]
+
+    await asyncio.gather(*(events_of(trigger) for trigger in triggers))
+
+    for export_id in export_ids:
+        offset = resumed_poll_offset(export_id, interval)
+        assert offset <= asked_at[export_id] - started < offset + 0.25
 
 
 async def test_first_poll_at_after_the_deadline_still_checks_once_then_times_out(emulator):
