@@ -8,13 +8,25 @@ fixture: ``emulator`` in ``tests/conftest.py``.
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from airflow_provider_marketo_pm.export_kind import ExportKind, ExportRequest
 from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
+from airflow_provider_marketo_pm.kinds import activities, custom_objects, leads
 from airflow_provider_marketo_pm.kinds.program_members import PROGRAM_MEMBERS
 
 FIELDS = ["leadId", "firstName", "lastName", "email", "statusName"]
 PROGRAM_ID = 1044
+EXPORT_KINDS = {
+    "leads": ExportKind("lead", leads.PATH, leads.build_lead_export_request),
+    "activities": ExportKind("activity", activities.PATH, activities.build_activity_export_request),
+    "custom_objects": ExportKind(
+        "custom object",
+        "/bulk/v1/customobjects/{apiName}/export",
+        custom_objects.build_custom_object_export_request,
+    ),
+}
 
 
 def start_export_via_hook(conn_id: str = "marketo_default", *, enqueue: bool = True) -> str:
@@ -47,3 +59,36 @@ def enqueued_export_ids(emulator: Any) -> list[str]:
         if export_id not in ids:
             ids.append(export_id)
     return ids
+
+
+def recent_window(emulator: Any, days: int = 30) -> dict[str, str]:
+    """The ``days`` up to the emulator's latest data change (leads, activities, records change then)."""
+    found = emulator.updated_at_range()
+    assert found is not None
+    end = datetime.fromisoformat(found[1]).astimezone(UTC).replace(microsecond=0) + timedelta(seconds=1)
+    start = end - timedelta(days=days)
+    return {"startAt": start.strftime("%Y-%m-%dT%H:%M:%SZ"), "endAt": end.strftime("%Y-%m-%dT%H:%M:%SZ")}
+
+
+def kind_request(kind: str, window: dict[str, str]) -> ExportRequest:
+    """A small export request of one kind (``program_members``, ``leads``, ``activities``, ``car_c``)."""
+    if kind == "program_members":
+        return PROGRAM_MEMBERS.request(fields=FIELDS, filter={"programId": PROGRAM_ID})
+    if kind == "leads":
+        return EXPORT_KINDS["leads"].request(fields=["id", "email"], filter={"createdAt": window})
+    if kind == "activities":
+        return EXPORT_KINDS["activities"].request(filter={"createdAt": window})
+    return (
+        EXPORT_KINDS["custom_objects"]
+        .bind(apiName=kind)
+        .request(fields=["vin"], filter={"updatedAt": window})
+    )
+
+
+def finished_export_of(emulator: Any, kind: str, conn_id: str = "marketo_default") -> dict[str, Any]:
+    """Create, enqueue and wait for a small export of ``kind`` (see :func:`kind_request`); its record."""
+    hook = MarketoHook(marketo_conn_id=conn_id)
+    request = kind_request(kind, recent_window(emulator))
+    export_id = str(hook.create_export(request)["exportId"])
+    hook.enqueue_export(request.kind, export_id)
+    return wait_for_export_status(emulator, export_id)

@@ -8,7 +8,13 @@ import time
 import pendulum
 import pytest
 from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException, TaskDeferred
-from marketo_exports import FIELDS, PROGRAM_ID, start_export_via_hook, wait_for_export_status
+from marketo_exports import (
+    FIELDS,
+    PROGRAM_ID,
+    finished_export_of,
+    start_export_via_hook,
+    wait_for_export_status,
+)
 
 from airflow_provider_marketo_pm import daily_quota
 from airflow_provider_marketo_pm.exceptions import MarketoExportQuotaError, MarketoRequestError
@@ -168,6 +174,26 @@ def test_a_spent_budget_waits_for_the_reset_before_creating_anything(emulator):
     assert trigger.event["export_id"] is None
     assert emulator.calls("create") == []
     assert len(emulator.calls("list")) >= 1
+
+
+@pytest.mark.parametrize("kind", ["leads", "activities", "car_c"])
+def test_the_budget_counts_this_users_exports_of_every_kind(emulator, kind):
+    """One quota meters every kind: a lead, activity or custom object export spends a start's budget."""
+    size = finished_export_of(emulator, kind)["fileSize"]
+    budget_mb = size / 2 / 1024 / 1024
+    emulator.clear_requests()
+
+    trigger = deferral(start_operator(daily_export_budget_mb=budget_mb)).trigger
+
+    assert trigger.event["export_id"] is None
+    assert emulator.calls("create") == []
+    assert {call.kind for call in emulator.calls("list")} == {
+        "program_members",
+        "leads",
+        "activities",
+        "custom_objects",
+    }
+    assert start_operator(daily_export_budget_mb=budget_mb * 4).execute(context={})
 
 
 def test_a_budget_not_spent_creates_the_job(emulator):
