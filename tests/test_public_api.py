@@ -38,6 +38,7 @@ DOCUMENTED = {
         "ExportPlan",
         "DEFAULT_EXPORT_PATH",
     ],
+    "airflow_provider_marketo_pm.backfill_plan": ["plan_backfill", "BackfillPlan", "BackfillJob", "ORDERS"],
     "airflow_provider_marketo_pm.rows": ["read_export_rows"],
     "airflow_provider_marketo_pm.operators.parquet": ["MarketoExportToParquetOperator"],
     "airflow_provider_marketo_pm.operators.postgres": ["MarketoExportToPostgresOperator"],
