@@ -22,6 +22,7 @@ _RENAMED = {
     "MarketoQuotaResetTrigger": "MarketoExportTimerTrigger.quota_reset",
     "ExportStatusVerdict": "ExportStatus",
     "judge_export_status": "read_export_status",
+    "LEAD_DESCRIBE2_PATH": "DESCRIBE_PATH",
 }
 """New names of the names below that were renamed, not only moved (the same name in every module)."""
 
@@ -51,6 +52,8 @@ MOVED: dict[tuple[str, str], tuple[str, str]] = {
             ("validation", "kinds.program_members", ("build_export_request",)),
             ("validation", "hooks.connection_settings", ("is_loopback_host",)),
             ("kind_tables", "kinds.program_members", ("PROGRAM_MEMBER_TABLE",)),
+            ("kind_tables", "kinds.leads", ("LEAD_TABLE", "LEAD_DESCRIBE2_PATH")),
+            ("kind_tables", "kinds.activities", ("ACTIVITY_TABLE", "ACTIVITY_COLUMNS")),
             ("triggers.bulk_export", _TIMER, ("MarketoExportEnqueueRetryTrigger",)),
             ("triggers.bulk_export", _TIMER, ("MarketoQuotaResetTrigger",)),
             ("triggers.program_members", _TIMER, ("MarketoExportEnqueueRetryTrigger",)),

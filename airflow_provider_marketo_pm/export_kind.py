@@ -32,6 +32,9 @@ RequestBuilder = Callable[..., dict[str, Any]]
 RefusalHint = Callable[[Mapping[str, Any]], "str | None"]
 """What to check when Marketo refuses a create body with 1003 without naming a field (``None``: nothing)."""
 
+UnsupportedFilterHint = Callable[[str], str]
+"""What to use instead when Marketo refuses a filter with 1035 (from Marketo's message)."""
+
 STATUS_TRIGGER = "airflow_provider_marketo_pm.triggers.bulk_export.MarketoExportStatusTrigger"
 """The classpath of the status trigger every kind defers to unless it names its own."""
 
@@ -56,6 +59,10 @@ class ExportKind:
     :param table: how its rows land in a table (:class:`~airflow_provider_marketo_pm.kind_tables.KindTable`):
         key, newest-by column, column types; ``None`` for a kind not loaded.
     :param status_trigger: classpath of the trigger its waits defer to (stored with every deferred task).
+    :param unsupported_filter_hint: says what to use instead when Marketo answers 1035 ("Unsupported filter
+        type for target subscription") to a create; ``None`` keeps the generic hint.
+    :param path_arguments: for each path parameter, the task argument that holds its value
+        (``(("apiName", "api_name"),)``): the lifecycle's tasks bind their kind with :meth:`bound_for`.
     """
 
     name: str
@@ -66,6 +73,8 @@ class ExportKind:
     refusal_hint: RefusalHint | None = field(default=None, compare=False)
     table: KindTable | None = field(default=None, compare=False)
     status_trigger: str = STATUS_TRIGGER
+    unsupported_filter_hint: UnsupportedFilterHint | None = field(default=None, compare=False)
+    path_arguments: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         if not self.state_key:
@@ -106,7 +115,24 @@ class ExportKind:
             path=fill(self.path),
             field_describes=tuple(fill(path) for path in self.field_describes),
             table=table,
+            # One task state key per bound path: a retry asked for another object never re-attaches.
+            state_key="_".join((self.state_key, *(values[name] for name in self.path_parameters))),
+            path_arguments=(),
         )
+
+    def bound_for(self, task: Any) -> ExportKind:
+        """
+        This kind bound with the values of ``task``'s path arguments (:attr:`path_arguments`, read when the
+        task runs, templates rendered); a kind without path parameters is returned as it is.
+        """
+        if not self.path_parameters:
+            return self
+        names = dict(self.path_arguments)
+        values = {name: getattr(task, names.get(name, name), None) for name in self.path_parameters}
+        try:
+            return self.bind(**values)
+        except MarketoRequestError as err:  # name the task's argument, as the user wrote it
+            raise MarketoRequestError(names.get(err.key, err.key), err.value, err.rule) from None
 
     def request(self, **arguments_: Any) -> ExportRequest:
         """Build and validate a create request of this kind once: no call is made if it is bad."""

@@ -107,7 +107,10 @@ def get_provider_info() -> dict[str, Any]:
             {
                 "integration-name": INTEGRATION,
                 "python-modules": [
+                    f"{PACKAGE}.operators.activities",
                     f"{PACKAGE}.operators.bulk_export",
+                    f"{PACKAGE}.operators.custom_objects",
+                    f"{PACKAGE}.operators.leads",
                     f"{PACKAGE}.operators.parquet",
                     f"{PACKAGE}.operators.postgres",
                     f"{PACKAGE}.operators.program_members",
@@ -118,7 +121,13 @@ def get_provider_info() -> dict[str, Any]:
         "sensors": [
             {
                 "integration-name": INTEGRATION,
-                "python-modules": [f"{PACKAGE}.sensors.bulk_export", f"{PACKAGE}.sensors.program_members"],
+                "python-modules": [
+                    f"{PACKAGE}.sensors.activities",
+                    f"{PACKAGE}.sensors.bulk_export",
+                    f"{PACKAGE}.sensors.custom_objects",
+                    f"{PACKAGE}.sensors.leads",
+                    f"{PACKAGE}.sensors.program_members",
+                ],
             }
         ],
         "triggers": [

@@ -24,10 +24,6 @@ if TYPE_CHECKING:
     from airflow.sdk import ObjectStoragePath
 
 
-LEAD_DESCRIBE2_PATH = "/rest/v1/leads/describe2.json"
-"""Describe Lead2: every lead field's REST name and ``dataType``."""
-
-
 class TabledKind(Protocol):
     """An export kind as this module reads it (``ExportKind`` by duck type: kinds sit above their tables)."""
 
@@ -114,24 +110,6 @@ class KindTable:
         return types
 
 
-# Activities have fixed columns (Marketo's docs, Bulk Activity Extract): attributes is a JSON text.
-ACTIVITY_COLUMNS: Mapping[str, str] = {
-    "marketoGUID": "string",
-    "leadId": "integer",
-    "activityDate": "datetime",
-    "activityTypeId": "integer",
-    "campaignId": "integer",
-    "primaryAttributeValueId": "integer",
-    "primaryAttributeValue": "string",
-    "attributes": "text",
-    "actionResult": "string",
-}
-
-# Leads and activities: their tables are declared for when their export kinds arrive.
-LEAD_TABLE = KindTable("lead", ("id",), "updatedAt", describes=(LEAD_DESCRIBE2_PATH,))
-ACTIVITY_TABLE = KindTable("activity", ("marketoGUID",), None, columns=ACTIVITY_COLUMNS)
-
-
 def file_schema(
     path: ObjectStoragePath,
     hook: RestCaller,
@@ -176,5 +154,6 @@ def kind_table(kind: TabledKind | KindTable) -> KindTable:
 
 __all__ = ["KindTable", "kind_table"]
 
-# PROGRAM_MEMBER_TABLE, now the program member kind's (kinds.program_members), warns and keeps working.
+# The kinds' tables (PROGRAM_MEMBER_TABLE, LEAD_TABLE, ACTIVITY_TABLE, ACTIVITY_COLUMNS) and the Describe
+# Lead2 path, now their kinds' (kinds.program_members, kinds.leads, kinds.activities), warn and keep working.
 __getattr__ = moved_names(__name__)

@@ -113,9 +113,10 @@ class ExportWait(BaseOperator):
     def job_kind(self) -> ExportKind:
         """
         The kind of this task's job, its path bound: :attr:`export_kind`, unless the kind's path takes a
-        parameter (a custom object's ``apiName``), which a kind's class binds here from its arguments.
+        parameter (a custom object's ``apiName``): then it is bound from this task's arguments
+        (:meth:`ExportKind.bound_for <airflow_provider_marketo_pm.export_kind.ExportKind.bound_for>`).
         """
-        return self.export_kind
+        return self.export_kind.bound_for(self)
 
     def defer_until_completed(self, export_id: str, *, end_time: float, reenqueues: int = 0) -> NoReturn:
         """Defer to the kind's status trigger until the job is terminal or ``end_time`` passes."""

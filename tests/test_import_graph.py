@@ -46,7 +46,7 @@ LAYERS: list[set[str]] = [
     {"verified_download", "rows", "removed_memberships", "postgres_load"},
     {"triggers"},
     # The worker side of the lifecycle the start and the sensor share (deferral, the completion wait).
-    {"lifecycle"},
+    {"lifecycle", "task_arguments"},
     {"sensors"},  # below the operators: a sensor never imports an operator
     {"operators"},
     {"task_groups"},

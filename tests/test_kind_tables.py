@@ -7,14 +7,10 @@ import pytest
 from airflow_provider_marketo_pm.exceptions import MarketoExportSchemaError
 from airflow_provider_marketo_pm.export_kind import ExportKind
 from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
-from airflow_provider_marketo_pm.kind_tables import (
-    ACTIVITY_COLUMNS,
-    ACTIVITY_TABLE,
-    LEAD_TABLE,
-    KindTable,
-    described_types,
-    kind_table,
-)
+from airflow_provider_marketo_pm.kind_tables import KindTable, described_types, kind_table
+from airflow_provider_marketo_pm.kinds.activities import ACTIVITIES, ACTIVITY_COLUMNS, ACTIVITY_TABLE
+from airflow_provider_marketo_pm.kinds.custom_objects import CUSTOM_OBJECT_TABLE, CUSTOM_OBJECTS
+from airflow_provider_marketo_pm.kinds.leads import LEAD_TABLE, LEADS
 from airflow_provider_marketo_pm.kinds.program_members import PROGRAM_MEMBER_TABLE, PROGRAM_MEMBERS
 
 
@@ -25,7 +21,14 @@ def test_each_kind_declares_its_key_and_newest_column():
     )
     assert (LEAD_TABLE.key, LEAD_TABLE.newest_by) == (("id",), "updatedAt")
     assert (ACTIVITY_TABLE.key, ACTIVITY_TABLE.newest_by) == (("marketoGUID",), None)
+    assert (CUSTOM_OBJECT_TABLE.key, CUSTOM_OBJECT_TABLE.newest_by) == (("marketoGUID",), "updatedAt")
     assert kind_table(PROGRAM_MEMBERS) is PROGRAM_MEMBER_TABLE  # the kind links its table
+    assert kind_table(LEADS) is LEAD_TABLE
+    assert kind_table(ACTIVITIES) is ACTIVITY_TABLE
+    # A custom object's table reads the describe of the object its kind is bound to.
+    assert kind_table(CUSTOM_OBJECTS.bind(apiName="car_c")).describes == (
+        "/rest/v1/customobjects/car_c/describe.json",
+    )
 
 
 def test_a_kind_bound_to_its_path_keeps_its_table_with_the_describes_bound():

@@ -171,15 +171,17 @@ def test_module_lists_name_the_public_modules():
     info = get_provider_info()
     modules = {kind: [m for item in info[kind] for m in item["python-modules"]] for kind in
                ("hooks", "operators", "sensors", "triggers")}  # fmt: skip
-    lifecycle = ("bulk_export", "program_members")
-    typed = ("bulk_export", "parquet", "postgres", "program_members", "removed_memberships")
+    kinds = ("activities", "bulk_export", "custom_objects", "leads", "program_members")
+    typed = ("activities", "bulk_export", "custom_objects", "leads", "parquet", "postgres", "program_members",
+             "removed_memberships")  # fmt: skip
     assert modules == {
         "hooks": ["airflow_provider_marketo_pm.hooks.marketo"],
         "operators": [f"airflow_provider_marketo_pm.operators.{name}" for name in typed],
-        **{
-            kind: [f"airflow_provider_marketo_pm.{kind}.{name}" for name in lifecycle]
-            for kind in ("sensors", "triggers")
-        },
+        "sensors": [f"airflow_provider_marketo_pm.sensors.{name}" for name in kinds],
+        # The new kinds defer to the generic trigger: only program members keep the classpath of 0.1.0.
+        "triggers": [
+            f"airflow_provider_marketo_pm.triggers.{name}" for name in ("bulk_export", "program_members")
+        ],
     }
 
 

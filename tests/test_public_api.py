@@ -24,8 +24,42 @@ DOCUMENTED = {
     ],
     "airflow_provider_marketo_pm.sensors.program_members": ["MarketoProgramMemberExportSensor"],
     "airflow_provider_marketo_pm.triggers.program_members": ["MarketoProgramMemberExportTrigger"],
+    # The other three kinds, on the same lifecycle (docs/other-kinds.md).
+    "airflow_provider_marketo_pm.operators.leads": [
+        "MarketoStartLeadExportOperator",
+        "MarketoDownloadLeadExportOperator",
+    ],
+    "airflow_provider_marketo_pm.sensors.leads": ["MarketoLeadExportSensor"],
+    "airflow_provider_marketo_pm.task_groups.leads": ["lead_export_group"],
+    "airflow_provider_marketo_pm.operators.activities": [
+        "MarketoStartActivityExportOperator",
+        "MarketoDownloadActivityExportOperator",
+    ],
+    "airflow_provider_marketo_pm.sensors.activities": ["MarketoActivityExportSensor"],
+    "airflow_provider_marketo_pm.task_groups.activities": ["activity_export_group"],
+    "airflow_provider_marketo_pm.operators.custom_objects": [
+        "MarketoStartCustomObjectExportOperator",
+        "MarketoDownloadCustomObjectExportOperator",
+    ],
+    "airflow_provider_marketo_pm.sensors.custom_objects": ["MarketoCustomObjectExportSensor"],
+    "airflow_provider_marketo_pm.task_groups.custom_objects": ["custom_object_export_group"],
+    "airflow_provider_marketo_pm.kinds.leads": ["LEADS", "LEAD_TABLE", "build_lead_export_request"],
+    "airflow_provider_marketo_pm.kinds.activities": [
+        "ACTIVITIES",
+        "ACTIVITY_TABLE",
+        "build_activity_export_request",
+        "resolve_activity_type_ids",
+    ],
+    "airflow_provider_marketo_pm.kinds.custom_objects": [
+        "CUSTOM_OBJECTS",
+        "CUSTOM_OBJECT_TABLE",
+        "build_custom_object_export_request",
+    ],
     "airflow_provider_marketo_pm.task_groups": [
         "program_member_export_group",
+        "lead_export_group",
+        "activity_export_group",
+        "custom_object_export_group",
         "ProgramMemberExportSettings",
         "DEFAULT_PROGRAM_MEMBER_FIELDS",
         "MARKETO_BULK_EXPORT_POOL",
@@ -84,6 +118,15 @@ NARROW = [
     "airflow_provider_marketo_pm.validation",
     "airflow_provider_marketo_pm.operators.bulk_export",
     "airflow_provider_marketo_pm.operators.program_members",
+    "airflow_provider_marketo_pm.operators.leads",
+    "airflow_provider_marketo_pm.operators.activities",
+    "airflow_provider_marketo_pm.operators.custom_objects",
+    "airflow_provider_marketo_pm.sensors.leads",
+    "airflow_provider_marketo_pm.sensors.activities",
+    "airflow_provider_marketo_pm.sensors.custom_objects",
+    "airflow_provider_marketo_pm.task_groups.leads",
+    "airflow_provider_marketo_pm.task_groups.activities",
+    "airflow_provider_marketo_pm.task_groups.custom_objects",
     "airflow_provider_marketo_pm.sensors.bulk_export",
     "airflow_provider_marketo_pm.sensors.program_members",
     "airflow_provider_marketo_pm.triggers.bulk_export",
@@ -94,6 +137,7 @@ UNDOCUMENTED = [
     "airflow_provider_marketo_pm.export_status",
     "airflow_provider_marketo_pm.lifecycle",
     "airflow_provider_marketo_pm.field_suggestions",
+    "airflow_provider_marketo_pm.task_arguments",
 ]
 
 

@@ -90,6 +90,7 @@ from airflow_provider_marketo_pm.hooks.token_cache import (
     TokenKey,
     TokenStep,
 )
+from airflow_provider_marketo_pm.kinds import activities, custom_objects, leads
 from airflow_provider_marketo_pm.program_selection import MAX_RETURN as MAX_PROGRAMS_PAGE
 from airflow_provider_marketo_pm.program_selection import PROGRAMS_PATH, program_list_params
 from airflow_provider_marketo_pm.version_compat import aget_connection_and_extra, amask_secret, mask_secret
@@ -726,6 +727,37 @@ class MarketoHook(HttpHook, ProgramMemberExportMethods):
         """Return the describe records of program members (fields, searchable fields, dedupe fields)."""
         return list(self._call_json("GET", _DESCRIBE_PATH).get("result") or [])
 
+    def describe_leads(self) -> list[dict[str, Any]]:
+        """
+        Return Describe Lead2's records (``GET /rest/v1/leads/describe2.json``): the lead's ``fields``, each
+        a REST ``name`` and ``dataType``, the names a lead export's ``fields`` are chosen from.
+        """
+        return list(self._call_json("GET", leads.DESCRIBE_PATH).get("result") or [])
+
+    def describe_activity_types(self) -> list[dict[str, Any]]:
+        """
+        Return the instance's activity types (``GET /rest/v1/activities/types.json``): each an ``id``, a
+        ``name``, its primary attribute and attributes; the start resolves activity type names with it.
+        """
+        return list(self._call_json("GET", activities.TYPES_PATH).get("result") or [])
+
+    def list_custom_objects(self, names: Sequence[str] | None = None) -> list[dict[str, Any]]:
+        """
+        Return the instance's custom objects (``GET /rest/v1/customobjects.json``), each with its
+        ``apiName``; ``names`` narrows them to those API names.
+        """
+        params = {"names": ",".join(custom_objects.parse_api_name(name) for name in names)} if names else None
+        return list(self._call_json("GET", custom_objects.LIST_PATH, params=params).get("result") or [])
+
+    def describe_custom_object(self, api_name: str) -> dict[str, Any]:
+        """
+        Return one custom object's describe (``GET /rest/v1/customobjects/{apiName}/describe.json``): its
+        ``fields`` (what a custom object export's ``fields`` names), ``idField`` and ``dedupeFields``.
+        """
+        path = custom_objects.describe_path(api_name)
+        result = self._call_json("GET", path, needs_record=True).get("result") or [{}]
+        return dict(result[0])
+
     def list_programs(
         self,
         filter_type: str | None = None,
@@ -775,6 +807,9 @@ class MarketoHook(HttpHook, ProgramMemberExportMethods):
         except MarketoApiError as err:
             if err.code == "1003":
                 self._explain_refusal(err, request)
+            elif err.code == "1035" and kind.unsupported_filter_hint is not None:
+                err.hint = kind.unsupported_filter_hint(err.message)  # the filter it lacks, and what instead
+                err.args = (err._render(),)
             raise
         return export_record(payload, "create")
 

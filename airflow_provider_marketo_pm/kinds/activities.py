@@ -1,4 +1,5 @@
-"""Bulk Activity Extract: its create request, activity type names resolved to ids, and its 1035 hint.
+"""Bulk Activity Extract as an export kind (:data:`ACTIVITIES`): its create request, activity type names
+resolved to ids, its table, and its 1003 and 1035 hints.
 
 Marketo's rules (Bulk Activity Extract page): ``filter.createdAt`` required (at most 31 days);
 ``activityTypeIds`` optional, ids from ``GET /rest/v1/activities/types.json`` ("Delete Lead" cannot be
@@ -14,6 +15,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from airflow_provider_marketo_pm.exceptions import MarketoMalformedAnswerError, MarketoRequestError
+from airflow_provider_marketo_pm.export_kind import ExportKind
+from airflow_provider_marketo_pm.kind_tables import KindTable
 from airflow_provider_marketo_pm.kinds.request_rules import (
     MAX_ID,
     create_body,
@@ -224,7 +227,51 @@ def activity_unsupported_filter_hint(message: str) -> str:
     return unsupported_filter_hint(message, "activity", _INSTEAD)
 
 
+def activity_refusal_hint(body: Mapping[str, Any]) -> str | None:
+    """A 1003 naming no field: a type id unknown to the instance, or values of another asset group."""
+    export_filter = body.get("filter") or {}
+    if "activityTypeIds" not in export_filter:
+        return None
+    hint = f"Check filter.activityTypeIds: each must be an activity type of this instance (GET {TYPES_PATH})"
+    if any(key in export_filter for key in ("primaryAttributeValueIds", "primaryAttributeValues")):
+        hint += (
+            ", all of one asset group (programs, static lists, web forms or fields), the group the primary "
+            "attribute values belong to"
+        )
+    return hint + "."
+
+
+# Activities have fixed columns (Marketo's docs, Bulk Activity Extract): attributes is a JSON text.
+ACTIVITY_COLUMNS: Mapping[str, str] = {
+    "marketoGUID": "string",
+    "leadId": "integer",
+    "activityDate": "datetime",
+    "activityTypeId": "integer",
+    "campaignId": "integer",
+    "primaryAttributeValueId": "integer",
+    "primaryAttributeValue": "string",
+    "attributes": "text",
+    "actionResult": "string",
+}
+ACTIVITY_TABLE = KindTable("activity", ("marketoGUID",), None, columns=ACTIVITY_COLUMNS)
+"""An activity is one ``marketoGUID`` and never changes; its columns are fixed (no describe)."""
+
+ACTIVITIES = ExportKind(
+    "activity",
+    PATH,
+    build_activity_export_request,
+    refusal_hint=activity_refusal_hint,
+    table=ACTIVITY_TABLE,
+    unsupported_filter_hint=activity_unsupported_filter_hint,
+)
+"""Bulk Activity Extract, whose request is :func:`build_activity_export_request` (type names resolved first,
+with :func:`resolve_activity_type_ids`)."""
+
+
 __all__ = [
+    "ACTIVITIES",
+    "ACTIVITY_COLUMNS",
+    "ACTIVITY_TABLE",
     "DEFAULT_FIELDS",
     "DELETE_LEAD_TYPE_ID",
     "FIELDS",
@@ -234,6 +281,7 @@ __all__ = [
     "TYPES_PATH",
     "activity_fields",
     "activity_filter",
+    "activity_refusal_hint",
     "activity_unsupported_filter_hint",
     "build_activity_export_request",
     "resolve_activity_type_ids",

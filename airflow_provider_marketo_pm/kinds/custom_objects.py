@@ -1,4 +1,5 @@
-"""Bulk Custom Object Extract: the object's path, its create request (checked before any call), its 1035 hint.
+"""Bulk Custom Object Extract as an export kind (:data:`CUSTOM_OBJECTS`, bound per task to one object's
+``apiName``): the object's path, its create request (checked before any call), its table and its 1035 hint.
 
 Marketo's rules (Bulk Custom Object Extract page): first-level objects linked to leads only (no
 CRM-managed objects), named by their ``apiName`` in the path; ``fields`` required, from the object's
@@ -14,7 +15,10 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from airflow_provider_marketo_pm import arguments
 from airflow_provider_marketo_pm.exceptions import MarketoRequestError
+from airflow_provider_marketo_pm.export_kind import ExportKind
+from airflow_provider_marketo_pm.kind_tables import KindTable
 from airflow_provider_marketo_pm.kinds.request_rules import (
     LIST_FILTERS,
     create_body,
@@ -23,6 +27,12 @@ from airflow_provider_marketo_pm.kinds.request_rules import (
     unsupported_filter_hint,
 )
 
+PATH = "/bulk/v1/customobjects/{apiName}/export"
+"""The jobs' REST path, its ``apiName`` bound per task (:meth:`ExportKind.bind`)."""
+DESCRIBE_PATH = "/rest/v1/customobjects/{apiName}/describe.json"
+"""Describe Custom Object: the object's fields (what ``fields`` names) and their ``dataType``."""
+LIST_PATH = "/rest/v1/customobjects.json"
+"""List Custom Objects: the objects of the instance (their ``apiName``)."""
 FILTER_TYPES = ("updatedAt", *LIST_FILTERS)
 NOT_ON_EVERY_SUBSCRIPTION = ("smartListId", "smartListName")
 """The filters Marketo answers 1035 to on a subscription without them."""
@@ -53,12 +63,12 @@ def parse_api_name(value: Any) -> str:
 
 def export_path(api_name: Any) -> str:
     """The jobs' REST path of one object: ``/bulk/v1/customobjects/<apiName>/export``."""
-    return f"/bulk/v1/customobjects/{parse_api_name(api_name)}/export"
+    return PATH.format(apiName=parse_api_name(api_name))
 
 
 def describe_path(api_name: Any) -> str:
     """The object's describe, whose ``fields`` name what ``fields`` may hold."""
-    return f"/rest/v1/customobjects/{parse_api_name(api_name)}/describe.json"
+    return DESCRIBE_PATH.format(apiName=parse_api_name(api_name))
 
 
 def build_custom_object_export_request(
@@ -92,9 +102,33 @@ def custom_object_unsupported_filter_hint(message: str) -> str:
     return unsupported_filter_hint(message, "custom object", _INSTEAD, usual=NOT_ON_EVERY_SUBSCRIPTION)
 
 
+def api_name_argument(value: Any) -> Any:
+    """A task's ``api_name``: checked now, unless a template or XComArg renders it later (then at run)."""
+    return value if arguments.rendered_later(value) else parse_api_name(value)
+
+
+CUSTOM_OBJECT_TABLE = KindTable("custom object", ("marketoGUID",), "updatedAt", describes=(DESCRIBE_PATH,))
+"""A record is one ``marketoGUID`` (the object's ``idField``); column types from the object's describe."""
+
+CUSTOM_OBJECTS = ExportKind(
+    "custom object",
+    PATH,
+    build_custom_object_export_request,
+    field_describes=(DESCRIBE_PATH,),
+    table=CUSTOM_OBJECT_TABLE,
+    unsupported_filter_hint=custom_object_unsupported_filter_hint,
+    path_arguments=(("apiName", "api_name"),),
+)
+"""Bulk Custom Object Extract, whose request is :func:`build_custom_object_export_request`; bind it to an
+object (``CUSTOM_OBJECTS.bind(apiName="car_c")``) before a request or a job path."""
+
+
 __all__ = [
     "API_NAME",
+    "CUSTOM_OBJECTS",
+    "CUSTOM_OBJECT_TABLE",
     "FILTER_TYPES",
+    "LIST_PATH",
     "NOT_ON_EVERY_SUBSCRIPTION",
     "build_custom_object_export_request",
     "custom_object_filter",

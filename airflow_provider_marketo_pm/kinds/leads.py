@@ -1,4 +1,5 @@
-"""Bulk Lead Extract: its create request, checked before any call, and its 1035 hint.
+"""Bulk Lead Extract as an export kind (:data:`LEADS`): its create request, checked before any call, its table
+and its 1035 hint.
 
 Marketo's rules (Bulk Lead Extract page): ``fields`` required (REST names from Describe Lead2, custom
 fields included); exactly one filter type among ``createdAt``, ``updatedAt``, ``staticListId``,
@@ -12,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from airflow_provider_marketo_pm.export_kind import ExportKind
+from airflow_provider_marketo_pm.kind_tables import KindTable
 from airflow_provider_marketo_pm.kinds.request_rules import (
     LIST_FILTERS,
     create_body,
@@ -69,10 +72,26 @@ def lead_unsupported_filter_hint(message: str) -> str:
     return unsupported_filter_hint(message, "lead", _INSTEAD, usual=NOT_ON_EVERY_SUBSCRIPTION)
 
 
+LEAD_TABLE = KindTable("lead", ("id",), "updatedAt", describes=(DESCRIBE_PATH,))
+"""A lead is one ``id``; its newest copy has the greatest ``updatedAt``; column types from Describe Lead2."""
+
+LEADS = ExportKind(
+    "lead",
+    PATH,
+    build_lead_export_request,
+    field_describes=(DESCRIBE_PATH,),
+    table=LEAD_TABLE,
+    unsupported_filter_hint=lead_unsupported_filter_hint,
+)
+"""Bulk Lead Extract, whose request is :func:`build_lead_export_request`."""
+
+
 __all__ = [
     "DATE_FILTERS",
     "DESCRIBE_PATH",
     "FILTER_TYPES",
+    "LEADS",
+    "LEAD_TABLE",
     "NOT_ON_EVERY_SUBSCRIPTION",
     "PATH",
     "build_lead_export_request",

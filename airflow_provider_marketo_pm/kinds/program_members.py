@@ -13,7 +13,8 @@ from typing import Any
 
 from airflow_provider_marketo_pm.exceptions import MarketoRequestError
 from airflow_provider_marketo_pm.export_kind import ExportKind, ExportRequest
-from airflow_provider_marketo_pm.kind_tables import LEAD_DESCRIBE2_PATH, KindTable
+from airflow_provider_marketo_pm.kind_tables import KindTable
+from airflow_provider_marketo_pm.kinds.leads import DESCRIBE_PATH as LEAD_DESCRIBE2_PATH
 from airflow_provider_marketo_pm.validation import (
     parse_column_header_names,
     parse_date_window,

@@ -636,7 +636,7 @@ class MarketoDownloadExportOperator(BaseOperator):
     def job_kind(self) -> ExportKind:
         """The kind of the job, its path bound (see :meth:`ExportWait.job_kind <airflow_provider_marketo_pm.
         lifecycle.ExportWait.job_kind>`)."""
-        return self.export_kind
+        return self.export_kind.bound_for(self)
 
     def _completed_record(self, export_id: str) -> dict[str, Any]:
         """

@@ -18,6 +18,10 @@ from airflow_provider_marketo_pm.operators.bulk_export import (
     MarketoDownloadExportOperator,
     MarketoStartExportOperator,
 )
+from airflow_provider_marketo_pm.task_arguments import (
+    REQUEST_TEMPLATE_FIELDS,
+    CreateRequestArguments,
+)
 from airflow_provider_marketo_pm.validation import parse_program_id
 
 if TYPE_CHECKING:
@@ -26,7 +30,7 @@ if TYPE_CHECKING:
 __all__ = ["MarketoDownloadProgramMemberExportOperator", "MarketoStartProgramMemberExportOperator"]
 
 
-class MarketoStartProgramMemberExportOperator(MarketoStartExportOperator):
+class MarketoStartProgramMemberExportOperator(CreateRequestArguments, MarketoStartExportOperator):
     """
     Create and enqueue a program member export; the XCom return value is its ``exportId``.
 
@@ -46,29 +50,7 @@ class MarketoStartProgramMemberExportOperator(MarketoStartExportOperator):
 
     export_kind = PROGRAM_MEMBERS
 
-    template_fields: Sequence[str] = (
-        "fields",
-        "filter",
-        "format",
-        "column_header_names",
-        *MarketoStartExportOperator.template_fields,
-    )
-    template_fields_renderers = {"filter": "json", "column_header_names": "json", "fields": "json"}
-
-    def __init__(
-        self,
-        *,
-        fields: list[str],
-        filter: dict[str, Any],
-        format: str = "CSV",
-        column_header_names: dict[str, str] | None = None,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(**kwargs)
-        self.fields = fields
-        self.filter = filter
-        self.format = format
-        self.column_header_names = column_header_names
+    template_fields: Sequence[str] = (*REQUEST_TEMPLATE_FIELDS, *MarketoStartExportOperator.template_fields)
 
 
 def openlineage_dataset_name(uri: str) -> tuple[str, str]:

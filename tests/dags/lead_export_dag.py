@@ -1,4 +1,4 @@
-"""The test DAG of the second kind (``lead_kind.py``): its task group mapped over two jobs (``dag.test()``).
+"""The test DAG of the lead kind: its shipped task group mapped over two static lists (``dag.test()``).
 
 Values are tuned for the emulator's fast mode (a real instance wants poll_interval >= 60).
 """
@@ -8,7 +8,8 @@ from __future__ import annotations
 import datetime as dt
 
 from airflow.sdk import DAG, Param, task
-from lead_kind import lead_export_group
+
+from airflow_provider_marketo_pm.task_groups.leads import lead_export_group
 
 DAG_ID = "marketo_leads_export_test"
 
@@ -20,7 +21,9 @@ with DAG(
     params={"destination": Param("file:///tmp/marketo-leads-export-test", type="string")},
     tags=["test"],
 ) as dag:
-    export_job = lead_export_group(poll_interval=0.1, pool=None, queue_full_wait=dt.timedelta(seconds=1))
+    export_job = lead_export_group(
+        group_id="export_job", poll_interval=0.1, pool=None, queue_full_wait=dt.timedelta(seconds=1)
+    )
 
     @task
     def plan(params: dict | None = None) -> list[dict]:

@@ -1,4 +1,4 @@
-"""A second export kind, defined in a test file (``tests/dags/lead_kind.py``), runs the whole lifecycle.
+"""The lead kind (``kinds/leads.py`` and its thin classes) runs the whole lifecycle, over real HTTP.
 
 Its task group is mapped over two lead exports in a real DAG run (``dag.test()``): each start creates and
 enqueues its job and waits for it deferred (the generic status trigger, run by ``dag.test()`` in line), the
@@ -13,9 +13,10 @@ import json
 
 import pytest
 from lead_export_dag import dag
-from lead_kind import LEADS, MarketoStartLeadExportOperator
 
 from airflow_provider_marketo_pm.exceptions import MarketoRequestError
+from airflow_provider_marketo_pm.kinds.leads import LEADS
+from airflow_provider_marketo_pm.operators.leads import MarketoStartLeadExportOperator
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -60,7 +61,9 @@ def test_the_lead_kind_builds_its_own_request_and_refuses_a_bad_one_before_any_c
         "filter": {"createdAt": {"startAt": "2024-01-01T00:00:00Z", "endAt": "2024-01-31T00:00:00Z"}},
     }
     assert LEADS.state_key == "marketo_lead_export"
-    start = MarketoStartLeadExportOperator(task_id="start", fields=["id"], filter={"programId": 1044})
+    start = MarketoStartLeadExportOperator(
+        task_id="start", fields=["id"], filter={"createdAt": window, "staticListId": 1081}
+    )
     with pytest.raises(MarketoRequestError, match="exactly one of createdAt"):
         start.execute(context={})
     assert emulator.requests == []
