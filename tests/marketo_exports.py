@@ -11,22 +11,15 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from airflow_provider_marketo_pm.export_kind import ExportKind, ExportRequest
+from airflow_provider_marketo_pm.export_kind import ExportRequest
 from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
-from airflow_provider_marketo_pm.kinds import activities, custom_objects, leads
+from airflow_provider_marketo_pm.kinds.activities import ACTIVITIES
+from airflow_provider_marketo_pm.kinds.custom_objects import CUSTOM_OBJECTS
+from airflow_provider_marketo_pm.kinds.leads import LEADS
 from airflow_provider_marketo_pm.kinds.program_members import PROGRAM_MEMBERS
 
 FIELDS = ["leadId", "firstName", "lastName", "email", "statusName"]
 PROGRAM_ID = 1044
-EXPORT_KINDS = {
-    "leads": ExportKind("lead", leads.PATH, leads.build_lead_export_request),
-    "activities": ExportKind("activity", activities.PATH, activities.build_activity_export_request),
-    "custom_objects": ExportKind(
-        "custom object",
-        "/bulk/v1/customobjects/{apiName}/export",
-        custom_objects.build_custom_object_export_request,
-    ),
-}
 
 
 def start_export_via_hook(conn_id: str = "marketo_default", *, enqueue: bool = True) -> str:
@@ -75,14 +68,10 @@ def kind_request(kind: str, window: dict[str, str]) -> ExportRequest:
     if kind == "program_members":
         return PROGRAM_MEMBERS.request(fields=FIELDS, filter={"programId": PROGRAM_ID})
     if kind == "leads":
-        return EXPORT_KINDS["leads"].request(fields=["id", "email"], filter={"createdAt": window})
+        return LEADS.request(fields=["id", "email"], filter={"createdAt": window})
     if kind == "activities":
-        return EXPORT_KINDS["activities"].request(filter={"createdAt": window})
-    return (
-        EXPORT_KINDS["custom_objects"]
-        .bind(apiName=kind)
-        .request(fields=["vin"], filter={"updatedAt": window})
-    )
+        return ACTIVITIES.request(filter={"createdAt": window})
+    return CUSTOM_OBJECTS.bind(apiName=kind).request(fields=["vin"], filter={"updatedAt": window})
 
 
 def finished_export_of(emulator: Any, kind: str, conn_id: str = "marketo_default") -> dict[str, Any]:

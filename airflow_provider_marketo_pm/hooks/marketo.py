@@ -103,8 +103,6 @@ _SESSION_OPTIONS = frozenset({"verify", "proxies", "cert"})
 """``extra_options`` that only a session of their own carries (``run`` makes one for them, as HttpHook)."""
 
 _DESCRIBE_PATH = "/rest/v1/programs/members/describe.json"
-_CUSTOM_OBJECTS_PATH = "/rest/v1/customobjects.json"
-"""List Custom Objects: the object types, by ``name`` (their ``apiName``)."""
 
 
 class MarketoHook(HttpHook, ProgramMemberExportMethods):
@@ -888,14 +886,6 @@ class MarketoHook(HttpHook, ProgramMemberExportMethods):
                 return jobs
             seen_tokens.add(next_token)
             params["nextPageToken"] = next_token
-
-    def list_custom_objects(self) -> list[dict[str, Any]]:
-        """
-        The custom object types of the instance (``GET /rest/v1/customobjects.json``): each record's ``name``
-        is the ``apiName`` its exports are made under, ``state`` says whether it was ever approved. Needs the
-        Read-Only Custom Object permission (else 603, as for exporting them).
-        """
-        return [dict(item) for item in self._call_json("GET", _CUSTOM_OBJECTS_PATH).get("result") or []]
 
     def check_export(
         self, kind: ExportKind, export_id: str, *, created_watch: CreatedWatch | None = None
