@@ -3,11 +3,11 @@
 
 Every day at 00:00 UTC, exports the activities **created during the previous day** (Marketo's
 activity filter is `createdAt`, required), one job and one file per activity type:
-`{destination}/activities/created_date=YYYY-MM-DD/type=visit_webpage/part=00.csv`. The export group
+`{destination}/activities/created_date=YYYY-MM-DD/type=change_data_value/part=00.csv`. The export group
 is mapped over the types, so each type is its own task in the UI, retried on its own, and lands in
 its own partition.
 
-**Activity types** are given by name (`Visit Webpage`) or id (`1`): names are resolved with
+**Activity types** are given by name (`Change Data Value`) or id (`13`): names are resolved with
 Marketo's Get Activity Types when each start runs, before its create, and an unknown name fails
 naming it. "Delete Lead" is not exportable (deleted leads come from Get Deleted Leads).
 
@@ -20,8 +20,8 @@ the same pool as the lead and program member DAGs, because Marketo has one queue
 five types do not put five jobs in it at once. The tasks come from the provider's
 `activity_export_group`.
 
-**Settings** (DAG params): `days` (default 1), `activity_types` (names or ids, default Visit Webpage
-and Fill Out Form), `fields` (null: Marketo's default columns), `destination` (default
+**Settings** (DAG params): `days` (default 1), `activity_types` (names or ids, default Change Status
+in Progression and Change Data Value), `fields` (null: Marketo's default columns), `destination` (default
 `file:///tmp/marketo_activities`), `dest_conn_id`. `marketo_pm_conn_id` and
 `marketo_pm_poll_interval` are Variables read through templates when the tasks run.
 """
@@ -52,12 +52,12 @@ export_job = activity_export_group(
     pool="marketo_bulk_export",
 )
 
-DEFAULT_TYPES = ["Visit Webpage", "Fill Out Form"]
+DEFAULT_TYPES = ["Change Status in Progression", "Change Data Value"]
 DEFAULT_DESTINATION = "file:///tmp/marketo_activities"
 
 
 def type_partition(activity_type: str | int) -> str:
-    """A type's partition name: ``Visit Webpage`` -> ``visit_webpage``, ``1`` -> ``1``."""
+    """A type's partition name: ``Change Data Value`` -> ``change_data_value``, ``13`` -> ``13``."""
     return re.sub(r"[^a-z0-9]+", "_", str(activity_type).strip().lower()).strip("_")
 
 
