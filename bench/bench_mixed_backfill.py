@@ -25,8 +25,8 @@ days compressed to ``--day-seconds``, and the provider's real start operators of
 ``wait_for_completion=True``) and downloads, driven the way Airflow drives them; each of ``--pool`` threads
 is one slot of the one pool (``marketo_bulk_export``) and takes the plan's next job, whatever its kind.
 
-    .venv/bin/python bench/bench_mixed_backfill.py [--start 2025-01-01] [--end 2026-11-01] [--programs 20]
-        [--activity-types 1 104] [--order newest_first|by_kind] [--data-multiple 2.5] [--day-seconds 10]
+    .venv/bin/python bench/bench_mixed_backfill.py [--start 2023-01-01] [--end 2026-11-01] [--programs 40]
+        [--activity-types 1 104] [--order newest_first|by_kind] [--data-multiple 3.5] [--day-seconds 15]
         [--pool 4] [--plan-only] [--json bench/out/mixed_backfill.json]
 """
 
@@ -73,6 +73,9 @@ from airflow_provider_marketo_pm.testing.emulator.kinds import Records  # noqa: 
 from airflow_provider_marketo_pm.testing.emulator.options import EmulatorOptions  # noqa: E402
 from airflow_provider_marketo_pm.windows import batch_program_ids  # noqa: E402
 
+DATASET_PROGRAMS = (
+    60  # the emulator's dataset (the quota benchmark's); the backfill exports --programs of them
+)
 LEAD_FIELDS = ("id", "email", "firstName", "lastName", "company", "updatedAt")
 VISIT_WEBPAGE, CHANGE_STATUS_IN_PROGRESSION = 1, 104
 
@@ -107,11 +110,10 @@ def job_body(job: backfill_plan.BackfillJob) -> dict[str, Any]:
     return backfill_plan.KINDS[job.kind].build(**job.arguments)
 
 
-def size_jobs(plan: backfill_plan.BackfillPlan, programs: int) -> dict[str, int]:
+def size_jobs(plan: backfill_plan.BackfillPlan) -> dict[str, int]:
     """Each job's file size (header included), rendered from the emulator's dataset by its own writer."""
-    dataset = build_dataset(
-        DATASET_SEED, programs, DATASET_MEMBERS, until=dt.date.fromisoformat(DATASET_UNTIL)
-    )
+    until = dt.date.fromisoformat(DATASET_UNTIL)
+    dataset = build_dataset(DATASET_SEED, DATASET_PROGRAMS, DATASET_MEMBERS, until=until)
     records, options = Records(dataset), EmulatorOptions()
     parsers = {kind.name: kind for kind in EMULATED_KINDS}
     sizes: dict[str, int] = {}
@@ -171,7 +173,7 @@ def run(
         "seed": DATASET_SEED,
         "members": DATASET_MEMBERS,
         "data_until": DATASET_UNTIL,
-        "programs": args.programs,
+        "programs": DATASET_PROGRAMS,
         "daily_quota_bytes": quota_bytes,
         "quota_day_seconds": args.day_seconds,
         "processing_seconds": args.processing,
@@ -235,6 +237,7 @@ def run(
     first = min(job.created_at for job in ours)
     last = max(job.finished_at for job in finished)
     windows_per_day: dict[int, list[str]] = defaultdict(list)
+    kinds_per_day: dict[int, Counter[str]] = defaultdict(Counter)
     bytes_per_day: Counter[int] = Counter()
     as_planned = 0
     for job in finished:
@@ -243,6 +246,7 @@ def run(
         if job.export_id in done:
             key, window_day = done[job.export_id]
             windows_per_day[day].append(window_day)
+            kinds_per_day[day][key.split()[0]] += 1
             as_planned += sizes.get(key) == job.file_size
     planned = set(sizes)
     return {
@@ -257,6 +261,7 @@ def run(
         "windows_per_day": [
             f"{min(windows_per_day[d])}..{max(windows_per_day[d])}" for d in sorted(windows_per_day)
         ],
+        "jobs_per_kind_per_day": [dict(kinds_per_day[d]) for d in sorted(kinds_per_day)],
         "failed_tasks": len(failures),
         "failures": failures[:5],
         "max_our_jobs_in_queue": max_overlap(in_queue),
@@ -271,15 +276,15 @@ def run(
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
-    parser.add_argument("--start", default="2025-01-01", help="first day of the backfill (UTC)")
+    parser.add_argument("--start", default="2023-01-01", help="first day of the backfill (UTC)")
     parser.add_argument("--end", default="2026-11-01", help="end of the backfill, exclusive (UTC)")
-    parser.add_argument("--programs", type=int, default=20, help="programs 1001.. (batches of 10)")
+    parser.add_argument("--programs", type=int, default=40, help="programs 1001.. to export, at most 60")
     parser.add_argument(
         "--activity-types", type=int, nargs="+", default=[VISIT_WEBPAGE, CHANGE_STATUS_IN_PROGRESSION]
     )
     parser.add_argument("--order", choices=backfill_plan.ORDERS, default="newest_first")
-    parser.add_argument("--data-multiple", type=float, default=2.5, help="the data in daily quotas")
-    parser.add_argument("--day-seconds", type=float, default=10.0, help="length of a compressed quota day")
+    parser.add_argument("--data-multiple", type=float, default=3.5, help="the data in daily quotas")
+    parser.add_argument("--day-seconds", type=float, default=15.0, help="length of a compressed quota day")
     parser.add_argument("--pool", type=int, default=4, help="pool slots: our jobs in flight at most")
     parser.add_argument("--processing", type=float, default=0.02, help="emulated processing s per job")
     parser.add_argument("--poll", type=float, default=0.05, help="status poll interval, seconds")
@@ -292,7 +297,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     plan = backfill_plan.plan_backfill(
         args.start, args.end, plan_kinds(program_ids, args.activity_types), order=args.order
     )
-    sizes = size_jobs(plan, args.programs)
+    sizes = size_jobs(plan)
     total = sum(sizes.values())
     quota_bytes = max(1, math.ceil(total / args.data_multiple))
     lower_bound = total / quota_bytes
@@ -350,7 +355,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         ]
         for name, value, met in checks:
             print(f"  {name}: {value}  [{'goal met' if met else 'GOAL MISSED'}]  [load {load:.2f}]")
-        print(f"  windows finished per quota day (first days): {result['windows_per_day']}")
+        print(f"  windows finished per quota day: {result['windows_per_day']}")
+        print(f"  jobs of each kind finished per quota day: {result['jobs_per_kind_per_day']}")
         print(
             f"  quota used per day {result['quota_used_per_day']}, 1029 answers "
             f"{result['quota_refusals_1029']}, deferrals {result['deferrals']}, run {result['run_seconds']} s"

@@ -55,7 +55,8 @@ QUICK = {
         *("--no-check", "--json", str(OUT / "quota_backfill.json")),
     ],
     "mixed_backfill": [
-        *("--start", "2026-01-01", "--day-seconds", "6", "--json", str(OUT / "mixed_backfill.json")),
+        *("--start", "2026-01-01", "--programs", "20", "--data-multiple", "2.5", "--day-seconds", "6"),
+        *("--json", str(OUT / "mixed_backfill.json")),
     ],
     "parquet": ["--sizes", "64", "256", "--rounds", "1", "--json", str(OUT / "parquet.json")],
 }
