@@ -74,10 +74,46 @@ def kind_request(kind: str, window: dict[str, str]) -> ExportRequest:
     return CUSTOM_OBJECTS.bind(apiName=kind).request(fields=["vin"], filter={"updatedAt": window})
 
 
-def finished_export_of(emulator: Any, kind: str, conn_id: str = "marketo_default") -> dict[str, Any]:
-    """Create, enqueue and wait for a small export of ``kind`` (see :func:`kind_request`); its record."""
+def export_of(emulator: Any, kind: str, *, enqueue: bool = True, conn_id: str = "marketo_default") -> str:
+    """Create (and enqueue) a small export of ``kind`` through the hook (see :func:`kind_request`)."""
     hook = MarketoHook(marketo_conn_id=conn_id)
     request = kind_request(kind, recent_window(emulator))
     export_id = str(hook.create_export(request)["exportId"])
-    hook.enqueue_export(request.kind, export_id)
-    return wait_for_export_status(emulator, export_id)
+    if enqueue:
+        hook.enqueue_export(request.kind, export_id)
+    return export_id
+
+
+def finished_export_of(emulator: Any, kind: str, conn_id: str = "marketo_default") -> dict[str, Any]:
+    """Create, enqueue and wait for a small export of ``kind``; its record."""
+    return wait_for_export_status(emulator, export_of(emulator, kind, conn_id=conn_id))
+
+
+KINDS_OF_START = ("program_members", "leads", "activities", "car_c")
+"""The kinds whose start operators a test runs alike: one queue and one quota for all of them."""
+
+
+def start_of_kind(kind: str, emulator: Any, **kwargs: Any) -> Any:
+    """The start operator of ``kind`` for the request :func:`kind_request` builds (kwargs: the start's)."""
+    from airflow_provider_marketo_pm.operators.activities import MarketoStartActivityExportOperator
+    from airflow_provider_marketo_pm.operators.custom_objects import MarketoStartCustomObjectExportOperator
+    from airflow_provider_marketo_pm.operators.leads import MarketoStartLeadExportOperator
+    from airflow_provider_marketo_pm.operators.program_members import MarketoStartProgramMemberExportOperator
+
+    window = recent_window(emulator)
+    if kind == "program_members":
+        cls, request = (
+            MarketoStartProgramMemberExportOperator,
+            {"fields": FIELDS, "filter": {"programId": PROGRAM_ID}},
+        )
+    elif kind == "leads":
+        cls, request = (
+            MarketoStartLeadExportOperator,
+            {"fields": ["id", "email"], "filter": {"createdAt": window}},
+        )
+    elif kind == "activities":
+        cls, request = MarketoStartActivityExportOperator, {"filter": {"createdAt": window}}
+    else:
+        cls = MarketoStartCustomObjectExportOperator
+        request = {"api_name": kind, "fields": ["vin"], "filter": {"updatedAt": window}}
+    return cls(task_id="start", **request, **kwargs)
