@@ -202,6 +202,29 @@ def plan_backfill(
     return BackfillPlan(windows=windows, jobs=jobs, per_window=per_window, order=order)
 
 
+def plan_recent_days(
+    days: int,
+    until: DateLike,
+    kinds: Mapping[str, Mapping[str, Any]],
+    *,
+    order: str = "newest_first",
+    max_jobs: int = MAX_JOBS,
+) -> BackfillPlan:
+    """
+    Plan the jobs of the last ``days`` days up to ``until`` (exclusive), [until - days x 24 h, until) in
+    UTC, for any kinds (:func:`plan_backfill`'s ``kinds``): a daily DAG's rolling window. In a DAG, pass the
+    run's ``data_interval_end`` (``"{{ data_interval_end | ts }}"``), as the example DAGs
+    ``marketo_leads_daily`` and ``marketo_activities_daily`` do.
+
+    :raises MarketoRequestError: ``days`` that is not a whole number >= 1, or anything
+        :func:`plan_backfill` refuses; before any call.
+    """
+    if isinstance(days, bool) or not isinstance(days, int) or days < 1:
+        raise MarketoRequestError("days", days, "must be a whole number of days >= 1")
+    upper = to_utc(until, name="until")
+    return plan_backfill(upper.subtract(days=days), upper, kinds, order=order, max_jobs=max_jobs)
+
+
 def _checked_kinds(kinds: Any) -> list[tuple[_Kind, Mapping[str, Any], list[Any]]]:
     """Each kind given, its options checked (unknown or missing ones refused), and its jobs per window."""
     if not isinstance(kinds, Mapping) or not kinds:
@@ -377,4 +400,12 @@ KINDS: dict[str, _Kind] = {
 """The kinds a backfill plans, by name."""
 KIND_NAMES: Sequence[str] = tuple(KINDS)
 
-__all__ = ["KIND_NAMES", "MAX_JOBS", "ORDERS", "BackfillJob", "BackfillPlan", "plan_backfill"]
+__all__ = [
+    "KIND_NAMES",
+    "MAX_JOBS",
+    "ORDERS",
+    "BackfillJob",
+    "BackfillPlan",
+    "plan_backfill",
+    "plan_recent_days",
+]

@@ -45,6 +45,7 @@ import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -167,61 +168,50 @@ def run(
     done: dict[str, tuple[str, str]] = {}  # exportId -> (the job's cell, its window's first day)
     stats: Counter[str] = Counter()
     lock = threading.Lock()
-    jobs = iter(enumerate(plan.jobs))
     started = time.monotonic()
-    options = {
-        "seed": DATASET_SEED,
-        "members": DATASET_MEMBERS,
-        "data_until": DATASET_UNTIL,
-        "programs": DATASET_PROGRAMS,
-        "daily_quota_bytes": quota_bytes,
-        "quota_day_seconds": args.day_seconds,
-        "processing_seconds": args.processing,
-        "rate_limit_calls": 10**6,
-        "data_dir": str(workdir / "emulator"),
-    }
+    dataset = {"seed": DATASET_SEED, "members": DATASET_MEMBERS, "data_until": DATASET_UNTIL}
+    pace = {"processing_seconds": args.processing, "rate_limit_calls": 10**6}  # the quota paces, not calls
+    quota = {"daily_quota_bytes": quota_bytes, "quota_day_seconds": args.day_seconds}
     try:
-        with MarketoEmulator(**options) as emu, compressed_quota_day(emu, max_jitter_seconds=0.2):
+        with (
+            MarketoEmulator(
+                programs=DATASET_PROGRAMS, data_dir=str(workdir / "emulator"), **dataset, **pace, **quota
+            ) as emu,
+            compressed_quota_day(emu, max_jitter_seconds=0.2),
+        ):
             os.environ.update(emu.connection_env())
 
-            def slot() -> None:
+            def one_job(index: int, job: backfill_plan.BackfillJob) -> None:
+                """One slot's task: the kind's start (create to completion), then its download."""
                 nonlocal verified
-                while True:
+                context: dict[str, Any] = {"ti": _TaskInstance(index)}
+                try:
+                    start = functools.partial(
+                        start_operator(job),
+                        task_id="start_export",
+                        wait_for_completion=True,
+                        poll_interval=args.poll,
+                        deferrable=True,
+                        quota_waits=args.quota_waits,
+                    )
+                    export_id = _drive(start, context, stats)
+                    result = download_operator(job.kind)(
+                        task_id="download_export",
+                        export_id=export_id,
+                        destination=(workdir / "files" / job.path).as_uri(),
+                        record=context["ti"].xcom.get("record"),
+                    ).execute({})
+                    served = emu.job(export_id)
                     with lock:
-                        item = next(jobs, None)
-                    if item is None:
-                        return
-                    index, job = item
-                    context: dict[str, Any] = {"ti": _TaskInstance(index)}
-                    try:
-                        start = functools.partial(
-                            start_operator(job),
-                            task_id="start_export",
-                            wait_for_completion=True,
-                            poll_interval=args.poll,
-                            deferrable=True,
-                            quota_waits=args.quota_waits,
-                        )
-                        export_id = _drive(start, context, stats)
-                        result = download_operator(job.kind)(
-                            task_id="download_export",
-                            export_id=export_id,
-                            destination=(workdir / "files" / job.path).as_uri(),
-                            record=context["ti"].xcom.get("record"),
-                        ).execute({})
-                        served = emu.job(export_id)
-                        with lock:
-                            verified += result["sha256"] == served["fileChecksum"].removeprefix("sha256:")
-                            done[export_id] = (cell_key(job.kind, job_body(job)), job.window["startAt"][:10])
-                    except Exception as err:  # a failed task: counted, and the slot takes the next job
-                        with lock:
-                            failures.append(f"{job.kind} {job.window['startAt']}: {err}")
+                        verified += result["sha256"] == served["fileChecksum"].removeprefix("sha256:")
+                        done[export_id] = (cell_key(job.kind, job_body(job)), job.window["startAt"][:10])
+                except Exception as err:  # a failed task: counted, and its slot takes the next job
+                    with lock:
+                        failures.append(f"{job.kind} {job.window['startAt']}: {err}")
 
-            threads = [threading.Thread(target=slot, name=f"slot-{n}") for n in range(args.pool)]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join()
+            # The pool: its slots take the plan's jobs in order, whatever their kind.
+            with ThreadPoolExecutor(max_workers=args.pool, thread_name_prefix="slot") as pool:
+                list(pool.map(one_job, range(len(plan.jobs)), plan.jobs))
             board = emu.instance.jobs
             ours = [job for job in board.recent(None) if not job.foreign]
             created = Counter(

@@ -12,7 +12,7 @@ Marketo's Get Activity Types when each start runs, before its create, and an unk
 naming it. "Delete Lead" is not exportable (deleted leads come from Get Deleted Leads).
 
 **A rolling window.** The param `days` (default 1) exports the last N days up to the end of the
-run's data interval (31 days per job), planned by `backfill_plan.plan_backfill`.
+run's data interval (31 days per job), planned by `backfill_plan.plan_recent_days`.
 
 **Pacing.** Every start holds one slot of the pool `marketo_bulk_export` from create to completion
 (`airflow pools set marketo_bulk_export 4 "Marketo bulk export jobs in flight" --include-deferred`):
@@ -40,7 +40,7 @@ try:
 except ImportError:  # Airflow 3.0 keeps timetables in core
     from airflow.timetables.interval import CronDataIntervalTimetable  # type: ignore[no-redef]
 
-from airflow_provider_marketo_pm.backfill_plan import plan_backfill
+from airflow_provider_marketo_pm.backfill_plan import plan_recent_days
 from airflow_provider_marketo_pm.destination import destination_url
 from airflow_provider_marketo_pm.exceptions import MarketoRequestError
 from airflow_provider_marketo_pm.task_groups.activities import activity_export_group
@@ -85,18 +85,14 @@ def marketo_activities_daily() -> None:
     def plan_exports(interval_end: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         """One job per activity type and 31 days of the last `days` days of this run (createdAt)."""
         params = params or {}
-        days = params.get("days", 1)
-        if isinstance(days, bool) or not isinstance(days, int) or days < 1:
-            raise MarketoRequestError("days", days, "must be a whole number of days >= 1")
         types = params.get("activity_types") or DEFAULT_TYPES
         partitions = [type_partition(activity_type) for activity_type in types]
         if isinstance(types, str) or len(set(partitions)) != len(types) or not all(partitions):
             raise MarketoRequestError("activity_types", types, "must be a list of distinct type names or ids")
-        end = pendulum.parse(interval_end)
         # One job per window; each is then mapped once per type (resolved by name when its start runs).
-        plan = plan_backfill(
-            end.subtract(days=days),
-            end,
+        plan = plan_recent_days(  # refuses a `days` that is not a whole number >= 1
+            params.get("days", 1),
+            interval_end,
             {"activities": {"path": "activities/created_date={last_day}/type={{type}}/part={job:02d}.csv"}},
         )
         print(f"{plan} x {len(types)} activity types")

@@ -13,7 +13,7 @@ Every day at 00:00 UTC, exports the leads **updated during the previous day** (M
 **A rolling window.** The param `days` (default 1) makes each run export the last N days up to the
 end of its data interval (31 days per job, Marketo's longest filter), into the partition of the
 last day it covers: `days=3` catches late changes. The jobs are planned by the provider's
-`backfill_plan.plan_backfill`, the planner of multi-kind backfills, with one kind.
+`backfill_plan.plan_recent_days` (the multi-kind backfill planner's rolling window), with one kind.
 
 **Why `CronDataIntervalTimetable`.** Each run covers exactly the UTC day before it (a plain cron
 string gives a zero-length interval in Airflow 3); the windows are contiguous and re-running a day
@@ -44,9 +44,8 @@ try:
 except ImportError:  # Airflow 3.0 keeps timetables in core
     from airflow.timetables.interval import CronDataIntervalTimetable  # type: ignore[no-redef]
 
-from airflow_provider_marketo_pm.backfill_plan import plan_backfill
+from airflow_provider_marketo_pm.backfill_plan import plan_recent_days
 from airflow_provider_marketo_pm.destination import destination_url
-from airflow_provider_marketo_pm.exceptions import MarketoRequestError
 from airflow_provider_marketo_pm.task_groups.leads import lead_export_group
 
 export_job = lead_export_group(
@@ -86,15 +85,11 @@ def marketo_leads_daily() -> None:
     def plan_exports(interval_end: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         """One lead job per 31 days of the last `days` days of this run, filtered on `date_filter`."""
         params = params or {}
-        days = params.get("days", 1)
-        if isinstance(days, bool) or not isinstance(days, int) or days < 1:
-            raise MarketoRequestError("days", days, "must be a whole number of days >= 1")
         date_filter = params.get("date_filter") or "updatedAt"
         prefix = "created" if date_filter == "createdAt" else "updated"
-        end = pendulum.parse(interval_end)
-        plan = plan_backfill(
-            end.subtract(days=days),
-            end,
+        plan = plan_recent_days(  # refuses a `days` that is not a whole number >= 1
+            params.get("days", 1),
+            interval_end,
             {
                 "leads": {
                     "fields": params.get("fields") or DEFAULT_FIELDS,

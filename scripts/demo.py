@@ -275,6 +275,26 @@ def verify(results: list[dict[str, Any]], emulator: Any) -> tuple[int, list[str]
     return verified, problems
 
 
+def report_files(
+    results: list[dict[str, Any]], output: Path, verified: int, elapsed: float, problems: list[str]
+) -> int:
+    """The summary's lines every demo ends with (records, bytes, files, checksums), then OK or FAILED."""
+    files = sorted(output.rglob("*.csv"))
+    print(f"  records    {sum(r['records'] for r in results)}")
+    print(f"  bytes      {sum(r['bytes'] for r in results)}")
+    shown = output.relative_to(REPO_ROOT) if output.is_relative_to(REPO_ROOT) else output
+    print(f"  files      {len(files)} under {shown}/")
+    for path in files:
+        print(f"               {path.relative_to(output)}")
+    print(f"  checksums  {verified}/{len(results)} verified (sha256 of each file on disk = the emulator's)")
+    print(f"  elapsed    {elapsed:.1f} s")
+    if problems:
+        print("\nFAILED:", *problems, sep="\n  ", file=sys.stderr)
+        return 1
+    print("\nOK")
+    return 0
+
+
 def kind_run_conf(kind: str, start: str, end: str, output: Path) -> tuple[dict[str, Any], dt.datetime]:
     """The run's conf and logical date of a kind's example DAG over [start, end)."""
     first, last = (dt.datetime.fromisoformat(day).replace(tzinfo=dt.UTC) for day in (start, end))
@@ -314,25 +334,12 @@ def run_kind_demo(args: argparse.Namespace, output: Path, started: float) -> int
         verified, mismatches = verify(results, emulator)
         problems += mismatches
         creates = len(emulator.calls("create"))
-    files = sorted(output.rglob("*.csv"))
     if len(results) != creates:
         problems.append(f"{len(results)} files downloaded for {creates} export jobs")
     print()
     print(f"Marketo {args.kind.replace('_', ' ')} demo ({dag_id})")
     print(f"  jobs       {counted(creates, 'export job')} created")
-    print(f"  records    {sum(r['records'] for r in results)}")
-    print(f"  bytes      {sum(r['bytes'] for r in results)}")
-    shown = output.relative_to(REPO_ROOT) if output.is_relative_to(REPO_ROOT) else output
-    print(f"  files      {len(files)} under {shown}/")
-    for path in files:
-        print(f"               {path.relative_to(output)}")
-    print(f"  checksums  {verified}/{len(results)} verified (sha256 of each file on disk = the emulator's)")
-    print(f"  elapsed    {time.monotonic() - started:.1f} s")
-    if problems:
-        print("\nFAILED:", *problems, sep="\n  ", file=sys.stderr)
-        return 1
-    print("\nOK")
-    return 0
+    return report_files(results, output, verified, time.monotonic() - started, problems)
 
 
 def main() -> int:
@@ -393,7 +400,6 @@ def main() -> int:
         polls = len(emulator.calls("status"))
     elapsed = time.monotonic() - started
 
-    files = sorted(output.rglob("*.csv"))
     expected_jobs = len(windows) * len(batches)
     if len(results) != expected_jobs:
         problems.append(f"{len(results)} files downloaded, expected {expected_jobs}")
@@ -404,19 +410,7 @@ def main() -> int:
     batch_count = counted(len(batches), "batch", "batches")
     print(f"  programs   {len(program_ids)} in {batch_count} of <= 10 (programIds)")
     print(f"  jobs       {counted(creates, 'export job')} created ({counted(polls, 'status call')})")
-    print(f"  records    {sum(r['records'] for r in results)}")
-    print(f"  bytes      {sum(r['bytes'] for r in results)}")
-    shown = output.relative_to(REPO_ROOT) if output.is_relative_to(REPO_ROOT) else output
-    print(f"  files      {len(files)} under {shown}/")
-    for path in files:
-        print(f"               {path.relative_to(output)}")
-    print(f"  checksums  {verified}/{len(results)} verified (sha256 of each file on disk = the emulator's)")
-    print(f"  elapsed    {elapsed:.1f} s")
-    if problems:
-        print("\nFAILED:", *problems, sep="\n  ", file=sys.stderr)
-        return 1
-    print("\nOK")
-    return 0
+    return report_files(results, output, verified, elapsed, problems)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ import json
 import pytest
 from testing.emulator_client import RawMarketoClient
 
-from airflow_provider_marketo_pm.backfill_plan import MAX_JOBS, plan_backfill
+from airflow_provider_marketo_pm.backfill_plan import MAX_JOBS, plan_backfill, plan_recent_days
 from airflow_provider_marketo_pm.exceptions import MarketoRequestError
 from airflow_provider_marketo_pm.kinds.activities import PATH as ACTIVITIES_PATH
 from airflow_provider_marketo_pm.kinds.activities import build_activity_export_request
@@ -200,6 +200,23 @@ class TestCustomObjects:
         assert json.loads(json.dumps(car)) == car
         assert car["api_name"] == "car_c"
         assert set(lead) == {"kind", "window", "arguments", "path"}
+
+
+class TestRecentDays:
+    def test_the_last_days_up_to_the_end_of_a_run_are_the_range_planned(self):
+        recent = plan_recent_days(40, "2024-03-01T00:00:00Z", {"leads": MIXED["leads"]})
+
+        assert recent.windows == plan_backfill("2024-01-21", "2024-03-01", {"leads": MIXED["leads"]}).windows
+        assert recent.windows[-1]["endAt"] == "2024-03-01T00:00:00Z"
+        assert str(recent) == "2 windows x (1 lead job) = 2 export jobs, newest windows first"
+
+    @pytest.mark.parametrize("days", [0, -1, True, "3", 1.5, None])
+    def test_days_must_be_a_whole_number_of_days(self, days):
+        with pytest.raises(MarketoRequestError) as caught:
+            plan_recent_days(days, "2024-03-01", {"leads": MIXED["leads"]})
+
+        assert caught.value.key == "days"
+        assert "whole number of days >= 1" in caught.value.rule
 
 
 class TestPaths:
