@@ -7,6 +7,7 @@ sensor, trigger, cancel and the verified download all come from the kind-neutral
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any, ClassVar
 
@@ -167,3 +168,28 @@ def test_an_unbound_kind_makes_no_request_and_names_no_path(emulator):
 
 def test_a_kind_without_a_state_key_gets_one_from_its_name():
     assert ROSTER.state_key == "marketo_roster_export"
+
+
+def test_a_bound_kind_keeps_its_jobs_under_a_state_key_of_its_own():
+    assert CARS.bind(apiName="car_c").state_key == "marketo_car_export_car_c"
+    assert CARS.bind(apiName="boat_c").state_key == "marketo_car_export_boat_c"
+
+
+class ObjectTask:
+    """A task as the lifecycle reads it: the values of the kind's path arguments as attributes."""
+
+    def __init__(self, **arguments: Any) -> None:
+        vars(self).update(arguments)
+
+
+def test_a_task_binds_its_kind_from_its_path_arguments():
+    kind = dataclasses.replace(CARS, path_arguments=(("apiName", "api_name"),))
+
+    bound = kind.bound_for(ObjectTask(api_name="car_c"))
+
+    assert bound.create_path == "/bulk/v1/customobjects/car_c/export/create.json"
+    assert ROSTER.bound_for(ObjectTask()) is ROSTER  # nothing to bind
+    with pytest.raises(MarketoRequestError, match="api_name='car c'"):  # named as the task's argument
+        kind.bound_for(ObjectTask(api_name="car c"))
+    with pytest.raises(MarketoRequestError, match="api_name=None"):
+        kind.bound_for(ObjectTask())

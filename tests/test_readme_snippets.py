@@ -27,6 +27,9 @@ EXPECTED_DAG_IDS = {
     "marketo_program_1044_members_daily",
     "marketo_program_members_by_batch",
     "marketo_program_members_last_31_days",
+    "marketo_new_leads_daily",
+    "marketo_web_activities_daily",
+    "marketo_cars_daily",
 }
 
 

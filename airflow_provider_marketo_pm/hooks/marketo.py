@@ -35,6 +35,7 @@ from airflow_provider_marketo_pm.exceptions import (
     MarketoAuthError,
     MarketoExportFailedError,
     MarketoExportTimeoutError,
+    MarketoMalformedAnswerError,
     MarketoRequestError,
 )
 from airflow_provider_marketo_pm.export_kind import ExportKind, ExportRequest
@@ -753,7 +754,11 @@ class MarketoHook(HttpHook, ProgramMemberExportMethods):
         ``fields`` (what a custom object export's ``fields`` names), ``idField`` and ``dedupeFields``.
         """
         path = custom_objects.describe_path(api_name)
-        result = self._call_json("GET", path, needs_record=True).get("result") or [{}]
+        result = self._call_json("GET", path).get("result")
+        if not isinstance(result, list) or not result or not isinstance(result[0], Mapping):
+            raise MarketoMalformedAnswerError(
+                f"the describe of custom object {api_name} answered no record", field="result", endpoint=path
+            )
         return dict(result[0])
 
     def list_programs(

@@ -1,12 +1,13 @@
 """The activity export as one reusable task group: start (and wait, deferred) -> confirm -> download.
 
-Map it over jobs, each with the keys ``export_filter`` (``createdAt`` and the optional narrowing keys),
-``destination`` and ``dest_conn_id``, and optionally ``fields`` and ``activity_types`` (names or ids)::
+Map it over jobs, each with exactly the keys ``export_filter`` (``createdAt`` and the optional narrowing
+keys), ``activity_types`` (names or ids, or None), ``fields`` (None: Marketo's default columns),
+``destination`` and ``dest_conn_id`` (a mapped group's job must give every key)::
 
     activities = activity_export_group(poll_interval=60)
     activities.expand_kwargs([
         {"export_filter": {"createdAt": {"startAt": "2024-01-01", "endAt": "2024-01-31"}},
-         "activity_types": ["Visit Webpage", "Fill Out Form"],
+         "activity_types": ["Visit Webpage", "Fill Out Form"], "fields": None,
          "destination": "s3://bucket/activities/2024-01.csv", "dest_conn_id": "aws_default"},
     ])
 """
@@ -47,10 +48,10 @@ def activity_export_group(*, group_id: str = "activity_export", **settings: Any)
     @task_group(group_id=group_id)
     def activity_export(
         export_filter: dict[str, Any],
+        activity_types: list[str | int] | None,
+        fields: list[str] | None,
         destination: str,
         dest_conn_id: str | None,
-        fields: list[str] | None = None,
-        activity_types: list[str | int] | None = None,
     ) -> Any:
         """Start one activity export, wait for it without holding a worker, then stream its file."""
         return tasks(

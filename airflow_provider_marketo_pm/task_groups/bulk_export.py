@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any
 
-from airflow.sdk import XComArg
+from airflow.sdk import XComArg, task_group
 
 from airflow_provider_marketo_pm.export_status import MARKETO_STATUS_REFRESH_SECONDS
 from airflow_provider_marketo_pm.lifecycle import RECORD_XCOM_KEY
@@ -197,6 +197,40 @@ def export_tasks(
         return to_parquet.output
 
     return build
+
+
+def fields_and_filter_group(
+    start: type[MarketoStartExportOperator],
+    sensor: type[MarketoExportSensor],
+    download: type[MarketoDownloadExportOperator],
+    *,
+    group_id: str,
+    start_label: str,
+    filter_to_download: str | None = None,
+    **settings: Any,
+) -> Any:
+    """
+    The task group of a kind whose job is ``fields``, ``export_filter``, ``destination`` and ``dest_conn_id``
+    (program members, leads): :func:`export_tasks` with ``settings``, called with one job or mapped with
+    ``.expand_kwargs(jobs)``. ``filter_to_download`` names a download argument that receives the filter
+    (program members: ``program_ids``, the lineage inputs).
+    """
+    tasks = export_tasks(start, sensor, download, start_label=start_label, **settings)
+
+    @task_group(group_id=group_id)
+    def export_job(
+        fields: list[str], export_filter: dict[str, Any], destination: str, dest_conn_id: str | None
+    ) -> Any:
+        """Start one export, wait for it without holding a worker, then stream its file."""
+        return tasks(
+            request={"fields": fields, "filter": export_filter},
+            destination=destination,
+            dest_conn_id=dest_conn_id,
+            download_arguments={filter_to_download: export_filter} if filter_to_download else None,
+            export_filter=export_filter,
+        )
+
+    return export_job
 
 
 def _arguments_of(operator: type) -> set[str]:

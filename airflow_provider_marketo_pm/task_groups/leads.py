@@ -14,14 +14,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow.sdk import task_group
-
 from airflow_provider_marketo_pm.operators.leads import (
     MarketoDownloadLeadExportOperator,
     MarketoStartLeadExportOperator,
 )
 from airflow_provider_marketo_pm.sensors.leads import MarketoLeadExportSensor
-from airflow_provider_marketo_pm.task_groups.bulk_export import FILTER_START_LABEL, export_tasks
+from airflow_provider_marketo_pm.task_groups.bulk_export import FILTER_START_LABEL, fields_and_filter_group
 
 __all__ = ["lead_export_group"]
 
@@ -35,24 +33,11 @@ def lead_export_group(*, group_id: str = "lead_export", **settings: Any) -> Any:
     :param settings: the group's settings and any argument of the start, documented once in
         :func:`~airflow_provider_marketo_pm.task_groups.bulk_export.export_tasks`.
     """
-    tasks = export_tasks(
+    return fields_and_filter_group(
         MarketoStartLeadExportOperator,
         MarketoLeadExportSensor,
         MarketoDownloadLeadExportOperator,
+        group_id=group_id,
         start_label=FILTER_START_LABEL,
         **settings,
     )
-
-    @task_group(group_id=group_id)
-    def lead_export(
-        fields: list[str], export_filter: dict[str, Any], destination: str, dest_conn_id: str | None
-    ) -> Any:
-        """Start one lead export, wait for it without holding a worker, then stream its file."""
-        return tasks(
-            request={"fields": fields, "filter": export_filter},
-            destination=destination,
-            dest_conn_id=dest_conn_id,
-            export_filter=export_filter,
-        )
-
-    return lead_export

@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from airflow.sdk import Param, Variable, task_group
+from airflow.sdk import Param, Variable
 
 from airflow_provider_marketo_pm.destination import checked_destination, climbs_out, destination_url
 from airflow_provider_marketo_pm.exceptions import MarketoRequestError
@@ -39,7 +39,7 @@ from airflow_provider_marketo_pm.sensors.program_members import MarketoProgramMe
 from airflow_provider_marketo_pm.task_groups.bulk_export import (
     MARKETO_BULK_EXPORT_POOL,
     export_results,
-    export_tasks,
+    fields_and_filter_group,
 )
 from airflow_provider_marketo_pm.validation import parse_fields
 from airflow_provider_marketo_pm.windows import batch_program_ids
@@ -93,28 +93,15 @@ def program_member_export_group(*, group_id: str = "export_job", **settings: Any
         the start (``on_quota_exceeded``, ``quota_waits``, ``daily_export_budget_mb``, ...), documented once
         in :func:`~airflow_provider_marketo_pm.task_groups.bulk_export.export_tasks`.
     """
-    tasks = export_tasks(
+    return fields_and_filter_group(
         MarketoStartProgramMemberExportOperator,
         MarketoProgramMemberExportSensor,
         MarketoDownloadProgramMemberExportOperator,
+        group_id=group_id,
         start_label=_START_MAP_INDEX_TEMPLATE,
+        filter_to_download="program_ids",  # its programId(s): the lineage inputs
         **settings,
     )
-
-    @task_group(group_id=group_id)
-    def export_job(
-        fields: list[str], export_filter: dict[str, Any], destination: str, dest_conn_id: str | None
-    ) -> Any:
-        """Start one export, wait for it without holding a worker, then stream its file."""
-        return tasks(
-            request={"fields": fields, "filter": export_filter},
-            destination=destination,
-            dest_conn_id=dest_conn_id,
-            download_arguments={"program_ids": export_filter},  # its programId(s): the lineage inputs
-            export_filter=export_filter,
-        )
-
-    return export_job
 
 
 @dataclass(frozen=True)

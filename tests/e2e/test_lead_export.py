@@ -8,7 +8,9 @@ is program member code.
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import json
 
 import pytest
@@ -49,6 +51,12 @@ def test_the_lead_group_runs_create_enqueue_deferred_wait_and_verified_download(
         served = emulator.file_bytes(export_id)
         assert emulator.job(export_id)["fileChecksum"] == "sha256:" + hashlib.sha256(served).hexdigest()
     assert sorted(path.name for path in tmp_path.iterdir()) == ["list=1081.csv", "list=1082.csv"]
+    # The leads are the program member dataset's: the same leadIds, the same emails.
+    emails = {int(member["leadId"]): member["email"] for member in emulator.instance.dataset.members}
+    for path in tmp_path.iterdir():
+        rows = list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"), newline="")))
+        assert rows
+        assert all(emails[int(row["id"])] == row["email"] for row in rows)
 
 
 def test_the_lead_kind_builds_its_own_request_and_refuses_a_bad_one_before_any_call(emulator):

@@ -9,11 +9,15 @@ import pytest
 from testing.emulator_client import ACTIVITIES, parse_rows
 
 from airflow_provider_marketo_pm.exceptions import MarketoMalformedAnswerError, MarketoRequestError
+from airflow_provider_marketo_pm.kinds import activities as activity_kind
 from airflow_provider_marketo_pm.kinds.activities import (
+    ACTIVITY_COLUMNS,
+    ACTIVITY_TABLE,
     DEFAULT_FIELDS,
     FIELDS,
     PATH,
     TYPES_PATH,
+    activity_refusal_hint,
     activity_unsupported_filter_hint,
     build_activity_export_request,
     resolve_activity_type_ids,
@@ -320,3 +324,27 @@ def test_the_1035_hint_names_the_filter():
 
     assert "does not support activityTypeIds for activity exports" in hint
     assert "filter the rows on activityTypeId" in hint
+
+
+def test_the_activity_kind_is_its_builder_fixed_columns_and_hints():
+    request = activity_kind.ACTIVITIES.request(filter={"createdAt": JANUARY})
+
+    assert request.body == {"filter": {"createdAt": JANUARY_SENT}, "format": "CSV"}
+    assert (activity_kind.ACTIVITIES.path, activity_kind.ACTIVITIES.state_key) == (
+        PATH,
+        "marketo_activity_export",
+    )
+    assert activity_kind.ACTIVITIES.table is ACTIVITY_TABLE
+    assert set(ACTIVITY_COLUMNS) == set(FIELDS)  # every column an export can have is typed
+    assert activity_kind.ACTIVITIES.unsupported_filter_hint is activity_unsupported_filter_hint
+    assert activity_kind.ACTIVITIES.refusal_hint is activity_refusal_hint
+
+
+def test_a_1003_naming_no_field_points_at_the_activity_types():
+    by_type = {"filter": {"createdAt": JANUARY_SENT, "activityTypeIds": [999]}}
+    by_value = {"filter": {**by_type["filter"], "primaryAttributeValueIds": [1]}}
+
+    assert activity_refusal_hint({"filter": {"createdAt": JANUARY_SENT}}) is None
+    assert TYPES_PATH in activity_refusal_hint(by_type)
+    assert "asset group" not in activity_refusal_hint(by_type)
+    assert "the group the primary attribute values belong to" in activity_refusal_hint(by_value)

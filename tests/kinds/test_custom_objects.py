@@ -10,6 +10,8 @@ from testing.emulator_client import error_of, parse_rows
 
 from airflow_provider_marketo_pm.exceptions import MarketoRequestError
 from airflow_provider_marketo_pm.kinds.custom_objects import (
+    CUSTOM_OBJECT_TABLE,
+    CUSTOM_OBJECTS,
     FILTER_TYPES,
     build_custom_object_export_request,
     custom_object_unsupported_filter_hint,
@@ -185,3 +187,18 @@ def test_a_1035_naming_no_filter_explains_the_smart_lists_only():
     assert "Instead of smartListId" in hint
     assert "Instead of smartListName" in hint
     assert "Instead of updatedAt" not in hint
+
+
+def test_the_custom_object_kind_is_bound_to_one_object_per_task():
+    cars = CUSTOM_OBJECTS.bind(apiName="car_c")
+
+    assert CUSTOM_OBJECTS.path_parameters == ("apiName",)
+    assert CUSTOM_OBJECTS.path_arguments == (("apiName", "api_name"),)  # the tasks' argument
+    assert cars.path == export_path("car_c")
+    assert cars.field_describes == (describe_path("car_c"),) == cars.table.describes
+    assert cars.state_key == "marketo_custom_object_export_car_c"
+    assert cars.request(fields=CAR_FIELDS, filter={"staticListId": 1081}).body == (
+        build_custom_object_export_request(CAR_FIELDS, {"staticListId": 1081})
+    )
+    assert CUSTOM_OBJECTS.table is CUSTOM_OBJECT_TABLE
+    assert CUSTOM_OBJECTS.unsupported_filter_hint is custom_object_unsupported_filter_hint

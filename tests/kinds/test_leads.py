@@ -9,8 +9,11 @@ import pytest
 from testing.emulator_client import LEADS, error_of, parse_rows
 
 from airflow_provider_marketo_pm.exceptions import MarketoRequestError
+from airflow_provider_marketo_pm.kinds import leads as lead_kind
 from airflow_provider_marketo_pm.kinds.leads import (
+    DESCRIBE_PATH,
     FILTER_TYPES,
+    LEAD_TABLE,
     PATH,
     build_lead_export_request,
     lead_unsupported_filter_hint,
@@ -254,3 +257,14 @@ def test_the_filter_types_are_marketos():
         "smartListId",
         "smartListName",
     )
+
+
+def test_the_lead_kind_is_its_builder_describe_table_and_1035_hint():
+    request = lead_kind.LEADS.request(fields=["id", "email"], filter={"createdAt": JANUARY})
+
+    assert request.body == build_lead_export_request(["id", "email"], {"createdAt": JANUARY})
+    assert (lead_kind.LEADS.path, lead_kind.LEADS.state_key) == (PATH, "marketo_lead_export")
+    assert lead_kind.LEADS.field_describes == (DESCRIBE_PATH,) == LEAD_TABLE.describes  # Describe Lead2
+    assert lead_kind.LEADS.table is LEAD_TABLE
+    assert lead_kind.LEADS.unsupported_filter_hint is lead_unsupported_filter_hint
+    assert lead_kind.LEADS.path_parameters == ()
