@@ -28,6 +28,8 @@ import subprocess
 import sys
 import time
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -295,6 +297,30 @@ def report_files(
     return 0
 
 
+@contextmanager
+def demo_emulator(args: argparse.Namespace) -> Iterator[tuple[Any, Any]]:
+    """
+    The running emulator and the example DAGs parsed (``None`` once their import errors are printed): a
+    bigger dataset than the tests' default, so the files look like a real program's membership, and the
+    connection and the poll interval Variable pointed at it (at the emulator's pace; Marketo's is 60 s).
+    """
+    from airflow.dag_processing.dagbag import DagBag
+
+    from airflow_provider_marketo_pm.testing import MarketoEmulator
+
+    with MarketoEmulator(members=DEMO_MEMBERS, data_until=DATA_UNTIL) as emulator:
+        os.environ.update(emulator.connection_env(conn_id="marketo_default", poll_interval=POLL_INTERVAL))
+        print(f"Marketo emulator listening on {emulator.base_url}", flush=True)
+        if args.fail_one_job:
+            emulator.fail_next_job(error_msg="Injected by scripts/demo.py --fail-one-job")
+        bag = DagBag(dag_folder=str(DAGS_FOLDER))
+        if bag.import_errors:
+            print(f"DAG import errors: {bag.import_errors}", file=sys.stderr)
+            yield emulator, None
+        else:
+            yield emulator, bag
+
+
 def kind_run_conf(kind: str, start: str, end: str, output: Path) -> tuple[dict[str, Any], dt.datetime]:
     """The run's conf and logical date of a kind's example DAG over [start, end)."""
     first, last = (dt.datetime.fromisoformat(day).replace(tzinfo=dt.UTC) for day in (start, end))
@@ -306,22 +332,14 @@ def kind_run_conf(kind: str, start: str, end: str, output: Path) -> tuple[dict[s
 
 def run_kind_demo(args: argparse.Namespace, output: Path, started: float) -> int:
     """Run one kind's example DAG (leads, activities, a custom object); check its files as the backfill's."""
-    from airflow.dag_processing.dagbag import DagBag
     from airflow.utils.state import DagRunState
 
     from airflow_provider_marketo_pm.export_status import counted
-    from airflow_provider_marketo_pm.testing import MarketoEmulator
 
     dag_id = KIND_DAGS[args.kind]
     conf, logical_date = kind_run_conf(args.kind, args.start, args.end, output)
-    with MarketoEmulator(members=DEMO_MEMBERS, data_until=DATA_UNTIL) as emulator:
-        os.environ.update(emulator.connection_env(conn_id="marketo_default", poll_interval=POLL_INTERVAL))
-        print(f"Marketo emulator listening on {emulator.base_url}", flush=True)
-        if args.fail_one_job:
-            emulator.fail_next_job(error_msg="Injected by scripts/demo.py --fail-one-job")
-        bag = DagBag(dag_folder=str(DAGS_FOLDER))
-        if bag.import_errors:
-            print(f"DAG import errors: {bag.import_errors}", file=sys.stderr)
+    with demo_emulator(args) as (emulator, bag):
+        if bag is None:
             return 1
         print(f"Running {dag_id} with dag.test(): {args.start} -> {args.end} ...", flush=True)
         run = bag.dags[dag_id].test(logical_date=logical_date, run_conf=conf)
@@ -358,25 +376,15 @@ def main() -> int:
     if args.kind != "program_members":
         return run_kind_demo(args, output, started)
 
-    from airflow.dag_processing.dagbag import DagBag
     from airflow.utils.state import DagRunState
 
     from airflow_provider_marketo_pm.export_status import counted
-    from airflow_provider_marketo_pm.testing import MarketoEmulator
     from airflow_provider_marketo_pm.windows import batch_program_ids, split_updated_at
 
     windows = split_updated_at(args.start, args.end)
     batches = batch_program_ids(program_ids)
-    # A bigger dataset than the tests' default, so the files look like a real program's membership.
-    with MarketoEmulator(members=DEMO_MEMBERS, data_until=DATA_UNTIL) as emulator:
-        # The connection, and the poll interval Variable at a pace for the emulator (Marketo's is 60 s).
-        os.environ.update(emulator.connection_env(conn_id="marketo_default", poll_interval=POLL_INTERVAL))
-        print(f"Marketo emulator listening on {emulator.base_url}", flush=True)
-        if args.fail_one_job:
-            emulator.fail_next_job(error_msg="Injected by scripts/demo.py --fail-one-job")
-        bag = DagBag(dag_folder=str(DAGS_FOLDER))
-        if bag.import_errors:
-            print(f"DAG import errors: {bag.import_errors}", file=sys.stderr)
+    with demo_emulator(args) as (emulator, bag):
+        if bag is None:
             return 1
         print(
             f"Running {DAG_ID} with dag.test(): {args.start} -> {args.end}, {len(program_ids)} programs, "
