@@ -21,6 +21,7 @@ EXTRAS := emulator,s3,openlineage,parquet,postgres
 
 help:
 	@echo "make demo       run the backfill example DAG against the bundled Marketo emulator (own .venv-demo)"
+	@echo "                KIND=leads|activities|custom_objects: that kind's example DAG instead"
 	@echo "make test       lint + type-check + the whole test suite (slow suites included)"
 	@echo "make test-fast  the test suite without the suites marked slow"
 	@echo "make test-compat  unit tests and one example DAG on the oldest supported Airflow (3.0.x)"
@@ -91,7 +92,7 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 
 demo: $(DEMO_STAMP)
-	$(DEMO_VENV)/bin/python scripts/demo.py
+	$(DEMO_VENV)/bin/python scripts/demo.py$(if $(KIND), --kind $(KIND))
 
 # The documentation site (mkdocs.yml; the docs group of the dev environment). --strict: a broken link, anchor
 # or API reference fails the build, as it fails tests/test_docs_site.py in `make test`.

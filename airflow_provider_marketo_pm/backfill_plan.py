@@ -1,9 +1,10 @@
 """A backfill of several export kinds over one date range, planned together against the daily quota.
 
-Program member, lead and activity exports share Marketo's one bulk queue and its 500 MB daily quota, so a
-backfill of several kinds is one plan. The range is cut into the same windows for every kind (``updatedAt``
-for program members, ``updatedAt`` or ``createdAt`` for leads, ``createdAt`` for activities); each window
-gets one job per program batch, one lead job, and one job per activity type. The order spends the quota
+Program member, lead, activity and custom object exports share Marketo's one bulk queue and its 500 MB daily
+quota, so a backfill of several kinds is one plan. The range is cut into the same windows for every kind
+(``updatedAt`` for program members, ``updatedAt`` or ``createdAt`` for leads, ``createdAt`` for activities,
+``updatedAt`` for custom objects); each window gets one job per program batch, one lead job, one job per
+activity type and one job per custom object type. The order spends the quota
 where the user wants it first: by default the newest windows first across kinds (recent data lands first;
 a backfill the quota cuts short leaves the oldest windows for the next day), or kind by kind in the order
 the kinds are given. Every job's request is built by its kind's builder here, before any call.
@@ -18,6 +19,10 @@ from typing import Any
 from airflow_provider_marketo_pm.exceptions import MarketoRequestError
 from airflow_provider_marketo_pm.export_status import counted
 from airflow_provider_marketo_pm.kinds.activities import build_activity_export_request
+from airflow_provider_marketo_pm.kinds.custom_objects import (
+    build_custom_object_export_request,
+    parse_api_name,
+)
 from airflow_provider_marketo_pm.kinds.leads import build_lead_export_request
 from airflow_provider_marketo_pm.kinds.program_members import build_request
 from airflow_provider_marketo_pm.kinds.request_rules import id_list
@@ -42,6 +47,9 @@ REQUEST_OPTIONS = ("fields", "format", "column_header_names")
 COMMON_PLACEHOLDERS = ("start_day", "end_day", "last_day", "job", "ext")
 
 
+_Unit = tuple[dict[str, Any], str, dict[str, Any], dict[str, Any]]
+
+
 @dataclass(frozen=True)
 class _Kind:
     """How one kind's jobs are planned: its options, its file paths, and its jobs of one window."""
@@ -52,9 +60,9 @@ class _Kind:
     required: tuple[str, ...]
     placeholders: tuple[str, ...]
     build: Callable[..., dict[str, Any]]
-    # (options) -> each job of a window: its filter without the window, the filter key of the window, and
-    # its placeholder values
-    units: Callable[[Mapping[str, Any]], list[tuple[dict[str, Any], str, dict[str, Any]]]]
+    # (options) -> each job of a window: its filter without the window, the filter key of the window, its
+    # placeholder values, and its own request options (a custom object's fields)
+    units: Callable[[Mapping[str, Any]], list[_Unit]]
     default_path: Callable[[Mapping[str, Any]], str]
 
 
@@ -63,27 +71,32 @@ class BackfillJob:
     """
     One export job of a plan.
 
-    :ivar kind: ``program_members``, ``leads`` or ``activities``.
+    :ivar kind: ``program_members``, ``leads``, ``activities`` or ``custom_objects``.
     :ivar window: its date window, ``{"startAt", "endAt"}`` (ISO-8601, UTC, no milliseconds).
     :ivar arguments: the keyword arguments of the kind's request builder (``fields``, ``filter`` ...):
-        :func:`validation.build_request`, :func:`kinds.leads.build_lead_export_request` or
-        :func:`kinds.activities.build_activity_export_request`; already checked by it.
+        :func:`validation.build_request`, :func:`kinds.leads.build_lead_export_request`,
+        :func:`kinds.activities.build_activity_export_request` or
+        :func:`kinds.custom_objects.build_custom_object_export_request`; already checked by it.
     :ivar path: the file's path, relative to the destination.
+    :ivar api_name: the custom object type a ``custom_objects`` job exports (its path's ``apiName``); ``None``
+        for the other kinds.
     """
 
     kind: str
     window: dict[str, str]
     arguments: dict[str, Any]
     path: str
+    api_name: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        """The job as plain JSON values (for XCom or a mapped task's arguments)."""
-        return {
+        """The job as plain JSON values (for XCom or a mapped task's arguments); ``api_name`` when set."""
+        job = {
             "kind": self.kind,
             "window": dict(self.window),
             "arguments": self.arguments,
             "path": self.path,
         }
+        return job if self.api_name is None else {**job, "api_name": self.api_name}
 
 
 @dataclass(frozen=True)
@@ -127,11 +140,12 @@ def plan_backfill(
         ``date_filter`` (``"updatedAt"``, the default, or ``"createdAt"`` where the subscription lacks
         ``updatedAt``). ``activities``: optional ``activity_type_ids`` (ids; names are resolved by
         :func:`kinds.activities.resolve_activity_type_ids` first), one job per type, else one job of every
-        type; optional ``fields``. Every kind also takes ``format``, ``column_header_names`` and ``path``:
-        a template of the file's path with ``{start_day}``, ``{end_day}`` (the job's window, YYYY-MM-DD,
-        UTC), ``{last_day}`` (the plan's last day), ``{job}`` (its number in the plan), ``{ext}`` (the
-        format, lower case), and ``{batch}`` (program members) or ``{activity_type}`` (activities: the id,
-        or ``all``).
+        type; optional ``fields``. ``custom_objects``: ``objects``, each custom object type's ``apiName``
+        mapped to its fields (from its describe), one job per type. Every kind also takes ``format``,
+        ``column_header_names`` and ``path``: a template of the file's path with ``{start_day}``,
+        ``{end_day}`` (the job's window, YYYY-MM-DD, UTC), ``{last_day}`` (the plan's last day), ``{job}``
+        (its number in the plan), ``{ext}`` (the format, lower case), and ``{batch}`` (program members),
+        ``{activity_type}`` (activities: the id, or ``all``) or ``{api_name}`` (custom objects).
     :param order: one of :data:`ORDERS`.
     :param window_days: the windows' length, 1 to 31 days (the last one may be shorter).
     :param max_jobs: the most jobs the plan may have (default :data:`MAX_JOBS`).
@@ -172,8 +186,8 @@ def plan_backfill(
     drafts.sort(key=lambda draft: draft[0])
     jobs: list[BackfillJob] = []
     paths: set[str] = set()
-    for _, kind, options, window, (unit_filter, date_key, values) in drafts:
-        arguments = _request_options(options)
+    for _, kind, options, window, (unit_filter, date_key, values, unit_options) in drafts:
+        arguments = {**_request_options(options), **unit_options}
         arguments["filter"] = {**unit_filter, date_key: dict(window)}
         _check_request(kind, arguments)
         days = {"start_day": window["startAt"][:10], "end_day": window["endAt"][:10], "last_day": last_day}
@@ -184,8 +198,31 @@ def plan_backfill(
                 f"kinds.{kind.name}.path", options.get("path"), f"gives two jobs the same file {path!r}"
             )
         paths.add(path)
-        jobs.append(BackfillJob(kind.name, dict(window), arguments, path))
+        jobs.append(BackfillJob(kind.name, dict(window), arguments, path, values.get("api_name")))
     return BackfillPlan(windows=windows, jobs=jobs, per_window=per_window, order=order)
+
+
+def plan_recent_days(
+    days: int,
+    until: DateLike,
+    kinds: Mapping[str, Mapping[str, Any]],
+    *,
+    order: str = "newest_first",
+    max_jobs: int = MAX_JOBS,
+) -> BackfillPlan:
+    """
+    Plan the jobs of the last ``days`` days up to ``until`` (exclusive), [until - days x 24 h, until) in
+    UTC, for any kinds (:func:`plan_backfill`'s ``kinds``): a daily DAG's rolling window. In a DAG, pass the
+    run's ``data_interval_end`` (``"{{ data_interval_end | ts }}"``), as the example DAGs
+    ``marketo_leads_daily`` and ``marketo_activities_daily`` do.
+
+    :raises MarketoRequestError: ``days`` that is not a whole number >= 1, or anything
+        :func:`plan_backfill` refuses; before any call.
+    """
+    if isinstance(days, bool) or not isinstance(days, int) or days < 1:
+        raise MarketoRequestError("days", days, "must be a whole number of days >= 1")
+    upper = to_utc(until, name="until")
+    return plan_backfill(upper.subtract(days=days), upper, kinds, order=order, max_jobs=max_jobs)
 
 
 def _checked_kinds(kinds: Any) -> list[tuple[_Kind, Mapping[str, Any], list[Any]]]:
@@ -258,12 +295,14 @@ def _describe(windows: int, per_window: Mapping[str, int], order: str | None) ->
     return text
 
 
-def _program_member_units(options: Mapping[str, Any]) -> list[tuple[dict[str, Any], str, dict[str, Any]]]:
+def _program_member_units(options: Mapping[str, Any]) -> list[_Unit]:
     try:
         batches = _checked_batches(options["program_batches"])
     except MarketoRequestError as error:
         raise MarketoRequestError(f"kinds.program_members.{error.key}", error.value, error.rule) from None
-    return [({"programIds": batch}, "updatedAt", {"batch": number}) for number, batch in enumerate(batches)]
+    return [
+        ({"programIds": batch}, "updatedAt", {"batch": number}, {}) for number, batch in enumerate(batches)
+    ]
 
 
 def _lead_date_filter(options: Mapping[str, Any]) -> str:
@@ -274,15 +313,35 @@ def _lead_date_filter(options: Mapping[str, Any]) -> str:
     return str(date_filter)
 
 
-def _lead_units(options: Mapping[str, Any]) -> list[tuple[dict[str, Any], str, dict[str, Any]]]:
-    return [({}, _lead_date_filter(options), {})]
+def _lead_units(options: Mapping[str, Any]) -> list[_Unit]:
+    return [({}, _lead_date_filter(options), {}, {})]
 
 
-def _activity_units(options: Mapping[str, Any]) -> list[tuple[dict[str, Any], str, dict[str, Any]]]:
+def _activity_units(options: Mapping[str, Any]) -> list[_Unit]:
     if options.get("activity_type_ids") is None:
-        return [({}, "createdAt", {"activity_type": "all"})]
+        return [({}, "createdAt", {"activity_type": "all"}, {})]
     type_ids = id_list("kinds.activities.activity_type_ids", options["activity_type_ids"], "activity type id")
-    return [({"activityTypeIds": [type_id]}, "createdAt", {"activity_type": type_id}) for type_id in type_ids]
+    return [
+        ({"activityTypeIds": [type_id]}, "createdAt", {"activity_type": type_id}, {}) for type_id in type_ids
+    ]
+
+
+def _custom_object_units(options: Mapping[str, Any]) -> list[_Unit]:
+    """One job per custom object type, each with its own fields (objects share no fields but the standard)."""
+    objects = options["objects"]
+    rule = "must map each custom object's apiName to its fields, e.g. {'car_c': ['vin', 'make']}"
+    if not isinstance(objects, Mapping) or not objects:
+        raise MarketoRequestError("kinds.custom_objects.objects", objects, rule)
+    units: list[_Unit] = []
+    for api_name, fields in objects.items():
+        try:
+            name = parse_api_name(api_name)
+        except MarketoRequestError as error:
+            raise MarketoRequestError("kinds.custom_objects.objects", error.value, error.rule) from None
+        if isinstance(fields, str) or not isinstance(fields, Sequence):
+            raise MarketoRequestError(f"kinds.custom_objects.objects.{name}", fields, rule)
+        units.append(({}, "updatedAt", {"api_name": name}, {"fields": list(fields)}))
+    return units
 
 
 def _lead_path(options: Mapping[str, Any]) -> str:
@@ -325,8 +384,28 @@ KINDS: dict[str, _Kind] = {
             "activities/created_from={start_day}/created_to={end_day}/type={activity_type}.{ext}"
         ),
     ),
+    "custom_objects": _Kind(
+        name="custom_objects",
+        noun=("custom object job", "custom object jobs"),
+        options=("format", "column_header_names", "objects", "path"),
+        required=("objects",),
+        placeholders=(*COMMON_PLACEHOLDERS, "api_name"),
+        build=build_custom_object_export_request,
+        units=_custom_object_units,
+        default_path=lambda _: (
+            "custom_objects/{api_name}/updated_from={start_day}/updated_to={end_day}.{ext}"
+        ),
+    ),
 }
 """The kinds a backfill plans, by name."""
 KIND_NAMES: Sequence[str] = tuple(KINDS)
 
-__all__ = ["KIND_NAMES", "MAX_JOBS", "ORDERS", "BackfillJob", "BackfillPlan", "plan_backfill"]
+__all__ = [
+    "KIND_NAMES",
+    "MAX_JOBS",
+    "ORDERS",
+    "BackfillJob",
+    "BackfillPlan",
+    "plan_backfill",
+    "plan_recent_days",
+]

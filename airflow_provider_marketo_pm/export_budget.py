@@ -9,7 +9,8 @@ What the sum can see: each kind's list endpoint (``GET /bulk/v1/program/members/
 ``/bulk/v1/customobjects/{apiName}/export.json``) returns that kind's export jobs of the API user that asks,
 created in the last 7 days. Summed over all of them (:func:`list_paths` names them, one per custom object
 in use), they are every export this API user made: :func:`exported_bytes_today_across_kinds`.
-:func:`exported_bytes_today` sums one list (program members alone, as the start operator does). Exports of
+:func:`exported_bytes_today` sums one list (the start operator sums them all, through
+:mod:`~airflow_provider_marketo_pm.hooks.exports_across_kinds`). Exports of
 other API users are never visible: the budget is a ceiling on our own use, not a reading of the
 instance's quota.
 
@@ -97,7 +98,7 @@ def exported_bytes_since(jobs: Iterable[Mapping[str, Any]], since: dt.datetime) 
 
 
 def exported_bytes_today(jobs: Iterable[Mapping[str, Any]], now: dt.datetime | None = None) -> int:
-    """Bytes of this user's program member exports in the current quota day (since 12:00 AM US Central)."""
+    """Bytes of the jobs of one list in the current quota day (since 12:00 AM US Central)."""
     return exported_bytes_since(jobs, last_quota_reset(now))
 
 

@@ -34,6 +34,7 @@ FULL = {
     "backfill": ["--windows", "24"],
     "backfill_pool6": ["--windows", "24", "--pool", "6", "--json", str(OUT / "backfill_pool6.json")],
     "quota_backfill": ["--json", str(OUT / "quota_backfill.json")],
+    "mixed_backfill": ["--json", str(OUT / "mixed_backfill.json")],
     "parquet": [
         "--sizes",
         "64",
@@ -57,6 +58,10 @@ QUICK = {
         *("--start", "2024-01-01", "--end", "2025-01-01", "--day-seconds", "6"),
         *("--no-check", "--json", str(OUT / "quota_backfill.json")),
     ],
+    "mixed_backfill": [
+        *("--start", "2026-01-01", "--programs", "20", "--data-multiple", "2.5", "--day-seconds", "6"),
+        *("--json", str(OUT / "mixed_backfill.json")),
+    ],
     "parquet": ["--sizes", "64", "256", "--rounds", "1", "--json", str(OUT / "parquet.json")],
 }
 SCRIPTS = {
@@ -67,6 +72,7 @@ SCRIPTS = {
     "backfill": "bench_backfill_pacing.py",
     "backfill_pool6": "bench_backfill_pacing.py",
     "quota_backfill": "bench_quota_backfill.py",
+    "mixed_backfill": "bench_mixed_backfill.py",
     "parquet": "bench_parquet.py",
 }
 
@@ -162,6 +168,22 @@ def summary_lines() -> list[str]:
                 f"{run['failed_tasks']} [0: {verdict(run['failed_tasks'] == 0)}], our jobs in queue "
                 f"{run['max_our_jobs_in_queue']} [<= pool {run['pool_slots']}: {verdict(in_queue_ok)}], "
                 f"files verified {run['files_verified']}/{plan['jobs']}"
+            )
+    mixed = OUT / "mixed_backfill.json"
+    if mixed.exists():
+        m = json.loads(mixed.read_text())
+        plan, run = m["plan"], m.get("run") or {}
+        if run:
+            one_each = run["cells_with_one_job"] == plan["jobs"] and not run["jobs_outside_the_plan"]
+            in_queue_ok = run["max_our_jobs_in_queue"] <= run["pool_slots"]
+            lines.append(
+                f"mixed backfill {plan['range']}, {plan['described']}: "
+                f"{run['quota_days_used']} quota days vs "
+                f"lower bound {plan['lower_bound_days']}; 1 job per window x batch x kind "
+                f"[{verdict(one_each)}], failed tasks {run['failed_tasks']} "
+                f"[0: {verdict(run['failed_tasks'] == 0)}], our jobs of every kind in queue "
+                f"{run['max_our_jobs_in_queue']} [<= pool {run['pool_slots']}: {verdict(in_queue_ok)}], "
+                f"load {m.get('load_start', 0):.2f} -> {m.get('load_end', 0):.2f}"
             )
     parquet = OUT / "parquet.json"
     if parquet.exists():

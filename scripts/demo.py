@@ -5,6 +5,11 @@ Starts the emulator on loopback, prepares a throw-away Airflow home in ``.airflo
 the files under ``demo-output/``, then checks every file against the checksum the emulator advertised and
 prints a summary. Exits non-zero if anything failed.
 
+``--kind leads|activities|custom_objects`` (``make demo KIND=leads``) runs that kind's example DAG over the
+same range instead: ``marketo_leads_daily`` (the last days up to ``--end``, by ``updatedAt``),
+``marketo_activities_daily`` (by ``createdAt``, one job per activity type) or
+``marketo_custom_object_snapshot`` (the ``car_c`` records updated since ``--start``).
+
 The demo empties its folders before each run, so it only ever empties a folder it made: each one gets a
 marker file, and a folder that is not empty and has no marker is refused (nothing in it is touched).
 """
@@ -23,6 +28,8 @@ import subprocess
 import sys
 import time
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +37,13 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 AIRFLOW_HOME = REPO_ROOT / ".airflow-home"
 DAGS_FOLDER = REPO_ROOT / "example_dags"
 DAG_ID = "marketo_program_members_backfill"
+#: ``--kind``: the example DAG each kind's demo runs (program members: the backfill, DAG_ID).
+KIND_DAGS = {
+    "program_members": DAG_ID,
+    "leads": "marketo_leads_daily",
+    "activities": "marketo_activities_daily",
+    "custom_objects": "marketo_custom_object_snapshot",
+}
 POOL = "marketo_bulk_export"
 DEMO_MEMBERS = 60_000
 #: Seconds between status checks: the emulator completes jobs in well under a second.
@@ -117,6 +131,12 @@ def parse_args() -> argparse.Namespace:
         default=str(AIRFLOW_HOME),
         help=f"the throw-away Airflow home: new, empty, or an earlier demo's (one with a {MARKER} file)",
     )
+    parser.add_argument(
+        "--kind",
+        choices=sorted(KIND_DAGS),
+        default="program_members",
+        help="which kind's example DAG to run (default: the program member backfill)",
+    )
     parser.add_argument("--verbose", action="store_true", help="show Airflow's task logs")
     parser.add_argument(
         "--fail-one-job", action="store_true", help="make the emulator fail one export (to see a failure)"
@@ -153,7 +173,7 @@ def prepare_airflow_home(home: Path, verbose: bool) -> None:
             raise SystemExit(f"`airflow {' '.join(command)}` failed:\n{done.stdout}\n{done.stderr}")
 
 
-def download_results(run_id: str) -> list[dict[str, Any]]:
+def download_results(run_id: str, dag_id: str = DAG_ID) -> list[dict[str, Any]]:
     """What each download task returned: uri, bytes, records, sha256, export_id."""
     from airflow.models.xcom import XComModel
     from airflow.utils.session import create_session
@@ -162,7 +182,7 @@ def download_results(run_id: str) -> list[dict[str, Any]]:
         rows = session.scalars(
             XComModel.get_many(
                 run_id=run_id,
-                dag_ids=DAG_ID,
+                dag_ids=dag_id,
                 task_ids="export_job.download_export",
                 key="return_value",
             )
@@ -170,7 +190,7 @@ def download_results(run_id: str) -> list[dict[str, Any]]:
         return [XComModel.deserialize_value(row) for row in rows]
 
 
-def failed_tasks(run_id: str) -> dict[int, list[str]]:
+def failed_tasks(run_id: str, dag_id: str = DAG_ID) -> dict[int, list[str]]:
     """The export group's failed task instances of the run, by map index (one index per export job)."""
     from airflow.models.taskinstance import TaskInstance
     from airflow.utils.session import create_session
@@ -179,7 +199,7 @@ def failed_tasks(run_id: str) -> dict[int, list[str]]:
     failed: dict[int, list[str]] = {}
     with create_session() as session:
         rows = session.query(TaskInstance.task_id, TaskInstance.map_index).filter(
-            TaskInstance.dag_id == DAG_ID,
+            TaskInstance.dag_id == dag_id,
             TaskInstance.run_id == run_id,
             TaskInstance.state == TaskInstanceState.FAILED,
         )
@@ -257,6 +277,89 @@ def verify(results: list[dict[str, Any]], emulator: Any) -> tuple[int, list[str]
     return verified, problems
 
 
+def report_files(
+    results: list[dict[str, Any]], output: Path, verified: int, elapsed: float, problems: list[str]
+) -> int:
+    """The summary's lines every demo ends with (records, bytes, files, checksums), then OK or FAILED."""
+    files = sorted(output.rglob("*.csv"))
+    print(f"  records    {sum(r['records'] for r in results)}")
+    print(f"  bytes      {sum(r['bytes'] for r in results)}")
+    shown = output.relative_to(REPO_ROOT) if output.is_relative_to(REPO_ROOT) else output
+    print(f"  files      {len(files)} under {shown}/")
+    for path in files:
+        print(f"               {path.relative_to(output)}")
+    print(f"  checksums  {verified}/{len(results)} verified (sha256 of each file on disk = the emulator's)")
+    print(f"  elapsed    {elapsed:.1f} s")
+    if problems:
+        print("\nFAILED:", *problems, sep="\n  ", file=sys.stderr)
+        return 1
+    print("\nOK")
+    return 0
+
+
+@contextmanager
+def demo_emulator(args: argparse.Namespace) -> Iterator[tuple[Any, Any]]:
+    """
+    The running emulator and the example DAGs parsed (``None`` once their import errors are printed): a
+    bigger dataset than the tests' default, so the files look like a real program's membership, and the
+    connection and the poll interval Variable pointed at it (at the emulator's pace; Marketo's is 60 s).
+    """
+    from airflow.dag_processing.dagbag import DagBag
+
+    from airflow_provider_marketo_pm.testing import MarketoEmulator
+
+    with MarketoEmulator(members=DEMO_MEMBERS, data_until=DATA_UNTIL) as emulator:
+        os.environ.update(emulator.connection_env(conn_id="marketo_default", poll_interval=POLL_INTERVAL))
+        print(f"Marketo emulator listening on {emulator.base_url}", flush=True)
+        if args.fail_one_job:
+            emulator.fail_next_job(error_msg="Injected by scripts/demo.py --fail-one-job")
+        bag = DagBag(dag_folder=str(DAGS_FOLDER))
+        if bag.import_errors:
+            print(f"DAG import errors: {bag.import_errors}", file=sys.stderr)
+            yield emulator, None
+        else:
+            yield emulator, bag
+
+
+def kind_run_conf(kind: str, start: str, end: str, output: Path) -> tuple[dict[str, Any], dt.datetime]:
+    """The run's conf and logical date of a kind's example DAG over [start, end)."""
+    first, last = (dt.datetime.fromisoformat(day).replace(tzinfo=dt.UTC) for day in (start, end))
+    if kind == "custom_objects":  # a snapshot: the records updated since start, up to the run at end
+        return {"api_name": "car_c", "since": start, "destination": output.as_uri()}, last
+    # the daily DAGs: the run at `end` covers the day before it; `days` reaches back to `start`
+    return {"days": max(1, (last - first).days), "destination": output.as_uri()}, last
+
+
+def run_kind_demo(args: argparse.Namespace, output: Path, started: float) -> int:
+    """Run one kind's example DAG (leads, activities, a custom object); check its files as the backfill's."""
+    from airflow.utils.state import DagRunState
+
+    from airflow_provider_marketo_pm.export_status import counted
+
+    dag_id = KIND_DAGS[args.kind]
+    conf, logical_date = kind_run_conf(args.kind, args.start, args.end, output)
+    with demo_emulator(args) as (emulator, bag):
+        if bag is None:
+            return 1
+        print(f"Running {dag_id} with dag.test(): {args.start} -> {args.end} ...", flush=True)
+        run = bag.dags[dag_id].test(logical_date=logical_date, run_conf=conf)
+        results = download_results(run.run_id, dag_id)
+        problems = [] if run.state == DagRunState.SUCCESS else [f"DAG run ended {run.state}"]
+        problems += [
+            f"job {index}: {', '.join(sorted(task_ids))} failed"
+            for index, task_ids in sorted(failed_tasks(run.run_id, dag_id).items())
+        ]
+        verified, mismatches = verify(results, emulator)
+        problems += mismatches
+        creates = len(emulator.calls("create"))
+    if len(results) != creates:
+        problems.append(f"{len(results)} files downloaded for {creates} export jobs")
+    print()
+    print(f"Marketo {args.kind.replace('_', ' ')} demo ({dag_id})")
+    print(f"  jobs       {counted(creates, 'export job')} created")
+    return report_files(results, output, verified, time.monotonic() - started, problems)
+
+
 def main() -> int:
     args = parse_args()
     started = time.monotonic()
@@ -270,26 +373,18 @@ def main() -> int:
     print(f"Preparing a throw-away Airflow home in {shown_home}/ (SQLite, db migrate, pool) ...", flush=True)
     prepare_airflow_home(home, args.verbose)
     quiet_notices_nobody_can_act_on()
+    if args.kind != "program_members":
+        return run_kind_demo(args, output, started)
 
-    from airflow.dag_processing.dagbag import DagBag
     from airflow.utils.state import DagRunState
 
     from airflow_provider_marketo_pm.export_status import counted
-    from airflow_provider_marketo_pm.testing import MarketoEmulator
     from airflow_provider_marketo_pm.windows import batch_program_ids, split_updated_at
 
     windows = split_updated_at(args.start, args.end)
     batches = batch_program_ids(program_ids)
-    # A bigger dataset than the tests' default, so the files look like a real program's membership.
-    with MarketoEmulator(members=DEMO_MEMBERS, data_until=DATA_UNTIL) as emulator:
-        # The connection, and the poll interval Variable at a pace for the emulator (Marketo's is 60 s).
-        os.environ.update(emulator.connection_env(conn_id="marketo_default", poll_interval=POLL_INTERVAL))
-        print(f"Marketo emulator listening on {emulator.base_url}", flush=True)
-        if args.fail_one_job:
-            emulator.fail_next_job(error_msg="Injected by scripts/demo.py --fail-one-job")
-        bag = DagBag(dag_folder=str(DAGS_FOLDER))
-        if bag.import_errors:
-            print(f"DAG import errors: {bag.import_errors}", file=sys.stderr)
+    with demo_emulator(args) as (emulator, bag):
+        if bag is None:
             return 1
         print(
             f"Running {DAG_ID} with dag.test(): {args.start} -> {args.end}, {len(program_ids)} programs, "
@@ -313,7 +408,6 @@ def main() -> int:
         polls = len(emulator.calls("status"))
     elapsed = time.monotonic() - started
 
-    files = sorted(output.rglob("*.csv"))
     expected_jobs = len(windows) * len(batches)
     if len(results) != expected_jobs:
         problems.append(f"{len(results)} files downloaded, expected {expected_jobs}")
@@ -324,19 +418,7 @@ def main() -> int:
     batch_count = counted(len(batches), "batch", "batches")
     print(f"  programs   {len(program_ids)} in {batch_count} of <= 10 (programIds)")
     print(f"  jobs       {counted(creates, 'export job')} created ({counted(polls, 'status call')})")
-    print(f"  records    {sum(r['records'] for r in results)}")
-    print(f"  bytes      {sum(r['bytes'] for r in results)}")
-    shown = output.relative_to(REPO_ROOT) if output.is_relative_to(REPO_ROOT) else output
-    print(f"  files      {len(files)} under {shown}/")
-    for path in files:
-        print(f"               {path.relative_to(output)}")
-    print(f"  checksums  {verified}/{len(results)} verified (sha256 of each file on disk = the emulator's)")
-    print(f"  elapsed    {elapsed:.1f} s")
-    if problems:
-        print("\nFAILED:", *problems, sep="\n  ", file=sys.stderr)
-        return 1
-    print("\nOK")
-    return 0
+    return report_files(results, output, verified, elapsed, problems)
 
 
 if __name__ == "__main__":

@@ -7,10 +7,11 @@ import json
 import pytest
 from testing.emulator_client import RawMarketoClient
 
-from airflow_provider_marketo_pm.backfill_plan import MAX_JOBS, plan_backfill
+from airflow_provider_marketo_pm.backfill_plan import MAX_JOBS, plan_backfill, plan_recent_days
 from airflow_provider_marketo_pm.exceptions import MarketoRequestError
 from airflow_provider_marketo_pm.kinds.activities import PATH as ACTIVITIES_PATH
 from airflow_provider_marketo_pm.kinds.activities import build_activity_export_request
+from airflow_provider_marketo_pm.kinds.custom_objects import build_custom_object_export_request, export_path
 from airflow_provider_marketo_pm.kinds.leads import PATH as LEADS_PATH
 from airflow_provider_marketo_pm.kinds.leads import build_lead_export_request
 from airflow_provider_marketo_pm.kinds.program_members import build_request
@@ -24,6 +25,7 @@ BUILDERS = {
     "program_members": build_request,
     "leads": build_lead_export_request,
     "activities": build_activity_export_request,
+    "custom_objects": build_custom_object_export_request,
 }
 # Jan 1 to Mar 1 2024 in 31-day windows: [Jan 1, Feb 1) and [Feb 1, Mar 1)
 JANUARY = {"startAt": "2024-01-01T00:00:00Z", "endAt": "2024-02-01T00:00:00Z"}
@@ -150,6 +152,73 @@ class TestOrder:
         ]
 
 
+CUSTOM_OBJECTS = {"objects": {"car_c": ["vin", "make"], "contract_c": ["contractId", "plan"]}}
+
+
+class TestCustomObjects:
+    def test_one_job_per_window_and_custom_object_type_each_with_its_own_fields(self):
+        plan = plan_backfill(
+            "2024-01-01", "2024-03-01", {"leads": MIXED["leads"], "custom_objects": CUSTOM_OBJECTS}
+        )
+
+        assert plan.per_window == {"leads": 1, "custom_objects": 2}
+        assert (
+            str(plan)
+            == "2 windows x (1 lead job + 2 custom object jobs) = 6 export jobs, newest windows first"
+        )
+        jobs = plan.of_kind("custom_objects")
+        assert [(job.api_name, job.window) for job in jobs] == [
+            ("car_c", FEBRUARY),
+            ("contract_c", FEBRUARY),
+            ("car_c", JANUARY),
+            ("contract_c", JANUARY),
+        ]
+        assert jobs[0].arguments == {"fields": ["vin", "make"], "filter": {"updatedAt": FEBRUARY}}
+        assert jobs[1].arguments["fields"] == ["contractId", "plan"]
+        assert {job.api_name for job in plan.of_kind("leads")} == {None}
+
+    def test_the_default_path_and_the_api_name_placeholder(self):
+        plan = plan_backfill("2024-01-01", "2024-02-01", {"custom_objects": CUSTOM_OBJECTS})
+        named = plan_backfill(
+            "2024-01-01",
+            "2024-02-01",
+            {"custom_objects": {**CUSTOM_OBJECTS, "path": "{api_name}/{start_day}.{ext}"}},
+        )
+
+        assert [job.path for job in plan.jobs] == [
+            "custom_objects/car_c/updated_from=2024-01-01/updated_to=2024-02-01.csv",
+            "custom_objects/contract_c/updated_from=2024-01-01/updated_to=2024-02-01.csv",
+        ]
+        assert [job.path for job in named.jobs] == ["car_c/2024-01-01.csv", "contract_c/2024-01-01.csv"]
+
+    def test_a_custom_object_job_as_json_names_its_type_the_others_keep_their_shape(self):
+        plan = plan_backfill(
+            "2024-01-01", "2024-02-01", {"leads": MIXED["leads"], "custom_objects": CUSTOM_OBJECTS}
+        )
+
+        lead, car, _ = (job.as_dict() for job in plan.jobs)
+        assert json.loads(json.dumps(car)) == car
+        assert car["api_name"] == "car_c"
+        assert set(lead) == {"kind", "window", "arguments", "path"}
+
+
+class TestRecentDays:
+    def test_the_last_days_up_to_the_end_of_a_run_are_the_range_planned(self):
+        recent = plan_recent_days(40, "2024-03-01T00:00:00Z", {"leads": MIXED["leads"]})
+
+        assert recent.windows == plan_backfill("2024-01-21", "2024-03-01", {"leads": MIXED["leads"]}).windows
+        assert recent.windows[-1]["endAt"] == "2024-03-01T00:00:00Z"
+        assert str(recent) == "2 windows x (1 lead job) = 2 export jobs, newest windows first"
+
+    @pytest.mark.parametrize("days", [0, -1, True, "3", 1.5, None])
+    def test_days_must_be_a_whole_number_of_days(self, days):
+        with pytest.raises(MarketoRequestError) as caught:
+            plan_recent_days(days, "2024-03-01", {"leads": MIXED["leads"]})
+
+        assert caught.value.key == "days"
+        assert "whole number of days >= 1" in caught.value.rule
+
+
 class TestPaths:
     def test_the_default_paths_say_the_kind_the_window_and_the_batch_or_type(self):
         plan = plan_backfill("2024-01-01", "2024-02-01", MIXED)
@@ -254,9 +323,27 @@ class TestRefused:
             ({}, "kinds", "must map one or more of program_members, leads, activities"),
             ([("leads", {})], "kinds", "must map one or more"),
             (
-                {"custom_objects": {}},
+                {"custom_object": {}},
                 "kinds",
-                "is no kind a backfill plans; use program_members, leads, activities",
+                "is no kind a backfill plans; use program_members, leads, activities, custom_objects",
+            ),
+            ({"custom_objects": {}}, "kinds.custom_objects.objects", "is required for custom_objects"),
+            (
+                {"custom_objects": {"objects": ["car_c"]}},
+                "kinds.custom_objects.objects",
+                "apiName to its fields",
+            ),
+            ({"custom_objects": {"objects": {"car c": ["vin"]}}}, "kinds.custom_objects.objects", "API name"),
+            (
+                {"custom_objects": {"objects": {"car_c": "vin"}}},
+                "kinds.custom_objects.objects.car_c",
+                "fields",
+            ),
+            ({"custom_objects": {"objects": {"car_c": []}}}, "kinds.custom_objects.fields", "one field"),
+            (
+                {"custom_objects": {"objects": {"car_c": ["vin"]}, "fields": ["vin"]}},
+                "kinds.custom_objects.fields",
+                "is no option of custom_objects",
             ),
             ({"program_member": {}}, "kinds", "is no kind a backfill plans"),
             ({"leads": ["id"]}, "kinds.leads", "must be a mapping of the kind's options"),
@@ -334,7 +421,7 @@ class TestRefused:
 
 def test_every_planned_job_is_created_by_the_emulator(marketo_emulator):
     """The jobs' requests as the builders send them, created over HTTP: Marketo's rules, per kind."""
-    plan = plan_backfill("2026-08-01", "2026-10-01", MIXED)
+    plan = plan_backfill("2026-08-01", "2026-10-01", {**MIXED, "custom_objects": CUSTOM_OBJECTS})
     paths = {
         "program_members": "/bulk/v1/program/members/export",
         "leads": LEADS_PATH,
@@ -342,7 +429,10 @@ def test_every_planned_job_is_created_by_the_emulator(marketo_emulator):
     }
     api = RawMarketoClient(marketo_emulator)
 
-    answers = [api.create(BUILDERS[job.kind](**job.arguments), paths[job.kind]) for job in plan.jobs]
+    answers = [
+        api.create(BUILDERS[job.kind](**job.arguments), paths.get(job.kind) or export_path(job.api_name))
+        for job in plan.jobs
+    ]
 
-    assert [answer["success"] for answer in answers] == [True] * len(plan.jobs) == [True] * 10
+    assert [answer["success"] for answer in answers] == [True] * len(plan.jobs) == [True] * 14
     api.session.close()

@@ -72,6 +72,13 @@ DOCUMENTED = {
         "ExportPlan",
         "DEFAULT_EXPORT_PATH",
     ],
+    "airflow_provider_marketo_pm.backfill_plan": [
+        "plan_backfill",
+        "plan_recent_days",
+        "BackfillPlan",
+        "BackfillJob",
+        "ORDERS",
+    ],
     "airflow_provider_marketo_pm.rows": ["read_export_rows"],
     "airflow_provider_marketo_pm.operators.parquet": ["MarketoExportToParquetOperator"],
     "airflow_provider_marketo_pm.operators.postgres": ["MarketoExportToPostgresOperator"],

@@ -55,6 +55,7 @@ from airflow_provider_marketo_pm.export_status import (
     still_created_event,
 )
 from airflow_provider_marketo_pm.hooks.error_classification import SHARED_QUEUE
+from airflow_provider_marketo_pm.hooks.exports_across_kinds import list_exports_across_kinds
 from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
 from airflow_provider_marketo_pm.hooks.marketo_responses import read_export_record
 from airflow_provider_marketo_pm.lifecycle import ExportWait
@@ -96,9 +97,10 @@ class MarketoStartExportOperator(ExportWait):
     enqueue), the start by default defers until just after the reset (12:00 AM US Central, plus a jitter
     of up to 5 minutes per task instance) and tries again, keeping the Created job (no second export), up
     to ``quota_waits`` resets in a row; then it fails naming the quota and the reset time. With
-    ``daily_export_budget_mb`` it first sums this API user's exports of the kind in the current quota day
-    (the list endpoint) and, when the budget is spent, waits for the reset the same way before creating the
-    job. README, "Large backfills", has the arithmetic and what the budget cannot see.
+    ``daily_export_budget_mb`` it first sums this API user's exports of every kind in the current quota
+    day (each kind's list endpoint, and each custom object type's: one quota meters them all) and, when the
+    budget is spent, waits for the reset the same way before creating the job. The docs' "Large
+    backfills" has the arithmetic and what the budget cannot see (other API users' exports).
 
     On Airflow 3.3+ the exportId is kept in the task state store (under the kind's ``state_key``), so a
     retried task re-attaches to its job instead of starting a second one (a Created job is enqueued, a
@@ -128,7 +130,7 @@ class MarketoStartExportOperator(ExportWait):
         ``MarketoRetryPolicy``, Airflow 3.3+): there it is the ``MarketoExportQuotaError`` itself, so that
         the policy retries just after the reset.
     :param quota_waits: how many quota resets in a row to wait for before failing (default 3).
-    :param daily_export_budget_mb: MB of exports of the kind this API user allows itself per quota day
+    :param daily_export_budget_mb: MB of exports of every kind this API user allows itself per quota day
         (templated; default: the connection extra of the same name; none: no budget).
     :param reenqueue_after_polls: while waiting, when the job reads ``Created`` this many status reads in
         a row after it was enqueued (default 3), enqueue it again from the worker, at most 3 times (see the
@@ -397,15 +399,19 @@ class MarketoStartExportOperator(ExportWait):
 
     def _wait_if_budget_spent(self, context: Context, kind: ExportKind, budget_arg: float | None) -> None:
         """
-        With a daily budget (the argument, else the connection extra), sum this API user's exports of the
-        kind in the current quota day (the list endpoint, paged) and wait for the reset once it is spent.
+        With a daily budget (the argument, else the connection extra), sum this API user's exports of every
+        kind in the current quota day (each kind's list endpoint, paged, and one per custom object type in
+        use: Marketo meters them on one quota) and wait for the reset once it is spent.
         """
         budget_mb = budget_arg if budget_arg is not None else self.hook.settings.daily_export_budget_mb
         if budget_mb is None:
             return
-        jobs = self.hook.list_exports(kind, "Completed")
-        spent = export_budget.exported_bytes_since(jobs, self.quota_day.last_reset())
-        used = f"{spent / export_budget.BYTES_PER_MB:.1f} MB of the {budget_mb:g} MB daily budget"
+        exports = list_exports_across_kinds(self.hook, "Completed")
+        spent = exports.bytes_since(self.quota_day.last_reset())
+        used = (
+            f"{spent / export_budget.BYTES_PER_MB:.1f} MB of the {budget_mb:g} MB daily budget "
+            "(exports of every kind)"
+        )
         if not export_budget.budget_spent(spent, budget_mb):
             self.log.info("Daily export budget: %s used so far today.", used)
             return

@@ -49,6 +49,9 @@ from airflow_provider_marketo_pm.windows import split_updated_at
 
 EXAMPLE_DAGS = Path(__file__).resolve().parents[2] / "example_dags"
 DAG_IDS = {
+    "marketo_activities_daily",
+    "marketo_custom_object_snapshot",
+    "marketo_leads_daily",
     "marketo_program_members_backfill",
     "marketo_program_members_daily",
     "marketo_program_members_snapshot",

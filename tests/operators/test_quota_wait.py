@@ -8,7 +8,15 @@ import time
 import pendulum
 import pytest
 from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException, TaskDeferred
-from marketo_exports import FIELDS, PROGRAM_ID, start_export_via_hook, wait_for_export_status
+from marketo_exports import (
+    FIELDS,
+    KINDS_OF_START,
+    PROGRAM_ID,
+    finished_export_of,
+    start_export_via_hook,
+    start_of_kind,
+    wait_for_export_status,
+)
 
 from airflow_provider_marketo_pm import daily_quota
 from airflow_provider_marketo_pm.exceptions import MarketoExportQuotaError, MarketoRequestError
@@ -39,10 +47,11 @@ def reset_event(export_id: str | None, quota_waits: int) -> dict:
 # --- wait for the reset (the default) -------------------------------------------------------------------
 
 
-def test_a_refused_enqueue_waits_for_the_reset_keeping_the_created_job(emulator):
+@pytest.mark.parametrize("kind", KINDS_OF_START)  # one quota for every kind: the same wait
+def test_a_refused_enqueue_waits_for_the_reset_keeping_the_created_job(emulator, kind):
     emulator.inject("enqueue", QUOTA_USED)
 
-    deferred = deferral(start_operator())
+    deferred = deferral(start_of_kind(kind, emulator))
 
     trigger = deferred.trigger
     assert isinstance(trigger, MarketoExportTimerTrigger)
@@ -56,23 +65,25 @@ def test_a_refused_enqueue_waits_for_the_reset_keeping_the_created_job(emulator)
     assert deferred.timeout.total_seconds() >= trigger.wake_at - time.time()
 
 
-def test_after_the_reset_the_same_job_is_enqueued_no_second_export(emulator):
+@pytest.mark.parametrize("kind", KINDS_OF_START)
+def test_after_the_reset_the_same_job_is_enqueued_no_second_export(emulator, kind):
     emulator.inject("enqueue", QUOTA_USED)
-    export_id = deferral(start_operator()).trigger.event["export_id"]
+    export_id = deferral(start_of_kind(kind, emulator)).trigger.event["export_id"]
 
-    assert start_operator().resume(context={}, event=reset_event(export_id, 1)) == export_id
+    assert start_of_kind(kind, emulator).resume(context={}, event=reset_event(export_id, 1)) == export_id
 
     assert len(emulator.calls("create")) == 1
     assert emulator.job(export_id)["status"] in {"Queued", "Processing", "Completed"}
 
 
-def test_a_refused_create_waits_then_creates_after_the_reset(emulator):
+@pytest.mark.parametrize("kind", KINDS_OF_START)
+def test_a_refused_create_waits_then_creates_after_the_reset(emulator, kind):
     emulator.inject("create", QUOTA_USED)
 
-    trigger = deferral(start_operator()).trigger
+    trigger = deferral(start_of_kind(kind, emulator)).trigger
 
     assert trigger.event["export_id"] is None
-    export_id = start_operator().resume(context={}, event=reset_event(None, 1))
+    export_id = start_of_kind(kind, emulator).resume(context={}, event=reset_event(None, 1))
     assert emulator.job(export_id)["status"] in {"Queued", "Processing", "Completed"}
     assert len(emulator.calls("create")) == 2  # the refused one, then the one after the reset
 
@@ -124,11 +135,12 @@ def test_resume_without_a_usable_quota_event_fails_loudly(event):
 # --- fail at once -------------------------------------------------------------------------------------
 
 
-def test_not_deferrable_fails_at_once_a_worker_does_not_sleep_for_a_day(emulator):
+@pytest.mark.parametrize("kind", KINDS_OF_START)
+def test_not_deferrable_fails_at_once_a_worker_does_not_sleep_for_a_day(emulator, kind):
     emulator.inject("enqueue", QUOTA_USED)
 
     with pytest.raises(AirflowFailException, match="12:00 AM US Central"):
-        start_operator(deferrable=False).execute(context={})
+        start_of_kind(kind, emulator, deferrable=False).execute(context={})
 
     assert len(emulator.calls("enqueue")) == 1
 
@@ -168,6 +180,26 @@ def test_a_spent_budget_waits_for_the_reset_before_creating_anything(emulator):
     assert trigger.event["export_id"] is None
     assert emulator.calls("create") == []
     assert len(emulator.calls("list")) >= 1
+
+
+@pytest.mark.parametrize("kind", ["leads", "activities", "car_c"])
+def test_the_budget_counts_this_users_exports_of_every_kind(emulator, kind):
+    """One quota meters every kind: a lead, activity or custom object export spends a start's budget."""
+    size = finished_export_of(emulator, kind)["fileSize"]
+    budget_mb = size / 2 / 1024 / 1024
+    emulator.clear_requests()
+
+    trigger = deferral(start_operator(daily_export_budget_mb=budget_mb)).trigger
+
+    assert trigger.event["export_id"] is None
+    assert emulator.calls("create") == []
+    assert {call.kind for call in emulator.calls("list")} == {
+        "program_members",
+        "leads",
+        "activities",
+        "custom_objects",
+    }
+    assert start_operator(daily_export_budget_mb=budget_mb * 4).execute(context={})
 
 
 def test_a_budget_not_spent_creates_the_job(emulator):

@@ -14,7 +14,13 @@ from airflow.providers.common.compat.sdk import (
     AirflowSensorTimeout,
     TaskDeferred,
 )
-from marketo_exports import FIELDS, PROGRAM_ID, start_export_via_hook
+from marketo_exports import (
+    FIELDS,
+    KINDS_OF_START,
+    PROGRAM_ID,
+    export_of,
+    start_of_kind,
+)
 
 from airflow_provider_marketo_pm.exceptions import MarketoExportNotEnqueuedError, MarketoRequestError
 from airflow_provider_marketo_pm.export_status import MAX_REENQUEUES, REENQUEUE_AFTER_CREATED_POLLS
@@ -130,9 +136,10 @@ def test_creates_and_enqueues_and_returns_the_export_id(emulator):
     assert len(emulator.calls("enqueue")) == 1
 
 
-def test_full_queue_defers_on_a_timer_then_enqueues(emulator):
+@pytest.mark.parametrize("kind", KINDS_OF_START)  # one queue for every kind: the same wait
+def test_full_queue_defers_on_a_timer_then_enqueues(emulator, kind):
     emulator.inject("enqueue", QUEUE_FULL)
-    op = start_operator(queue_full_wait=dt.timedelta(seconds=30))
+    op = start_of_kind(kind, emulator, queue_full_wait=dt.timedelta(seconds=30))
 
     with pytest.raises(TaskDeferred) as deferred:
         op.execute(context={})
@@ -168,15 +175,14 @@ def test_resume_without_a_usable_timer_event_fails_loudly(event):
         start_operator().resume(context={}, event=event)
 
 
-def test_queue_still_full_after_the_last_retry_fails_naming_the_shared_queue(emulator):
+@pytest.mark.parametrize("kind", KINDS_OF_START)
+def test_queue_still_full_after_the_last_retry_fails_naming_the_shared_queue(emulator, kind):
+    export_id = export_of(emulator, kind, enqueue=False)
     emulator.inject("enqueue", QUEUE_FULL)
-    op = start_operator(queue_full_retries=2)
+    op = start_of_kind(kind, emulator, queue_full_retries=2)
 
     with pytest.raises(AirflowException, match="10 jobs") as raised:
-        op.resume(
-            context={},
-            event={"status": "retry", "export_id": start_export_via_hook(enqueue=False), "attempt": 2},
-        )
+        op.resume(context={}, event={"status": "retry", "export_id": export_id, "attempt": 2})
 
     assert "shared" in str(raised.value)
 

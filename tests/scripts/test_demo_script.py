@@ -3,6 +3,7 @@ a user cannot act on, and a failed one names the failed job."""
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib.util
 import os
 import re
@@ -101,13 +102,13 @@ class TestCommandLine:
         assert (home / "airflow.cfg").read_text() == "[core]\n"
 
 
-def make_dry_run(target: str) -> list[str]:
+def make_dry_run(target: str, *variables: str) -> list[str]:
     """The commands ``make <target>`` would run from nothing (``-B``: as if no environment existed yet)."""
     # Run from `make test` itself, a sub-make would print "Entering/Leaving directory" lines and inherit
     # the outer make's flags: a make of its own, as a user runs it.
     env = {k: v for k, v in os.environ.items() if k not in {"MAKEFLAGS", "MAKELEVEL", "MFLAGS"}}
     done = subprocess.run(
-        ["make", "--no-print-directory", "-n", "-B", target],
+        ["make", "--no-print-directory", "-n", "-B", target, *variables],
         cwd=DEMO.parents[1],
         env=env,
         capture_output=True,
@@ -125,6 +126,21 @@ def test_make_demo_installs_only_what_the_demo_needs_in_its_own_environment():
     assert installs == ['.venv-demo/bin/python -m pip install --quiet -c constraints.txt -e ".[emulator]"']
     assert commands[-1] == ".venv-demo/bin/python scripts/demo.py"
     assert not any(".venv/" in line for line in commands), "the dev environment is not built for the demo"
+
+
+@pytest.mark.parametrize("kind", ["leads", "activities", "custom_objects"])
+def test_make_demo_with_a_kind_runs_that_kinds_example_dag(kind):
+    assert make_dry_run("demo", f"KIND={kind}")[-1] == f".venv-demo/bin/python scripts/demo.py --kind {kind}"
+    assert demo.KIND_DAGS[kind] in {path.stem for path in demo.DAGS_FOLDER.glob("*.py")}
+
+
+def test_a_kinds_demo_covers_the_same_range_as_the_backfills(tmp_path):
+    daily, daily_at = demo.kind_run_conf("leads", "2024-01-01", "2024-05-01", tmp_path)
+    snapshot, snapshot_at = demo.kind_run_conf("custom_objects", "2024-01-01", "2024-05-01", tmp_path)
+
+    assert daily_at == snapshot_at == dt.datetime(2024, 5, 1, tzinfo=dt.UTC)
+    assert daily == {"days": 121, "destination": tmp_path.as_uri()}  # the run at May 1 reaches back to Jan 1
+    assert snapshot == {"api_name": "car_c", "since": "2024-01-01", "destination": tmp_path.as_uri()}
 
 
 def test_make_test_still_builds_the_whole_dev_environment():
@@ -160,6 +176,21 @@ def test_a_successful_run_prints_no_notice_the_user_cannot_act_on(tmp_path):
     assert done.stdout.rstrip().endswith("OK")
     for notice in NOTICES_NOBODY_CAN_ACT_ON:
         assert notice not in output
+
+
+@pytest.mark.slow
+def test_a_kinds_demo_runs_its_example_dag_and_verifies_every_file(tmp_path):
+    done = run_demo(
+        *("--kind", "activities", "--start", "2026-10-01", "--end", "2026-10-08"),
+        *("--output", str(tmp_path / "out"), "--airflow-home", str(tmp_path / "home")),
+        timeout=240,
+    )
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Marketo activities demo (marketo_activities_daily)" in done.stdout
+    assert "jobs       2 export jobs created" in done.stdout  # one window x two activity types
+    assert "checksums  2/2 verified" in done.stdout
+    assert done.stdout.rstrip().endswith("OK")
 
 
 @pytest.mark.slow

@@ -21,6 +21,7 @@ from airflow_provider_marketo_pm.testing.emulator.clock import iso_utc
 from airflow_provider_marketo_pm.testing.emulator.dataset import LEAD_FIELDS, Dataset
 from airflow_provider_marketo_pm.testing.emulator.errors import MarketoApiFault, invalid
 from airflow_provider_marketo_pm.testing.emulator.export_request import (
+    Columns,
     date_range,
     filter_object,
     parse_format,
@@ -236,26 +237,15 @@ def _ip(lead_id: int) -> str:
 
 
 @dataclass(frozen=True)
-class ActivityExportSpec:
+class ActivityExportSpec(Columns):
     """A validated activity export request."""
 
-    fields: tuple[str, ...]
-    format: str
-    column_header_names: dict[str, str]
     start: float
     end: float
     type_ids: frozenset[int] | None = None
     value_ids: frozenset[int] | None = None
     values: frozenset[str] | None = None
     log: tuple[Activity, ...] = field(default=(), compare=False, repr=False)
-
-    @property
-    def columns(self) -> tuple[str, ...]:
-        return self.fields
-
-    @property
-    def header(self) -> list[str]:
-        return [self.column_header_names.get(column, column) for column in self.columns]
 
     def rows(self) -> list[dict[str, object]]:
         return [activity.row for activity in self.log if self._matches(activity)]

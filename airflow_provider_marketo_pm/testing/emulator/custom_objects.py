@@ -18,14 +18,12 @@ from typing import Any
 
 from airflow_provider_marketo_pm.testing.emulator.clock import iso_utc
 from airflow_provider_marketo_pm.testing.emulator.errors import MarketoApiFault
-from airflow_provider_marketo_pm.testing.emulator.export_request import (
-    date_range,
-    filter_object,
-    one_filter_type,
-    parse_common,
-    refuse_unknown_filters,
+from airflow_provider_marketo_pm.testing.emulator.leads import (
+    DateOrListSelection,
+    Lead,
+    LeadBook,
+    parse_date_or_list_request,
 )
-from airflow_provider_marketo_pm.testing.emulator.leads import Lead, LeadBook, refuse_unsupported
 
 CUSTOM_OBJECT_FILTERS = ("updatedAt", "staticListId", "staticListName", "smartListId", "smartListName")
 _NAMESPACE = uuid.UUID("6f1e0c52-3a55-4d7e-9a43-6d1d3f1b2c7e")
@@ -195,35 +193,13 @@ def find_object(api_name: str, code: str = "1003") -> CustomObjectType:
 
 
 @dataclass(frozen=True)
-class CustomObjectExportSpec:
+class CustomObjectExportSpec(DateOrListSelection):
     """A validated custom object export request."""
 
-    fields: tuple[str, ...]
-    format: str
-    column_header_names: dict[str, str]
-    filter_type: str
-    start: float | None = None
-    end: float | None = None
-    lead_ids: frozenset[int] | None = None
     records: tuple[CustomObjectRecord, ...] = field(default=(), compare=False, repr=False)
 
-    @property
-    def columns(self) -> tuple[str, ...]:
-        return self.fields
-
-    @property
-    def header(self) -> list[str]:
-        return [self.column_header_names.get(column, column) for column in self.columns]
-
     def rows(self) -> list[dict[str, object]]:
-        return [record.row for record in self.records if self._matches(record)]
-
-    def _matches(self, record: CustomObjectRecord) -> bool:
-        if self.lead_ids is not None:
-            return record.lead_id in self.lead_ids
-        assert self.start is not None
-        assert self.end is not None
-        return self.start <= record.updated_at <= self.end
+        return [record.row for record in self.records if self.selects(record.lead_id, record.updated_at)]
 
 
 def parse_custom_object_export(
@@ -235,17 +211,15 @@ def parse_custom_object_export(
     smart_list_filter: bool = True,
 ) -> CustomObjectExportSpec:
     """Raise the error Marketo would answer for a bad custom object export request, else the spec."""
-    fields, export_format, headers = parse_common(body, custom_object.field_names)
-    flt = filter_object(body, f"one of {', '.join(CUSTOM_OBJECT_FILTERS)}")
-    refuse_unknown_filters(flt, CUSTOM_OBJECT_FILTERS)
-    filter_type = one_filter_type(flt, CUSTOM_OBJECT_FILTERS)
-    refuse_unsupported(filter_type, updated_at_filter=True, smart_list_filter=smart_list_filter)
-    spec = CustomObjectExportSpec(fields, export_format, headers, filter_type, records=records)
-    if filter_type == "updatedAt":
-        start, end = date_range(flt[filter_type], filter_type)
-        return CustomObjectExportSpec(**{**spec.__dict__, "start": start, "end": end})
-    lead_ids = book.list_members(filter_type, flt[filter_type])
-    return CustomObjectExportSpec(**{**spec.__dict__, "lead_ids": lead_ids})
+    selection = parse_date_or_list_request(
+        body,
+        custom_object.field_names,
+        CUSTOM_OBJECT_FILTERS,
+        book,
+        updated_at_filter=True,  # a custom object's own updatedAt is on every subscription
+        smart_list_filter=smart_list_filter,
+    )
+    return CustomObjectExportSpec(**selection, records=records)
 
 
 def list_objects(names: list[str]) -> list[dict[str, object]]:

@@ -41,6 +41,25 @@ class ExportSelection(Protocol):
 
 
 @dataclass(frozen=True)
+class Columns:
+    """What every kind's selection writes the same way: ``fields`` in order, each under its header (a
+    ``columnHeaderNames`` rename, else its name), in ``format``. The lead, activity and custom object specs
+    add their filter and rows to it."""
+
+    fields: tuple[str, ...]
+    format: str
+    column_header_names: dict[str, str]
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return self.fields
+
+    @property
+    def header(self) -> list[str]:
+        return [self.column_header_names.get(column, column) for column in self.columns]
+
+
+@dataclass(frozen=True)
 class ExportSpec:
     """A validated program member export request: what to select and how to write it."""
 

@@ -13,7 +13,7 @@ exactly one filter type among ``createdAt``, ``updatedAt``, ``staticListId``, ``
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +21,7 @@ from airflow_provider_marketo_pm.testing.emulator.clock import iso_utc
 from airflow_provider_marketo_pm.testing.emulator.dataset import LEAD_FIELD_NAMES, Dataset
 from airflow_provider_marketo_pm.testing.emulator.errors import MarketoApiFault, invalid
 from airflow_provider_marketo_pm.testing.emulator.export_request import (
+    Columns,
     date_range,
     filter_object,
     one_filter_type,
@@ -119,38 +120,72 @@ def build_lead_book(dataset: Dataset) -> LeadBook:
 
 
 @dataclass(frozen=True)
-class LeadExportSpec:
-    """A validated lead export request."""
+class DateOrListSelection(Columns):
+    """
+    A request of exactly one filter type, a date range or a list (leads, custom objects): its records are
+    those whose date lies in [start, end], or whose lead is on the list (``lead_ids``).
+    """
 
-    fields: tuple[str, ...]
-    format: str
-    column_header_names: dict[str, str]
     filter_type: str
     start: float | None = None
     end: float | None = None
     lead_ids: frozenset[int] | None = None
+
+    def selects(self, lead_id: int, moment: float) -> bool:
+        """Whether a record of lead ``lead_id`` dated ``moment`` (by the filter's date) is selected."""
+        if self.lead_ids is not None:
+            return lead_id in self.lead_ids
+        assert self.start is not None
+        assert self.end is not None
+        return self.start <= moment <= self.end
+
+
+def parse_date_or_list_request(
+    body: Any,
+    known_fields: Collection[str],
+    filters: tuple[str, ...],
+    book: LeadBook,
+    *,
+    updated_at_filter: bool,
+    smart_list_filter: bool,
+) -> dict[str, Any]:
+    """
+    The fields of a :class:`DateOrListSelection` from a create body of one of ``filters`` (the date ones end
+    in ``At``), or the error Marketo would answer (1035 for a filter the subscription lacks).
+    """
+    fields, export_format, headers = parse_common(body, known_fields)
+    flt = filter_object(body, f"one of {', '.join(filters)}")
+    refuse_unknown_filters(flt, filters)
+    filter_type = one_filter_type(flt, filters)
+    refuse_unsupported(filter_type, updated_at_filter=updated_at_filter, smart_list_filter=smart_list_filter)
+    selection: dict[str, Any] = {
+        "fields": fields,
+        "format": export_format,
+        "column_header_names": headers,
+        "filter_type": filter_type,
+    }
+    if filter_type.endswith("At"):
+        selection["start"], selection["end"] = date_range(flt[filter_type], filter_type)
+    else:
+        selection["lead_ids"] = book.list_members(filter_type, flt[filter_type])
+    return selection
+
+
+@dataclass(frozen=True)
+class LeadExportSpec(DateOrListSelection):
+    """A validated lead export request."""
+
     book: LeadBook | None = field(default=None, compare=False, repr=False)
-
-    @property
-    def columns(self) -> tuple[str, ...]:
-        return self.fields
-
-    @property
-    def header(self) -> list[str]:
-        return [self.column_header_names.get(column, column) for column in self.columns]
 
     def rows(self) -> list[dict[str, object]]:
         assert self.book is not None
-        chosen = [lead.row for lead in self.book.leads if self._matches(lead)]
+        by_created = self.filter_type == "createdAt"
+        chosen = [
+            lead.row
+            for lead in self.book.leads
+            if self.selects(lead.id, lead.created_at if by_created else lead.updated_at)
+        ]
         return with_custom_values(chosen, self.fields, LEAD_FIELD_NAMES)
-
-    def _matches(self, lead: Lead) -> bool:
-        if self.lead_ids is not None:
-            return lead.id in self.lead_ids
-        assert self.start is not None
-        assert self.end is not None
-        moment = lead.created_at if self.filter_type == "createdAt" else lead.updated_at
-        return self.start <= moment <= self.end
 
 
 def parse_lead_export(
@@ -162,16 +197,16 @@ def parse_lead_export(
     smart_list_filter: bool = True,
 ) -> LeadExportSpec:
     """Raise the error Marketo would answer for a bad lead export request, else return the spec."""
-    fields, export_format, headers = parse_common(body, set(LEAD_FIELD_NAMES) | set(custom_fields))
-    flt = filter_object(body, f"one of {', '.join(LEAD_FILTERS)}")
-    refuse_unknown_filters(flt, LEAD_FILTERS)
-    filter_type = one_filter_type(flt, LEAD_FILTERS)
-    refuse_unsupported(filter_type, updated_at_filter=updated_at_filter, smart_list_filter=smart_list_filter)
-    spec = LeadExportSpec(fields, export_format, headers, filter_type, book=book)
-    if filter_type in ("createdAt", "updatedAt"):
-        start, end = date_range(flt[filter_type], filter_type)
-        return LeadExportSpec(**{**spec.__dict__, "start": start, "end": end})
-    return LeadExportSpec(**{**spec.__dict__, "lead_ids": book.list_members(filter_type, flt[filter_type])})
+    known = set(LEAD_FIELD_NAMES) | set(custom_fields)
+    selection = parse_date_or_list_request(
+        body,
+        known,
+        LEAD_FILTERS,
+        book,
+        updated_at_filter=updated_at_filter,
+        smart_list_filter=smart_list_filter,
+    )
+    return LeadExportSpec(**selection, book=book)
 
 
 def refuse_unsupported(filter_type: str, *, updated_at_filter: bool, smart_list_filter: bool) -> None:
