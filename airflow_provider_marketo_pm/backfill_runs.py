@@ -125,12 +125,12 @@ class BackfillRuns:
 
     def __str__(self) -> str:
         shape = (
-            f"{counted(len(self.windows), 'window')} x {counted(len(self.batches), 'batch', 'batches')} "
-            f"= {counted(self.jobs, 'export job')}"
+            f"{_many(len(self.windows), 'window')} x {_many(len(self.batches), 'batch', 'batches')} "
+            f"= {_many(self.jobs, 'export job')}"
         )
         if self.split:
             return (
-                f"{shape}, in {counted(self.runs, 'DAG run')} of {counted(len(self.batches), 'job')} "
+                f"{shape}, in {_many(self.runs, 'DAG run')} of {_many(len(self.batches), 'job')} "
                 f"(one per window; at most {self.max_jobs_per_run} jobs per run)"
             )
         return f"{shape}, in one DAG run (at most {self.max_jobs_per_run} jobs per run)"
@@ -171,15 +171,15 @@ def plan_backfill_runs(
     window_count = -(-seconds // (MAX_UPDATED_AT_DAYS * 86400))  # counted before any window is made
     jobs = window_count * len(batches)
     shape = (
-        f"{counted(window_count, 'window')} of {MAX_UPDATED_AT_DAYS} days x "
-        f"{counted(len(batches), 'batch', 'batches')} of 10 programs = {counted(jobs, 'export job')}"
+        f"{_many(window_count, 'window')} of {MAX_UPDATED_AT_DAYS} days x "
+        f"{_many(len(batches), 'batch', 'batches')} of 10 programs = {_many(jobs, 'export job')}"
     )
     split = jobs > per_run
     if split and len(batches) > per_run:
         raise MarketoPlanTooLargeError(
             "max_jobs_per_run",
             per_run,
-            f"the plan has {shape}; one window alone has {len(batches)} jobs, more than one DAG run maps "
+            f"the plan has {shape}; one window alone has {len(batches):,} jobs, more than one DAG run maps "
             f"({_named_limit(per_run, airflow_limit, 'max_jobs_per_run')}). Back fill at most "
             f"{per_run * 10:,} programs at a time (split program_ids into several backfills), or raise "
             "[core] max_map_length (the API server's and the workers')",
@@ -217,6 +217,11 @@ def _limit(name: str, value: int | None, airflow_limit: int) -> int:
             "raise [core] max_map_length",
         )
     return value
+
+
+def _many(number: int, noun: str, plural: str | None = None) -> str:
+    """``1 window``, ``1,030 batches``: a count with thousands separators and its noun."""
+    return counted(f"{number:,}", noun, plural)
 
 
 def _named_limit(value: int, airflow_limit: int, name: str) -> str:

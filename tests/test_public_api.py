@@ -38,6 +38,7 @@ DOCUMENTED = {
         "ExportPlan",
         "DEFAULT_EXPORT_PATH",
     ],
+    "airflow_provider_marketo_pm.backfill_runs": ["BackfillRuns", "plan_backfill_runs", "max_map_length"],
     "airflow_provider_marketo_pm.rows": ["read_export_rows"],
     "airflow_provider_marketo_pm.operators.parquet": ["MarketoExportToParquetOperator"],
     "airflow_provider_marketo_pm.operators.postgres": ["MarketoExportToPostgresOperator"],
@@ -120,6 +121,7 @@ def test_exception_names():
         "MarketoApiQuotaError",
         "MarketoFileNotAvailableError",
         "MarketoExportIntegrityError",
+        "MarketoPlanTooLargeError",
     } <= set(exceptions.__all__)
 
 

@@ -217,7 +217,7 @@ class ProgramMemberExportSettings:
         """
         One job's own arguments, ``export_filter`` and ``destination``, for a group given the run's constants
         once: ``group.partial(**settings.constants()).expand_kwargs(compact_jobs)``. Every mapped task reads
-        the whole list it is mapped over: without the constants, each item is about half as long.
+        the whole list it is mapped over: without the constants, each item is about a third shorter.
         """
         if not isinstance(path, str) or not path.strip("/") or climbs_out(path.split("/")):
             raise MarketoRequestError(

@@ -330,9 +330,13 @@ def test_a_backfill_that_cannot_fit_fails_at_once_naming_the_limit_and_creates_n
     plan = run.get_task_instance("plan_exports")
     assert plan is not None
     assert (plan.state, plan.try_number) == ("failed", 1), "final: no retry 60 s later"
-    assert marketo_emulator.calls("create") == [] and window_runs_of(run) == []
+    assert marketo_emulator.calls("create") == []
+    assert window_runs_of(run) == []
     output = capfd.readouterr()
-    assert "one window alone has 3 jobs, more than one DAG run maps (max_jobs_per_run=2;" in output.out + output.err
+    assert (
+        "one window alone has 3 jobs, more than one DAG run maps (max_jobs_per_run=2;"
+        in output.out + output.err
+    )
 
 
 @pytest.mark.slow
