@@ -38,6 +38,7 @@ __all__ = [
     "split_updated_at",
     "to_utc",
     "whole_second_bounds",
+    "window_exports",
 ]
 
 DateLike = dt.datetime | dt.date | str

@@ -198,6 +198,8 @@ def marketo_program_members_backfill() -> None:
             for number in range(runs.runs)
         ]
 
+    # The seam: a step that shows plan["summary"] and waits for approval goes between plan_exports and
+    # what reads its plan (jobs_of_this_run in export_and_report, window_runs).
     plan = plan_exports()
     export_and_report(plan)
     TriggerDagRunOperator.partial(
