@@ -104,7 +104,7 @@ def jobs_of_this_run(jobs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return jobs
 
 
-@task
+@task(show_return_value_in_logs=False)  # it prints a line per file, not its value (up to 1,024 files)
 def report(results: Any) -> dict[str, Any]:
     """One line per file and the totals, so a run's output can be checked at a glance."""
     # A list, also when the run made one job (Airflow then hands over that job's result alone).
