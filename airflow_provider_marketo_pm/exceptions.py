@@ -60,6 +60,15 @@ class MarketoRequestError(MarketoError, ValueError):
         super().__init__(f"{key}={value!r} is invalid: {rule}")
 
 
+class MarketoPlanTooLargeError(AirflowFailException, MarketoRequestError):
+    """
+    A backfill plan that cannot run as planned: more jobs in one DAG run than Airflow maps (``[core]
+    max_map_length``), or more DAG runs than allowed. Raised while planning, before any Marketo call;
+    final (an ``AirflowFailException``: a retry would meet the same numbers). The rule names the numbers,
+    the option and the remedy.
+    """
+
+
 class MarketoDestinationError(MarketoRequestError):
     """
     The destination cannot take the file: its bucket or directory is missing, it is not writable with
@@ -310,6 +319,7 @@ __all__ = [
     "MarketoLoadError",
     "MarketoMalformedAnswerError",
     "MarketoNetworkError",
+    "MarketoPlanTooLargeError",
     "MarketoQueueFullError",
     "MarketoRequestError",
     "MarketoTransientError",

@@ -38,6 +38,7 @@ __all__ = [
     "split_updated_at",
     "to_utc",
     "whole_second_bounds",
+    "window_exports",
 ]
 
 DateLike = dt.datetime | dt.date | str
@@ -164,21 +165,44 @@ def plan_updated_at(
     exports: list[dict[str, Any]] = []
     paths: set[str] = set()
     for window in windows:
-        days = {"start_day": window["startAt"][:10], "end_day": window["endAt"][:10], "last_day": last_day}
-        for number, batch in enumerate(batches):
-            try:
-                file_path = template.format(**days, batch=number, job=len(exports))
-            except (ValueError, TypeError) as error:
-                raise MarketoRequestError("path", path, f"is not a usable template: {error}") from None
-            if file_path in paths:
-                raise MarketoRequestError(
-                    "path", path, f"gives two jobs the same file {file_path!r}: add {{batch}} or {{job}}"
-                )
-            paths.add(file_path)
-            exports.append(
-                {"export_filter": {"programIds": list(batch), "updatedAt": dict(window)}, "path": file_path}
-            )
+        exports += window_exports(
+            window, batches, template, last_day=last_day, first_job=len(exports), paths=paths
+        )
     return ExportPlan(windows=windows, batches=batches, exports=exports)
+
+
+def window_exports(
+    window: dict[str, str],
+    batches: Sequence[Sequence[int]],
+    path: str,
+    *,
+    last_day: str,
+    first_job: int = 0,
+    paths: set[str] | None = None,
+) -> list[dict[str, Any]]:
+    """
+    The jobs of one window of a plan, one per batch: what :func:`plan_updated_at` plans window by window,
+    and what one DAG run of a backfill split by window makes (``first_job``: the number in the whole plan
+    of the window's first job, for ``{job}``; ``paths``: the files planned so far, to refuse a template that
+    gives two jobs the same file). ``batches`` and ``path`` are checked already.
+    """
+    paths = set() if paths is None else paths
+    days = {"start_day": window["startAt"][:10], "end_day": window["endAt"][:10], "last_day": last_day}
+    exports: list[dict[str, Any]] = []
+    for number, batch in enumerate(batches):
+        try:
+            file_path = path.format(**days, batch=number, job=first_job + number)
+        except (ValueError, TypeError) as error:
+            raise MarketoRequestError("path", path, f"is not a usable template: {error}") from None
+        if file_path in paths:
+            raise MarketoRequestError(
+                "path", path, f"gives two jobs the same file {file_path!r}: add {{batch}} or {{job}}"
+            )
+        paths.add(file_path)
+        exports.append(
+            {"export_filter": {"programIds": list(batch), "updatedAt": dict(window)}, "path": file_path}
+        )
+    return exports
 
 
 def plan_last_days(

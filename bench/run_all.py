@@ -35,6 +35,7 @@ FULL = {
     "backfill_pool6": ["--windows", "24", "--pool", "6", "--json", str(OUT / "backfill_pool6.json")],
     "quota_backfill": ["--json", str(OUT / "quota_backfill.json")],
     "mixed_backfill": ["--json", str(OUT / "mixed_backfill.json")],
+    "backfill_scale": ["--json", str(OUT / "backfill_scale.json")],
     "parquet": [
         "--sizes",
         "64",
@@ -63,6 +64,10 @@ QUICK = {
         *("--json", str(OUT / "mixed_backfill.json")),
     ],
     "parquet": ["--sizes", "64", "256", "--rounds", "1", "--json", str(OUT / "parquet.json")],
+    "backfill_scale": [
+        *("--old", "20", "40", "--new", "100", "400", "--batches", "20", "--sample-runs", "1"),
+        *("--json", str(OUT / "backfill_scale.json")),
+    ],
 }
 SCRIPTS = {
     "download": "bench_download_vs_curl.py",
@@ -73,6 +78,7 @@ SCRIPTS = {
     "backfill_pool6": "bench_backfill_pacing.py",
     "quota_backfill": "bench_quota_backfill.py",
     "mixed_backfill": "bench_mixed_backfill.py",
+    "backfill_scale": "bench_backfill_scale.py",
     "parquet": "bench_parquet.py",
 }
 
@@ -185,6 +191,26 @@ def summary_lines() -> list[str]:
                 f"{run['max_our_jobs_in_queue']} [<= pool {run['pool_slots']}: {verdict(in_queue_ok)}], "
                 f"load {m.get('load_start', 0):.2f} -> {m.get('load_end', 0):.2f}"
             )
+    scale = OUT / "backfill_scale.json"
+    if scale.exists():
+        b = json.loads(scale.read_text())
+        for name in ("old_one_run", "new_window_runs"):
+            for row in b[name]:
+                lines.append(
+                    f"backfill scale {name} {row.get('plan_jobs', row['jobs'])} jobs: XCom read "
+                    f"{row['xcom_kib_per_job']:.1f} KiB/job, {row['ms_per_job_cpu']:.0f} ms CPU/job "
+                    f"(load {row['load_1m']})"
+                )
+        growth = b.get("new_window_runs_growth")
+        if growth:
+            flat = growth["xcom_per_job_x"] <= 1.1
+            lines.append(
+                f"backfill scale new shape, {growth['jobs_x']} x the jobs: XCom/job "
+                f"x{growth['xcom_per_job_x']} [flat <= 1.1: {verdict(flat)}], "
+                f"CPU/job x{growth['cpu_per_job_x']}"
+            )
+        big = b["planning"][-1]
+        lines.append(f"backfill plan of {big['jobs']:,} jobs: {big['plan_ms']:.0f} ms ({big['summary']})")
     parquet = OUT / "parquet.json"
     if parquet.exists():
         p = json.loads(parquet.read_text())

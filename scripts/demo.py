@@ -215,7 +215,7 @@ def planned_jobs(run_id: str) -> list[dict[str, Any]]:
 
     with create_session() as session:
         row = session.scalars(
-            XComModel.get_many(run_id=run_id, dag_ids=DAG_ID, task_ids="plan_exports", key="return_value")
+            XComModel.get_many(run_id=run_id, dag_ids=DAG_ID, task_ids="plan_exports", key="jobs")
         ).first()
         return list(XComModel.deserialize_value(row)) if row is not None else []
 

@@ -26,6 +26,7 @@ LAYERS: list[set[str]] = [
         "validation",
         "kinds",
         "backfill_plan",
+        "backfill_runs",
         "kind_tables",
         "field_suggestions",
         "program_selection",

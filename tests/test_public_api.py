@@ -79,6 +79,7 @@ DOCUMENTED = {
         "BackfillJob",
         "ORDERS",
     ],
+    "airflow_provider_marketo_pm.backfill_runs": ["BackfillRuns", "plan_backfill_runs", "max_map_length"],
     "airflow_provider_marketo_pm.rows": ["read_export_rows"],
     "airflow_provider_marketo_pm.operators.parquet": ["MarketoExportToParquetOperator"],
     "airflow_provider_marketo_pm.operators.postgres": ["MarketoExportToPostgresOperator"],
@@ -171,6 +172,7 @@ def test_exception_names():
         "MarketoApiQuotaError",
         "MarketoFileNotAvailableError",
         "MarketoExportIntegrityError",
+        "MarketoPlanTooLargeError",
     } <= set(exceptions.__all__)
 
 

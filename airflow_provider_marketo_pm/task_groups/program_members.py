@@ -194,13 +194,27 @@ class ProgramMemberExportSettings:
         One ``expand_kwargs`` item of the export group: ``path`` is relative to the destination, and its
         ``..`` segments may not climb out of it.
         """
+        return {
+            **self.compact_job(export_filter, path),
+            "fields": self.fields,
+            "dest_conn_id": self.dest_conn_id,
+        }
+
+    def compact_job(self, export_filter: Mapping[str, Any], path: str) -> dict[str, Any]:
+        """
+        One job's own arguments, ``export_filter`` and ``destination``, for a group given the run's constants
+        once: ``group.partial(**settings.constants()).expand_kwargs(compact_jobs)``. Every mapped task reads
+        the whole list it is mapped over: without the constants, each item is about a third shorter.
+        """
         if not isinstance(path, str) or not path.strip("/") or climbs_out(path.split("/")):
             raise MarketoRequestError(
                 "path", path, f"must be a file path inside the destination {self.destination!r}"
             )
         return {
-            "fields": self.fields,
             "export_filter": dict(export_filter),
             "destination": destination_url(f"{self.destination}/{path.lstrip('/')}"),
-            "dest_conn_id": self.dest_conn_id,
         }
+
+    def constants(self) -> dict[str, Any]:
+        """What every job of a run shares, ``fields`` and ``dest_conn_id``: see :meth:`compact_job`."""
+        return {"fields": self.fields, "dest_conn_id": self.dest_conn_id}

@@ -53,6 +53,7 @@ DAG_IDS = {
     "marketo_custom_object_snapshot",
     "marketo_leads_daily",
     "marketo_program_members_backfill",
+    "marketo_program_members_backfill_window",
     "marketo_program_members_daily",
     "marketo_program_members_snapshot",
     "marketo_program_members_to_postgres",
@@ -267,6 +268,80 @@ def test_backfill_of_one_window_and_one_batch_reports_its_one_file(example_dags,
     assert report.state == "success"
 
 
+def window_runs_of(run) -> list[Any]:
+    """The window DAG's runs that a backfill run started, by their run id."""
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        runs = session.query(DagRun).filter(DagRun.dag_id == "marketo_program_members_backfill_window").all()
+        return sorted(
+            (r for r in runs if r.run_id.startswith(f"{run.run_id}__window_")), key=lambda r: r.run_id
+        )
+
+
+@pytest.mark.slow
+@pytest.mark.e2e
+def test_a_backfill_larger_than_one_run_runs_window_by_window_in_runs_of_the_window_dag(
+    example_dags, marketo_emulator, tmp_path
+):
+    """4 jobs, at most 2 per run: the backfill starts one window run per window and creates no job itself;
+    each window run exports its window's batches, named as in the one-run plan."""
+    program_ids = list(range(1001, 1013))  # 2 batches
+    conf = {"start": "2024-01-01", "end": "2024-03-01", "program_ids": program_ids, "max_jobs_per_run": 2}
+    run = example_dags.dags["marketo_program_members_backfill"].test(
+        run_conf={**conf, "destination": tmp_path.as_uri()}
+    )
+
+    assert run.state == DagRunState.SUCCESS
+    assert marketo_emulator.calls("create") == [], "the backfill run only plans and starts window runs"
+    states = {ti.task_id: ti.state for ti in run.get_task_instances()}
+    assert states["start_window_runs"] == "success"
+    assert states["export_job.start_export"] == "skipped", "no job in the backfill run itself"
+    windows = window_runs_of(run)
+    assert [(w.conf["window"], w.conf["plan_run_id"]) for w in windows] == [(0, run.run_id), (1, run.run_id)]
+
+    window_dag = example_dags.dags["marketo_program_members_backfill_window"]
+    for window in windows:  # the scheduler would run them; here, each as dag.test() runs it
+        window_run = window_dag.test(run_conf=window.conf)
+        assert window_run.state == DagRunState.SUCCESS
+    windows_planned = split_updated_at(conf["start"], conf["end"])
+    assert sorted(
+        (f["updatedAt"]["startAt"], f["programIds"]) for f in created_filters(marketo_emulator)
+    ) == sorted(
+        (w["startAt"], batch) for w in windows_planned for batch in (program_ids[:10], program_ids[10:])
+    )
+    assert sorted(written_files(tmp_path)) == [
+        f"backfill/updated_from={lower}/updated_to={upper}/batch={n}.csv"
+        for lower, upper in (("2024-01-01", "2024-02-01"), ("2024-02-01", "2024-03-01"))
+        for n in ("00", "01")
+    ]
+
+
+@pytest.mark.slow
+@pytest.mark.e2e
+def test_a_backfill_that_cannot_fit_fails_at_once_naming_the_limit_and_creates_nothing(
+    example_dags, marketo_emulator, tmp_path, capfd
+):
+    """3 batches per window, at most 2 jobs per run: refused in planning, for good (no retry)."""
+    conf = {"start": "2024-01-01", "end": "2024-03-01", "program_ids": list(range(1001, 1031))}
+    run = example_dags.dags["marketo_program_members_backfill"].test(
+        run_conf={**conf, "max_jobs_per_run": 2, "destination": tmp_path.as_uri()}
+    )
+
+    assert run.state == DagRunState.FAILED
+    plan = run.get_task_instance("plan_exports")
+    assert plan is not None
+    assert (plan.state, plan.try_number) == ("failed", 1), "final: no retry 60 s later"
+    assert marketo_emulator.calls("create") == []
+    assert window_runs_of(run) == []
+    output = capfd.readouterr()
+    assert (
+        "one window alone has 3 jobs, more than one DAG run maps (max_jobs_per_run=2;"
+        in output.out + output.err
+    )
+
+
 @pytest.mark.slow
 @pytest.mark.e2e
 def test_daily_exports_the_previous_day_to_its_partition(example_dags, marketo_emulator, tmp_path):
@@ -401,7 +476,8 @@ def test_backfill_of_a_workspace_waits_out_the_daily_quota_and_finishes_on_day_t
         )
 
     assert run.state == DagRunState.SUCCESS
-    assert {ti.state for ti in run.get_task_instances()} == {"success"}  # no failed task, no retry
+    # no failed task, no retry (the window runs' starter has nothing to start: the plan fits one run)
+    assert {ti.state for ti in run.get_task_instances() if ti.task_id != "start_window_runs"} == {"success"}
     jobs = marketo_emulator.instance.jobs
     quota_refusals = [
         call

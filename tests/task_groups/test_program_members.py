@@ -293,6 +293,25 @@ class TestSettings:
         }
         assert set(job) == set(JOB)
 
+    def test_a_compact_job_leaves_the_runs_constants_to_partial_and_is_a_third_shorter(self, variables_unset):
+        settings = ProgramMemberExportSettings.from_params(
+            {"destination": "s3://marketo-history/exports", "program_ids": list(range(1001, 1011))},
+            check_destination=False,
+        )
+        export_filter = {
+            "programIds": list(range(1001, 1011)),
+            "updatedAt": {"startAt": "2024-01-01T00:00:00Z", "endAt": "2024-02-01T00:00:00Z"},
+        }
+        path = "backfill/updated_from=2024-01-01/updated_to=2024-02-01/batch=00.csv"
+
+        compact = settings.compact_job(export_filter, path)
+
+        assert set(compact) == {"export_filter", "destination"}
+        assert settings.constants() == {"fields": settings.fields, "dest_conn_id": None}
+        assert {**compact, **settings.constants()} == settings.job(export_filter, path)
+        full, small = (len(json.dumps(item)) for item in (settings.job(export_filter, path), compact))
+        assert small < 0.7 * full, (small, full)
+
     def test_the_destination_is_proven_writable_once_for_all_jobs(
         self, variables_unset, tmp_path, monkeypatch
     ):
