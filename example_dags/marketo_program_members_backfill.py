@@ -45,6 +45,11 @@ queue already.
 |  | `marketo_pm_conn_id` | `marketo_default` |
 |  | `marketo_pm_poll_interval` | `60` seconds (Marketo refreshes status once a minute) |
 
+**A plan to approve.** `review_plan` logs the plan's figures before any job is created (jobs, estimated
+MB from `mb_per_job` or a measured default, quota days of the 500 MB daily quota, the first and last
+window). With `"approve_plan": true` it waits for a person: the run shows *Required actions* in the UI
+(Airflow 3.1+); Approve starts the exports, Reject ends the run with none.
+
 Nothing is read when the DAG file is parsed: the params and Variables are read by `plan_exports`,
 and `marketo_pm_conn_id` / `marketo_pm_poll_interval` through templates when each task runs.
 
@@ -63,6 +68,11 @@ import pendulum
 from airflow.sdk import Param, dag, task
 
 from airflow_provider_marketo_pm.export_status import counted
+from airflow_provider_marketo_pm.operators.plan_approval import (
+    MarketoPlanApprovalOperator,
+    approve_plan_param,
+    mb_per_job_param,
+)
 from airflow_provider_marketo_pm.task_groups.program_members import (
     ProgramMemberExportSettings,
     export_results,
@@ -94,6 +104,8 @@ DEMO_DEFAULTS = {"program_ids": [1044], "destination": "file:///tmp/marketo_prog
         "start": Param("2024-01-01", type="string", description="first instant (UTC unless an offset)"),
         "end": Param("2024-04-01", type="string", description="end of the range, exclusive"),
         **ProgramMemberExportSettings.dag_params(),
+        "approve_plan": approve_plan_param(),
+        "mb_per_job": mb_per_job_param(),
     },
 )
 def marketo_program_members_backfill() -> None:
@@ -124,7 +136,15 @@ def marketo_program_members_backfill() -> None:
             "files": files,
         }
 
-    report(export_job.expand_kwargs(plan_exports()))
+    # The plan's figures, and with approve_plan a person's approval, before any job: the exports map
+    # over what review_plan hands on.
+    approved = MarketoPlanApprovalOperator(
+        task_id="review_plan",
+        plan=plan_exports(),
+        approve="{{ params.approve_plan }}",
+        mb_per_job="{{ params.mb_per_job or '' }}",
+    ).output
+    report(export_job.expand_kwargs(approved))
 
 
 marketo_program_members_backfill()
