@@ -131,6 +131,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     home = args.home.resolve()
     sql = postgres_url(args.postgres) if args.postgres else None
     signal.signal(signal.SIGTERM, _raise_stop)
+    # Ctrl-C even where SIGINT came ignored (a background job of a non-interactive shell inherits that).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     password = admin_password_of(home)
     began = time.monotonic()
     stopping = None

