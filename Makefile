@@ -17,11 +17,12 @@ DEMO_STAMP := $(DEMO_VENV)/.installed
 # The extras a user installs; tooling comes from the PEP 735 dependency groups (pip >= 25.1).
 EXTRAS := emulator,s3,openlineage,parquet,postgres
 
-.PHONY: help install test test-fast test-compat test-floors lint format demo docs docs-serve bench emulator clean
+.PHONY: help install test test-fast test-compat test-floors lint format demo airflow docs docs-serve bench emulator clean
 
 help:
 	@echo "make demo       run the backfill example DAG against the bundled Marketo emulator (own .venv-demo)"
 	@echo "                KIND=leads|activities|custom_objects: that kind's example DAG instead"
+	@echo "make airflow    a real Airflow on this machine (UI on :8080, emulator, example DAGs); Ctrl-C stops it"
 	@echo "make test       lint + type-check + the whole test suite (slow suites included)"
 	@echo "make test-fast  the test suite without the suites marked slow"
 	@echo "make test-compat  unit tests and one example DAG on the oldest supported Airflow (3.0.x)"
@@ -94,6 +95,12 @@ format: $(STAMP)
 demo: $(DEMO_STAMP)
 	$(DEMO_VENV)/bin/python scripts/demo.py$(if $(KIND), --kind $(KIND))
 
+# A local Airflow without Docker (scripts/local_airflow.py): SQLite in .airflow-local/, or
+# `make airflow AIRFLOW_ARGS=--postgres` for a PostgreSQL metadata DB; `--port N`, `--home DIR`.
+AIRFLOW_ARGS ?=
+airflow: $(STAMP)
+	$(BIN)/python scripts/local_airflow.py $(AIRFLOW_ARGS)
+
 # The documentation site (mkdocs.yml; the docs group of the dev environment). --strict: a broken link, anchor
 # or API reference fails the build, as it fails tests/test_docs_site.py in `make test`.
 docs: $(STAMP)
@@ -109,4 +116,4 @@ emulator: $(STAMP)
 	$(BIN)/python -m airflow_provider_marketo_pm.testing.emulator --port 8766
 
 clean:
-	rm -rf $(VENV) $(COMPAT_VENV) $(FLOORS_VENV) $(DEMO_VENV) .airflow-home demo-output bench/out site .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(COMPAT_VENV) $(FLOORS_VENV) $(DEMO_VENV) .airflow-home .airflow-local demo-output bench/out site .pytest_cache .mypy_cache .ruff_cache

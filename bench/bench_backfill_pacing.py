@@ -27,7 +27,6 @@ import json
 import os
 import shutil
 import statistics
-import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
@@ -37,10 +36,10 @@ from typing import Any
 from emulator_service import EmulatorService
 from queue_figures import max_in_window, max_overlap
 
+from airflow_provider_marketo_pm.testing.airflow_cluster import AirflowCluster
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-sys.path.insert(0, str(REPO / "tests" / "system"))
-from airflow_cluster import AirflowCluster  # noqa: E402
 
 DAG_ID = "marketo_program_members_backfill"
 DAG_FILE = REPO / "example_dags" / "marketo_program_members_backfill.py"

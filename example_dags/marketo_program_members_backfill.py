@@ -55,6 +55,11 @@ queue already.
 |  | `marketo_pm_conn_id` | `marketo_default` |
 |  | `marketo_pm_poll_interval` | `60` seconds (Marketo refreshes status once a minute) |
 
+**A plan to approve.** `review_plan` logs the plan's figures before any job is created (jobs, estimated
+MB from `mb_per_job` or a measured default, quota days of the 500 MB daily quota, the first and last
+window). With `"approve_plan": true` it waits for a person: the run shows *Required actions* in the UI
+(Airflow 3.1+); Approve starts the exports, Reject ends the run with none.
+
 Nothing is read when the DAG file is parsed: the params and Variables are read by `plan_exports`,
 and `marketo_pm_conn_id` / `marketo_pm_poll_interval` through templates when each task runs.
 
@@ -75,6 +80,11 @@ from airflow.sdk import Param, dag, task
 
 from airflow_provider_marketo_pm.backfill_runs import BackfillRuns, plan_backfill_runs
 from airflow_provider_marketo_pm.export_status import counted
+from airflow_provider_marketo_pm.operators.plan_approval import (
+    MarketoPlanApprovalOperator,
+    approve_plan_param,
+    mb_per_job_param,
+)
 from airflow_provider_marketo_pm.task_groups.program_members import (
     ProgramMemberExportSettings,
     export_results,
@@ -120,9 +130,12 @@ def report(results: Any) -> dict[str, Any]:
     }
 
 
-def export_and_report(plan: Any) -> Any:
-    """The mapped export group over a planning task's ``jobs``, its constants given once, then the report."""
+def export_and_report(plan: Any, after: Any = None) -> Any:
+    """The mapped export group over a planning task's ``jobs`` (once ``after`` let them through), its
+    constants given once, then the report."""
     jobs = jobs_of_this_run(plan["jobs"])
+    if after is not None:
+        after >> jobs
     return report(
         export_job.partial(fields=plan["fields"], dest_conn_id=plan["dest_conn_id"]).expand_kwargs(jobs)
     )
@@ -153,6 +166,8 @@ def export_and_report(plan: Any) -> Any:
             minimum=1,
             description="most window runs the backfill may start (default [core] max_map_length)",
         ),
+        "approve_plan": approve_plan_param(),
+        "mb_per_job": mb_per_job_param(),
     },
 )
 def marketo_program_members_backfill() -> None:
@@ -198,13 +213,19 @@ def marketo_program_members_backfill() -> None:
             for number in range(runs.runs)
         ]
 
-    # The seam: a step that shows plan["summary"] and waits for approval goes between plan_exports and
-    # what reads its plan (jobs_of_this_run in export_and_report, window_runs).
+    # The plan's figures, and with approve_plan a person's approval, before any job: both readers of the
+    # plan (this run's jobs and the window runs) come after review_plan, and a rejection skips them.
     plan = plan_exports()
-    export_and_report(plan)
+    review = MarketoPlanApprovalOperator(
+        task_id="review_plan",
+        plan=plan["plan"],
+        approve="{{ params.approve_plan }}",
+        mb_per_job="{{ params.mb_per_job or '' }}",
+    )
+    export_and_report(plan, after=review)
     TriggerDagRunOperator.partial(
         task_id="start_window_runs", trigger_dag_id=WINDOW_DAG_ID, skip_when_already_exists=True
-    ).expand_kwargs(window_runs(plan["plan"]))
+    ).expand_kwargs(window_runs(review.output))
 
 
 @dag(

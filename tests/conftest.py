@@ -8,8 +8,10 @@ so that both example_dags/ and the DAG files of end-to-end tests are "in the bun
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -24,6 +26,8 @@ if TYPE_CHECKING:
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="marketo-pm-airflow-home-"))
+# Removed when the session's process exits (at import: a session that fails to collect cleans up too).
+atexit.register(shutil.rmtree, AIRFLOW_HOME, ignore_errors=True)
 
 os.environ["AIRFLOW_HOME"] = str(AIRFLOW_HOME)
 os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(REPO_ROOT)

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from browser import button, headless_chromium
 from packaging.version import Version
 
 from airflow_provider_marketo_pm.get_provider_info import CONNECTION_UI_FIELD_BEHAVIOUR
@@ -31,46 +32,11 @@ from airflow_provider_marketo_pm.testing.emulator import MarketoEmulator
 pytestmark = pytest.mark.slow
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
-
-
-def _browser_installed() -> bool:
-    return CHROMIUM.exists() and CHROMEDRIVER.exists()
-
-
-def _install_browser() -> str | None:
-    """Install Debian's chromium and chromium-driver when missing; the reason it cannot, or None."""
-    if _browser_installed():
-        return None
-    if shutil.which("apt-get") is None or os.geteuid() != 0:
-        return "chromium is not installed and apt-get (as root) is not available to install it"
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    install = ["apt-get", "install", "-y", "-q", "chromium", "chromium-driver"]
-    for command in (["apt-get", "update", "-q"], install):
-        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600, check=False)
-        if done.returncode != 0:
-            return f"{' '.join(command)} failed: {done.stderr[-500:]}"
-    return None if _browser_installed() else "chromium or chromedriver still missing after apt-get install"
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    reason = _install_browser()
-    if reason is not None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,900"):
-        options.add_argument(argument)
-    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
-    driver.implicitly_wait(10)
-    yield driver
-    driver.quit()
+    yield from headless_chromium()
 
 
 @pytest.fixture(scope="module")
@@ -128,24 +94,6 @@ def api_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         server.wait(timeout=20)
 
 
-def _button(driver, *, text: str | None = None, label: str | None = None):
-    from selenium.common.exceptions import StaleElementReferenceException
-    from selenium.webdriver.common.by import By
-
-    deadline = time.monotonic() + 15  # the React UI renders (and re-renders) after its API calls return
-    while time.monotonic() < deadline:
-        try:
-            for button in driver.find_elements(By.TAG_NAME, "button"):
-                if (text is not None and button.text.strip() == text) or (
-                    label is not None and button.get_attribute("aria-label") == label
-                ):
-                    return button
-        except StaleElementReferenceException:
-            pass
-        time.sleep(0.3)
-    raise AssertionError(f"no button {text or label!r} on {driver.current_url}")
-
-
 def _test_button_of(driver, connection_id: str):
     """The Test button in the list row of ``connection_id`` (the only Test button Airflow 3.3's UI has)."""
     from selenium.webdriver.common.by import By
@@ -177,7 +125,7 @@ def test_a_user_adds_a_marketo_connection_in_the_ui(browser, api_server, emulato
 
     driver = browser
     driver.get(f"{api_server}/connections")
-    _button(driver, text="Add Connection").click()
+    button(driver, text="Add Connection").click()
     driver.find_element(By.NAME, "connection_id").send_keys("marketo_ui")
     conn_type = driver.find_element(By.CSS_SELECTOR, "input[role=combobox]")
     conn_type.click()
@@ -204,7 +152,7 @@ def test_a_user_adds_a_marketo_connection_in_the_ui(browser, api_server, emulato
     driver.find_element(By.NAME, "port").send_keys(emulator_port)  # Marketo's would be 443
     driver.find_element(By.NAME, "login").send_keys(emulator.options.client_id)
     driver.find_element(By.NAME, "password").send_keys(emulator.options.client_secret)
-    _button(driver, text="Save").click()
+    button(driver, text="Save").click()
     _test_button_of(driver, "marketo_ui")  # the list is back: the dialog saved
 
     saved = requests.get(f"{api_server}/api/v2/connections/marketo_ui", timeout=10).json()

@@ -32,6 +32,7 @@ LAYERS: list[set[str]] = [
         "program_selection",
         "daily_quota",
         "export_budget",
+        "plan_summary",
         "export_status",
         "windows",
         "destination",

@@ -109,6 +109,13 @@ DOCUMENTED = {
     "airflow_provider_marketo_pm.testing.quota_day": ["compressed_quota_day"],
     "airflow_provider_marketo_pm.daily_quota": ["QuotaDay", "next_quota_reset", "last_quota_reset"],
     "airflow_provider_marketo_pm.hooks.call_retries": ["CallRetries"],
+    "airflow_provider_marketo_pm.plan_summary": [
+        "summarize_plan",
+        "summarize_backfill_runs",
+        "PlanSummary",
+        "DEFAULT_MB_PER_JOB",
+    ],
+    "airflow_provider_marketo_pm.operators.plan_approval": ["MarketoPlanApprovalOperator"],
     # Moved names keep working through _compat.MOVED, with a DeprecationWarning (tests/test_compat.py).
 }
 

@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from airflow_cluster import AirflowCluster
 
 from airflow_provider_marketo_pm.testing import MarketoEmulator
+from airflow_provider_marketo_pm.testing.airflow_cluster import AirflowCluster
 
 SYSTEM_DAGS = Path(__file__).resolve().parent / "dags"
 EXAMPLE_DAGS = Path(__file__).resolve().parents[2] / "example_dags"

@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from airflow_cluster import AirflowCluster, poll
 from compose_settings import (
     celery_test_environment,
     dockerfile_base_image,
@@ -35,6 +34,7 @@ from marketo_exports import enqueued_export_ids
 from moto_s3 import CREDENTIALS, moto_server
 
 from airflow_provider_marketo_pm.testing import Fault, MarketoEmulator
+from airflow_provider_marketo_pm.testing.airflow_cluster import AirflowCluster, poll
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 

@@ -14,10 +14,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from airflow_cluster import AirflowCluster, poll
 from marketo_exports import enqueued_export_ids
 
 from airflow_provider_marketo_pm.testing import Fault, MarketoEmulator
+from airflow_provider_marketo_pm.testing.airflow_cluster import AirflowCluster, poll
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 

@@ -7,8 +7,8 @@ Everything lives under one throw-away AIRFLOW_HOME and listens on loopback only.
 subprocess in its own process group with its own log file, so a test can SIGKILL one (the triggerer,
 a task's process) and start it again, and teardown can always kill every process it started.
 
-The system tests and the backfill pacing benchmark (bench/) share this module; outside pytest, put
-``tests/system`` on ``sys.path`` and::
+The system tests, the backfill pacing benchmark (bench/) and ``make airflow`` (scripts/local_airflow.py)
+share this module::
 
     with AirflowCluster(dags_folder, env=emulator.connection_env()) as cluster:
         run_id = cluster.trigger("marketo_program_members_backfill", conf={...})
@@ -20,6 +20,7 @@ The system tests and the backfill pacing benchmark (bench/) share this module; o
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import secrets
 import shutil
@@ -38,6 +39,7 @@ from typing import Any, Self, TypeVar
 import psutil
 import requests
 
+ADMIN_USER = "admin"
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
 WORKER_NAME_VARIABLE = "AIRFLOW_CLUSTER_WORKER_NAME"
 FINISHED_RUN_STATES = frozenset({"success", "failed"})
@@ -110,6 +112,9 @@ class AirflowCluster:
     :param celery_workers: names of Celery workers to start; set ``AIRFLOW__CORE__EXECUTOR``,
         the broker and the result backend in ``env`` to go with them.
     :param worker_concurrency: task slots of each Celery worker.
+    :param port: the api-server's port; 0 picks a free one.
+    :param admin_password: sign-in instead of "everyone is admin": SimpleAuthManager's user ``admin``
+        (role admin) with this password, which the REST calls of :meth:`api` use too.
     """
 
     dags_folder: Path
@@ -120,8 +125,9 @@ class AirflowCluster:
     startup_timeout: float = 180.0
     celery_workers: tuple[str, ...] = ()
     worker_concurrency: int = 2
+    port: int = 0
+    admin_password: str | None = field(default=None, repr=False)
     components: dict[str, Component] = field(default_factory=dict, init=False)
-    port: int = field(default=0, init=False)
     log_server_ports: tuple[int, int] = field(default=(0, 0), init=False)
     _scheduler_health_port: int = field(default=0, init=False)
     _own_home: bool = field(default=False, init=False)
@@ -136,7 +142,7 @@ class AirflowCluster:
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        if exc is not None:
+        if isinstance(exc, Exception):  # not on Ctrl-C: nothing failed
             sys.stderr.write(self.log_tails())
         self.stop()
 
@@ -152,9 +158,13 @@ class AirflowCluster:
         self.home.mkdir(parents=True, exist_ok=True)
         # The worker and triggerer log servers default to 8793/8794: another Airflow on this machine
         # (a developer's, a concurrent test run) would make ours fail to bind.
-        self.port, worker_logs, trigger_logs, scheduler_health = free_ports(4)
+        any_port, worker_logs, trigger_logs, scheduler_health = free_ports(4)
+        self.port = self.port or any_port
         self.log_server_ports = (worker_logs, trigger_logs)
         self._scheduler_health_port = scheduler_health
+        if self.admin_password is not None:
+            # SimpleAuthManager generates a password only for a user missing from this file.
+            self._passwords_file.write_text(json.dumps({ADMIN_USER: self.admin_password}))
         try:
             self.cli("db", "migrate", timeout=self.startup_timeout)
             for name in (*COMPONENTS, *self.celery_workers):
@@ -162,8 +172,9 @@ class AirflowCluster:
             self.wait_healthy(COMPONENTS, timeout=self.startup_timeout)
             for name in self.celery_workers:
                 self.wait_for_worker(name, timeout=self.startup_timeout)
-        except BaseException:
-            sys.stderr.write(self.log_tails())
+        except BaseException as err:
+            if isinstance(err, Exception):
+                sys.stderr.write(self.log_tails())
             self.stop()
             raise
         return self
@@ -184,6 +195,11 @@ class AirflowCluster:
         self._session.close()
         if self._own_home and self.home is not None:
             shutil.rmtree(self.home, ignore_errors=True)
+
+    @property
+    def _passwords_file(self) -> Path:
+        assert self.home is not None
+        return self.home / "simple_auth_manager_passwords.json"
 
     def _kill_strays(self) -> None:
         """Kill processes that left their group (none expected) but still run under this home."""
@@ -222,7 +238,9 @@ class AirflowCluster:
                 # As docker-compose.yaml: export waits in the triggerer (Airflow ships false).
                 "AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE": "True",
                 "AIRFLOW__CORE__PARALLELISM": str(self.parallelism),
-                "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
+                "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": str(self.admin_password is None),
+                "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{ADMIN_USER}:admin",
+                "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(self._passwords_file),
                 "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.api_url}/execution/",
                 "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": sql,
                 "AIRFLOW__API__HOST": "127.0.0.1",
@@ -252,9 +270,7 @@ class AirflowCluster:
         )
         base.update(self.env)
         if component in self.celery_workers:
-            here = str(Path(__file__).resolve().parent)
-            base["PYTHONPATH"] = os.pathsep.join(filter(None, (here, base.get("PYTHONPATH"))))
-            base["AIRFLOW__CORE__HOSTNAME_CALLABLE"] = f"{Path(__file__).stem}.worker_hostname"
+            base["AIRFLOW__CORE__HOSTNAME_CALLABLE"] = f"{__name__}.worker_hostname"
             base[WORKER_NAME_VARIABLE] = component
         return base
 
@@ -348,20 +364,28 @@ class AirflowCluster:
     # ----------------------------------------------------------------- REST API
     def api(self, method: str, path: str, **kwargs: Any) -> Any:
         """Call the public REST API (``/api/v2`` + path) with an all-admins token; return the JSON."""
-        if self._token is None:
-            answer = self._session.get(f"{self.api_url}/auth/token", timeout=30)
-            answer.raise_for_status()
-            self._token = answer.json()["access_token"]
         response = self._session.request(
             method,
             f"{self.api_url}/api/v2{path}",
-            headers={"Authorization": f"Bearer {self._token}"},
+            headers={"Authorization": f"Bearer {self.token()}"},
             timeout=30,
             **kwargs,
         )
         if response.status_code >= 400:
             raise ClusterError(f"{method} {path} answered {response.status_code}: {response.text}")
         return response.json() if response.content else None
+
+    def token(self) -> str:
+        """A JWT of the api-server: the admin's, or the everyone-is-admin token (also the UI's ``_token``)."""
+        if self._token is None:
+            if self.admin_password is None:
+                answer = self._session.get(f"{self.api_url}/auth/token", timeout=30)
+            else:
+                login = {"username": ADMIN_USER, "password": self.admin_password}
+                answer = self._session.post(f"{self.api_url}/auth/token", json=login, timeout=30)
+            answer.raise_for_status()
+            self._token = str(answer.json()["access_token"])
+        return self._token
 
     def health(self) -> dict[str, Any]:
         response = self._session.get(f"{self.api_url}/api/v2/monitor/health", timeout=10)
