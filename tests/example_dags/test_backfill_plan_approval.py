@@ -48,8 +48,10 @@ def answer_when_asked(option: str, seen: dict[str, Any], before: Callable[[], An
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             with create_session() as session:
-                detail = session.scalars(select(HITLDetail)).first()
-                if detail is not None and not detail.response_received:
+                # The request still open: a row answered earlier (another test's run) is not this one.
+                waiting = [row for row in session.scalars(select(HITLDetail)) if not row.response_received]
+                detail = waiting[0] if waiting else None
+                if detail is not None:
                     ti = detail.task_instance
                     seen.update(before=before(), subject=detail.subject, body=detail.body)
                     update_hitl_detail(
