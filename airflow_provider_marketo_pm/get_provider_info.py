@@ -128,6 +128,7 @@ def get_provider_info() -> dict[str, Any]:
                     f"{PACKAGE}.operators.custom_objects",
                     f"{PACKAGE}.operators.leads",
                     f"{PACKAGE}.operators.parquet",
+                    f"{PACKAGE}.operators.plan_approval",
                     f"{PACKAGE}.operators.postgres",
                     f"{PACKAGE}.operators.program_members",
                     f"{PACKAGE}.operators.removed_memberships",

@@ -176,8 +176,8 @@ def test_module_lists_name_the_public_modules():
     modules = {kind: [m for item in info[kind] for m in item["python-modules"]] for kind in
                ("hooks", "operators", "sensors", "triggers")}  # fmt: skip
     kinds = ("activities", "bulk_export", "custom_objects", "leads", "program_members")
-    typed = ("activities", "bulk_export", "custom_objects", "leads", "parquet", "postgres", "program_members",
-             "removed_memberships")  # fmt: skip
+    typed = ("activities", "bulk_export", "custom_objects", "leads", "parquet", "plan_approval", "postgres",
+             "program_members", "removed_memberships")  # fmt: skip
     assert modules == {
         "hooks": ["airflow_provider_marketo_pm.hooks.marketo"],
         "operators": [f"airflow_provider_marketo_pm.operators.{name}" for name in typed],
