@@ -105,7 +105,7 @@ def attach_local_filesystem(path: ObjectStoragePath) -> None:
     """
     from fsspec.implementations.local import LocalFileSystem
 
-    attach(path.protocol, path.conn_id, fs=LocalFileSystem())
+    attach(path.protocol, path.storage_options.get("conn_id"), fs=LocalFileSystem())
 
 
 def nearest_existing_directory(path: ObjectStoragePath, url: str) -> Path:

@@ -93,7 +93,7 @@ def object_created_at(conn_id: str, api_name: str) -> str:
 def marketo_custom_object_snapshot() -> None:
     @task
     def plan_exports(
-        ds: str, run_at: str, conn_id: str, params: dict[str, Any] | None = None
+        snapshot_date: str, run_at: str, conn_id: str, params: dict[str, Any] | None = None
     ) -> list[dict[str, Any]]:
         """One job of the list's records, or one per 31-day updatedAt window from `since` to the run."""
         params = params or {}
@@ -102,7 +102,7 @@ def marketo_custom_object_snapshot() -> None:
         base = (
             f"{str(params.get('destination') or DEFAULT_DESTINATION).rstrip('/')}/custom_objects/{api_name}"
         )
-        folder = f"{base}/snapshot_date={ds}"
+        folder = f"{base}/snapshot_date={snapshot_date}"
 
         def job(export_filter: dict[str, Any], name: str) -> dict[str, Any]:
             return {
@@ -125,7 +125,9 @@ def marketo_custom_object_snapshot() -> None:
         print(plan)
         return [job(planned.arguments["filter"], planned.path) for planned in plan.jobs]
 
-    export_job.expand_kwargs(plan_exports(ds="{{ ds }}", run_at="{{ logical_date | ts }}", conn_id=CONN_ID))
+    export_job.expand_kwargs(
+        plan_exports(snapshot_date="{{ ds }}", run_at="{{ logical_date | ts }}", conn_id=CONN_ID)
+    )
 
 
 marketo_custom_object_snapshot()
