@@ -31,6 +31,7 @@ from airflow_provider_marketo_pm.windows import (
     DateLike,
     _checked_batches,
     _checked_path,
+    last_days,
     split_updated_at,
     to_utc,
     whole_second_bounds,
@@ -219,10 +220,7 @@ def plan_recent_days(
     :raises MarketoRequestError: ``days`` that is not a whole number >= 1, or anything
         :func:`plan_backfill` refuses; before any call.
     """
-    if isinstance(days, bool) or not isinstance(days, int) or days < 1:
-        raise MarketoRequestError("days", days, "must be a whole number of days >= 1")
-    upper = to_utc(until, name="until")
-    return plan_backfill(upper.subtract(days=days), upper, kinds, order=order, max_jobs=max_jobs)
+    return plan_backfill(*last_days(days, until), kinds, order=order, max_jobs=max_jobs)
 
 
 def _checked_kinds(kinds: Any) -> list[tuple[_Kind, Mapping[str, Any], list[Any]]]:

@@ -220,10 +220,15 @@ def plan_last_days(
     the logical date under a plain cron schedule, the end of the day a ``CronDataIntervalTimetable`` run
     covers; the example DAG ``marketo_program_members_daily`` does.
     """
+    return plan_updated_at(*last_days(days, until), program_batches, path=path)
+
+
+def last_days(days: int, until: DateLike) -> tuple[pendulum.DateTime, pendulum.DateTime]:
+    """The range of the last ``days`` days up to ``until``: [until - days x 24 h, until) in UTC, checked."""
     if isinstance(days, bool) or not isinstance(days, int) or days < 1:
         raise MarketoRequestError("days", days, "must be a whole number of days >= 1")
     upper = to_utc(until, name="until")
-    return plan_updated_at(upper.subtract(days=days), upper, program_batches, path=path)
+    return upper.subtract(days=days), upper
 
 
 def _checked_batches(program_batches: Sequence[Sequence[int | str]]) -> list[list[int]]:
