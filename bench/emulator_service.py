@@ -17,6 +17,7 @@ Each request is stamped with the emulated clock when it arrives, for "calls in a
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from types import TracebackType
@@ -34,6 +35,9 @@ class EmulatorService:
     def __enter__(self) -> Self:
         self._process = subprocess.Popen(
             [sys.executable, __file__, json.dumps(self.options)],
+            # This checkout's emulator, whichever tree PYTHONPATH puts the measured client on: a "before"
+            # run is served as the "after" one is.
+            env={key: value for key, value in os.environ.items() if key != "PYTHONPATH"},
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,

@@ -31,6 +31,10 @@ FULL = {
     "fanout": ["--triggers", "500", "--poll", "5", "--seconds", "15", "--rounds", "2"],
     "sockets": ["--triggers", "1100", "--nofile", "1024", "--poll", "5", "--seconds", "30"],
     "call_rate": ["--jobs", "30", "--slot-jobs", "8"],
+    "loop_lag": [
+        *("--triggers", "1000", "5000", "--poll", "60", "--seconds", "90"),
+        *("--label", "make bench", "--json", str(OUT / "loop_lag.json")),
+    ],
     "backfill": ["--windows", "24"],
     "backfill_pool6": ["--windows", "24", "--pool", "6", "--json", str(OUT / "backfill_pool6.json")],
     "quota_backfill": ["--json", str(OUT / "quota_backfill.json")],
@@ -53,6 +57,10 @@ QUICK = {
     "fanout": ["--triggers", "500", "--poll", "5", "--seconds", "8"],
     "sockets": ["--triggers", "1100", "--nofile", "1024", "--poll", "5", "--seconds", "10"],
     "call_rate": ["--jobs", "15", "--slot-jobs", "4"],
+    "loop_lag": [
+        *("--triggers", "1000", "--poll", "60", "--seconds", "70"),
+        *("--label", "make bench", "--json", str(OUT / "loop_lag.json")),
+    ],
     "backfill": ["--windows", "4"],
     "backfill_pool6": ["--windows", "4", "--pool", "6", "--json", str(OUT / "backfill_pool6.json")],
     "quota_backfill": [
@@ -74,6 +82,7 @@ SCRIPTS = {
     "fanout": "bench_trigger_fanout.py",
     "sockets": "bench_trigger_sockets.py",
     "call_rate": "bench_call_rate.py",
+    "loop_lag": "bench_trigger_loop_lag.py",
     "backfill": "bench_backfill_pacing.py",
     "backfill_pool6": "bench_backfill_pacing.py",
     "quota_backfill": "bench_quota_backfill.py",
@@ -81,6 +90,10 @@ SCRIPTS = {
     "backfill_scale": "bench_backfill_scale.py",
     "parquet": "bench_parquet.py",
 }
+
+
+LOOP_LAG_TARGET_MS = {1000: 50.0, 5000: 100.0}
+"""Issue 21's targets for the p99 loop lag of N triggers at Marketo's 60 s cadence."""
 
 
 def machine() -> dict[str, Any]:
@@ -140,6 +153,19 @@ def summary_lines() -> list[str]:
                     f" {r['jobs_per_min']:.1f} jobs/min (2 slots allow {r['slot_bound_jobs_per_min']:.0f}),"
                     f" load {r['load']:.1f}"
                 )
+    loop_lag = OUT / "loop_lag.json"
+    if loop_lag.exists():
+        latest = {
+            (r["label"], r["triggers"], r["poll"], r["scenario"]): r for r in json.loads(loop_lag.read_text())
+        }
+        for r in latest.values():
+            target = LOOP_LAG_TARGET_MS.get(r["triggers"]) if r["poll"] == 60 else None
+            aim = f" [< {target:g}: {verdict(r['lag_p99_ms'] < target)}]" if target else ""
+            lines.append(
+                f"loop lag ({r['label'] or '-'}) {r['triggers']} triggers x {r['poll']:g} s {r['scenario']}:"
+                f" p99 {r['lag_p99_ms']:.1f} ms{aim}, max {r['lag_max_ms']:.0f} ms,"
+                f" CPU {r['cpu_ms_per_poll']:.2f} ms/poll, load {r['load']:.1f}"
+            )
     for name in ("backfill", "backfill_pool6"):
         path = OUT / f"{name}.json"
         if not path.exists():
