@@ -29,8 +29,8 @@ from airflow_provider_marketo_pm.kinds.request_rules import id_list
 from airflow_provider_marketo_pm.validation import MAX_UPDATED_AT_DAYS
 from airflow_provider_marketo_pm.windows import (
     DateLike,
-    _checked_batches,
-    _checked_path,
+    checked_batches,
+    checked_path,
     last_days,
     split_updated_at,
     to_utc,
@@ -246,7 +246,7 @@ def _checked_kinds(kinds: Any) -> list[tuple[_Kind, Mapping[str, Any], list[Any]
         if missing:
             raise MarketoRequestError(f"kinds.{name}.{missing[0]}", None, f"is required for {name}")
         if "path" in options:
-            _checked_path(
+            checked_path(
                 options["path"],
                 kind.placeholders,
                 key=f"kinds.{name}.path",
@@ -295,7 +295,7 @@ def _describe(windows: int, per_window: Mapping[str, int], order: str | None) ->
 
 def _program_member_units(options: Mapping[str, Any]) -> list[_Unit]:
     try:
-        batches = _checked_batches(options["program_batches"])
+        batches = checked_batches(options["program_batches"])
     except MarketoRequestError as error:
         raise MarketoRequestError(f"kinds.program_members.{error.key}", error.value, error.rule) from None
     return [

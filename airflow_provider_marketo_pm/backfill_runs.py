@@ -23,8 +23,8 @@ from airflow_provider_marketo_pm.validation import MAX_UPDATED_AT_DAYS
 from airflow_provider_marketo_pm.windows import (
     DEFAULT_EXPORT_PATH,
     DateLike,
-    _checked_batches,
-    _checked_path,
+    checked_batches,
+    checked_path,
     split_updated_at,
     to_utc,
     whole_second_bounds,
@@ -113,8 +113,8 @@ class BackfillRuns:
         try:
             return cls(
                 windows=[{"startAt": w["startAt"], "endAt": w["endAt"]} for w in value["windows"]],
-                batches=_checked_batches(value["batches"]),
-                path=_checked_path(value["path"]),
+                batches=checked_batches(value["batches"]),
+                path=checked_path(value["path"]),
                 split=bool(value["split"]),
                 max_jobs_per_run=int(value["max_jobs_per_run"]),
             )
@@ -164,8 +164,8 @@ def plan_backfill_runs(
     airflow_limit = max_map_length()
     per_run = _limit("max_jobs_per_run", max_jobs_per_run, airflow_limit)
     run_limit = _limit("max_runs", max_runs, airflow_limit)
-    batches = _checked_batches(program_batches)
-    template = _checked_path(path)
+    batches = checked_batches(program_batches)
+    template = checked_path(path)
     lower, upper = whole_second_bounds(start, end)
     seconds = upper.int_timestamp - lower.int_timestamp
     window_count = -(-seconds // (MAX_UPDATED_AT_DAYS * 86400))  # counted before any window is made

@@ -159,9 +159,9 @@ def plan_updated_at(
     share) fails here, before any call to Marketo.
     """
     windows = split_updated_at(start, end)
-    batches = _checked_batches(program_batches)
+    batches = checked_batches(program_batches)
     last_day = to_utc(windows[-1]["endAt"]).subtract(seconds=1).to_date_string()
-    template = _checked_path(path)
+    template = checked_path(path)
     exports: list[dict[str, Any]] = []
     paths: set[str] = set()
     for window in windows:
@@ -231,8 +231,11 @@ def last_days(days: int, until: DateLike) -> tuple[pendulum.DateTime, pendulum.D
     return upper.subtract(days=days), upper
 
 
-def _checked_batches(program_batches: Sequence[Sequence[int | str]]) -> list[list[int]]:
-    """Batches as Marketo takes them: 1 to 10 valid program ids each, no program in two batches."""
+def checked_batches(program_batches: Sequence[Sequence[int | str]]) -> list[list[int]]:
+    """
+    Batches as Marketo takes them: 1 to 10 valid program ids each, no program in two batches. A rule every
+    planner shares (``backfill_runs``, ``backfill_plan``): not in ``__all__``, since users pass batches in.
+    """
     rule = f"must be lists of 1 to {MAX_PROGRAM_IDS} program ids, as batch_program_ids() returns"
     if isinstance(program_batches, str | bytes) or not program_batches:
         raise MarketoRequestError("program_batches", program_batches, rule)
@@ -254,14 +257,17 @@ def _checked_batches(program_batches: Sequence[Sequence[int | str]]) -> list[lis
     return batches
 
 
-def _checked_path(
+def checked_path(
     path: str,
     placeholders: Sequence[str] = PATH_PLACEHOLDERS,
     *,
     key: str = "path",
     example: str = DEFAULT_EXPORT_PATH,
 ) -> str:
-    """A path template whose placeholders are all known (the values come at format time)."""
+    """
+    A path template whose placeholders are all known (the values come at format time); shared by every
+    planner, as :func:`checked_batches` is.
+    """
     if not isinstance(path, str) or not path.strip("/ "):
         raise MarketoRequestError(key, path, "must be a file path template, e.g. " + example)
     try:
