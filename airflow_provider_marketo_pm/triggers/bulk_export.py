@@ -49,6 +49,8 @@ def event_message(message: str) -> str:
 _ON_KILL_CALL_TIMEOUT = 10.0
 _ON_KILL_RETRY_BUDGET = 10.0
 _ON_KILL_MAX_BACKOFF = 4.0
+_ON_KILL_DEADLINE = 25.0
+"""The whole cancel, its turn in the process's share of the call rate (``hooks.call_pacing``) included."""
 
 
 class MarketoExportStatusTrigger(BaseTrigger):
@@ -259,8 +261,9 @@ class MarketoExportStatusTrigger(BaseTrigger):
         Cancel the job when a user kills the task (3.3+ only; off unless ``cancel_on_kill``).
 
         Runs in the triggerer's event loop, so it uses the hook's async cancel (async connection lookup,
-        aiohttp), never the sync Connection API, and retries within a budget shorter than the triggerer's
-        default ``on_kill_timeout`` (30 s).
+        aiohttp), never the sync Connection API, and ends within :data:`_ON_KILL_DEADLINE`, shorter than the
+        triggerer's default ``on_kill_timeout`` (30 s): its retries have a budget, and a call that would wait
+        longer for a place in the call rate's window (thousands of polls ahead of it) gives up with a warning.
         """
         if not self.cancel_on_kill:
             return
@@ -271,7 +274,15 @@ class MarketoExportStatusTrigger(BaseTrigger):
             retry_max_wait=_ON_KILL_MAX_BACKOFF,
         )
         try:
-            await hook.acancel_export(self._kind, self.export_id)
+            async with asyncio.timeout(_ON_KILL_DEADLINE):
+                await hook.acancel_export(self._kind, self.export_id)
+        except TimeoutError:
+            self.log.warning(
+                "Could not cancel Marketo export %s within %g s (this process's share of Marketo's call "
+                "rate is taken); the job runs on in Marketo.",
+                self.export_id,
+                _ON_KILL_DEADLINE,
+            )
         except MarketoError as err:
             self.log.warning("Could not cancel Marketo export %s: %s", self.export_id, err)
         else:

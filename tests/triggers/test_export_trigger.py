@@ -17,9 +17,11 @@ from airflow_provider_marketo_pm.export_status import (
     read_export_status,
     resumed_poll_offset,
 )
+from airflow_provider_marketo_pm.hooks import call_pacing
 from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
 from airflow_provider_marketo_pm.kinds.program_members import PROGRAM_MEMBERS
 from airflow_provider_marketo_pm.testing import Fault
+from airflow_provider_marketo_pm.triggers import bulk_export as trigger_module
 from airflow_provider_marketo_pm.triggers.program_members import MarketoProgramMemberExportTrigger
 
 
@@ -303,6 +305,33 @@ async def test_user_kill_of_a_running_trigger_cancels_the_job_with_async_calls_o
     assert emulator.job(export_id)["status"] == "Cancelled"
     (cancel,) = emulator.calls("cancel")
     assert cancel.headers["authorization"].startswith("Bearer ")
+
+
+async def test_on_kill_ends_within_its_deadline_when_the_call_rate_share_is_taken(
+    emulator, monkeypatch, caplog, capsys
+):
+    """Thousands of polls ahead in the window must not keep on_kill past the triggerer's on_kill_timeout."""
+    export_id = start_export_via_hook(enqueue=False)
+    settings = await MarketoHook().aget_settings()
+    window = call_pacing.call_window(settings.base_url)
+    held = 0
+    while window.try_enter(settings.calls_per_20s) == 0.0:  # every place taken by calls still running
+        held += 1
+    monkeypatch.setattr(trigger_module, "_ON_KILL_DEADLINE", 0.3)
+    try:
+        started = time.monotonic()
+        trigger = MarketoProgramMemberExportTrigger(export_id=export_id, cancel_on_kill=True)
+        await asyncio.wait_for(trigger.on_kill(), timeout=5)  # without its own deadline: waits forever
+        took = time.monotonic() - started
+    finally:
+        for _ in range(held):
+            window.leave()
+
+    assert took < 2.0
+    logged = caplog.text + capsys.readouterr().out  # stdlib logging or Airflow's structlog, by version
+    assert f"Could not cancel Marketo export {export_id} within 0.3 s" in logged
+    assert emulator.calls("cancel") == []
+    assert emulator.job(export_id)["status"] == "Created"
 
 
 async def test_on_kill_of_a_finished_job_leaves_it_alone_and_does_not_raise(emulator):
