@@ -1,6 +1,6 @@
 """Run every benchmark one after the other, then print the figures against their targets.
 
-    .venv/bin/python bench/run_all.py            # make bench: about 15 minutes on 2 cores
+    .venv/bin/python bench/run_all.py            # make bench: every benchmark (bench/RESULTS.md, Reproduce)
     .venv/bin/python bench/run_all.py --quick    # smaller files, shorter passes, 4 windows: ~5 minutes
 
 Each benchmark writes its JSON to bench/out/ (git-ignored); this script adds the machine (nproc, CPU
