@@ -43,6 +43,7 @@ except ImportError:  # Airflow 3.0 keeps timetables in core
 from airflow_provider_marketo_pm.backfill_plan import plan_recent_days
 from airflow_provider_marketo_pm.destination import destination_url
 from airflow_provider_marketo_pm.exceptions import MarketoRequestError
+from airflow_provider_marketo_pm.retry_policy import marketo_retry_policy_args
 from airflow_provider_marketo_pm.task_groups.activities import activity_export_group
 
 export_job = activity_export_group(
@@ -81,7 +82,7 @@ def type_partition(activity_type: str | int) -> str:
     },
 )
 def marketo_activities_daily() -> None:
-    @task
+    @task(**marketo_retry_policy_args())  # bad input fails at once on 3.3+, not after a retry
     def plan_exports(interval_end: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         """One job per activity type and 31 days of the last `days` days of this run (createdAt)."""
         params = params or {}

@@ -45,6 +45,7 @@ from airflow_provider_marketo_pm.destination import destination_url
 from airflow_provider_marketo_pm.exceptions import MarketoRequestError
 from airflow_provider_marketo_pm.hooks.marketo import MarketoHook
 from airflow_provider_marketo_pm.kinds.custom_objects import parse_api_name
+from airflow_provider_marketo_pm.retry_policy import marketo_retry_policy_args
 from airflow_provider_marketo_pm.task_groups.custom_objects import custom_object_export_group
 
 CONN_ID = "{{ var.value.get('marketo_pm_conn_id', 'marketo_default') }}"
@@ -91,7 +92,7 @@ def object_created_at(conn_id: str, api_name: str) -> str:
     },
 )
 def marketo_custom_object_snapshot() -> None:
-    @task
+    @task(**marketo_retry_policy_args())  # bad input fails at once on 3.3+, not after a retry
     def plan_exports(
         snapshot_date: str, run_at: str, conn_id: str, params: dict[str, Any] | None = None
     ) -> list[dict[str, Any]]:

@@ -46,6 +46,7 @@ except ImportError:  # Airflow 3.0 keeps timetables in core
 
 from airflow_provider_marketo_pm.backfill_plan import plan_recent_days
 from airflow_provider_marketo_pm.destination import destination_url
+from airflow_provider_marketo_pm.retry_policy import marketo_retry_policy_args
 from airflow_provider_marketo_pm.task_groups.leads import lead_export_group
 
 export_job = lead_export_group(
@@ -81,7 +82,7 @@ DEFAULT_DESTINATION = "file:///tmp/marketo_leads"
     },
 )
 def marketo_leads_daily() -> None:
-    @task
+    @task(**marketo_retry_policy_args())  # bad input fails at once on 3.3+, not after a retry
     def plan_exports(interval_end: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         """One lead job per 31 days of the last `days` days of this run, filtered on `date_filter`."""
         params = params or {}

@@ -85,6 +85,7 @@ from airflow_provider_marketo_pm.operators.plan_approval import (
     approve_plan_param,
     mb_per_job_param,
 )
+from airflow_provider_marketo_pm.retry_policy import marketo_retry_policy_args
 from airflow_provider_marketo_pm.task_groups.program_members import (
     ProgramMemberExportSettings,
     export_results,
@@ -171,7 +172,13 @@ def export_and_report(plan: Any, after: Any = None) -> Any:
     },
 )
 def marketo_program_members_backfill() -> None:
-    @task(task_id=PLAN_TASK_ID, multiple_outputs=True, show_return_value_in_logs=False)
+    # Bad input (and a plan too large) fails at once, not after a retry; Marketo errors still retry.
+    @task(
+        task_id=PLAN_TASK_ID,
+        multiple_outputs=True,
+        show_return_value_in_logs=False,
+        **marketo_retry_policy_args(),
+    )
     def plan_exports(params: dict[str, Any] | None = None) -> dict[str, Any]:
         """
         The whole plan, checked before any Marketo call: one job per 31-day window x 10-program batch, in this
@@ -251,7 +258,7 @@ batches, paced by the pool `marketo_bulk_export` like every export. Not meant to
     },
 )
 def marketo_program_members_backfill_window() -> None:
-    @task(multiple_outputs=True, show_return_value_in_logs=False)
+    @task(multiple_outputs=True, show_return_value_in_logs=False, **marketo_retry_policy_args())
     def plan_window(params: dict[str, Any] | None = None, ti: Any = None) -> dict[str, Any]:
         """This window's jobs, from the backfill's plan: read once here, not by every mapped task."""
         params = params or {}

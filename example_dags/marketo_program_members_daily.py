@@ -54,6 +54,7 @@ try:
 except ImportError:  # Airflow 3.0 keeps timetables in core
     from airflow.timetables.interval import CronDataIntervalTimetable  # type: ignore[no-redef]
 
+from airflow_provider_marketo_pm.retry_policy import marketo_retry_policy_args
 from airflow_provider_marketo_pm.task_groups.program_members import (
     ProgramMemberExportSettings,
     program_member_export_group,
@@ -88,7 +89,7 @@ DEMO_DEFAULTS = {"program_ids": [1044], "destination": "file:///tmp/marketo_prog
     },
 )
 def marketo_program_members_daily() -> None:
-    @task
+    @task(**marketo_retry_policy_args())  # bad input fails at once on 3.3+, not after a retry
     def plan_exports(interval_end: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         """One job per batch of 10 programs (and per 31 days), over the last `days` days of this run."""
         params = params or {}

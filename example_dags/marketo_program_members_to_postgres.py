@@ -42,6 +42,7 @@ except ImportError:  # Airflow 3.0 keeps timetables in core
 
 from airflow_provider_marketo_pm.operators.postgres import MarketoExportToPostgresOperator
 from airflow_provider_marketo_pm.operators.removed_memberships import MarketoRemovedMembershipsOperator
+from airflow_provider_marketo_pm.retry_policy import marketo_retry_policy_args
 from airflow_provider_marketo_pm.task_groups.program_members import (
     ProgramMemberExportSettings,
     program_member_export_group,
@@ -78,7 +79,7 @@ DEMO_DEFAULTS = {"program_ids": [1044], "destination": "file:///tmp/marketo_prog
     },
 )
 def marketo_program_members_to_postgres() -> None:
-    @task
+    @task(**marketo_retry_policy_args())  # bad input fails at once on 3.3+, not after a retry
     def plan_exports(
         ds: str,
         data_interval_start: Any = None,

@@ -45,6 +45,7 @@ except ImportError:  # Airflow 3.0: a DAG's timetable is a core timetable alread
 
 from airflow.utils.state import DagRunState
 
+from airflow_provider_marketo_pm.retry_policy import RETRY_POLICY_AVAILABLE, MarketoRetryPolicy
 from airflow_provider_marketo_pm.windows import split_updated_at
 
 EXAMPLE_DAGS = Path(__file__).resolve().parents[2] / "example_dags"
@@ -95,6 +96,18 @@ class TestImport:
     def test_every_example_dag_imports_without_errors_or_network(self, no_network):
         bag = load_example_dags()
         assert set(bag.dag_ids) == DAG_IDS
+
+    @pytest.mark.skipif(not RETRY_POLICY_AVAILABLE, reason="retry_policy is Airflow 3.3+")
+    def test_every_planning_task_fails_bad_input_at_once_with_the_marketo_retry_policy(self):
+        planners = {
+            (dag.dag_id, task.task_id): task
+            for dag in load_example_dags().dags.values()
+            for task in dag.tasks
+            if task.task_id.startswith("plan_")
+        }
+        assert len(planners) == 8, sorted(planners)
+        for name, task in planners.items():
+            assert isinstance(task.retry_policy, MarketoRetryPolicy), name
 
     @pytest.mark.parametrize("dag_id", sorted(DAG_IDS))
     def test_each_dag_explains_itself_and_starts_paused_friendly(self, dag_id):
@@ -340,6 +353,30 @@ def test_a_backfill_that_cannot_fit_fails_at_once_naming_the_limit_and_creates_n
         "one window alone has 3 jobs, more than one DAG run maps (max_jobs_per_run=2;"
         in output.out + output.err
     )
+
+
+@pytest.mark.slow
+@pytest.mark.e2e
+@pytest.mark.skipif(not RETRY_POLICY_AVAILABLE, reason="retry_policy is Airflow 3.3+")
+def test_a_backfill_with_bad_dates_fails_at_once_naming_them_and_creates_nothing(
+    example_dags, marketo_emulator, tmp_path, capfd
+):
+    """End before start: refused in planning for good, not retried a minute later (the task has retries)."""
+    conf = {
+        "start": "2024-03-01",
+        "end": "2024-01-01",
+        "program_ids": [1044],
+        "destination": tmp_path.as_uri(),
+    }
+    run = example_dags.dags["marketo_program_members_backfill"].test(run_conf=conf)
+
+    assert run.state == DagRunState.FAILED
+    plan = run.get_task_instance("plan_exports")
+    assert plan is not None
+    assert (plan.state, plan.try_number) == ("failed", 1), "final: no retry 60 s later"
+    assert marketo_emulator.calls("create") == []
+    output = capfd.readouterr()
+    assert "MarketoRequestError" in output.out + output.err
 
 
 @pytest.mark.slow
